@@ -1,0 +1,85 @@
+//! Error formatters: how an [`Error`] becomes a response body.
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+
+use super::{Error, ErrorKind};
+use crate::body::Body;
+use crate::response::Response;
+
+/// Turns an [`Error`] into a response. An app has one; replace it with
+/// [`App::error_formatter`](crate::App::error_formatter).
+///
+/// ```
+/// use brisk::error::{Error, ErrorFormatter};
+/// use brisk::response::{IntoResponse, Response};
+///
+/// struct PlainText;
+/// impl ErrorFormatter for PlainText {
+///     fn format(&self, error: &Error) -> Response {
+///         (error.status(), error.to_string()).into_response()
+///     }
+/// }
+/// ```
+pub trait ErrorFormatter: Send + Sync + 'static {
+    /// Renders `error`. Headers carried by the error are added afterwards by brisk.
+    fn format(&self, error: &Error) -> Response;
+}
+
+/// FastAPI's format: `{"detail": ...}`. The default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastApiFormatter;
+
+/// RFC 9457 `application/problem+json`: `{"type","title","status","detail"}`, with validation
+/// failures under `errors`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProblemJsonFormatter;
+
+impl ErrorFormatter for FastApiFormatter {
+    fn format(&self, error: &Error) -> Response {
+        let body = match error.kind() {
+            ErrorKind::Http { detail, .. } => json!({ "detail": detail }),
+            ErrorKind::Validation(errors) => json!({ "detail": errors }),
+            ErrorKind::Internal(_) => json!({ "detail": "Internal Server Error" }),
+        };
+        json_response(error.status(), &body, "application/json")
+    }
+}
+
+impl ErrorFormatter for ProblemJsonFormatter {
+    fn format(&self, error: &Error) -> Response {
+        let status = error.status();
+        let title = status.canonical_reason().unwrap_or("Error");
+        let mut body = json!({ "type": "about:blank", "title": title, "status": status.as_u16() });
+        match error.kind() {
+            ErrorKind::Http { detail, .. } => body["detail"] = detail.clone(),
+            ErrorKind::Validation(errors) => body["errors"] = json!(errors),
+            ErrorKind::Internal(_) => {}
+        }
+        json_response(status, &body, "application/problem+json")
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'static str) -> Response {
+    let bytes =
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{\"detail\":\"Internal Server Error\"}".to_vec());
+    let mut res = Response::new(Body::from(bytes));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// Renders `error` with `formatter` and adds the error's own headers.
+pub(crate) fn render_error(formatter: &dyn ErrorFormatter, error: &Error) -> Response {
+    if let ErrorKind::Internal(source) = error.kind() {
+        tracing::error!(target: "brisk::error", error = %source, "internal error");
+    }
+    let mut res = formatter.format(error);
+    if let Some(headers) = error.headers() {
+        for (name, value) in headers {
+            res.headers_mut().append(name, value.clone());
+        }
+    }
+    res
+}

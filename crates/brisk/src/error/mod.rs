@@ -1,0 +1,159 @@
+//! The one error type of brisk, and how it becomes a response.
+//!
+//! Every rejection (a failed extractor, an `HTTPException`-style error raised by a handler,
+//! an internal failure) is an [`Error`]. It renders through the app's [`ErrorFormatter`],
+//! FastAPI's JSON by default:
+//!
+//! - HTTP errors: `{"detail": <detail>}` with the given status and headers;
+//! - validation errors: 422 `{"detail": [{"type", "loc", "msg", "input", "ctx"}, ...]}`;
+//! - internal errors: 500 `{"detail": "Internal Server Error"}` — the cause is logged, never sent.
+
+mod format;
+mod validation;
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+
+pub(crate) use format::render_error;
+pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
+pub use validation::{Loc, LocItem, ValidationError};
+
+/// A boxed error from anywhere.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `Result<T, brisk::Error>`, the return type of fallible handlers.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, as the error formatter sees it.
+#[derive(Debug)]
+pub enum ErrorKind {
+    /// An error with a status and a client-facing `detail`, like FastAPI's `HTTPException`.
+    Http {
+        /// The response status.
+        status: StatusCode,
+        /// The `detail` member of the body: a string or any JSON.
+        detail: Value,
+    },
+    /// One or more validation failures: always 422.
+    Validation(Vec<ValidationError>),
+    /// A failure whose details must not leak: always 500, the source is logged.
+    Internal(BoxError),
+}
+
+/// The one error type: an [`ErrorKind`] plus extra response headers.
+///
+/// ```
+/// use brisk::{Error, http::StatusCode};
+/// let e = Error::http(StatusCode::NOT_FOUND, "Item not found");
+/// assert_eq!(e.status(), StatusCode::NOT_FOUND);
+/// ```
+///
+/// Any `std::error::Error` converts into an internal error, so `?` works in handlers:
+/// the client sees a plain 500 and the cause goes to the log.
+pub struct Error {
+    kind: ErrorKind,
+    headers: Option<Box<HeaderMap>>,
+}
+
+impl Error {
+    /// An HTTP error with a string or JSON `detail` (FastAPI's `HTTPException(status, detail)`).
+    pub fn http(status: StatusCode, detail: impl Into<Value>) -> Self {
+        Error::from_kind(ErrorKind::Http { status, detail: detail.into() })
+    }
+
+    /// The status this error answers with (422 for validation, 500 for internal).
+    pub fn status(&self) -> StatusCode {
+        match &self.kind {
+            ErrorKind::Http { status, .. } => *status,
+            ErrorKind::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// An HTTP error whose detail is the canonical reason of `status` (`"Not Found"`).
+    pub fn from_status(status: StatusCode) -> Self {
+        Error::http(status, status.canonical_reason().unwrap_or("Error"))
+    }
+
+    /// 404 `{"detail": "Not Found"}`.
+    pub fn not_found() -> Self {
+        Error::from_status(StatusCode::NOT_FOUND)
+    }
+
+    /// 422 with these validation errors.
+    pub fn validation(errors: Vec<ValidationError>) -> Self {
+        Error::from_kind(ErrorKind::Validation(errors))
+    }
+
+    /// 500; `source` is logged, the client sees only "Internal Server Error".
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Error::from_kind(ErrorKind::Internal(source.into()))
+    }
+
+    /// An error from its kind.
+    pub fn from_kind(kind: ErrorKind) -> Self {
+        Error { kind, headers: None }
+    }
+
+    /// Adds a response header (e.g. `WWW-Authenticate`, `Retry-After`).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.get_or_insert_with(Default::default).append(name, value);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Consumes the error, returning its kind.
+    pub fn into_kind(self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The validation errors, if this is a validation error.
+    pub fn validation_errors(&self) -> Option<&[ValidationError]> {
+        match &self.kind {
+            ErrorKind::Validation(errors) => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// Extra headers to send with the response.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.headers.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error").field("kind", &self.kind).finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Http { status, detail } => write!(f, "{status}: {detail}"),
+            ErrorKind::Validation(errors) => {
+                write!(f, "{} validation error(s)", errors.len())?;
+                for e in errors {
+                    write!(f, "; {e}")?;
+                }
+                Ok(())
+            }
+            ErrorKind::Internal(source) => write!(f, "internal error: {source}"),
+        }
+    }
+}
+
+impl<E> From<E> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(source: E) -> Self {
+        Error::internal(source)
+    }
+}
