@@ -1,0 +1,14 @@
+//! Procedural macros for brisk. Use them through `brisk` (`brisk::Validate`), not directly.
+
+mod serde_names;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Derives `brisk::validation::Validate`: pydantic-style rules on fields, enforced at runtime
+/// and written into the type's JSON Schema. See `brisk::validation` for the rules.
+#[proc_macro_derive(Validate, attributes(validate))]
+pub fn derive_validate(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    validate::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,112 @@
+//! A type's JSON Schema with its rules, built once per type, and the two ways input becomes a
+//! validated value: JSON bytes, and string pairs (path, query, headers, cookies, forms).
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::rules::RuleTarget;
+use super::schema::CompiledSchema;
+use super::walk::{self, StringSource};
+use super::{json_tree, messages, Validate};
+use crate::error::{Error, Loc, ValidationError};
+
+/// How deep JSON may nest (serde_json's own recursion limit is the same).
+pub(crate) const MAX_JSON_DEPTH: usize = 128;
+
+/// The JSON Schema (2020-12) of `T`, with the rules of `#[derive(Validate)]` written in.
+///
+/// ```
+/// use brisk::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema, Validate)]
+/// struct Page {
+///     #[validate(ge = 1, le = 100)]
+///     limit: u32,
+/// }
+///
+/// let schema = brisk::validation::model_schema::<Page>();
+/// assert_eq!(schema["properties"]["limit"]["maximum"], 100);
+/// ```
+pub fn model_schema<T: JsonSchema + Validate + ?Sized>() -> Value {
+    let generator = SchemaSettings::draft2020_12().into_generator();
+    let mut root = generator.into_root_schema_for::<T>().to_value();
+    let mut target = RuleTarget::new(&mut root);
+    T::apply_rules(&mut target);
+    root
+}
+
+struct Model {
+    compiled: CompiledSchema,
+}
+
+type Cache = RwLock<HashMap<TypeId, Arc<Model>>>;
+
+/// The compiled schema of `T`, built on first use and kept.
+fn model<T: JsonSchema + Validate + 'static>() -> Arc<Model> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let id = TypeId::of::<T>();
+    if let Some(model) = cache.read().ok().and_then(|c| c.get(&id).cloned()) {
+        return model;
+    }
+    let model = Arc::new(Model { compiled: CompiledSchema::compile(&model_schema::<T>()) });
+    if let Ok(mut c) = cache.write() {
+        c.entry(id).or_insert_with(|| model.clone());
+    }
+    model
+}
+
+/// Parses a JSON body into `T`: one serde pass and a rules check; on failure, every error.
+pub(crate) fn from_json<T>(bytes: &[u8]) -> Result<T, Error>
+where
+    T: DeserializeOwned + JsonSchema + Validate + 'static,
+{
+    let fallback = match serde_json::from_slice::<T>(bytes) {
+        Ok(value) if value.is_valid() => return Ok(value),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
+    let loc = Loc::root("body");
+    let errors = match json_tree::parse(bytes, MAX_JSON_DEPTH) {
+        Err(syntax) => vec![messages::json_invalid(syntax.offset, syntax.message)],
+        Ok(node) => walk::check_json(&node, &model::<T>().compiled, &loc),
+    };
+    Err(Error::validation(or_fallback(errors, loc, fallback)))
+}
+
+/// Builds `T` from string pairs (path params, query, headers, cookies, form fields).
+pub(crate) fn from_strings<T>(pairs: &[(&str, &str)], source: StringSource) -> Result<T, Error>
+where
+    T: DeserializeOwned + JsonSchema + Validate + 'static,
+{
+    let value = walk::coerce_strings(pairs, &model::<T>().compiled, source).map_err(Error::validation)?;
+    let fallback = match serde_json::from_value::<T>(value) {
+        Ok(value) if value.is_valid() => return Ok(value),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
+    Err(Error::validation(or_fallback(Vec::new(), Loc::root(source.root()), fallback)))
+}
+
+/// The schema walk found the errors; when it found none (serde or a rule disagreed with the
+/// schema), the serde message is reported rather than nothing.
+fn or_fallback(
+    errors: Vec<ValidationError>,
+    loc: Loc,
+    serde: Option<serde_json::Error>,
+) -> Vec<ValidationError> {
+    if !errors.is_empty() {
+        return errors;
+    }
+    let msg = match serde {
+        Some(e) => format!("Value error, {e}"),
+        None => "Value error, the value breaks a rule of its type".to_owned(),
+    };
+    vec![ValidationError::new("value_error", loc, msg, Value::Null)]
+}
