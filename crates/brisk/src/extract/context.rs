@@ -1,0 +1,58 @@
+//! What the app hands every handler besides the request: state, path parameters, limits.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The app's state values, one per type (see [`App::with_state`](crate::App::with_state)).
+#[derive(Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
+    }
+}
+
+/// The matched path parameters: names shared with the route, values percent-decoded.
+pub(crate) type PathParams = Vec<(Arc<str>, String)>;
+
+/// Per-request context an extractor may read: the app state, the matched path parameters and
+/// the body limit in force for the route.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub(crate) state: Arc<StateMap>,
+    pub(crate) params: PathParams,
+    pub(crate) body_limit: usize,
+}
+
+impl RequestContext {
+    pub(crate) fn new(state: Arc<StateMap>, params: PathParams, body_limit: usize) -> Self {
+        RequestContext { state, params, body_limit }
+    }
+
+    /// The state value of type `T`, if the app has one.
+    pub fn state<T: 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
+    }
+
+    /// The matched path parameters, in the order of the route's pattern.
+    pub fn path_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().map(|(k, v)| (&**k, v.as_str()))
+    }
+
+    /// The largest request body this route accepts, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        RequestContext::new(Arc::default(), Vec::new(), crate::app::DEFAULT_BODY_LIMIT)
+    }
+}

@@ -1,0 +1,52 @@
+use http::header::CONTENT_TYPE;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use super::body::read_body;
+use super::json::{missing_body, unsupported_media_type};
+use super::query::from_pairs;
+use super::{FromRequest, Request, RequestContext};
+use crate::error::Error;
+use crate::validation::{StringSource, Validate};
+
+/// An HTML form body (`application/x-www-form-urlencoded`), typed and validated.
+///
+/// ```
+/// use brisk::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema, Validate)]
+/// struct Login {
+///     #[validate(min_length = 1)]
+///     username: String,
+///     password: String,
+/// }
+///
+/// async fn login(Form(form): Form<Login>) -> String {
+///     format!("hello {}", form.username)
+/// }
+/// ```
+///
+/// Another content type is a 415; failures are 422s at `["body", "<field>"]`.
+/// For file uploads use [`Multipart`](crate::extract::Multipart).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Form<T>(pub T);
+
+impl<T> FromRequest for Form<T>
+where
+    T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
+{
+    async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
+        let (parts, body) = req.into_parts();
+        let is_form = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
+        let bytes = read_body(body, &parts.headers, cx.body_limit).await?;
+        if !is_form {
+            return Err(if bytes.is_empty() { missing_body() } else { unsupported_media_type() });
+        }
+        from_pairs(&bytes, StringSource::Form).map(Form)
+    }
+}

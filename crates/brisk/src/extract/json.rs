@@ -1,0 +1,90 @@
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, StatusCode};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::body::read_body;
+use super::{FromRequest, OptionalFromRequest, Request, RequestContext};
+use crate::error::{Error, Loc, ValidationError};
+use crate::validation::{from_json, Validate};
+
+/// A JSON body (as an extractor) or a JSON response (as a return value).
+///
+/// ```
+/// use brisk::prelude::*;
+///
+/// #[derive(Deserialize, Serialize, JsonSchema, Validate)]
+/// struct Note {
+///     #[validate(min_length = 1)]
+///     text: String,
+/// }
+///
+/// async fn echo(Json(note): Json<Note>) -> Json<Note> {
+///     Json(note)
+/// }
+/// ```
+///
+/// The request must say `Content-Type: application/json` (or `application/*+json`), else 415.
+/// An empty body is a 422 `missing` at `["body"]`; invalid JSON a 422 `json_invalid` at
+/// `["body", <character offset>]`; every field failure a 422 entry at `["body", <path>...]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+/// True for `application/json` and `application/<anything>+json`.
+pub(crate) fn is_json(headers: &HeaderMap) -> Option<bool> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let mime: mime::Mime = match value.parse() {
+        Ok(m) => m,
+        Err(_) => return Some(false),
+    };
+    Some(
+        mime.type_() == mime::APPLICATION
+            && (mime.subtype() == mime::JSON || mime.suffix().is_some_and(|s| s == mime::JSON)),
+    )
+}
+
+pub(crate) fn unsupported_media_type() -> Error {
+    Error::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+}
+
+pub(crate) fn missing_body() -> Error {
+    Error::validation(vec![ValidationError::new("missing", Loc::root("body"), "Field required", Value::Null)])
+}
+
+async fn parse<T>(req: Request, cx: &RequestContext) -> Result<Option<T>, Error>
+where
+    T: DeserializeOwned + JsonSchema + Validate + 'static,
+{
+    let (parts, body) = req.into_parts();
+    let json = is_json(&parts.headers);
+    if json == Some(false) {
+        return Err(unsupported_media_type());
+    }
+    let bytes = read_body(body, &parts.headers, cx.body_limit).await?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if json.is_none() {
+        return Err(unsupported_media_type());
+    }
+    from_json(&bytes).map(Some)
+}
+
+impl<T> FromRequest for Json<T>
+where
+    T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
+{
+    async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
+        parse(req, cx).await?.map(Json).ok_or_else(missing_body)
+    }
+}
+
+impl<T> OptionalFromRequest for Json<T>
+where
+    T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
+{
+    async fn from_request(req: Request, cx: &RequestContext) -> Result<Option<Self>, Error> {
+        Ok(parse(req, cx).await?.map(Json))
+    }
+}
