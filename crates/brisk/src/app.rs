@@ -1,0 +1,389 @@
+//! [`App`]: routes, state, layers, lifespan and limits, built once into an [`AppService`].
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::future::Either;
+use futures_util::FutureExt;
+use http::header::{ALLOW, CONTENT_LENGTH};
+use http::{HeaderValue, Method, StatusCode};
+use http_body::Body as _;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::Body;
+use crate::error::{render_error, BoxError, Error, ErrorFormatter};
+use crate::extract::{Request, RequestContext, StateMap};
+use crate::handler::{BoxFuture, Handler};
+use crate::response::{IntoResponse, RenderedError, Response};
+use crate::routing::{Matched, MethodRouter, Route, RouteTable, Router};
+
+/// The default request body limit: 2 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+type LayerFn = Box<dyn FnOnce(Route) -> Route + Send>;
+type Hook = Box<dyn FnOnce() -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+
+/// Server settings an app carries to [`App::serve`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// How long in-flight requests may take to finish after a shutdown signal (default 30 s).
+    pub drain_timeout: Duration,
+    /// How long a client may take to send a request head (default 10 s); slower ones are cut.
+    pub header_read_timeout: Duration,
+    /// Most headers in a request (default 100); more is a 431.
+    pub max_headers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            drain_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_headers: 100,
+        }
+    }
+}
+
+/// A brisk application.
+///
+/// ```no_run
+/// use brisk::prelude::*;
+///
+/// async fn hello() -> &'static str {
+///     "Hello, World!"
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), brisk::ServeError> {
+///     App::new().route("/", get(hello)).serve("127.0.0.1:8000").await
+/// }
+/// ```
+pub struct App {
+    router: Router,
+    state: StateMap,
+    layers: Vec<LayerFn>,
+    body_limit: usize,
+    formatter: Option<Arc<dyn ErrorFormatter>>,
+    pub(crate) config: ServerConfig,
+    pub(crate) startup: Vec<Hook>,
+    pub(crate) shutdown: Vec<Hook>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+impl App {
+    /// An app with no routes.
+    pub fn new() -> Self {
+        App {
+            router: Router::new(),
+            state: StateMap::default(),
+            layers: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            formatter: None,
+            config: ServerConfig::default(),
+            startup: Vec::new(),
+            shutdown: Vec::new(),
+        }
+    }
+
+    /// Adds endpoints at `path` (`/items/{item_id}`, `/files/{*path}`).
+    pub fn route(mut self, path: &str, methods: MethodRouter) -> Self {
+        self.router = self.router.route(path, methods);
+        self
+    }
+
+    /// Mounts a router under `prefix`; its routes keep their own layers.
+    pub fn nest(mut self, prefix: &str, router: Router) -> Self {
+        self.router = self.router.nest(prefix, router);
+        self
+    }
+
+    /// Adds every route of `router`.
+    pub fn merge(mut self, router: Router) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Answers requests no route matches (instead of 404 `{"detail": "Not Found"}`).
+    pub fn fallback<H: Handler<T>, T: 'static>(mut self, handler: H) -> Self {
+        self.router = self.router.fallback(handler);
+        self
+    }
+
+    /// Adds a value handlers read with [`State<T>`](crate::State); one per type.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Wraps the whole app (every route, 404s and 405s too) in any tower layer.
+    /// Layers added later wrap those added earlier.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// let app = App::new().layer(tower_http::cors::CorsLayer::permissive());
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Send + 'static,
+        L::Service: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers.push(Box::new(move |route| Route::from_service(layer.layer(route))));
+        self
+    }
+
+    /// The largest request body any route accepts unless it sets its own (default 2 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Replaces how errors are rendered (FastAPI's JSON by default).
+    pub fn error_formatter(mut self, formatter: impl ErrorFormatter) -> Self {
+        self.formatter = Some(Arc::new(formatter));
+        self
+    }
+
+    /// How long in-flight requests may run after a shutdown signal (default 30 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.config.drain_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request head (default 10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// Runs `hook` before the server accepts its first connection; an error stops the start.
+    pub fn on_startup<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.startup.push(Box::new(move || Box::pin(hook())));
+        self
+    }
+
+    /// Runs `hook` after the server has drained, on graceful shutdown.
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.shutdown.push(Box::new(move || Box::pin(hook())));
+        self
+    }
+
+    /// Compiles the routes into one table and applies the layers. Conflicting or invalid
+    /// routes are refused here, all of them named in the error.
+    pub fn build(self) -> Result<AppService, BuildError> {
+        self.into_parts().map(|(service, _)| service)
+    }
+
+    pub(crate) fn into_parts(self) -> Result<(AppService, Lifespan), BuildError> {
+        let table = RouteTable::build(self.router).map_err(BuildError)?;
+        let core = Arc::new(Core {
+            table,
+            state: Arc::new(self.state),
+            body_limit: self.body_limit,
+            formatter: self.formatter.clone(),
+        });
+        let layered = if self.layers.is_empty() {
+            None
+        } else {
+            let mut route = Route::from_service(Dispatcher(core.clone()));
+            for wrap in self.layers {
+                route = wrap(route);
+            }
+            Some(route)
+        };
+        let formatter = self.formatter.unwrap_or_else(|| Arc::new(crate::error::FastApiFormatter));
+        let service = AppService { core, layered, formatter };
+        let lifespan = Lifespan { config: self.config, startup: self.startup, shutdown: self.shutdown };
+        Ok((service, lifespan))
+    }
+}
+
+/// The parts of an app the server runs around the service.
+pub(crate) struct Lifespan {
+    pub(crate) config: ServerConfig,
+    pub(crate) startup: Vec<Hook>,
+    pub(crate) shutdown: Vec<Hook>,
+}
+
+/// Why an app refused to build: every problem found, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(pub Vec<String>);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the app has {} problem(s):", self.0.len())?;
+        for problem in &self.0 {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+struct Core {
+    table: RouteTable,
+    state: Arc<StateMap>,
+    body_limit: usize,
+    formatter: Option<Arc<dyn ErrorFormatter>>,
+}
+
+impl Core {
+    /// Finds the endpoint, runs it, and renders errors with the app's formatter.
+    async fn dispatch(self: Arc<Self>, mut req: Request) -> Response {
+        let method = req.method().clone();
+        let route = match self.table.at(req.uri().path()) {
+            Matched::Route { methods, allow, params } => match methods.route_for(&method) {
+                Some(route) => {
+                    let limit = methods.body_limit.unwrap_or(self.body_limit);
+                    req.extensions_mut().insert(RequestContext::new(self.state.clone(), params, limit));
+                    Ok(route.clone())
+                }
+                None => {
+                    Err(Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()))
+                }
+            },
+            Matched::BadParam => {
+                Err(Error::http(StatusCode::BAD_REQUEST, "Invalid percent-encoding in the path"))
+            }
+            Matched::None => match &self.table.fallback {
+                Some(fallback) => {
+                    req.extensions_mut().insert(RequestContext::new(
+                        self.state.clone(),
+                        Vec::new(),
+                        self.body_limit,
+                    ));
+                    Ok(fallback.clone())
+                }
+                None => Err(Error::not_found()),
+            },
+        };
+        let mut res = match route {
+            Ok(route) => route.call(req).await,
+            Err(e) => e.into_response(),
+        };
+        if method == Method::HEAD {
+            res = without_body(res);
+        }
+        if let Some(formatter) = &self.formatter {
+            if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
+                res = render_error(formatter.as_ref(), &error);
+            }
+        }
+        res
+    }
+}
+
+/// A HEAD answer: the GET answer's headers (with its length), no body.
+fn without_body(res: Response) -> Response {
+    let (mut parts, body) = res.into_parts();
+    if let Some(len) = body.size_hint().exact() {
+        if !parts.headers.contains_key(CONTENT_LENGTH) {
+            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
+    }
+    Response::from_parts(parts, Body::empty())
+}
+
+/// The router as a tower service, for the app's layers to wrap.
+#[derive(Clone)]
+struct Dispatcher(Arc<Core>);
+
+impl Service<Request> for Dispatcher {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        Box::pin(self.0.clone().dispatch(req).map(Ok))
+    }
+}
+
+/// A built app: cheap to clone, ready to serve or to test.
+///
+/// Every request runs under a panic guard (a panicking handler gets a 500, the server keeps
+/// serving) and, when `brisk::access` logging is enabled at INFO, is logged with its method,
+/// path, status and latency.
+#[derive(Clone)]
+pub struct AppService {
+    core: Arc<Core>,
+    layered: Option<Route>,
+    formatter: Arc<dyn ErrorFormatter>,
+}
+
+impl AppService {
+    /// Answers one request.
+    pub fn call(&self, req: Request) -> impl Future<Output = Response> + Send + 'static {
+        let log = tracing::enabled!(target: "brisk::access", tracing::Level::INFO)
+            .then(|| (Instant::now(), req.method().clone(), req.uri().path().to_owned()));
+        let inner = match &self.layered {
+            Some(route) => Either::Left(route.call(req)),
+            None => Either::Right(self.core.clone().dispatch(req)),
+        };
+        let formatter = self.formatter.clone();
+        async move {
+            let res = match AssertUnwindSafe(inner).catch_unwind().await {
+                Ok(res) => res,
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+                    tracing::error!(target: "brisk::error", panic = %message, "handler panicked");
+                    render_error(formatter.as_ref(), &Error::internal("handler panicked"))
+                }
+            };
+            if let Some((started, method, path)) = log {
+                tracing::info!(
+                    target: "brisk::access",
+                    %method,
+                    path,
+                    status = res.status().as_u16(),
+                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                );
+            }
+            res
+        }
+    }
+}
+
+impl Service<Request> for AppService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        Box::pin(AppService::call(self, req).map(Ok))
+    }
+}

@@ -1,0 +1,117 @@
+//! Handlers: async functions whose arguments are extractors and whose result is a response.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::{Error, ErrorKind, ValidationError};
+use crate::extract::{FromRequest, FromRequestParts, Request, RequestContext};
+use crate::response::{IntoResponse, Response};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An async function usable as an endpoint: up to 16 extractor arguments, the last of which
+/// may read the body, returning anything that implements [`IntoResponse`].
+///
+/// Extractors run in argument order. Validation failures are gathered from all of them and
+/// answered as one 422; any other failure answers at once.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a brisk handler",
+    label = "not a handler",
+    note = "a handler is an `async fn` whose arguments are extractors (`Path<T>`, `Query<T>`, `Json<T>`, `State<T>` ...), the body extractor last, and whose return type implements `IntoResponse`",
+    note = "types read from the request derive `Deserialize`, `JsonSchema` and `brisk::Validate`"
+)]
+pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
+    /// Runs the handler on a request.
+    fn call(self, req: Request) -> BoxFuture<'static, Response>;
+}
+
+/// Adds a rejection to the request's validation errors, or returns it as the response when it
+/// is not a validation error.
+fn gather(errors: &mut Vec<ValidationError>, error: Error) -> Option<Response> {
+    if let ErrorKind::Validation(_) = error.kind() {
+        if let ErrorKind::Validation(list) = error.into_kind() {
+            errors.extend(list);
+        }
+        return None;
+    }
+    Some(error.into_response())
+}
+
+fn take_context(parts: &mut http::request::Parts) -> RequestContext {
+    parts.extensions.remove::<RequestContext>().unwrap_or_default()
+}
+
+impl<F, Fut, Res> Handler<((),)> for F
+where
+    F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Res> + Send,
+    Res: IntoResponse,
+{
+    fn call(self, _req: Request) -> BoxFuture<'static, Response> {
+        Box::pin(async move { self().await.into_response() })
+    }
+}
+
+macro_rules! impl_handler {
+    ([$($ty:ident),*], $last:ident) => {
+        #[allow(non_snake_case, unused_mut)]
+        impl<F, Fut, Res, M, $($ty,)* $last> Handler<(M, $($ty,)* $last,)> for F
+        where
+            F: FnOnce($($ty,)* $last,) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = Res> + Send,
+            Res: IntoResponse,
+            $( $ty: FromRequestParts + Send, )*
+            $last: FromRequest<M> + Send,
+        {
+            fn call(self, req: Request) -> BoxFuture<'static, Response> {
+                Box::pin(async move {
+                    let (mut parts, body) = req.into_parts();
+                    let cx = take_context(&mut parts);
+                    let mut errors = Vec::new();
+                    $(
+                        let $ty = match $ty::from_request_parts(&mut parts, &cx).await {
+                            Ok(value) => Some(value),
+                            Err(e) => match gather(&mut errors, e) {
+                                Some(res) => return res,
+                                None => None,
+                            },
+                        };
+                    )*
+                    let req = Request::from_parts(parts, body);
+                    let $last = match $last::from_request(req, &cx).await {
+                        Ok(value) => Some(value),
+                        Err(e) => match gather(&mut errors, e) {
+                            Some(res) => return res,
+                            None => None,
+                        },
+                    };
+                    if !errors.is_empty() {
+                        return Error::validation(errors).into_response();
+                    }
+                    let ($(Some($ty),)* Some($last),) = ($($ty,)* $last,) else {
+                        return Error::internal("an extractor failed without an error").into_response();
+                    };
+                    self($($ty,)* $last,).await.into_response()
+                })
+            }
+        }
+    };
+}
+
+impl_handler!([], T1);
+impl_handler!([T1], T2);
+impl_handler!([T1, T2], T3);
+impl_handler!([T1, T2, T3], T4);
+impl_handler!([T1, T2, T3, T4], T5);
+impl_handler!([T1, T2, T3, T4, T5], T6);
+impl_handler!([T1, T2, T3, T4, T5, T6], T7);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7], T8);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8], T9);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9], T10);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10], T11);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12], T13);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13], T14);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14], T15);
+impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15], T16);

@@ -1,0 +1,49 @@
+#![doc = include_str!("../../../README.md")]
+#![warn(missing_docs)]
+
+pub mod body;
+pub mod error;
+pub mod extract;
+pub mod handler;
+pub mod logging;
+pub mod middleware;
+pub mod response;
+pub mod routing;
+pub mod testing;
+pub mod validation;
+
+mod app;
+mod run;
+mod server;
+
+pub use app::{App, AppService, BuildError, ServerConfig, DEFAULT_BODY_LIMIT};
+pub use error::{Error, Result};
+pub use extract::{Form, Json, Path, Query, State};
+pub use routing::Router;
+pub use run::run;
+pub use server::{shutdown_signal, ServeError};
+pub use validation::Validate;
+
+pub use bytes;
+pub use headers;
+pub use http;
+pub use schemars;
+pub use serde_json;
+
+/// Re-exports for the derive macros; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use regex_lite;
+    pub use schemars;
+}
+
+/// Everything a typical app needs: `use brisk::prelude::*;`.
+pub mod prelude {
+    pub use crate::extract::{Cookies, Header, TypedHeader};
+    pub use crate::http::StatusCode;
+    pub use crate::response::{Html, IntoResponse, Redirect, Response};
+    pub use crate::routing::{delete, get, head, options, patch, post, put, trace};
+    pub use crate::{App, Error, Form, Json, Path, Query, Result, Router, State, Validate};
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}

@@ -1,0 +1,125 @@
+//! Routing: paths to endpoints.
+//!
+//! Paths use `{name}` for one segment and `{*rest}` for the remainder. Routers nest under a
+//! prefix and merge; every route ends up in one flat table built once, when the app is built,
+//! where two routes that could match the same path are refused with both named.
+
+mod method;
+mod route;
+mod table;
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::BoxError;
+use crate::extract::Request;
+use crate::handler::Handler;
+
+pub use method::{delete, get, head, options, patch, post, put, trace, MethodRouter};
+pub use route::Route;
+pub(crate) use table::{Matched, RouteTable};
+
+/// A set of routes, possibly with its own layers, to nest under a prefix or merge into an app.
+///
+/// ```
+/// use brisk::prelude::*;
+///
+/// async fn stats() -> &'static str { "ok" }
+///
+/// let admin = Router::new().route("/stats", get(stats));
+/// let app = App::new().nest("/admin", admin); // GET /admin/stats
+/// ```
+#[derive(Clone, Default)]
+pub struct Router {
+    pub(crate) routes: Vec<(String, MethodRouter)>,
+    pub(crate) fallback: Option<Route>,
+    pub(crate) errors: Vec<String>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Adds the endpoints of `methods` at `path`. Adding to a path twice merges the methods;
+    /// the same method twice is refused when the app is built.
+    pub fn route(mut self, path: &str, methods: MethodRouter) -> Self {
+        if !path.starts_with('/') {
+            self.errors.push(format!("route path `{path}` must start with `/`"));
+            return self;
+        }
+        if let Some(existing) = self.routes.iter_mut().find(|(p, _)| p == path) {
+            let current = std::mem::take(&mut existing.1);
+            existing.1 = current.merge(methods, path);
+        } else {
+            self.routes.push((path.to_owned(), methods));
+        }
+        self
+    }
+
+    /// Mounts every route of `router` under `prefix` (`/admin` + `/stats` = `/admin/stats`;
+    /// the nested `/` becomes `/admin`). The nested router's layers stay on its routes.
+    pub fn nest(mut self, prefix: &str, router: Router) -> Self {
+        if !prefix.starts_with('/') || prefix.ends_with('/') {
+            self.errors.push(format!("nest prefix `{prefix}` must start with `/` and not end with `/`"));
+            return self;
+        }
+        self.errors.extend(router.errors);
+        for (path, methods) in router.routes {
+            let full = if path == "/" { prefix.to_owned() } else { format!("{prefix}{path}") };
+            self = self.route(&full, methods);
+        }
+        self
+    }
+
+    /// Adds every route of `other` (and its fallback, if this router has none).
+    pub fn merge(mut self, other: Router) -> Self {
+        self.errors.extend(other.errors);
+        for (path, methods) in other.routes {
+            self = self.route(&path, methods);
+        }
+        if self.fallback.is_none() {
+            self.fallback = other.fallback;
+        }
+        self
+    }
+
+    /// Answers requests no route matches (instead of 404 `{"detail": "Not Found"}`).
+    pub fn fallback<H: Handler<T>, T: 'static>(mut self, handler: H) -> Self {
+        self.fallback = Some(Route::from_handler(handler));
+        self
+    }
+
+    /// Wraps every route added so far (and the fallback) in a tower layer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use brisk::prelude::*;
+    ///
+    /// async fn slow() -> &'static str { "done" }
+    /// let api = Router::new()
+    ///     .route("/slow", get(slow))
+    ///     .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+    ///         brisk::http::StatusCode::REQUEST_TIMEOUT,
+    ///         Duration::from_secs(5),
+    ///     ));
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route>,
+        L::Service: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut wrap = |route: Route| Route::from_service(layer.layer(route));
+        self.routes = std::mem::take(&mut self.routes)
+            .into_iter()
+            .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))
+            .collect();
+        self.fallback = self.fallback.take().map(wrap);
+        self
+    }
+}

@@ -1,0 +1,97 @@
+//! [`Route`]: one type-erased endpoint, cheap to clone, one allocation per call.
+
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::FutureExt;
+use tower::ServiceExt;
+use tower_service::Service;
+
+use crate::body::Body;
+use crate::error::{BoxError, Error};
+use crate::extract::Request;
+use crate::handler::{BoxFuture, Handler};
+use crate::response::{IntoResponse, Response};
+
+trait Endpoint: Send + Sync {
+    fn call(&self, req: Request) -> BoxFuture<'static, Response>;
+}
+
+struct HandlerEndpoint<H, T> {
+    handler: H,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<H: Handler<T>, T: 'static> Endpoint for HandlerEndpoint<H, T> {
+    fn call(&self, req: Request) -> BoxFuture<'static, Response> {
+        self.handler.clone().call(req)
+    }
+}
+
+struct ServiceEndpoint<S>(S);
+
+impl<S, B> Endpoint for ServiceEndpoint<S>
+where
+    S: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn call(&self, req: Request) -> BoxFuture<'static, Response> {
+        let service = self.0.clone();
+        Box::pin(async move {
+            match service.oneshot(req).await {
+                Ok(res) => res.map(Body::new),
+                Err(e) => Error::internal(e).into_response(),
+            }
+        })
+    }
+}
+
+/// A type-erased endpoint: a handler, or a tower service (a handler wrapped in layers).
+#[derive(Clone)]
+pub struct Route(Arc<dyn Endpoint>);
+
+impl Route {
+    /// A route from a handler.
+    pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
+        Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }))
+    }
+
+    /// A route from any tower service whose response body yields `Bytes`.
+    pub fn from_service<S, B>(service: S) -> Self
+    where
+        S: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Route(Arc::new(ServiceEndpoint(service)))
+    }
+
+    /// Calls the endpoint.
+    pub fn call(&self, req: Request) -> BoxFuture<'static, Response> {
+        self.0.call(req)
+    }
+}
+
+type RouteFuture =
+    futures_util::future::Map<BoxFuture<'static, Response>, fn(Response) -> Result<Response, Infallible>>;
+
+impl Service<Request> for Route {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RouteFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> RouteFuture {
+        Route::call(self, req).map(Ok as fn(Response) -> Result<Response, Infallible>)
+    }
+}

@@ -1,0 +1,53 @@
+//! [`run`]: the one-call entry point that reads its settings from the environment.
+
+use std::env;
+
+use crate::app::App;
+use crate::server::ServeError;
+
+/// Serves `app` with settings from the environment, as the showcase does:
+///
+/// - `HOST` (default `127.0.0.1`) and `PORT` (default `8000`): the address;
+/// - `WORKERS` (default: the number of cores): runtime worker threads, `1` meaning a
+///   single-threaded runtime;
+/// - `RUST_LOG` (default `info`): log filter; `warn` silences the access log.
+///
+/// Blocks until SIGINT or SIGTERM, then shuts down gracefully.
+///
+/// ```no_run
+/// use brisk::prelude::*;
+///
+/// async fn hello() -> &'static str { "Hello, World!" }
+///
+/// fn main() -> Result<(), brisk::ServeError> {
+///     brisk::run(App::new().route("/", get(hello)))
+/// }
+/// ```
+pub fn run(app: App) -> Result<(), ServeError> {
+    crate::logging::init();
+    let host = env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let port = match env::var("PORT") {
+        Ok(p) => p.parse::<u16>().map_err(|_| invalid(format!("PORT must be a port number, got {p:?}")))?,
+        Err(_) => 8000,
+    };
+    let workers = match env::var("WORKERS") {
+        Ok(w) => match w.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(invalid(format!("WORKERS must be a positive number, got {w:?}"))),
+        },
+        Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    };
+    let runtime = builder.enable_all().build()?;
+    runtime.block_on(app.serve((host.as_str(), port)))
+}
+
+fn invalid(message: String) -> ServeError {
+    ServeError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
+}

@@ -1,0 +1,277 @@
+//! Each extractor with good and bad input, in process.
+
+use brisk::extract::{CookieJar, Multipart, MultipartLimits};
+use brisk::prelude::*;
+use brisk::testing::{TestClient, TestResponse};
+use serde_json::{json, Value};
+
+fn errors(res: &TestResponse) -> Vec<Value> {
+    assert_eq!(res.status(), 422, "{}", res.text());
+    res.json::<Value>()["detail"].as_array().cloned().unwrap_or_default()
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Search {
+    #[validate(min_length = 2)]
+    q: String,
+    #[serde(default)]
+    tag: Vec<String>,
+    #[serde(default)]
+    exact: bool,
+    #[validate(ge = 0.0, lt = 1.0)]
+    threshold: Option<f64>,
+}
+
+async fn search(Query(s): Query<Search>) -> Json<Value> {
+    Json(json!({"q": s.q, "tag": s.tag, "exact": s.exact, "threshold": s.threshold}))
+}
+
+#[tokio::test]
+async fn query_parses_repeats_bools_and_reports_every_error() {
+    let client = TestClient::new(App::new().route("/s", get(search)));
+    let res = client.get("/s?q=rust&tag=a&tag=b&exact=yes&threshold=0.5").send().await;
+    assert_eq!(res.json::<Value>(), json!({"q": "rust", "tag": ["a", "b"], "exact": true, "threshold": 0.5}));
+
+    let res = client.get("/s?exact=maybe&threshold=nan").send().await;
+    let errs = errors(&res);
+    let kinds: Vec<&str> = errs.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds.len(), 3, "{errs:?}");
+    assert!(
+        kinds.contains(&"missing") && kinds.contains(&"bool_parsing") && kinds.contains(&"finite_number"),
+        "{kinds:?}"
+    );
+
+    let errs = errors(&client.get("/s?q=r&threshold=1").send().await);
+    assert_eq!(errs[0]["type"], "string_too_short");
+    assert_eq!(errs[1]["type"], "less_than");
+    assert_eq!(errs[1]["ctx"], json!({"lt": 1.0}));
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Client {
+    user_agent: String,
+    #[validate(ge = 1, le = 5)]
+    x_priority: Option<u8>,
+}
+
+#[tokio::test]
+async fn header_struct_matches_hyphenated_names() {
+    async fn who(Header(c): Header<Client>) -> String {
+        format!("{}/{:?}", c.user_agent, c.x_priority)
+    }
+    let client = TestClient::new(App::new().route("/", get(who)));
+    let res = client.get("/").header("User-Agent", "curl").header("x-priority", "3").send().await;
+    assert_eq!(res.text(), "curl/Some(3)");
+    let errs = errors(&client.get("/").header("x-priority", "9").send().await);
+    let locs: Vec<Value> = errs.iter().map(|e| e["loc"].clone()).collect();
+    assert_eq!(locs, [json!(["header", "user-agent"]), json!(["header", "x-priority"])]);
+}
+
+#[tokio::test]
+async fn typed_header_missing_and_malformed() {
+    async fn agent(TypedHeader(ua): TypedHeader<brisk::headers::UserAgent>) -> String {
+        ua.to_string()
+    }
+    async fn maybe(ct: Option<TypedHeader<brisk::headers::ContentLength>>) -> String {
+        format!("{:?}", ct.map(|TypedHeader(c)| c.0))
+    }
+    let client = TestClient::new(App::new().route("/ua", get(agent)).route("/len", post(maybe)));
+    assert_eq!(client.get("/ua").header("user-agent", "x/1").send().await.text(), "x/1");
+    let errs = errors(&client.get("/ua").send().await);
+    assert_eq!(errs[0]["type"], "missing");
+    assert_eq!(errs[0]["loc"], json!(["header", "user-agent"]));
+    assert_eq!(client.post("/len").send().await.text(), "None");
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Session {
+    session_id: u64,
+}
+
+#[tokio::test]
+async fn cookies_typed_and_jar() {
+    async fn typed(Cookies(s): Cookies<Session>) -> String {
+        s.session_id.to_string()
+    }
+    async fn jar(jar: CookieJar) -> String {
+        jar.get("theme").unwrap_or("none").to_owned()
+    }
+    let client = TestClient::new(App::new().route("/typed", get(typed)).route("/jar", get(jar)));
+    assert_eq!(client.get("/typed").header("cookie", "a=b; session_id=42").send().await.text(), "42");
+    let errs = errors(&client.get("/typed").header("cookie", "session_id=abc").send().await);
+    assert_eq!(errs[0]["type"], "int_parsing");
+    assert_eq!(errs[0]["loc"], json!(["cookie", "session_id"]));
+    assert_eq!(errors(&client.get("/typed").send().await)[0]["type"], "missing");
+    assert_eq!(client.get("/jar").header("cookie", "theme=dark").send().await.text(), "dark");
+}
+
+#[derive(Deserialize, Serialize, JsonSchema, Validate)]
+struct Login {
+    #[validate(min_length = 3)]
+    username: String,
+    remember: Option<bool>,
+}
+
+#[tokio::test]
+async fn form_bodies() {
+    async fn login(Form(f): Form<Login>) -> String {
+        format!("{}:{:?}", f.username, f.remember)
+    }
+    let client = TestClient::new(App::new().route("/login", post(login)));
+    let res = client.post("/login").form(&json!({"username": "ada", "remember": "on"})).send().await;
+    assert_eq!(res.text(), "ada:Some(true)");
+    let errs = errors(&client.post("/login").form(&json!({"username": "x"})).send().await);
+    assert_eq!(errs[0]["loc"], json!(["body", "username"]));
+    assert_eq!(errs[0]["type"], "string_too_short");
+    let res = client.post("/login").json(&json!({"username": "ada"})).send().await;
+    assert_eq!(res.status(), 415);
+}
+
+#[tokio::test]
+async fn json_optional_and_nested_locations() {
+    #[derive(Deserialize, JsonSchema, Validate)]
+    struct Line {
+        #[validate(gt = 0)]
+        qty: u32,
+    }
+    #[derive(Deserialize, JsonSchema, Validate)]
+    struct Order {
+        lines: Vec<Line>,
+    }
+    async fn order(Json(o): Json<Order>) -> String {
+        o.lines.iter().map(|l| l.qty).sum::<u32>().to_string()
+    }
+    async fn maybe(body: Option<Json<Order>>) -> String {
+        body.map_or("none".to_owned(), |Json(o)| o.lines.len().to_string())
+    }
+    let client = TestClient::new(App::new().route("/order", post(order)).route("/maybe", post(maybe)));
+    assert_eq!(
+        client.post("/order").json(&json!({"lines": [{"qty": 2}, {"qty": 3}]})).send().await.text(),
+        "5"
+    );
+    let errs =
+        errors(&client.post("/order").json(&json!({"lines": [{"qty": 2}, {"qty": 0}, {}]})).send().await);
+    let locs: Vec<Value> = errs.iter().map(|e| e["loc"].clone()).collect();
+    assert_eq!(locs, [json!(["body", "lines", 1, "qty"]), json!(["body", "lines", 2, "qty"])]);
+    assert_eq!(errs[0]["type"], "greater_than");
+    assert_eq!(errs[1]["type"], "missing");
+    let errs = errors(&client.post("/order").json(&json!({"lines": [{"qty": -1}]})).send().await);
+    assert_eq!(errs[0]["type"], "greater_than_equal", "u32 cannot be negative: {errs:?}");
+
+    assert_eq!(client.post("/maybe").send().await.text(), "none");
+    assert_eq!(client.post("/maybe").json(&json!({"lines": []})).send().await.text(), "0");
+    assert_eq!(client.post("/maybe").json(&json!({"lines": 1})).send().await.status(), 422);
+}
+
+#[tokio::test]
+async fn deep_json_is_refused() {
+    async fn any(Json(v): Json<Value>) -> String {
+        v.to_string().len().to_string()
+    }
+    let client = TestClient::new(App::new().route("/", post(any)));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let res = client.post("/").header("content-type", "application/json").body(deep).send().await;
+    let errs = errors(&res);
+    assert_eq!(errs[0]["type"], "json_invalid");
+}
+
+#[tokio::test]
+async fn raw_bodies() {
+    async fn text(body: String) -> String {
+        body.to_uppercase()
+    }
+    async fn bytes(body: bytes::Bytes) -> String {
+        body.len().to_string()
+    }
+    let client = TestClient::new(App::new().route("/text", post(text)).route("/bytes", post(bytes)));
+    assert_eq!(client.post("/text").body("abc").send().await.text(), "ABC");
+    let errs = errors(&client.post("/text").body(vec![0xff, 0xfe]).send().await);
+    assert_eq!(errs[0]["type"], "string_unicode");
+    assert_eq!(client.post("/bytes").body(vec![0xff, 0xfe]).send().await.text(), "2");
+}
+
+#[tokio::test]
+async fn state_present_and_missing() {
+    #[derive(Clone)]
+    struct Config(&'static str);
+    async fn read(State(c): State<Config>) -> &'static str {
+        c.0
+    }
+    let client = TestClient::new(App::new().route("/", get(read)).with_state(Config("prod")));
+    assert_eq!(client.get("/").send().await.text(), "prod");
+    let client = TestClient::new(App::new().route("/", get(read)));
+    let res = client.get("/").send().await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.json::<Value>(), json!({"detail": "Internal Server Error"}), "details never leak");
+}
+
+#[tokio::test]
+async fn request_parts() {
+    async fn parts(method: http::Method, uri: http::Uri, headers: http::HeaderMap) -> String {
+        format!("{method} {uri} {}", headers.len())
+    }
+    let client = TestClient::new(App::new().route("/p", post(parts)));
+    assert_eq!(client.post("/p?x=1").header("a", "b").send().await.text(), "POST /p?x=1 1");
+}
+
+fn multipart_body(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, file, data) in parts {
+        body.extend_from_slice(b"--XBOUNDARY\r\n");
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\r\n")
+                    .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XBOUNDARY--\r\n");
+    body
+}
+
+async fn upload(mut form: Multipart) -> brisk::Result<String> {
+    let mut out = Vec::new();
+    while let Some(field) = form.next_field().await? {
+        let name = field.name().unwrap_or("").to_owned();
+        let file = field.file_name().map(str::to_owned);
+        let len = field.bytes().await?.len();
+        out.push(format!("{name}:{file:?}:{len}"));
+    }
+    Ok(out.join(","))
+}
+
+#[tokio::test]
+async fn multipart_uploads_and_limits() {
+    let limits = MultipartLimits { max_fields: 2, max_files: 1, max_part_size: 100 };
+    let client = TestClient::new(App::new().route("/up", post(upload)).with_state(limits));
+    let send = |body: Vec<u8>| {
+        client.post("/up").header("content-type", "multipart/form-data; boundary=XBOUNDARY").body(body).send()
+    };
+
+    let res = send(multipart_body(&[("title", None, b"hello"), ("doc", Some("a.txt"), b"12345")])).await;
+    assert_eq!(res.text(), r#"title:None:5,doc:Some("a.txt"):5"#);
+
+    let res = send(multipart_body(&[("a", None, b"1"), ("b", None, b"2"), ("c", None, b"3")])).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().contains("Too many fields"), "{}", res.text());
+
+    let res = send(multipart_body(&[("f1", Some("1"), b"1"), ("f2", Some("2"), b"2")])).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().contains("Too many files"));
+
+    let res = send(multipart_body(&[("big", None, &[b'x'; 200])])).await;
+    assert_eq!(res.status(), 413);
+
+    let res = send(b"garbage".to_vec()).await;
+    assert_eq!(res.status(), 400);
+
+    let res = client.post("/up").header("content-type", "multipart/form-data").body("x").send().await;
+    assert_eq!(res.status(), 400, "missing boundary");
+    let res = client.post("/up").json(&json!({})).send().await;
+    assert_eq!(res.status(), 415);
+}

@@ -1,0 +1,163 @@
+//! The server over real sockets: panics, graceful shutdown, HTTP/2, body limits, lifespan.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use brisk::prelude::*;
+use brisk::testing::TestClient;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn boom() -> &'static str {
+    panic!("handler exploded")
+}
+
+#[tokio::test]
+async fn a_panic_is_a_500_and_the_server_keeps_serving() {
+    let app = App::new().route("/boom", get(boom)).route("/ok", get(|| async { "still here" }));
+    let client = TestClient::serve(app).await;
+    for _ in 0..3 {
+        let res = client.get("/boom").send().await;
+        assert_eq!(res.status(), 500);
+        assert_eq!(res.json::<Value>(), json!({"detail": "Internal Server Error"}));
+    }
+    assert_eq!(client.get("/ok").send().await.text(), "still here");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let slow = || async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "finished"
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(App::new().route("/slow", get(slow)).serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = stop.send(());
+    let mut response = Vec::new();
+    conn.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("finished"), "{response}");
+    // The listener is closed: new connections are refused.
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server exits")
+        .expect("join")
+        .expect("serve");
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn drain_timeout_cuts_requests_that_take_too_long() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = App::new()
+        .route("/forever", get(|| async { tokio::time::sleep(Duration::from_secs(60)).await }))
+        .drain_timeout(Duration::from_millis(200));
+    let server = tokio::spawn(app.serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(b"GET /forever HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), server).await.expect("exits within the deadline").ok();
+}
+
+#[tokio::test]
+async fn serves_http2_cleartext() {
+    let client =
+        TestClient::serve(App::new().route("/json", get(|| async { Json(json!({"h2": true})) }))).await;
+    let addr = client.addr().expect("socket mode");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri(format!("http://{addr}/json"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let res = sender.send_request(req).await.expect("h2 request");
+    assert_eq!(res.version(), http::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    use http_body_util::BodyExt;
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], br#"{"h2":true}"#);
+}
+
+async fn count(body: bytes::Bytes) -> String {
+    body.len().to_string()
+}
+
+#[tokio::test]
+async fn body_limits_answer_413() {
+    let app = App::new()
+        .route("/small", post(count))
+        .route("/big", post(count).body_limit(64 * 1024))
+        .body_limit(1024);
+    let client = TestClient::serve(app).await;
+    assert_eq!(client.post("/small").body(vec![b'x'; 1024]).send().await.text(), "1024");
+    let res = client.post("/small").body(vec![b'x'; 1025]).send().await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.json::<Value>(), json!({"detail": "Request body too large"}));
+    assert_eq!(client.post("/big").body(vec![b'x'; 10_000]).send().await.text(), "10000");
+
+    // Chunked, no Content-Length: the limit still holds while reading.
+    let addr = client.addr().expect("socket");
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    let mut req = b"POST /small HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..4 {
+        req.extend_from_slice(b"200\r\n");
+        req.extend_from_slice(&[b'y'; 0x200]);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    conn.write_all(&req).await.expect("write");
+    let mut buf = vec![0; 4096];
+    let n = conn.read(&mut buf).await.expect("read");
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+}
+
+#[tokio::test]
+async fn lifespan_hooks_run_around_serving() {
+    let events = Arc::new(AtomicUsize::new(0));
+    let (start, stop) = (events.clone(), events.clone());
+    let app = App::new()
+        .route("/", get(|| async { "up" }))
+        .on_startup(move || async move {
+            start.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .on_shutdown(move || async move {
+            stop.fetch_add(10, Ordering::SeqCst);
+            Ok(())
+        });
+    let client = TestClient::serve(app).await;
+    assert_eq!(client.get("/").send().await.text(), "up");
+    assert_eq!(events.load(Ordering::SeqCst), 1);
+    client.shutdown().await;
+    assert_eq!(events.load(Ordering::SeqCst), 11);
+}
+
+#[tokio::test]
+async fn a_failing_startup_hook_stops_the_start() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = App::new().on_startup(|| async { Err("database unreachable".into()) });
+    let err = app.serve_with_shutdown(listener, std::future::pending()).await.err();
+    assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("database unreachable"));
+}
