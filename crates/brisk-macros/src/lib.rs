@@ -1,5 +1,6 @@
 //! Procedural macros for brisk. Use them through `brisk` (`brisk::Validate`), not directly.
 
+mod api_error;
 mod serde_names;
 mod validate;
 
@@ -11,4 +12,13 @@ use proc_macro::TokenStream;
 pub fn derive_validate(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     validate::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Derives `From<E> for brisk::Error`, `IntoResponse` and `DescribeOutput` for an error enum:
+/// each variant is an HTTP error with `#[api(status = 404, detail = "Item not found")]`, and
+/// each status appears in the OpenAPI document with FastAPI's `{"detail": ...}` body.
+#[proc_macro_derive(ApiError, attributes(api))]
+pub fn derive_api_error(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    api_error::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

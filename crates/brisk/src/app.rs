@@ -20,6 +20,7 @@ use crate::body::Body;
 use crate::error::{render_error, BoxError, Error, ErrorFormatter};
 use crate::extract::{Request, RequestContext, StateMap};
 use crate::handler::{BoxFuture, Handler};
+use crate::openapi::{build_document, docs_router, DocsConfig, OpenApi, Server};
 use crate::response::{IntoResponse, RenderedError, Response};
 use crate::routing::{Matched, MethodRouter, Route, RouteTable, Router};
 
@@ -70,6 +71,7 @@ pub struct App {
     layers: Vec<LayerFn>,
     body_limit: usize,
     formatter: Option<Arc<dyn ErrorFormatter>>,
+    docs: DocsConfig,
     pub(crate) config: ServerConfig,
     pub(crate) startup: Vec<Hook>,
     pub(crate) shutdown: Vec<Hook>,
@@ -90,6 +92,7 @@ impl App {
             layers: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             formatter: None,
+            docs: DocsConfig::default(),
             config: ServerConfig::default(),
             startup: Vec::new(),
             shutdown: Vec::new(),
@@ -190,14 +193,78 @@ impl App {
         self
     }
 
-    /// Compiles the routes into one table and applies the layers. Conflicting or invalid
-    /// routes are refused here, all of them named in the error.
+    /// The API's title in the OpenAPI document and the docs pages (default `brisk`).
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.docs.info.title = title.into();
+        self
+    }
+
+    /// The API's version in the OpenAPI document (default `0.1.0`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.docs.info.version = version.into();
+        self
+    }
+
+    /// The API's description (Markdown) in the OpenAPI document.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.docs.info.description = Some(description.into());
+        self
+    }
+
+    /// Lists a server (`https://api.example.com`, or a relative `/api`) in the document.
+    pub fn server(mut self, url: impl Into<String>, description: Option<&str>) -> Self {
+        self.docs.servers.push(Server { url: url.into(), description: description.map(str::to_owned) });
+        self
+    }
+
+    /// Where the OpenAPI document is served (default `/openapi.json`); `None` serves no
+    /// document and no docs pages.
+    pub fn openapi_url(mut self, url: Option<&str>) -> Self {
+        self.docs.openapi_url = url.map(str::to_owned);
+        self
+    }
+
+    /// Where Swagger UI is served (default `/docs`); `None` switches it off.
+    pub fn docs_url(mut self, url: Option<&str>) -> Self {
+        self.docs.docs_url = url.map(str::to_owned);
+        self
+    }
+
+    /// Where ReDoc is served (default `/redoc`); `None` switches it off.
+    pub fn redoc_url(mut self, url: Option<&str>) -> Self {
+        self.docs.redoc_url = url.map(str::to_owned);
+        self
+    }
+
+    /// The OpenAPI 3.1 document, without starting a server (snapshot-test your API with it).
+    /// Fails like [`App::build`] when a route cannot be documented truthfully.
+    pub fn openapi(&self) -> Result<OpenApi, BuildError> {
+        build_document(&self.router, &self.docs).map_err(BuildError)
+    }
+
+    /// Compiles the routes into one table, documents them, and applies the layers. Conflicting
+    /// routes, path parameters no extractor reads, duplicate operation ids ... are refused here,
+    /// all of them named in the error.
     pub fn build(self) -> Result<AppService, BuildError> {
         self.into_parts().map(|(service, _)| service)
     }
 
     pub(crate) fn into_parts(self) -> Result<(AppService, Lifespan), BuildError> {
-        let table = RouteTable::build(self.router).map_err(BuildError)?;
+        let (docs, mut problems) = match self.openapi() {
+            Ok(doc) => match docs_router(&self.docs, &doc) {
+                Ok(docs) => (docs, Vec::new()),
+                Err(e) => (Router::new(), vec![e]),
+            },
+            Err(BuildError(problems)) => (Router::new(), problems),
+        };
+        let table = match RouteTable::build(self.router.merge(docs)) {
+            Ok(table) if problems.is_empty() => table,
+            Ok(_) => return Err(BuildError(problems)),
+            Err(mut more) => {
+                problems.append(&mut more);
+                return Err(BuildError(problems));
+            }
+        };
         let core = Arc::new(Core {
             table,
             state: Arc::new(self.state),
@@ -366,7 +433,7 @@ impl AppService {
                     %method,
                     path,
                     status = res.status().as_u16(),
-                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    latency = ?started.elapsed(),
                 );
             }
             res

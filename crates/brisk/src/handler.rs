@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use crate::error::{Error, ErrorKind, ValidationError};
 use crate::extract::{FromRequest, FromRequestParts, Request, RequestContext};
+use crate::openapi::{DescribeInput, DescribeOutput, DocContext, Operation};
 use crate::response::{IntoResponse, Response};
 
 /// A boxed, sendable future.
@@ -24,6 +25,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
     /// Runs the handler on a request.
     fn call(self, req: Request) -> BoxFuture<'static, Response>;
+
+    /// Documents the operation from the argument and return types (at build time).
+    fn describe(cx: &mut DocContext, op: &mut Operation);
 }
 
 /// Adds a rejection to the request's validation errors, or returns it as the response when it
@@ -46,10 +50,14 @@ impl<F, Fut, Res> Handler<((),)> for F
 where
     F: FnOnce() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Res> + Send,
-    Res: IntoResponse,
+    Res: IntoResponse + DescribeOutput,
 {
     fn call(self, _req: Request) -> BoxFuture<'static, Response> {
         Box::pin(async move { self().await.into_response() })
+    }
+
+    fn describe(cx: &mut DocContext, op: &mut Operation) {
+        Res::describe_output(cx, op);
     }
 }
 
@@ -60,10 +68,16 @@ macro_rules! impl_handler {
         where
             F: FnOnce($($ty,)* $last,) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = Res> + Send,
-            Res: IntoResponse,
-            $( $ty: FromRequestParts + Send, )*
-            $last: FromRequest<M> + Send,
+            Res: IntoResponse + DescribeOutput,
+            $( $ty: FromRequestParts + DescribeInput + Send, )*
+            $last: FromRequest<M> + DescribeInput + Send,
         {
+            fn describe(cx: &mut DocContext, op: &mut Operation) {
+                $( $ty::describe_input(cx, op); )*
+                $last::describe_input(cx, op);
+                Res::describe_output(cx, op);
+            }
+
             fn call(self, req: Request) -> BoxFuture<'static, Response> {
                 Box::pin(async move {
                     let (mut parts, body) = req.into_parts();

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod handler;
 pub mod logging;
 pub mod middleware;
+pub mod openapi;
 pub mod response;
 pub mod routing;
 pub mod testing;
@@ -19,6 +20,7 @@ mod server;
 pub use app::{App, AppService, BuildError, ServerConfig, DEFAULT_BODY_LIMIT};
 pub use error::{Error, Result};
 pub use extract::{Form, Json, Path, Query, State};
+pub use openapi::ApiError;
 pub use routing::Router;
 pub use run::run;
 pub use server::{shutdown_signal, ServeError};
@@ -41,9 +43,10 @@ pub mod __private {
 pub mod prelude {
     pub use crate::extract::{Cookies, Header, TypedHeader};
     pub use crate::http::StatusCode;
+    pub use crate::response::{Created, NoContent};
     pub use crate::response::{Html, IntoResponse, Redirect, Response};
     pub use crate::routing::{delete, get, head, options, patch, post, put, trace};
-    pub use crate::{App, Error, Form, Json, Path, Query, Result, Router, State, Validate};
+    pub use crate::{ApiError, App, Error, Form, Json, Path, Query, Result, Router, State, Validate};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }

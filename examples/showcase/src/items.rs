@@ -86,8 +86,12 @@ fn default_limit() -> i64 {
     10
 }
 
-fn not_found() -> Error {
-    Error::http(StatusCode::NOT_FOUND, "Item not found")
+/// What the item routes can answer besides success.
+#[derive(Debug, ApiError)]
+pub enum ItemError {
+    /// No item has this id.
+    #[api(status = 404, detail = "Item not found")]
+    NotFound,
 }
 
 // The rules above guarantee these are non-negative; the conversions cannot fail after them.
@@ -101,27 +105,30 @@ async fn list_items(State(store): State<Store>, Query(q): Query<ListQuery>) -> J
     Json(store.list(skip, limit, q.q.as_deref()))
 }
 
-async fn create_item(State(store): State<Store>, Json(item): Json<ItemIn>) -> (StatusCode, Json<ItemOut>) {
-    (StatusCode::CREATED, Json(store.create(item)))
+async fn create_item(State(store): State<Store>, Json(item): Json<ItemIn>) -> Created<Json<ItemOut>> {
+    Created(Json(store.create(item)))
 }
 
-async fn get_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<Json<ItemOut>> {
-    store.get(id_of(&path)).map(Json).ok_or_else(not_found)
+async fn get_item(
+    State(store): State<Store>,
+    Path(path): Path<ItemPath>,
+) -> Result<Json<ItemOut>, ItemError> {
+    store.get(id_of(&path)).map(Json).ok_or(ItemError::NotFound)
 }
 
 async fn replace_item(
     State(store): State<Store>,
     Path(path): Path<ItemPath>,
     Json(item): Json<ItemIn>,
-) -> Result<Json<ItemOut>> {
-    store.replace(id_of(&path), item).map(Json).ok_or_else(not_found)
+) -> Result<Json<ItemOut>, ItemError> {
+    store.replace(id_of(&path), item).map(Json).ok_or(ItemError::NotFound)
 }
 
-async fn delete_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<StatusCode> {
+async fn delete_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<NoContent, ItemError> {
     if store.delete(id_of(&path)) {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(NoContent)
     } else {
-        Err(not_found())
+        Err(ItemError::NotFound)
     }
 }
 
@@ -130,4 +137,5 @@ pub fn router() -> Router {
     Router::new()
         .route("/items", get(list_items).post(create_item))
         .route("/items/{item_id}", get(get_item).put(replace_item).delete(delete_item))
+        .tag("items")
 }

@@ -36,16 +36,25 @@ pub struct FastApiFormatter;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProblemJsonFormatter;
 
+/// `{"detail": ...}`, serialized straight from the error so fields keep FastAPI's order
+/// (`type`, `loc`, `msg`, `input`, `ctx`).
+#[derive(serde::Serialize)]
+struct Detail<'a, T: serde::Serialize + ?Sized> {
+    detail: &'a T,
+}
+
 impl ErrorFormatter for FastApiFormatter {
     fn format(&self, error: &Error) -> Response {
         let body = match error.kind() {
-            ErrorKind::Http { detail, .. } => json!({ "detail": detail }),
-            ErrorKind::Validation(errors) => json!({ "detail": errors }),
-            ErrorKind::Internal(_) => json!({ "detail": "Internal Server Error" }),
+            ErrorKind::Http { detail, .. } => serde_json::to_vec(&Detail { detail }),
+            ErrorKind::Validation(errors) => serde_json::to_vec(&Detail { detail: errors.as_slice() }),
+            ErrorKind::Internal(_) => serde_json::to_vec(&Detail { detail: "Internal Server Error" }),
         };
-        json_response(error.status(), &body, "application/json")
+        bytes_response(error.status(), body.unwrap_or_else(|_| INTERNAL.to_vec()), "application/json")
     }
 }
+
+const INTERNAL: &[u8] = b"{\"detail\":\"Internal Server Error\"}";
 
 impl ErrorFormatter for ProblemJsonFormatter {
     fn format(&self, error: &Error) -> Response {
@@ -62,8 +71,10 @@ impl ErrorFormatter for ProblemJsonFormatter {
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'static str) -> Response {
-    let bytes =
-        serde_json::to_vec(body).unwrap_or_else(|_| b"{\"detail\":\"Internal Server Error\"}".to_vec());
+    bytes_response(status, serde_json::to_vec(body).unwrap_or_else(|_| INTERNAL.to_vec()), content_type)
+}
+
+fn bytes_response(status: StatusCode, bytes: Vec<u8>, content_type: &'static str) -> Response {
     let mut res = Response::new(Body::from(bytes));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -72,9 +83,6 @@ fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'s
 
 /// Renders `error` with `formatter` and adds the error's own headers.
 pub(crate) fn render_error(formatter: &dyn ErrorFormatter, error: &Error) -> Response {
-    if let ErrorKind::Internal(source) = error.kind() {
-        tracing::error!(target: "brisk::error", error = %source, "internal error");
-    }
     let mut res = formatter.format(error);
     if let Some(headers) = error.headers() {
         for (name, value) in headers {

@@ -57,11 +57,8 @@ fn decode<T: headers::Header>(parts: &Parts) -> Result<Option<T>, Error> {
         return Ok(None);
     }
     T::decode(&mut values).map(Some).map_err(|_| {
-        let input = parts
-            .headers
-            .get(T::name())
-            .and_then(|v| v.to_str().ok())
-            .map_or(Value::Null, Value::from);
+        let input =
+            parts.headers.get(T::name()).and_then(|v| v.to_str().ok()).map_or(Value::Null, Value::from);
         Error::validation(vec![ValidationError::new(
             "value_error",
             Loc::root("header").key(T::name().as_str().to_owned()),

@@ -34,6 +34,7 @@
 mod body;
 mod context;
 mod cookie;
+mod describe;
 mod form;
 mod header;
 mod json;

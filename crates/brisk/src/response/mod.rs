@@ -5,9 +5,11 @@
 //! headers can be added with `(HeaderMap, T)` or `([(name, value); N], T)`, and
 //! `Result<T, E>` answers with whichever side it holds.
 
+mod describe;
 mod html;
 mod json;
 mod redirect;
+mod status;
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -22,6 +24,7 @@ use crate::error::{Error, FastApiFormatter};
 
 pub use html::Html;
 pub use redirect::Redirect;
+pub use status::{Created, NoContent};
 
 /// The response type: `http::Response` with brisk's [`Body`].
 pub type Response<B = Body> = http::Response<B>;
@@ -56,6 +59,9 @@ pub(crate) struct RenderedError(pub(crate) Arc<Error>);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if let crate::error::ErrorKind::Internal(source) = self.kind() {
+            tracing::error!(target: "brisk::error", error = %source, "internal error");
+        }
         let mut res = crate::error::render_error(&FastApiFormatter, &self);
         res.extensions_mut().insert(RenderedError(Arc::new(self)));
         res

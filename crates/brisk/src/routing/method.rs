@@ -29,6 +29,7 @@ pub struct MethodRouter {
     endpoints: [Option<Route>; 8],
     pub(crate) body_limit: Option<usize>,
     pub(crate) errors: Vec<String>,
+    pub(crate) tags: Vec<String>,
 }
 
 macro_rules! chained {
@@ -104,6 +105,11 @@ impl MethodRouter {
         }
         self.errors.extend(other.errors);
         self.body_limit = self.body_limit.or(other.body_limit);
+        for tag in other.tags {
+            if !self.tags.contains(&tag) {
+                self.tags.push(tag);
+            }
+        }
         self
     }
 
@@ -115,6 +121,11 @@ impl MethodRouter {
             }
         }
         self
+    }
+
+    /// Every endpoint with its method, in a stable order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Method, &Route)> {
+        METHODS.iter().zip(&self.endpoints).filter_map(|(m, r)| r.as_ref().map(|r| (m, r)))
     }
 
     /// The endpoint for `method`; HEAD falls back to GET (the caller drops the body).

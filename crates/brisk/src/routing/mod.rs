@@ -17,7 +17,7 @@ use crate::handler::Handler;
 
 pub use method::{delete, get, head, options, patch, post, put, trace, MethodRouter};
 pub use route::Route;
-pub(crate) use table::{Matched, RouteTable};
+pub(crate) use table::{param_names, Matched, RouteTable};
 
 /// A set of routes, possibly with its own layers, to nest under a prefix or merge into an app.
 ///
@@ -91,6 +91,14 @@ impl Router {
         self
     }
 
+    /// Adds an OpenAPI tag to every route added so far (they group the docs UI).
+    pub fn tag(mut self, tag: &str) -> Self {
+        for (_, methods) in &mut self.routes {
+            methods.tags.push(tag.to_owned());
+        }
+        self
+    }
+
     /// Wraps every route added so far (and the fallback) in a tower layer.
     ///
     /// ```
@@ -114,7 +122,7 @@ impl Router {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let mut wrap = |route: Route| Route::from_service(layer.layer(route));
+        let mut wrap = |route: Route| Route::from_service(layer.layer(route.clone())).with_doc_of(&route);
         self.routes = std::mem::take(&mut self.routes)
             .into_iter()
             .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))

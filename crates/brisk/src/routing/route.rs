@@ -13,6 +13,7 @@ use crate::body::Body;
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
 use crate::handler::{BoxFuture, Handler};
+use crate::openapi::DescribeFn;
 use crate::response::{IntoResponse, Response};
 
 trait Endpoint: Send + Sync {
@@ -51,14 +52,32 @@ where
     }
 }
 
+/// How a route documents itself: its handler's describe function and type name.
+#[derive(Clone, Copy)]
+pub(crate) struct RouteDoc {
+    pub(crate) describe: DescribeFn,
+    pub(crate) name: &'static str,
+}
+
 /// A type-erased endpoint: a handler, or a tower service (a handler wrapped in layers).
 #[derive(Clone)]
-pub struct Route(Arc<dyn Endpoint>);
+pub struct Route(Arc<dyn Endpoint>, Option<RouteDoc>);
 
 impl Route {
-    /// A route from a handler.
+    /// A route from a handler; it documents itself from the handler's signature.
     pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
-        Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }))
+        let doc = RouteDoc { describe: H::describe, name: std::any::type_name::<H>() };
+        Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc))
+    }
+
+    pub(crate) fn doc(&self) -> Option<RouteDoc> {
+        self.1
+    }
+
+    /// The same documentation on another endpoint (a layer around this one).
+    pub(crate) fn with_doc_of(mut self, other: &Route) -> Self {
+        self.1 = other.1;
+        self
     }
 
     /// A route from any tower service whose response body yields `Bytes`.
@@ -70,7 +89,7 @@ impl Route {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        Route(Arc::new(ServiceEndpoint(service)))
+        Route(Arc::new(ServiceEndpoint(service)), None)
     }
 
     /// Calls the endpoint.

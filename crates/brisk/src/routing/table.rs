@@ -31,7 +31,7 @@ pub(crate) struct RouteTable {
 }
 
 /// Names the `{params}` of a route pattern, in order.
-fn param_names(path: &str) -> Vec<Arc<str>> {
+pub(crate) fn param_names(path: &str) -> Vec<Arc<str>> {
     let mut names = Vec::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {

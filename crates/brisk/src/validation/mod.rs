@@ -59,6 +59,14 @@ pub trait Validate {
 
     /// Writes this type's rules into its JSON Schema (called once per type, at build time).
     fn apply_rules(_target: &mut RuleTarget<'_>) {}
+
+    /// Writes this type's rules wherever its schema lives: inline, or as a named definition.
+    fn apply_rules_nested(target: &mut RuleTarget<'_>)
+    where
+        Self: schemars::JsonSchema,
+    {
+        target.nested::<Self>();
+    }
 }
 
 macro_rules! no_rules {

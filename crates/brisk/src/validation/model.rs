@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::rules::RuleTarget;
 use super::schema::CompiledSchema;
@@ -34,10 +34,16 @@ pub(crate) const MAX_JSON_DEPTH: usize = 128;
 /// assert_eq!(schema["properties"]["limit"]["maximum"], 100);
 /// ```
 pub fn model_schema<T: JsonSchema + Validate + ?Sized>() -> Value {
-    let generator = SchemaSettings::draft2020_12().into_generator();
+    let generator = SchemaSettings::draft2020_12().for_deserialize().into_generator();
     let mut root = generator.into_root_schema_for::<T>().to_value();
-    let mut target = RuleTarget::new(&mut root);
-    T::apply_rules(&mut target);
+    let mut defs = match root.as_object_mut().and_then(|o| o.remove("$defs")) {
+        Some(Value::Object(defs)) => defs,
+        _ => Map::new(),
+    };
+    T::apply_rules(&mut RuleTarget::new(&mut root, &mut defs));
+    if let (false, Some(object)) = (defs.is_empty(), root.as_object_mut()) {
+        object.insert("$defs".to_owned(), Value::Object(defs));
+    }
     root
 }
 

@@ -216,22 +216,25 @@ pub fn compile_pattern(pattern: &'static str) -> regex_lite::Regex {
     }
 }
 
-/// Where [`Validate::apply_rules`] writes: the JSON Schema being built, positioned on one type.
+/// Where [`Validate::apply_rules`] writes: a schema being built and the named schemas it
+/// refers to, positioned on one type.
 pub struct RuleTarget<'a> {
     root: &'a mut Value,
+    defs: &'a mut Map<String, Value>,
     current: Option<String>,
     visited: HashSet<String>,
 }
 
 impl<'a> RuleTarget<'a> {
-    pub(crate) fn new(root: &'a mut Value) -> Self {
-        RuleTarget { root, current: None, visited: HashSet::new() }
+    /// A target on `root`, whose `$ref`s point into `defs`.
+    pub(crate) fn new(root: &'a mut Value, defs: &'a mut Map<String, Value>) -> Self {
+        RuleTarget { root, defs, current: None, visited: HashSet::new() }
     }
 
     fn current_schema(&mut self) -> Option<&mut Map<String, Value>> {
         let schema = match &self.current {
             None => &mut *self.root,
-            Some(name) => self.root.get_mut("$defs")?.get_mut(name.as_str())?,
+            Some(name) => self.defs.get_mut(name.as_str())?,
         };
         schema.as_object_mut()
     }
@@ -267,7 +270,7 @@ impl<'a> RuleTarget<'a> {
             return;
         }
         let name = T::schema_name().into_owned();
-        let in_defs = self.root.get("$defs").and_then(|d| d.get(name.as_str())).is_some();
+        let in_defs = self.defs.contains_key(name.as_str());
         if !in_defs || !self.visited.insert(name.clone()) {
             return;
         }
@@ -349,7 +352,8 @@ mod tests {
                 "price": {"type": "number"}
             }
         });
-        let mut target = RuleTarget::new(&mut root);
+        let mut defs = Map::new();
+        let mut target = RuleTarget::new(&mut root, &mut defs);
         target.property("name", &[Rule::MinLength(1), Rule::Pattern("^a")]);
         target.property("tags", &[Rule::MaxLength(10)]);
         target.property("price", &[Rule::Gt(Bound::Int(0)), Rule::Le(Bound::Float(9.5))]);

@@ -1,0 +1,148 @@
+//! Building the document from the routes, once, when the app is built.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::describe::DocContext;
+use super::docs::DocsConfig;
+use super::model::{Components, OpenApi, Operation, ResponseDoc};
+use super::schemas::{self, rewrite_refs};
+use crate::routing::{param_names, Router};
+
+/// `showcase::items::get_item` → `get_item`; closures have no usable name.
+fn function_name(type_name: &str) -> Option<&str> {
+    let without_generics = type_name.split('<').next().unwrap_or(type_name);
+    let last = without_generics.rsplit("::").next()?;
+    (!last.contains('{') && !last.is_empty()).then_some(last)
+}
+
+/// `get_item` → `Get Item`, FastAPI's default summary.
+fn title_case(name: &str) -> String {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `GET /items/{item_id}` → `get_items_item_id`.
+fn slug(method: &str, path: &str) -> String {
+    let mut id = method.to_lowercase();
+    for part in path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        id.push('_');
+        id.push_str(part);
+    }
+    id
+}
+
+/// The OpenAPI path template: `{*rest}` becomes `{rest}`.
+fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
+}
+
+/// Describes every documented route of `router`; every problem is reported at once.
+pub(crate) fn build_document(router: &Router, config: &DocsConfig) -> Result<OpenApi, Vec<String>> {
+    let mut cx = DocContext::new();
+    let mut operations: Vec<(String, String, Operation)> = Vec::new();
+    let mut named: Vec<(String, bool, String, String)> = Vec::new();
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (path, methods) in &router.routes {
+        let params: Vec<String> = param_names(path).iter().map(|p| p.to_string()).collect();
+        for (method, route) in methods.iter() {
+            let Some(doc) = route.doc() else { continue };
+            let where_ = format!("{method} {path}");
+            cx.start_route(&where_, params.clone());
+            let mut op = Operation::default();
+            (doc.describe)(&mut cx, &mut op);
+            if !cx.claimed_path && !params.is_empty() {
+                errors.push(format!(
+                    "{where_}: the path parameters {params:?} are not read by a `Path` extractor"
+                ));
+            }
+            if cx.validates {
+                let schema = schemas::http_validation_error(&mut cx);
+                op.add_response(
+                    "422",
+                    ResponseDoc::new("Validation Error").with_content("application/json", schema),
+                );
+            }
+            if op.responses.is_empty() {
+                op.add_response("200", ResponseDoc::new("Successful Response"));
+            }
+            let mut tags = methods.tags.clone();
+            tags.append(&mut op.tags);
+            op.tags = tags;
+            let name = function_name(doc.name);
+            if op.summary.is_none() {
+                op.summary = Some(name.map_or_else(|| where_.clone(), title_case));
+            }
+            let explicit = op.operation_id.is_some();
+            let base = op.operation_id.clone().unwrap_or_else(|| match name {
+                Some(name) => name.to_owned(),
+                None => slug(method.as_str(), path),
+            });
+            *uses.entry(base.clone()).or_insert(0) += 1;
+            named.push((base, explicit, slug(method.as_str(), path), where_));
+            operations.push((openapi_path(path), method.as_str().to_lowercase(), op));
+        }
+    }
+    // A handler serving one operation gives it its name; one serving several gives each
+    // `{name}_{method}_{path}`. Ids set explicitly must be unique as they are.
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for ((base, explicit, slug, where_), (_, _, op)) in named.into_iter().zip(operations.iter_mut()) {
+        let id = if explicit || uses.get(&base) == Some(&1) { base } else { format!("{base}_{slug}") };
+        if let Some(other) = ids.insert(id.clone(), where_.clone()) {
+            errors.push(format!(
+                "operation id `{id}` is used by both {other} and {where_}: set distinct operation ids"
+            ));
+        }
+        op.operation_id = Some(id);
+    }
+    errors.append(&mut cx.errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (input, output) = cx.take_components();
+    let (components, renames) = schemas::join(input, output);
+    let mut paths: Map<String, Value> = Map::new();
+    for (path, method, mut op) in operations {
+        for parameter in &mut op.parameters {
+            rewrite_refs(&mut parameter.schema, &renames.input);
+        }
+        if let Some(body) = &mut op.request_body {
+            body.content.values_mut().for_each(|v| rewrite_refs(v, &renames.input));
+        }
+        op.responses.values_mut().for_each(|v| rewrite_refs(v, &renames.output));
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        if let Value::Object(item) = item {
+            item.insert(method, serde_json::to_value(&op).unwrap_or(Value::Null));
+        }
+    }
+    Ok(OpenApi {
+        openapi: "3.1.0".to_owned(),
+        info: config.info.clone(),
+        servers: config.servers.clone(),
+        paths,
+        components: Components { schemas: components },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_slugs() {
+        assert_eq!(function_name("showcase::items::get_item"), Some("get_item"));
+        assert_eq!(function_name("app::main::{{closure}}"), None);
+        assert_eq!(function_name("app::list<app::Item>"), Some("list"));
+        assert_eq!(title_case("get_item"), "Get Item");
+        assert_eq!(slug("GET", "/items/{item_id}"), "get_items_item_id");
+        assert_eq!(openapi_path("/files/{*path}"), "/files/{path}");
+    }
+}
