@@ -1,6 +1,7 @@
 //! Procedural macros for brisk. Use them through `brisk` (`brisk::Validate`), not directly.
 
 mod api_error;
+mod endpoint;
 mod serde_names;
 mod validate;
 
@@ -21,4 +22,13 @@ pub fn derive_validate(input: TokenStream) -> TokenStream {
 pub fn derive_api_error(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     api_error::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Documents a handler: its doc comment's first paragraph becomes the operation's summary and
+/// the rest its description. Options: `summary = "..."`, `operation_id = "..."`,
+/// `tags = ["..."]`, `deprecated`, and `response(status = 404, description = "...")` (repeatable).
+#[proc_macro_attribute]
+pub fn endpoint(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = syn::parse_macro_input!(input as syn::ItemFn);
+    endpoint::expand(args.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
 }

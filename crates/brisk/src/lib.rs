@@ -20,7 +20,7 @@ mod server;
 pub use app::{App, AppService, BuildError, ServerConfig, DEFAULT_BODY_LIMIT};
 pub use error::{Error, Result};
 pub use extract::{Form, Json, Path, Query, State};
-pub use openapi::ApiError;
+pub use openapi::{endpoint, ApiError};
 pub use routing::Router;
 pub use run::run;
 pub use server::{shutdown_signal, ServeError};

@@ -29,6 +29,7 @@
 mod build;
 mod describe;
 mod docs;
+mod documented;
 mod model;
 mod schemas;
 pub(crate) mod ui;
@@ -36,6 +37,7 @@ mod undocumented;
 
 pub use describe::{DescribeInput, DescribeOutput, DocContext};
 pub use docs::DocsConfig;
+pub use documented::{Documented, EndpointDocs};
 pub use model::{
     Components, Info, OpenApi, Operation, Parameter, ParameterIn, RequestBody, ResponseDoc, Server,
 };
@@ -54,7 +56,7 @@ pub fn document_error(cx: &mut DocContext, op: &mut Operation, status: u16, desc
     );
 }
 
-pub use brisk_macros::ApiError;
+pub use brisk_macros::{endpoint, ApiError};
 pub(crate) use docs::docs_router;
 
 /// A handler's documentation hook, stored with its route.

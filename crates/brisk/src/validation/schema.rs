@@ -344,14 +344,14 @@ mod tests {
         }));
         let root = schema.node(schema.root());
         let names: Vec<_> = root.properties.iter().map(|(n, _, r)| (n.as_str(), *r)).collect();
-        assert_eq!(names, [("child", true), ("lost", false), ("me", false)]);
+        assert_eq!(names, [("child", true), ("me", false), ("lost", false)]);
         assert_eq!(root.required_only, ["ghost"]);
         let child = schema.node(root.properties[0].1);
         let node_id = child.reference.unwrap_or(ANY);
         let next = schema.node(schema.node(node_id).properties[0].1);
         assert_eq!(next.reference, Some(node_id));
-        assert_eq!(schema.node(root.properties[1].1).reference, None);
-        assert_eq!(schema.node(root.properties[2].1).reference, Some(ROOT));
+        assert_eq!(schema.node(root.properties[1].1).reference, Some(ROOT));
+        assert_eq!(schema.node(root.properties[2].1).reference, None);
     }
 
     #[test]

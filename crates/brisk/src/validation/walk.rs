@@ -25,11 +25,22 @@ const MAX_HOPS: usize = 32;
 const STEPS_PER_NODE: usize = 64;
 const MIN_STEPS: usize = 10_000;
 
+/// Errors one walk reports at most: a hostile input (a 2 MiB list of wrong items) could otherwise
+/// yield a million of them. Each error list stops growing at the cap and the walk that fills it
+/// stops; the result is cut to exactly this many.
+pub(crate) const MAX_ERRORS: usize = 1000;
+
+/// Whether `errors` holds as many errors as a walk reports: the walk adding to it stops.
+fn full(errors: &[ValidationError]) -> bool {
+    errors.len() >= MAX_ERRORS
+}
+
 /// JSON body: every failure of `node` against `schema`, locations prefixed by `loc` (e.g. `Loc::root("body")`).
 pub(crate) fn check_json(node: &Node, schema: &CompiledSchema, loc: &Loc) -> Vec<ValidationError> {
     let mut errors = Vec::new();
     let steps = Cell::new(count_nodes(node).saturating_mul(STEPS_PER_NODE).saturating_add(MIN_STEPS));
     Json { schema, steps }.check(node, schema.root(), loc, 0, &mut errors);
+    errors.truncate(MAX_ERRORS);
     errors
 }
 
@@ -122,6 +133,7 @@ pub(crate) fn coerce_strings(
         } else {
             strings.single(pairs, root, &loc, &mut errors)
         };
+    errors.truncate(MAX_ERRORS);
     if errors.is_empty() {
         Ok(value)
     } else {
@@ -310,7 +322,7 @@ struct Json<'s> {
 impl Json<'_> {
     /// Every failure of `node` against subschema `id`; `hops` counts subschemas entered at this `loc`.
     fn check(&self, node: &Node, id: Id, loc: &Loc, hops: usize, errors: &mut Vec<ValidationError>) {
-        if hops > MAX_HOPS || self.steps.get() == 0 {
+        if hops > MAX_HOPS || self.steps.get() == 0 || full(errors) {
             return;
         }
         self.steps.set(self.steps.get() - 1);
@@ -377,6 +389,9 @@ impl Json<'_> {
         }
         let before = errors.len();
         for (i, item) in items.iter().enumerate() {
+            if full(errors) {
+                return;
+            }
             if let Some(id) = s.prefix_items.get(i).copied().or(s.items) {
                 self.check(item, id, &loc.index(i), 0, errors);
             }
@@ -384,6 +399,9 @@ impl Json<'_> {
         if tuple && items.len() < s.prefix_items.len() {
             let needed = s.min_items.unwrap_or(0).min(s.prefix_items.len());
             for i in items.len()..needed {
+                if full(errors) {
+                    return;
+                }
                 push(errors, || m::missing(loc.index(i), node.to_value()));
             }
             return;
@@ -422,6 +440,9 @@ impl Json<'_> {
             push(errors, || m::missing(loc.key(name.to_owned()), input));
         };
         for (name, id, required) in &s.properties {
+            if full(errors) {
+                return;
+            }
             match by_key.get(name.as_str()) {
                 Some(child) => self.check(child, *id, &loc.key(name.clone()), 0, errors),
                 None if *required => missing(name, errors),
@@ -429,17 +450,26 @@ impl Json<'_> {
             }
         }
         for name in s.required_only.iter().filter(|n| !by_key.contains_key(n.as_str())) {
+            if full(errors) {
+                return;
+            }
             missing(name, errors);
         }
         let extras = members.iter().filter(|(k, _)| !s.property_names.contains(k));
         match s.additional {
             Some(Additional::Forbid) => {
                 for (key, value) in extras {
+                    if full(errors) {
+                        return;
+                    }
                     push(errors, || m::extra_forbidden(loc.key(key.clone()), value.to_value()));
                 }
             }
             Some(Additional::Schema(id)) => {
                 for (key, value) in extras {
+                    if full(errors) {
+                        return;
+                    }
                     self.check(value, id, &loc.key(key.clone()), 0, errors);
                 }
             }
@@ -563,6 +593,9 @@ impl Strings<'_> {
         let wires: Vec<String> =
             s.properties.iter().map(|(name, _, _)| self.source.wire_name(name)).collect();
         for ((name, id, required), wire) in s.properties.iter().zip(&wires) {
+            if full(errors) {
+                return Value::Object(out);
+            }
             let values = self.values(pairs, wire);
             let field_loc = loc.key(wire.clone());
             if values.is_empty() {
@@ -574,6 +607,9 @@ impl Strings<'_> {
             }
         }
         for name in &s.required_only {
+            if full(errors) {
+                return Value::Object(out);
+            }
             let wire = self.source.wire_name(name);
             if self.values(pairs, &wire).is_empty() {
                 errors.push(m::missing(loc.key(wire), Value::Null));
@@ -583,11 +619,17 @@ impl Strings<'_> {
         match s.additional {
             Some(Additional::Forbid) if self.source.reports_extras() => {
                 for (name, value) in pairs.iter().filter(|(n, _)| !known(n)) {
+                    if full(errors) {
+                        return Value::Object(out);
+                    }
                     errors.push(m::extra_forbidden(loc.key(name.to_string()), Value::from(*value)));
                 }
             }
             Some(Additional::Schema(id)) => {
                 for (name, values) in self.group(pairs).into_iter().filter(|(n, _)| !known(n)) {
+                    if full(errors) {
+                        return Value::Object(out);
+                    }
                     if let Some(value) = self.field(&values, id, &loc.key(name.to_owned()), errors) {
                         out.insert(name.to_owned(), value);
                     }
@@ -622,6 +664,9 @@ impl Strings<'_> {
         let needed = s.min_items.unwrap_or(0);
         let mut out = Vec::with_capacity(s.prefix_items.len());
         for (i, &id) in s.prefix_items.iter().enumerate() {
+            if full(errors) {
+                break;
+            }
             match groups.get(i) {
                 Some((name, values)) => {
                     let raw = self.source.pick(values).unwrap_or_default();
@@ -696,6 +741,9 @@ impl Strings<'_> {
         let before = errors.len();
         let mut out = Vec::with_capacity(values.len());
         for (i, raw) in values.iter().enumerate() {
+            if full(errors) {
+                return None;
+            }
             match s.prefix_items.get(i).copied().or(s.items) {
                 Some(id) => out.extend(self.scalar(raw, id, &loc.index(i), 0, errors)),
                 None => out.push(Value::from(*raw)),
@@ -993,16 +1041,16 @@ mod tests {
         assert_eq!(
             kinds(&errors),
             [
-                k("string_type", json!(["body", "description"])),
                 k("string_type", json!(["body", "name"])),
+                k("string_type", json!(["body", "description"])),
                 k("float_type", json!(["body", "price"])),
-                k("string_type", json!(["body", "tags", 3])),
                 k("float_type", json!(["body", "tax"])),
+                k("string_type", json!(["body", "tags", 3])),
             ]
         );
         assert_eq!(errors[2]["input"], "1.5");
         assert_eq!(errors[2]["msg"], "Input should be a valid number");
-        assert_eq!(errors[3]["input"], 3);
+        assert_eq!(errors[4]["input"], 3);
         let errors = body_errors(&schema, r#"{"name": "x", "price": 1e400, "tags": "a"}"#);
         assert_eq!(
             kinds(&errors),
@@ -1048,16 +1096,16 @@ mod tests {
         assert_eq!(
             kinds(&errors),
             [
-                k("greater_than_equal", json!(["body", "big"])),
+                k("int_parsing_size", json!(["body", "small"])),
                 k("less_than_equal", json!(["body", "byte"])),
+                k("greater_than_equal", json!(["body", "big"])),
                 k("bool_type", json!(["body", "flag"])),
                 k("int_from_float", json!(["body", "rating"])),
-                k("int_parsing_size", json!(["body", "small"])),
             ]
         );
         assert_eq!(errors[1]["ctx"], json!({"le": 255}));
-        assert_eq!(errors[3]["msg"], "Input should be a valid integer, got a number with a fractional part");
-        assert_eq!(errors[4]["input"], 3000000000_i64);
+        assert_eq!(errors[4]["msg"], "Input should be a valid integer, got a number with a fractional part");
+        assert_eq!(errors[0]["input"], 3000000000_i64);
         let errors = body_errors(
             &schema,
             r#"{"small": "1", "byte": 2.0, "big": 18446744073709551616, "flag": true, "rating": 6}"#,
@@ -1065,13 +1113,13 @@ mod tests {
         assert_eq!(
             kinds(&errors),
             [
-                k("int_parsing_size", json!(["body", "big"])),
-                k("int_type", json!(["body", "byte"])),
-                k("less_than_equal", json!(["body", "rating"])),
                 k("int_type", json!(["body", "small"])),
+                k("int_type", json!(["body", "byte"])),
+                k("int_parsing_size", json!(["body", "big"])),
+                k("less_than_equal", json!(["body", "rating"])),
             ]
         );
-        assert_eq!(errors[3]["msg"], "Input should be a valid integer");
+        assert_eq!(errors[0]["msg"], "Input should be a valid integer");
         let ok = r#"{"small": -5, "byte": 255, "big": 18446744073709551615, "flag": false, "rating": null, "ratio": 1e-3}"#;
         assert_eq!(body_errors(&schema, ok), json!([]));
     }
@@ -1130,24 +1178,24 @@ mod tests {
         assert_eq!(
             kinds(&errors),
             [
-                k("enum", json!(["body", "color"])),
-                k("greater_than_equal", json!(["body", "counts", "b"])),
-                k("int_type", json!(["body", "counts", "c"])),
                 k("string_too_short", json!(["body", "main", "label"])),
                 k("string_pattern_mismatch", json!(["body", "main", "slug"])),
-                k("too_long", json!(["body", "pair"])),
                 k("missing", json!(["body", "tags", 1, "label"])),
                 k("string_type", json!(["body", "tags", 1, "slug"])),
+                k("enum", json!(["body", "color"])),
                 k("int_type", json!(["body", "tree", "children", 0, "value"])),
                 k("list_type", json!(["body", "tree", "children", 1, "children", 0, "children"])),
+                k("greater_than_equal", json!(["body", "counts", "b"])),
+                k("int_type", json!(["body", "counts", "c"])),
+                k("too_long", json!(["body", "pair"])),
                 k("extra_forbidden", json!(["body", "extra"])),
             ]
         );
-        assert_eq!(errors[0]["msg"], "Input should be 'Red', 'Green' or 'Blue'");
-        assert_eq!(errors[0]["ctx"], json!({"expected": "'Red', 'Green' or 'Blue'"}));
-        assert_eq!(errors[4]["msg"], "String should match pattern '^[a-z]+$'");
-        assert_eq!(errors[4]["ctx"], json!({"pattern": "^[a-z]+$"}));
-        assert_eq!(errors[5]["msg"], "Tuple should have at most 2 items after validation, not 3");
+        assert_eq!(errors[4]["msg"], "Input should be 'Red', 'Green' or 'Blue'");
+        assert_eq!(errors[4]["ctx"], json!({"expected": "'Red', 'Green' or 'Blue'"}));
+        assert_eq!(errors[1]["msg"], "String should match pattern '^[a-z]+$'");
+        assert_eq!(errors[1]["ctx"], json!({"pattern": "^[a-z]+$"}));
+        assert_eq!(errors[9]["msg"], "Tuple should have at most 2 items after validation, not 3");
         assert_eq!(errors[10]["msg"], "Extra inputs are not permitted");
     }
 
@@ -1199,16 +1247,16 @@ mod tests {
             [
                 k("literal_error", json!(["body", "kind"])),
                 k("too_short", json!(["body", "list"])),
-                k("enum", json!(["body", "mode"])),
                 k("less_than", json!(["body", "ratio"])),
                 k("string_too_short", json!(["body", "word"])),
+                k("enum", json!(["body", "mode"])),
             ]
         );
         assert_eq!(errors[0]["msg"], "Input should be 'item'");
         assert_eq!(errors[1]["msg"], "List should have at least 2 items after validation, not 1");
         assert_eq!(errors[1]["ctx"], json!({"field_type": "List", "min_length": 2, "actual_length": 1}));
-        assert_eq!(errors[3]["ctx"], json!({"lt": 1}));
-        assert_eq!(errors[4]["msg"], "String should have at least 3 characters");
+        assert_eq!(errors[2]["ctx"], json!({"lt": 1}));
+        assert_eq!(errors[3]["msg"], "String should have at least 3 characters");
         let errors = body_errors(
             &schema,
             r#"{"list": [1, "2", 3.5], "ratio": 0.25, "word": "xéé", "mode": {"c": "1", "d": 1}}"#,
@@ -1218,12 +1266,12 @@ mod tests {
             [
                 k("int_type", json!(["body", "list", 1])),
                 k("int_from_float", json!(["body", "list", 2])),
+                k("greater_than_equal", json!(["body", "ratio"])),
                 k("int_type", json!(["body", "mode", "c"])),
                 k("extra_forbidden", json!(["body", "mode", "d"])),
-                k("greater_than_equal", json!(["body", "ratio"])),
             ]
         );
-        assert_eq!(errors[4]["ctx"], json!({"ge": 0.5}));
+        assert_eq!(errors[2]["ctx"], json!({"ge": 0.5}));
         assert_eq!(
             kinds(&body_errors(&schema, r#"{"mode": true}"#)),
             [k("string_type", json!(["body", "mode"])), k("model_attributes_type", json!(["body", "mode"]))]
@@ -1244,7 +1292,7 @@ mod tests {
         let errors = body_errors(&schema, r#"{"type": "Rect", "w": "x", "h": "y"}"#);
         assert_eq!(
             kinds(&errors),
-            [k("float_type", json!(["body", "h"])), k("float_type", json!(["body", "w"]))]
+            [k("float_type", json!(["body", "w"])), k("float_type", json!(["body", "h"]))]
         );
         assert_eq!(body_errors(&schema, r#"{"type": "Circle", "r": 1}"#), json!([]));
         let errors = body_errors(&schema, r#"{"type": "Triangle"}"#);
@@ -1323,6 +1371,75 @@ mod tests {
         let errors = body_errors(&schema, &body);
         assert!(started.elapsed().as_secs() < 5);
         assert!(!errors.as_array().is_some_and(Vec::is_empty), "{errors}");
+    }
+
+    #[allow(dead_code)]
+    #[derive(JsonSchema, Deserialize)]
+    struct Bulk {
+        words: Vec<String>,
+        #[serde(default)]
+        tags: Vec<Option<Tag>>,
+    }
+
+    #[test]
+    fn huge_invalid_json_stops_at_max_errors() {
+        // About 2 MiB of `[1,1,1,...]` against a list of strings: a million wrong items.
+        let body = format!(r#"{{"words": [{}1]}}"#, "1,".repeat(1_000_000));
+        let node = json_tree::parse(body.as_bytes(), 128).expect("the body is JSON");
+        let schema = compiled::<Bulk>();
+        let errors = check_json(&node, &schema, &Loc::root("body"));
+        assert_eq!(errors.len(), MAX_ERRORS);
+        let errors = serde_json::to_value(errors).unwrap_or_default();
+        assert_eq!(kinds(&errors)[0], k("string_type", json!(["body", "words", 0])));
+        assert_eq!(
+            kinds(&errors)[MAX_ERRORS - 1],
+            k("string_type", json!(["body", "words", MAX_ERRORS - 1]))
+        );
+        // The walk stops at the cap instead of visiting the rest of the list.
+        let walk = Json { schema: &schema, steps: Cell::new(usize::MAX) };
+        walk.check(&node, schema.root(), &Loc::root("body"), 0, &mut Vec::new());
+        let steps = usize::MAX - walk.steps.get();
+        assert!(steps < MAX_ERRORS + 10, "{steps} subschema checks");
+
+        // Two errors per item, arriving through a union: the cap is still exact.
+        let tags = format!(r#"[{{"label": "ok"}}{}]"#, r#", {}"#.repeat(100_000));
+        let errors = body_errors(&schema, &format!(r#"{{"words": [], "tags": {tags}}}"#));
+        let found = kinds(&errors);
+        assert_eq!(found.len(), MAX_ERRORS);
+        assert_eq!(found[0], k("missing", json!(["body", "tags", 0, "slug"])));
+        assert_eq!(found[MAX_ERRORS - 1], k("missing", json!(["body", "tags", MAX_ERRORS / 2, "label"])));
+
+        // Unknown keys of a closed object.
+        let closed = CompiledSchema::compile(&json!({"type": "object", "additionalProperties": false}));
+        let keys: Vec<String> = (0..10_000).map(|i| format!(r#""k{i}": 0"#)).collect();
+        let errors = body_errors(&closed, &format!("{{{}}}", keys.join(",")));
+        let found = kinds(&errors);
+        assert_eq!(found.len(), MAX_ERRORS);
+        assert_eq!(
+            found[MAX_ERRORS - 1],
+            k("extra_forbidden", json!(["body", format!("k{}", MAX_ERRORS - 1)]))
+        );
+    }
+
+    #[test]
+    fn huge_invalid_strings_stop_at_max_errors() {
+        let schema = compiled::<ListQuery>();
+        let pairs = vec![("ids", "x"); 1_000_000];
+        let errors = coerce_json(&pairs, &schema, StringSource::Query).err().unwrap_or_default();
+        let found = kinds(&errors);
+        assert_eq!(found.len(), MAX_ERRORS);
+        assert_eq!(found[MAX_ERRORS - 1], k("int_parsing", json!(["query", "ids", MAX_ERRORS - 1])));
+
+        let closed = CompiledSchema::compile(&json!({"type": "object", "additionalProperties": false}));
+        let names: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        let errors = coerce_json(&pairs, &closed, StringSource::Form).err().unwrap_or_default();
+        let found = kinds(&errors);
+        assert_eq!(found.len(), MAX_ERRORS);
+        assert_eq!(
+            found[MAX_ERRORS - 1],
+            k("extra_forbidden", json!(["body", format!("k{}", MAX_ERRORS - 1)]))
+        );
     }
 
     #[test]
@@ -1468,19 +1585,19 @@ mod tests {
         assert_eq!(
             kinds(&errors),
             [
-                k("enum", json!(["query", "color"])),
-                k("bool_parsing", json!(["query", "flag"])),
-                k("int_parsing", json!(["query", "ids", 1])),
+                k("greater_than_equal", json!(["query", "skip"])),
                 k("greater_than_equal", json!(["query", "limit"])),
                 k("string_too_long", json!(["query", "q"])),
+                k("int_parsing", json!(["query", "ids", 1])),
                 k("finite_number", json!(["query", "ratio"])),
-                k("greater_than_equal", json!(["query", "skip"])),
+                k("bool_parsing", json!(["query", "flag"])),
+                k("enum", json!(["query", "color"])),
             ]
         );
-        assert_eq!(errors[1]["msg"], "Input should be a valid boolean, unable to interpret input");
-        assert_eq!(errors[2]["input"], "x");
-        assert_eq!(errors[3]["input"], "0");
-        assert_eq!(errors[3]["ctx"], json!({"ge": 1}));
+        assert_eq!(errors[5]["msg"], "Input should be a valid boolean, unable to interpret input");
+        assert_eq!(errors[3]["input"], "x");
+        assert_eq!(errors[1]["input"], "0");
+        assert_eq!(errors[1]["ctx"], json!({"ge": 1}));
         let errors = coerce_json(&[("ratio", "x"), ("limit", "300")], &schema, StringSource::Query)
             .err()
             .unwrap_or_default();
