@@ -20,7 +20,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
     message = "`{Self}` is not a brisk handler",
     label = "not a handler",
     note = "a handler is an `async fn` whose arguments are extractors (`Path<T>`, `Query<T>`, `Json<T>`, `State<T>` ...), the body extractor last, and whose return type implements `IntoResponse`",
-    note = "types read from the request derive `Deserialize`, `JsonSchema` and `brisk::Validate`"
+    note = "types read from the request derive `Deserialize`, `JsonSchema` and `brisk::Validate`",
+    note = "every argument must document itself (`brisk::openapi::DescribeInput`) and the return type its responses (`brisk::openapi::DescribeOutput`); wrap one in `brisk::openapi::Undocumented<...>` to leave it out of the docs on purpose"
 )]
 pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
     /// Runs the handler on a request.
