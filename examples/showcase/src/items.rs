@@ -99,16 +99,26 @@ fn id_of(path: &ItemPath) -> u64 {
     u64::try_from(path.item_id).unwrap_or(0)
 }
 
+/// List items.
+///
+/// Ordered by id; `q` keeps the items whose name contains it, in any case.
+#[brisk::endpoint]
 async fn list_items(State(store): State<Store>, Query(q): Query<ListQuery>) -> Json<Vec<ItemOut>> {
     let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
     let limit = usize::try_from(q.limit).unwrap_or(0);
     Json(store.list(skip, limit, q.q.as_deref()))
 }
 
+/// Create an item.
+///
+/// The server assigns the id, from 1 up.
+#[brisk::endpoint]
 async fn create_item(State(store): State<Store>, Json(item): Json<ItemIn>) -> Created<Json<ItemOut>> {
     Created(Json(store.create(item)))
 }
 
+/// Read an item.
+#[brisk::endpoint]
 async fn get_item(
     State(store): State<Store>,
     Path(path): Path<ItemPath>,
@@ -116,6 +126,8 @@ async fn get_item(
     store.get(id_of(&path)).map(Json).ok_or(ItemError::NotFound)
 }
 
+/// Replace an item.
+#[brisk::endpoint]
 async fn replace_item(
     State(store): State<Store>,
     Path(path): Path<ItemPath>,
@@ -124,6 +136,8 @@ async fn replace_item(
     store.replace(id_of(&path), item).map(Json).ok_or(ItemError::NotFound)
 }
 
+/// Delete an item.
+#[brisk::endpoint]
 async fn delete_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<NoContent, ItemError> {
     if store.delete(id_of(&path)) {
         Ok(NoContent)
