@@ -275,3 +275,33 @@ async fn docs_are_served_and_can_be_moved_or_switched_off() {
         assert_eq!(off.get(path).send().await.status(), 404, "{path}");
     }
 }
+
+#[derive(Serialize, JsonSchema)]
+struct Page<T> {
+    items: Vec<T>,
+    next: Option<u32>,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Shape {
+    Circle { radius: f64 },
+    Square { side: f64 },
+}
+
+async fn shapes() -> Json<Page<Shape>> {
+    Json(Page { items: vec![Shape::Circle { radius: 1.0 }, Shape::Square { side: 2.0 }], next: None })
+}
+
+#[test]
+fn generic_nested_and_enum_types_become_components() {
+    let d = doc(&App::new().route("/shapes", get(shapes)));
+    let schema = &d["paths"]["/shapes"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let name = schema["$ref"].as_str().unwrap_or("").trim_start_matches("#/components/schemas/").to_owned();
+    assert!(name.starts_with("Page"), "{name}");
+    let page = &d["components"]["schemas"][&name];
+    assert_eq!(page["properties"]["items"]["items"]["$ref"], "#/components/schemas/Shape");
+    assert_eq!(page["properties"]["next"]["type"], json!(["integer", "null"]));
+    let shape = &d["components"]["schemas"]["Shape"];
+    assert_eq!(shape["oneOf"].as_array().map(Vec::len), Some(2));
+}
