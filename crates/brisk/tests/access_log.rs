@@ -54,7 +54,13 @@ async fn one_line_per_request_at_info() {
     let log = requests("info").await;
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("brisk::access")).collect();
     assert_eq!(lines.len(), 2, "{log}");
-    assert!(lines[0].contains("method=GET") && lines[0].contains("path=\"/items\"") && lines[0].contains("status=200"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("method=GET")
+            && lines[0].contains("path=\"/items\"")
+            && lines[0].contains("status=200"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[0].contains("latency="), "{}", lines[0]);
     assert!(lines[1].contains("method=POST") && lines[1].contains("status=404"), "{}", lines[1]);
 }
