@@ -17,6 +17,8 @@ use std::fmt::Write as _;
 
 /// One embedded file of a docs page.
 pub(crate) struct DocsAsset {
+    // Not every caller needs the name back (the docs routes only serve bytes and type).
+    #[allow(dead_code)]
     pub(crate) name: &'static str,
     pub(crate) content_type: &'static str,
     pub(crate) bytes: &'static [u8],
@@ -63,6 +65,7 @@ pub(crate) fn swagger_ui_html(title: &str, openapi_url: &str, assets_prefix: &st
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n");
     page.push_str("<meta charset=\"utf-8\">\n");
     page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    push_policy(&mut page);
     push_title(&mut page, title);
     push_tag(&mut page, "<link rel=\"stylesheet\" type=\"text/css\" href=\"", prefix, SWAGGER_CSS, "\">\n");
     push_icons(&mut page, prefix);
@@ -112,6 +115,7 @@ pub(crate) fn redoc_html(title: &str, openapi_url: &str, assets_prefix: &str) ->
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n");
     page.push_str("<meta charset=\"utf-8\">\n");
     page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    push_policy(&mut page);
     push_title(&mut page, title);
     push_icons(&mut page, prefix);
     page.push_str("<style>\nbody { margin: 0; padding: 0; }\n</style>\n</head>\n<body>\n");
@@ -120,6 +124,17 @@ pub(crate) fn redoc_html(title: &str, openapi_url: &str, assets_prefix: &str) ->
     push_tag(&mut page, "<script src=\"", prefix, REDOC_JS, "\" charset=\"utf-8\"></script>\n");
     page.push_str("</body>\n</html>\n");
     page
+}
+
+/// Keeps the page from loading images, fonts, styles or scripts from any other host: ReDoc 2.0.0
+/// puts `https://cdn.redoc.ly/redoc/logo-mini.svg` in its menu, and a spec's Markdown may
+/// name outside images. Requests to the API itself ("Try it out", the spec) are not limited.
+const POLICY: &str = "default-src 'self'; img-src 'self' data:; font-src 'self' data:; \
+    style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; \
+    connect-src *; object-src 'none'; base-uri 'self'";
+
+fn push_policy(page: &mut String) {
+    let _ = writeln!(page, "<meta http-equiv=\"Content-Security-Policy\" content=\"{POLICY}\">");
 }
 
 fn push_title(page: &mut String, title: &str) {
@@ -419,6 +434,11 @@ mod tests {
         assert!(page.contains("persistAuthorization: true,"));
         assert!(page.contains("layout: \"BaseLayout\","));
         assert!(page.contains("href=\"/docs/assets/swagger-ui.css\""), "trailing slash is trimmed: {page}");
+        let files = referenced(&page, "/docs/assets");
+        assert!(
+            files.iter().any(|f| f == SWAGGER_CSS) && files.iter().any(|f| f == SWAGGER_BUNDLE),
+            "{files:?}"
+        );
         assert!(!page.contains("/docs/assets//"));
         if cfg!(feature = "docs-ui") {
             assert!(page.contains("presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],"));
@@ -436,6 +456,7 @@ mod tests {
         let page = redoc_html("Brisk API", "/openapi.json", "/redoc/assets");
         assert!(page.contains("<redoc spec-url=\"/openapi.json\"></redoc>"));
         assert!(page.contains("<script src=\"/redoc/assets/redoc.standalone.js\""));
+        assert!(referenced(&page, "/redoc/assets").iter().any(|f| f == REDOC_JS));
         assert!(!page.contains("fonts."));
     }
 
