@@ -17,6 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::Body;
+use crate::depends::{Dependency, Overrides};
 use crate::error::{render_error, BoxError, Error, ErrorFormatter};
 use crate::extract::{Request, RequestContext, StateMap};
 use crate::handler::{BoxFuture, Handler};
@@ -72,6 +73,8 @@ pub struct App {
     body_limit: usize,
     formatter: Option<Arc<dyn ErrorFormatter>>,
     docs: DocsConfig,
+    dependencies: Vec<fn(Router) -> Router>,
+    overrides: Overrides,
     pub(crate) config: ServerConfig,
     pub(crate) startup: Vec<Hook>,
     pub(crate) shutdown: Vec<Hook>,
@@ -93,6 +96,8 @@ impl App {
             body_limit: DEFAULT_BODY_LIMIT,
             formatter: None,
             docs: DocsConfig::default(),
+            dependencies: Vec::new(),
+            overrides: Overrides::default(),
             config: ServerConfig::default(),
             startup: Vec::new(),
             shutdown: Vec::new(),
@@ -193,6 +198,41 @@ impl App {
         self
     }
 
+    /// Resolves dependency `D` for every route of the app (including routes added later),
+    /// before their handlers run; its failure answers instead.
+    pub fn dependency<D: Dependency>(mut self) -> Self {
+        self.dependencies.push(|router| router.dependency::<D>());
+        self
+    }
+
+    /// Replaces dependency `D` with the value `factory` makes, on every request (for tests).
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    ///
+    /// #[derive(Clone)]
+    /// struct CurrentUser(String);
+    /// impl Dependency for CurrentUser {
+    ///     type Inputs = ();
+    ///     async fn provide(_: (), _: &Scope) -> Result<Self> {
+    ///         Err(Error::http(StatusCode::UNAUTHORIZED, "Not authenticated"))
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().override_dependency(|| CurrentUser("alice".into()));
+    /// ```
+    pub fn override_dependency<D: Dependency>(
+        mut self,
+        factory: impl Fn() -> D + Send + Sync + 'static,
+    ) -> Self {
+        self.overrides.insert(factory);
+        self
+    }
+
+    fn routes(&self) -> Router {
+        self.dependencies.iter().fold(self.router.clone(), |router, apply| apply(router))
+    }
+
     /// The API's title in the OpenAPI document and the docs pages (default `brisk`).
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.docs.info.title = title.into();
@@ -239,7 +279,7 @@ impl App {
     /// The OpenAPI 3.1 document, without starting a server (snapshot-test your API with it).
     /// Fails like [`App::build`] when a route cannot be documented truthfully.
     pub fn openapi(&self) -> Result<OpenApi, BuildError> {
-        build_document(&self.router, &self.docs).map_err(BuildError)
+        build_document(&self.routes(), &self.docs).map_err(BuildError)
     }
 
     /// Compiles the routes into one table, documents them, and applies the layers. Conflicting
@@ -249,7 +289,11 @@ impl App {
         self.into_parts().map(|(service, _)| service)
     }
 
-    pub(crate) fn into_parts(self) -> Result<(AppService, Lifespan), BuildError> {
+    pub(crate) fn into_parts(mut self) -> Result<(AppService, Lifespan), BuildError> {
+        if !self.overrides.is_empty() {
+            self.state.insert(std::mem::take(&mut self.overrides));
+        }
+        let routes = self.routes();
         let (docs, mut problems) = match self.openapi() {
             Ok(doc) => match docs_router(&self.docs, &doc) {
                 Ok(docs) => (docs, Vec::new()),
@@ -257,7 +301,7 @@ impl App {
             },
             Err(BuildError(problems)) => (Router::new(), problems),
         };
-        let table = match RouteTable::build(self.router.merge(docs)) {
+        let table = match RouteTable::build(routes.merge(docs)) {
             Ok(table) if problems.is_empty() => table,
             Ok(_) => return Err(BuildError(problems)),
             Err(mut more) => {

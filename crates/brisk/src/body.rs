@@ -70,6 +70,11 @@ impl Body {
         Body::new(http_body_util::StreamBody::new(frames))
     }
 
+    /// This body, holding `guard` until it is finished or dropped.
+    pub(crate) fn keep_alive<G: Send + Unpin + 'static>(self, guard: G) -> Body {
+        Body::new(Guarded { body: self, _guard: guard })
+    }
+
     /// Reads the whole body into one buffer, with no size limit (use the extractors for limits).
     pub async fn collect_bytes(self) -> Result<Bytes, BoxError> {
         Ok(self.collect().await?.to_bytes())
@@ -172,5 +177,32 @@ impl std::fmt::Debug for Body {
             Inner::Boxed(_) => "Boxed",
         };
         f.debug_tuple("Body").field(&kind).finish()
+    }
+}
+
+/// A body that keeps a value alive as long as itself (see [`Body::keep_alive`]).
+struct Guarded<G> {
+    body: Body,
+    _guard: G,
+}
+
+impl<G: Send + Unpin + 'static> http_body::Body for Guarded<G> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // `Body` is Unpin, and the guard is never pinned.
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

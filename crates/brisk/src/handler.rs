@@ -43,6 +43,14 @@ fn gather(errors: &mut Vec<ValidationError>, error: Error) -> Option<Response> {
     Some(error.into_response())
 }
 
+/// Dependencies' teardown runs once the response body is done with (sent, or dropped).
+fn keep_scope_alive(res: Response, cx: &mut RequestContext) -> Response {
+    match cx.take_scope() {
+        Some(scope) => res.map(|body| body.keep_alive(scope)),
+        None => res,
+    }
+}
+
 fn take_context(parts: &mut http::request::Parts) -> RequestContext {
     parts.extensions.remove::<RequestContext>().unwrap_or_default()
 }
@@ -82,7 +90,7 @@ macro_rules! impl_handler {
             fn call(self, req: Request) -> BoxFuture<'static, Response> {
                 Box::pin(async move {
                     let (mut parts, body) = req.into_parts();
-                    let cx = take_context(&mut parts);
+                    let mut cx = take_context(&mut parts);
                     let mut errors = Vec::new();
                     $(
                         let $ty = match $ty::from_request_parts(&mut parts, &cx).await {
@@ -107,7 +115,8 @@ macro_rules! impl_handler {
                     let ($(Some($ty),)* Some($last),) = ($($ty,)* $last,) else {
                         return Error::internal("an extractor failed without an error").into_response();
                     };
-                    self($($ty,)* $last,).await.into_response()
+                    let res = self($($ty,)* $last,).await.into_response();
+                    keep_scope_alive(res, &mut cx)
                 })
             }
         }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod depends;
 pub mod error;
 pub mod extract;
 pub mod handler;
@@ -41,6 +42,7 @@ pub mod __private {
 
 /// Everything a typical app needs: `use brisk::prelude::*;`.
 pub mod prelude {
+    pub use crate::depends::{Dependency, Depends, Fresh, Scope};
     pub use crate::extract::{Cookies, Header, TypedHeader};
     pub use crate::http::StatusCode;
     pub use crate::response::{Created, NoContent};

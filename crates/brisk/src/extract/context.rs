@@ -2,7 +2,9 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crate::depends::Scope;
 
 /// The app's state values, one per type (see [`App::with_state`](crate::App::with_state)).
 #[derive(Default)]
@@ -28,11 +30,22 @@ pub struct RequestContext {
     pub(crate) state: Arc<StateMap>,
     pub(crate) params: PathParams,
     pub(crate) body_limit: usize,
+    scope: OnceLock<Scope>,
 }
 
 impl RequestContext {
     pub(crate) fn new(state: Arc<StateMap>, params: PathParams, body_limit: usize) -> Self {
-        RequestContext { state, params, body_limit }
+        RequestContext { state, params, body_limit, scope: OnceLock::new() }
+    }
+
+    /// The request's teardown scope, created on first use (requests without teardown pay nothing).
+    pub fn scope(&self) -> &Scope {
+        self.scope.get_or_init(Scope::default)
+    }
+
+    /// Takes the scope out, to keep it alive as long as the response body.
+    pub(crate) fn take_scope(&mut self) -> Option<Scope> {
+        self.scope.take()
     }
 
     /// The state value of type `T`, if the app has one.

@@ -44,6 +44,7 @@ mod parts;
 mod path;
 mod query;
 mod state;
+mod tuple;
 
 use std::future::Future;
 

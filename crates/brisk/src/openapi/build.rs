@@ -58,6 +58,9 @@ pub(crate) fn build_document(router: &Router, config: &DocsConfig) -> Result<Ope
             let where_ = format!("{method} {path}");
             cx.start_route(&where_, params.clone());
             let mut op = Operation::default();
+            for describe in &doc.dependencies {
+                describe(&mut cx, &mut op);
+            }
             (doc.describe)(&mut cx, &mut op);
             if !cx.claimed_path && !params.is_empty() {
                 errors.push(format!(

@@ -63,6 +63,7 @@ pub struct DocContext {
     pub(crate) validates: bool,
     pub(crate) errors: Vec<String>,
     pub(crate) route: String,
+    dependencies: Vec<std::any::TypeId>,
 }
 
 fn generator(settings: SchemaSettings) -> SchemaGenerator {
@@ -88,6 +89,7 @@ impl DocContext {
             validates: false,
             errors: Vec::new(),
             route: String::new(),
+            dependencies: Vec::new(),
         }
     }
 
@@ -158,6 +160,22 @@ impl DocContext {
                 Vec::new()
             }
         }
+    }
+
+    /// Enters the description of dependency `D`; false (and an error) if `D` depends on itself.
+    pub(crate) fn enter_dependency<D: 'static>(&mut self) -> bool {
+        let id = std::any::TypeId::of::<D>();
+        if self.dependencies.contains(&id) {
+            let error = format!("{}: dependency cycle through `{}`", self.route, std::any::type_name::<D>());
+            self.error(error);
+            return false;
+        }
+        self.dependencies.push(id);
+        true
+    }
+
+    pub(crate) fn leave_dependency(&mut self) {
+        self.dependencies.pop();
     }
 
     /// The `{params}` of the route being described.

@@ -91,6 +91,17 @@ impl Router {
         self
     }
 
+    /// Resolves dependency `D` for every route added so far, before their handlers run (its
+    /// value is cached for handlers that ask for it; its failure answers instead).
+    pub fn dependency<D: crate::depends::Dependency>(mut self) -> Self {
+        let mut wrap = |route: Route| route.with_dependency::<D>();
+        self.routes = std::mem::take(&mut self.routes)
+            .into_iter()
+            .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))
+            .collect();
+        self
+    }
+
     /// Adds an OpenAPI tag to every route added so far (they group the docs UI).
     pub fn tag(mut self, tag: &str) -> Self {
         for (_, methods) in &mut self.routes {

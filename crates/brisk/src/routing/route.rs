@@ -10,8 +10,10 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::body::Body;
+use crate::depends::{describe_dependency, Dependency, Depends};
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
+use crate::extract::{FromRequestParts, RequestContext};
 use crate::handler::{BoxFuture, Handler};
 use crate::openapi::DescribeFn;
 use crate::response::{IntoResponse, Response};
@@ -52,11 +54,34 @@ where
     }
 }
 
-/// How a route documents itself: its handler's describe function and type name.
-#[derive(Clone, Copy)]
+struct DependencyEndpoint<D> {
+    inner: Route,
+    _marker: PhantomData<fn() -> D>,
+}
+
+impl<D: Dependency> Endpoint for DependencyEndpoint<D> {
+    fn call(&self, req: Request) -> BoxFuture<'static, Response> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            let cx = parts.extensions.remove::<RequestContext>().unwrap_or_default();
+            let resolved = Depends::<D>::from_request_parts(&mut parts, &cx).await;
+            parts.extensions.insert(cx);
+            match resolved {
+                Ok(_) => inner.call(Request::from_parts(parts, body)).await,
+                Err(e) => e.into_response(),
+            }
+        })
+    }
+}
+
+/// How a route documents itself: its handler's describe function and type name, after the
+/// router- or app-level dependencies wrapped around it.
+#[derive(Clone)]
 pub(crate) struct RouteDoc {
     pub(crate) describe: DescribeFn,
     pub(crate) name: &'static str,
+    pub(crate) dependencies: Vec<DescribeFn>,
 }
 
 /// A type-erased endpoint: a handler, or a tower service (a handler wrapped in layers).
@@ -66,18 +91,29 @@ pub struct Route(Arc<dyn Endpoint>, Option<RouteDoc>);
 impl Route {
     /// A route from a handler; it documents itself from the handler's signature.
     pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
-        let doc = RouteDoc { describe: H::describe, name: std::any::type_name::<H>() };
+        let doc =
+            RouteDoc { describe: H::describe, name: std::any::type_name::<H>(), dependencies: Vec::new() };
         Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc))
     }
 
-    pub(crate) fn doc(&self) -> Option<RouteDoc> {
-        self.1
+    pub(crate) fn doc(&self) -> Option<&RouteDoc> {
+        self.1.as_ref()
     }
 
     /// The same documentation on another endpoint (a layer around this one).
     pub(crate) fn with_doc_of(mut self, other: &Route) -> Self {
-        self.1 = other.1;
+        self.1 = other.1.clone();
         self
+    }
+
+    /// This route, resolving dependency `D` before it runs (the value is cached for the
+    /// handler) and documenting `D`'s inputs on its operation.
+    pub(crate) fn with_dependency<D: Dependency>(&self) -> Route {
+        let mut doc = self.1.clone();
+        if let Some(doc) = &mut doc {
+            doc.dependencies.push(describe_dependency::<D>);
+        }
+        Route(Arc::new(DependencyEndpoint::<D> { inner: self.clone(), _marker: PhantomData }), doc)
     }
 
     /// A route from any tower service whose response body yields `Bytes`.
