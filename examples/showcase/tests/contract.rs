@@ -149,7 +149,7 @@ async fn item_id_must_be_a_positive_integer() {
         error,
         json!({"type": "greater_than", "loc": ["path", "item_id"], "msg": "Input should be greater than 0", "input": "0", "ctx": {"gt": 0}})
     );
-    for bad in ["abc", "1.5", "99999999999999999999"] {
+    for bad in ["abc", "1.5", "9223372036854775808", "18446744073709551615", "99999999999999999999"] {
         for res in [
             client.get(&format!("/items/{bad}")).send().await,
             client.delete(&format!("/items/{bad}")).send().await,

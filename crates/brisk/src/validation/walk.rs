@@ -209,7 +209,12 @@ fn number_error(s: &SchemaNode, n: Num, loc: &Loc, input: &dyn Fn() -> Value) ->
         }
     }
     match (n, s.int_range) {
-        (Num::Int(i), Some((lo, hi))) if i < lo || i > hi => Some(m::int_parsing_size(loc.clone(), input())),
+        // A string (path, query, header, cookie, form) that does not fit the field's integer
+        // type did not parse, as the contract says; a JSON number is too large for it.
+        (Num::Int(i), Some((lo, hi))) if i < lo || i > hi => match input() {
+            text @ Value::String(_) => Some(m::int_parsing(loc.clone(), text)),
+            number => Some(m::int_parsing_size(loc.clone(), number)),
+        },
         _ => None,
     }
 }
