@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 
 use super::model::{Info, OpenApi, Server};
 use super::ui;
@@ -80,6 +80,6 @@ pub(crate) fn docs_router(config: &DocsConfig, doc: &OpenApi) -> Result<Router, 
 async fn asset(Path(file): Path<String>) -> Response {
     match ui::asset(&file) {
         Some(asset) => bytes_with_type(Bytes::from_static(asset.bytes), asset.content_type),
-        None => StatusCode::NOT_FOUND.into_response(),
+        None => crate::error::Error::not_found().into_response(),
     }
 }

@@ -225,6 +225,12 @@ mod embedded {
         })
     }
 
+    /// The only outside address in ReDoc 2.0.0's bundle.
+    pub(super) const REDOC_CDN_LOGO: &str = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+    /// A blank 1x1 SVG in its place.
+    const INLINE_LOGO: &str =
+        "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+
     /// `redoc.standalone.js`, cut out of the page `aide` builds around it.
     fn redoc_js() -> Option<&'static [u8]> {
         static JS: OnceLock<Option<String>> = OnceLock::new();
@@ -234,7 +240,10 @@ mod embedded {
             let start = page.find("<script>")? + "<script>".len();
             let end = page.rfind("Redoc.init(")?;
             let js = page.get(start..end)?.trim();
-            (js.len() > 1024 && js.starts_with("/*!")).then(|| js.to_owned())
+            // ReDoc 2.0.0 hard-codes its menu logo on a CDN: point it at an inline image so the
+            // page asks no other host for anything (the CSP would only block the attempt).
+            let js = js.replace(REDOC_CDN_LOGO, INLINE_LOGO);
+            (js.len() > 1024 && js.starts_with("/*!")).then_some(js)
         })
         .as_deref()
         .map(str::as_bytes)
@@ -332,6 +341,16 @@ mod embedded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "docs-ui")]
+    #[test]
+    fn redoc_asks_no_cdn_for_its_logo() {
+        let js = asset("redoc.standalone.js")
+            .map(|a| String::from_utf8_lossy(a.bytes).into_owned())
+            .unwrap_or_default();
+        assert!(js.len() > 500_000, "the bundle is there");
+        assert!(!js.contains("cdn.redoc.ly"), "no CDN address left in the served bundle");
+    }
 
     const PREFIX: &str = "/docs/assets";
 
