@@ -1,6 +1,9 @@
 #![doc = include_str!("../../../README.md")]
 #![warn(missing_docs)]
 
+// The derives name `::brisk::...`, which must resolve inside this crate too.
+extern crate self as brisk;
+
 pub mod body;
 pub mod depends;
 pub mod error;
@@ -11,6 +14,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod response;
 pub mod routing;
+pub mod security;
 pub mod testing;
 pub mod validation;
 

@@ -86,6 +86,24 @@ fn default_limit() -> i64 {
     10
 }
 
+/// A database-session style dependency: opened per request, closed by its teardown after the
+/// response has been sent (the in-memory store counts them; `GET /stats` shows the counts).
+#[derive(Clone)]
+pub struct DbSession(Store);
+
+impl Dependency for DbSession {
+    type Inputs = (State<Store>,);
+    async fn provide((State(store),): Self::Inputs, scope: &Scope) -> Result<Self> {
+        store.open_session();
+        let closing = store.clone();
+        scope.on_teardown("db session", async move {
+            closing.close_session();
+            Ok(())
+        });
+        Ok(DbSession(store))
+    }
+}
+
 /// What the item routes can answer besides success.
 #[derive(Debug, ApiError)]
 pub enum ItemError {
@@ -103,7 +121,10 @@ fn id_of(path: &ItemPath) -> u64 {
 ///
 /// Ordered by id; `q` keeps the items whose name contains it, in any case.
 #[brisk::endpoint]
-async fn list_items(State(store): State<Store>, Query(q): Query<ListQuery>) -> Json<Vec<ItemOut>> {
+async fn list_items(
+    Depends(DbSession(store)): Depends<DbSession>,
+    Query(q): Query<ListQuery>,
+) -> Json<Vec<ItemOut>> {
     let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
     let limit = usize::try_from(q.limit).unwrap_or(0);
     Json(store.list(skip, limit, q.q.as_deref()))
@@ -113,14 +134,17 @@ async fn list_items(State(store): State<Store>, Query(q): Query<ListQuery>) -> J
 ///
 /// The server assigns the id, from 1 up.
 #[brisk::endpoint]
-async fn create_item(State(store): State<Store>, Json(item): Json<ItemIn>) -> Created<Json<ItemOut>> {
+async fn create_item(
+    Depends(DbSession(store)): Depends<DbSession>,
+    Json(item): Json<ItemIn>,
+) -> Created<Json<ItemOut>> {
     Created(Json(store.create(item)))
 }
 
 /// Read an item.
 #[brisk::endpoint]
 async fn get_item(
-    State(store): State<Store>,
+    Depends(DbSession(store)): Depends<DbSession>,
     Path(path): Path<ItemPath>,
 ) -> Result<Json<ItemOut>, ItemError> {
     store.get(id_of(&path)).map(Json).ok_or(ItemError::NotFound)
@@ -129,7 +153,7 @@ async fn get_item(
 /// Replace an item.
 #[brisk::endpoint]
 async fn replace_item(
-    State(store): State<Store>,
+    Depends(DbSession(store)): Depends<DbSession>,
     Path(path): Path<ItemPath>,
     Json(item): Json<ItemIn>,
 ) -> Result<Json<ItemOut>, ItemError> {
@@ -138,7 +162,10 @@ async fn replace_item(
 
 /// Delete an item.
 #[brisk::endpoint]
-async fn delete_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<NoContent, ItemError> {
+async fn delete_item(
+    Depends(DbSession(store)): Depends<DbSession>,
+    Path(path): Path<ItemPath>,
+) -> Result<NoContent, ItemError> {
     if store.delete(id_of(&path)) {
         Ok(NoContent)
     } else {

@@ -1,5 +1,6 @@
 //! The showcase app: the items API of `shared/contracts/items-api.md`, in memory.
 
+pub mod auth;
 pub mod items;
 pub mod store;
 
@@ -20,8 +21,14 @@ async fn hello_json() -> Json<Message> {
     Json(Message { message: "Hello, World!" })
 }
 
-/// The whole app, ready to serve or to test.
-pub fn app() -> App {
+/// The whole app, ready to serve or to test, with the demo users of the environment
+/// (see [`auth`]).
+pub fn app() -> Result<App, String> {
+    Ok(app_with(auth::AuthConfig::from_env()?))
+}
+
+/// The whole app with the given users and token keys.
+pub fn app_with(auth: auth::AuthConfig) -> App {
     App::new()
         .title("brisk showcase")
         .version(env!("CARGO_PKG_VERSION"))
@@ -29,5 +36,7 @@ pub fn app() -> App {
         .route("/plaintext", get(plaintext))
         .route("/json", get(hello_json))
         .merge(items::router())
+        .merge(auth::router())
         .with_state(store::Store::default())
+        .with_state(auth)
 }

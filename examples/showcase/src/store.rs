@@ -9,6 +9,8 @@ use crate::items::{ItemIn, ItemOut};
 struct Inner {
     next_id: u64,
     items: BTreeMap<u64, ItemIn>,
+    sessions_opened: u64,
+    sessions_open: u64,
 }
 
 /// The items, ordered by id; ids are assigned from 1 up and never reused.
@@ -49,6 +51,35 @@ impl Store {
     /// Removes the item `id`; false when there was none.
     pub fn delete(&self, id: u64) -> bool {
         self.write().items.remove(&id).is_some()
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.read().items.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Opens a session (see [`crate::items::DbSession`]).
+    pub fn open_session(&self) {
+        let mut inner = self.write();
+        inner.sessions_opened += 1;
+        inner.sessions_open += 1;
+    }
+
+    /// Closes a session.
+    pub fn close_session(&self) {
+        let mut inner = self.write();
+        inner.sessions_open = inner.sessions_open.saturating_sub(1);
+    }
+
+    /// Sessions opened since start-up, and open now.
+    pub fn session_counts(&self) -> (u64, u64) {
+        let inner = self.read();
+        (inner.sessions_opened, inner.sessions_open)
     }
 
     /// A page of items ordered by id, keeping those whose name contains `q` (any case).

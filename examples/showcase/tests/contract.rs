@@ -4,7 +4,7 @@ use brisk::testing::{TestClient, TestResponse};
 use serde_json::{json, Value};
 
 async fn server() -> TestClient {
-    TestClient::serve(showcase::app()).await
+    TestClient::serve(showcase::app().unwrap_or_else(|e| panic!("{e}"))).await
 }
 
 fn item() -> Value {

@@ -6,7 +6,7 @@ use serde_json::Value;
 const SNAPSHOT: &str = "tests/openapi.snapshot.json";
 
 fn document() -> Value {
-    match showcase::app().openapi() {
+    match showcase::app().unwrap_or_else(|e| panic!("{e}")).openapi() {
         Ok(doc) => serde_json::to_value(&doc).unwrap_or(Value::Null),
         Err(e) => panic!("the showcase does not document: {e}"),
     }

@@ -66,6 +66,7 @@ pub use query::Query;
 pub use state::State;
 
 pub(crate) use context::{PathParams, StateMap};
+pub(crate) use cookie::parse_cookies;
 
 /// The request type: `http::Request` with brisk's [`Body`].
 pub type Request<B = Body> = http::Request<B>;

@@ -131,7 +131,10 @@ pub(crate) fn build_document(router: &Router, config: &DocsConfig) -> Result<Ope
         info: config.info.clone(),
         servers: config.servers.clone(),
         paths,
-        components: Components { schemas: components },
+        components: Components {
+            schemas: components,
+            security_schemes: std::mem::take(&mut cx.security_schemes),
+        },
     })
 }
 

@@ -64,6 +64,7 @@ pub struct DocContext {
     pub(crate) errors: Vec<String>,
     pub(crate) route: String,
     dependencies: Vec<std::any::TypeId>,
+    pub(crate) security_schemes: Map<String, Value>,
 }
 
 fn generator(settings: SchemaSettings) -> SchemaGenerator {
@@ -90,6 +91,7 @@ impl DocContext {
             errors: Vec::new(),
             route: String::new(),
             dependencies: Vec::new(),
+            security_schemes: Map::new(),
         }
     }
 
@@ -158,6 +160,20 @@ impl DocContext {
                     std::any::type_name::<T>()
                 ));
                 Vec::new()
+            }
+        }
+    }
+
+    /// Registers a security scheme under `name`; two different schemes with one name are an error.
+    pub fn security_scheme(&mut self, name: &str, scheme: Value) {
+        match self.security_schemes.get(name) {
+            Some(existing) if *existing != scheme => {
+                let error = format!("{}: two different security schemes are named `{name}`", self.route);
+                self.error(error);
+            }
+            Some(_) => {}
+            None => {
+                self.security_schemes.insert(name.to_owned(), scheme);
             }
         }
     }

@@ -47,6 +47,9 @@ pub struct Components {
     /// Named schemas, referenced as `#/components/schemas/{name}`.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub schemas: Map<String, Value>,
+    /// Security schemes, named in operations' `security`.
+    #[serde(rename = "securitySchemes", skip_serializing_if = "Map::is_empty")]
+    pub security_schemes: Map<String, Value>,
 }
 
 /// Where a parameter is read from.
@@ -142,6 +145,9 @@ pub struct Operation {
     /// Whether clients should stop using it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// Security requirements: each `{scheme: [scopes]}` (any one of them suffices).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security: Vec<Value>,
 }
 
 impl Operation {
