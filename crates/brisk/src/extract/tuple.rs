@@ -25,13 +25,14 @@ macro_rules! tuple {
                 $(
                     let $ty = match $ty::from_request_parts(parts, cx).await {
                         Ok(value) => Some(value),
-                        Err(e) => match e.into_kind() {
-                            ErrorKind::Validation(list) => {
+                        // Validation errors gather; any other error (with its headers) answers.
+                        Err(e) if e.validation_errors().is_none() => return Err(e),
+                        Err(e) => {
+                            if let ErrorKind::Validation(list) = e.into_kind() {
                                 errors.extend(list);
-                                None
                             }
-                            other => return Err(Error::from_kind(other)),
-                        },
+                            None
+                        }
                     };
                 )+
                 if !errors.is_empty() {
