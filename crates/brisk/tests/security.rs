@@ -156,6 +156,10 @@ fn schemes_are_in_the_document() {
     assert_eq!(paths["/scoped"]["get"]["security"], json!([{"OAuth2PasswordBearer": ["admin"]}]));
     assert_eq!(paths["/header-key"]["get"]["security"], json!([{"KeyAuth": []}]));
     assert_eq!(paths["/basic"]["get"]["security"], json!([{"HTTPBasic": []}]));
+    // The refusals are documented too, so clients (and schemathesis) expect them.
+    assert_eq!(paths["/oauth"]["get"]["responses"]["401"]["description"], "Not authenticated");
+    assert!(paths["/oauth"]["get"]["responses"].get("403").is_none());
+    assert_eq!(paths["/scoped"]["get"]["responses"]["403"]["description"], "Not enough permissions");
 }
 
 #[test]
