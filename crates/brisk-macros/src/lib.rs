@@ -1,6 +1,7 @@
 //! Procedural macros for brisk. Use them through `brisk` (`brisk::Validate`), not directly.
 
 mod api_error;
+mod dependency;
 mod endpoint;
 mod serde_names;
 mod validate;
@@ -31,4 +32,18 @@ pub fn derive_api_error(input: TokenStream) -> TokenStream {
 pub fn endpoint(args: TokenStream, input: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(input as syn::ItemFn);
     endpoint::expand(args.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Makes an `async fn` returning `Result<T>` the provider of dependency `T`: its arguments are
+/// the inputs (extractors, `Depends<...>`), and an argument of type `Scope` receives the
+/// request's teardown scope.
+#[proc_macro_attribute]
+pub fn dependency(args: TokenStream, input: TokenStream) -> TokenStream {
+    if !args.is_empty() {
+        return syn::Error::new(proc_macro2::Span::call_site(), "#[dependency] takes no options")
+            .into_compile_error()
+            .into();
+    }
+    let item = syn::parse_macro_input!(input as syn::ItemFn);
+    dependency::expand(item).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -36,7 +36,7 @@ pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
 fn gather(errors: &mut Vec<ValidationError>, error: Error) -> Option<Response> {
     if let ErrorKind::Validation(_) = error.kind() {
         if let ErrorKind::Validation(list) = error.into_kind() {
-            errors.extend(list);
+            crate::error::extend_unique(errors, list);
         }
         return None;
     }

@@ -292,3 +292,24 @@ fn dependency_cycles_refuse_to_build() {
     let err = app.build().err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("dependency cycle through"), "{err}");
 }
+
+#[derive(Clone)]
+struct Greeting(String);
+
+#[brisk::depends::dependency]
+async fn greeting(Query(p): Query<Paging>, Depends(page): Depends<Page>, scope: Scope) -> Result<Greeting> {
+    scope.on_teardown("greeting", async { Ok(()) });
+    Ok(Greeting(format!("limit {:?} page {}", p.limit, page.0)))
+}
+
+#[tokio::test]
+async fn an_async_fn_can_provide_a_dependency() {
+    let app = || App::new().route("/greet", get(|Depends(g): Depends<Greeting>| async move { g.0 }));
+    let client = TestClient::new(app());
+    assert_eq!(client.get("/greet?limit=7").send().await.text(), "limit Some(7) page 7");
+    let res = client.get("/greet?limit=99").send().await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>()["detail"].as_array().map(Vec::len), Some(1), "read twice, reported once");
+    let doc = serde_json::to_value(app().openapi().ok()).unwrap_or_default();
+    assert_eq!(doc["paths"]["/greet"]["get"]["parameters"][0]["name"], "limit");
+}

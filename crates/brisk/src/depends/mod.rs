@@ -31,6 +31,27 @@
 //! let app = App::new().route("/", get(handler)).with_state(Pool);
 //! ```
 //!
+//! An `async fn` can provide one too: `#[dependency]` turns a function returning `Result<T>`
+//! into `T`'s provider, its arguments being the inputs.
+//!
+//! ```
+//! use brisk::prelude::*;
+//! use brisk::depends::dependency;
+//!
+//! #[derive(Clone)]
+//! struct Locale(String);
+//!
+//! #[dependency]
+//! async fn locale(Header(h): Header<LocaleHeader>) -> Result<Locale> {
+//!     Ok(Locale(h.accept_language.unwrap_or_else(|| "en".into())))
+//! }
+//!
+//! #[derive(Deserialize, JsonSchema, Validate)]
+//! struct LocaleHeader { accept_language: Option<String> }
+//!
+//! async fn greet(Depends(l): Depends<Locale>) -> String { l.0 }
+//! ```
+//!
 //! Attach a dependency to every route of a router or app (its value unused, e.g. an auth check)
 //! with [`Router::dependency`](crate::Router::dependency) / [`App::dependency`](crate::App::dependency);
 //! replace one in tests with [`App::override_dependency`](crate::App::override_dependency).
@@ -43,6 +64,7 @@ use std::future::Future;
 
 use http::request::Parts;
 
+pub use brisk_macros::dependency;
 pub use scope::Scope;
 
 pub(crate) use overrides::Overrides;

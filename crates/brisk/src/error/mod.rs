@@ -18,6 +18,7 @@ use serde_json::Value;
 
 pub(crate) use format::render_error;
 pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
+pub(crate) use validation::extend_unique;
 pub use validation::{Loc, LocItem, ValidationError};
 
 /// A boxed error from anywhere.

@@ -132,3 +132,13 @@ impl fmt::Display for ValidationError {
         write!(f, "{}: {} [{}]", self.loc, self.msg, self.kind)
     }
 }
+
+/// Adds `new` errors to `errors`, skipping exact repeats (two dependencies reading the same
+/// parameter report its failure once).
+pub(crate) fn extend_unique(errors: &mut Vec<ValidationError>, new: Vec<ValidationError>) {
+    for error in new {
+        if !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
+}

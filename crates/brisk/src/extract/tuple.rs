@@ -29,7 +29,7 @@ macro_rules! tuple {
                         Err(e) if e.validation_errors().is_none() => return Err(e),
                         Err(e) => {
                             if let ErrorKind::Validation(list) = e.into_kind() {
-                                errors.extend(list);
+                                crate::error::extend_unique(&mut errors, list);
                             }
                             None
                         }
