@@ -16,6 +16,7 @@ use http_body::Body as _;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::background::TaskTracker;
 use crate::body::Body;
 use crate::depends::{Dependency, Overrides};
 use crate::error::{render_error, BoxError, Error, ErrorFormatter};
@@ -311,6 +312,7 @@ impl App {
         };
         let core = Arc::new(Core {
             table,
+            tasks: Arc::default(),
             state: Arc::new(self.state),
             body_limit: self.body_limit,
             formatter: self.formatter.clone(),
@@ -356,6 +358,7 @@ impl std::error::Error for BuildError {}
 
 struct Core {
     table: RouteTable,
+    tasks: Arc<TaskTracker>,
     state: Arc<StateMap>,
     body_limit: usize,
     formatter: Option<Arc<dyn ErrorFormatter>>,
@@ -369,7 +372,12 @@ impl Core {
             Matched::Route { methods, allow, params } => match methods.route_for(&method) {
                 Some(route) => {
                     let limit = methods.body_limit.unwrap_or(self.body_limit);
-                    req.extensions_mut().insert(RequestContext::new(self.state.clone(), params, limit));
+                    req.extensions_mut().insert(RequestContext::new(
+                        self.state.clone(),
+                        params,
+                        limit,
+                        self.tasks.clone(),
+                    ));
                     Ok(route.clone())
                 }
                 None => {
@@ -385,6 +393,7 @@ impl Core {
                         self.state.clone(),
                         Vec::new(),
                         self.body_limit,
+                        self.tasks.clone(),
                     ));
                     Ok(fallback.clone())
                 }
@@ -449,6 +458,11 @@ pub struct AppService {
 }
 
 impl AppService {
+    /// Resolves when no background task or teardown is running.
+    pub(crate) async fn after_response_work_done(&self) {
+        self.core.tasks.wait_idle().await;
+    }
+
     /// Answers one request.
     pub fn call(&self, req: Request) -> impl Future<Output = Response> + Send + 'static {
         let log = tracing::enabled!(target: "brisk::access", tracing::Level::INFO)

@@ -4,6 +4,7 @@
 // The derives name `::brisk::...`, which must resolve inside this crate too.
 extern crate self as brisk;
 
+pub mod background;
 pub mod body;
 pub mod depends;
 pub mod error;

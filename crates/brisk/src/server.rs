@@ -156,10 +156,13 @@ async fn serve_connections(
     }
     drop(listener);
     tracing::info!(target: "brisk::server", "shutting down: draining in-flight requests");
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::info!(target: "brisk::server", "all connections closed"),
-        _ = tokio::time::sleep(config.drain_timeout) => {
-            tracing::warn!(target: "brisk::server", "drain timeout reached; closing remaining connections");
-        }
+    let deadline = tokio::time::Instant::now() + config.drain_timeout;
+    let drained = async {
+        graceful.shutdown().await;
+        tracing::info!(target: "brisk::server", "all connections closed");
+        service.after_response_work_done().await;
+    };
+    if tokio::time::timeout_at(deadline, drained).await.is_err() {
+        tracing::warn!(target: "brisk::server", "drain timeout reached; closing what is left");
     }
 }

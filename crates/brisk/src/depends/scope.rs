@@ -1,41 +1,53 @@
 //! Teardown: work a dependency registers to run after the response has been sent.
 
 use std::future::Future;
+
+use futures_util::FutureExt;
 use std::sync::{Arc, Mutex};
 
+use crate::background::TaskTracker;
 use crate::error::Error;
 use crate::handler::BoxFuture;
 
-type Teardown = BoxFuture<'static, Result<(), Error>>;
+type Task = (&'static str, BoxFuture<'static, Result<(), Error>>);
 
-/// The teardowns registered during one request. When the last reference goes — after the
-/// response body has been sent, or when the handler failed, panicked or the client left —
-/// they run on the runtime, last registered first, each error logged.
+/// The after-response work of one request: background tasks (run first, in order) and
+/// dependency teardowns (then, last registered first).
 #[derive(Default)]
-struct Teardowns(Mutex<Vec<(&'static str, Teardown)>>);
+struct Queued {
+    background: Vec<Task>,
+    teardowns: Vec<Task>,
+}
+
+/// When the last reference goes — after the response body has been sent, or when the handler
+/// failed, panicked or the client left — the queued work runs on the runtime, each error
+/// logged, counted by the app's tracker so a graceful shutdown waits for it.
+#[derive(Default)]
+struct Teardowns {
+    queued: Mutex<Queued>,
+    tracker: Arc<TaskTracker>,
+}
 
 impl Drop for Teardowns {
     fn drop(&mut self) {
-        let tasks = match self.0.get_mut() {
-            Ok(tasks) => std::mem::take(tasks),
+        let queued = match self.queued.get_mut() {
+            Ok(q) => std::mem::take(q),
             Err(poisoned) => std::mem::take(poisoned.into_inner()),
         };
-        if tasks.is_empty() {
+        if queued.background.is_empty() && queued.teardowns.is_empty() {
             return;
         }
-        let run = async move {
-            for (name, task) in tasks.into_iter().rev() {
-                if let Err(e) = task.await {
-                    tracing::error!(target: "brisk::depends", dependency = name, error = %e, "teardown failed");
+        let tasks = queued.background.into_iter().chain(queued.teardowns.into_iter().rev());
+        let tasks: Vec<Task> = tasks.collect();
+        self.tracker.spawn(async move {
+            for (name, task) in tasks {
+                match std::panic::AssertUnwindSafe(task).catch_unwind().await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(target: "brisk::depends", task = name, error = %e, "after-response task failed"),
+                    Err(_) => tracing::error!(target: "brisk::depends", task = name, "after-response task panicked"),
                 }
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(run);
-            }
-            Err(_) => tracing::error!(target: "brisk::depends", "teardown skipped: no runtime"),
-        }
+        });
     }
 }
 
@@ -55,15 +67,29 @@ impl Drop for Teardowns {
 pub struct Scope(Arc<Teardowns>);
 
 impl Scope {
+    pub(crate) fn new(tracker: Arc<TaskTracker>) -> Self {
+        Scope(Arc::new(Teardowns { queued: Mutex::default(), tracker }))
+    }
+
+    pub(crate) fn background<F>(&self, name: &'static str, task: F)
+    where
+        F: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        match self.0.queued.lock() {
+            Ok(mut q) => q.background.push((name, Box::pin(task))),
+            Err(poisoned) => poisoned.into_inner().background.push((name, Box::pin(task))),
+        }
+    }
+
     /// Runs `task` after the response has been sent (also if the handler failed or the client
     /// went away). `name` labels its errors in the log.
     pub fn on_teardown<F>(&self, name: &'static str, task: F)
     where
         F: Future<Output = Result<(), Error>> + Send + 'static,
     {
-        match self.0 .0.lock() {
-            Ok(mut tasks) => tasks.push((name, Box::pin(task))),
-            Err(poisoned) => poisoned.into_inner().push((name, Box::pin(task))),
+        match self.0.queued.lock() {
+            Ok(mut q) => q.teardowns.push((name, Box::pin(task))),
+            Err(poisoned) => poisoned.into_inner().teardowns.push((name, Box::pin(task))),
         }
     }
 }

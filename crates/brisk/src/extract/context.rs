@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use crate::background::TaskTracker;
 use crate::depends::Scope;
 
 /// The app's state values, one per type (see [`App::with_state`](crate::App::with_state)).
@@ -30,17 +31,23 @@ pub struct RequestContext {
     pub(crate) state: Arc<StateMap>,
     pub(crate) params: PathParams,
     pub(crate) body_limit: usize,
+    tasks: Arc<TaskTracker>,
     scope: OnceLock<Scope>,
 }
 
 impl RequestContext {
-    pub(crate) fn new(state: Arc<StateMap>, params: PathParams, body_limit: usize) -> Self {
-        RequestContext { state, params, body_limit, scope: OnceLock::new() }
+    pub(crate) fn new(
+        state: Arc<StateMap>,
+        params: PathParams,
+        body_limit: usize,
+        tasks: Arc<TaskTracker>,
+    ) -> Self {
+        RequestContext { state, params, body_limit, tasks, scope: OnceLock::new() }
     }
 
     /// The request's teardown scope, created on first use (requests without teardown pay nothing).
     pub fn scope(&self) -> &Scope {
-        self.scope.get_or_init(Scope::default)
+        self.scope.get_or_init(|| Scope::new(self.tasks.clone()))
     }
 
     /// Takes the scope out, to keep it alive as long as the response body.
@@ -66,6 +73,6 @@ impl RequestContext {
 
 impl Default for RequestContext {
     fn default() -> Self {
-        RequestContext::new(Arc::default(), Vec::new(), crate::app::DEFAULT_BODY_LIMIT)
+        RequestContext::new(Arc::default(), Vec::new(), crate::app::DEFAULT_BODY_LIMIT, Arc::default())
     }
 }

@@ -44,6 +44,7 @@ mod parts;
 mod path;
 mod query;
 mod state;
+mod stream;
 mod tuple;
 
 use std::future::Future;
@@ -64,6 +65,7 @@ pub use multipart::{Field, Multipart, MultipartLimits};
 pub use path::Path;
 pub use query::Query;
 pub use state::State;
+pub use stream::BodyStream;
 
 pub(crate) use context::{PathParams, StateMap};
 pub(crate) use cookie::parse_cookies;

@@ -8,7 +8,9 @@
 mod describe;
 mod html;
 mod json;
+mod json_lines;
 mod redirect;
+mod sse;
 mod status;
 
 use std::borrow::Cow;
@@ -23,7 +25,9 @@ use crate::body::Body;
 use crate::error::{Error, FastApiFormatter};
 
 pub use html::Html;
+pub use json_lines::JsonLines;
 pub use redirect::Redirect;
+pub use sse::{Event, Sse};
 pub use status::{Created, NoContent};
 
 /// The response type: `http::Response` with brisk's [`Body`].

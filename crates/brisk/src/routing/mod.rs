@@ -4,6 +4,7 @@
 //! prefix and merge; every route ends up in one flat table built once, when the app is built,
 //! where two routes that could match the same path are refused with both named.
 
+mod limits;
 mod method;
 mod route;
 mod table;
@@ -98,6 +99,42 @@ impl Router {
         self.routes = std::mem::take(&mut self.routes)
             .into_iter()
             .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))
+            .collect();
+        self
+    }
+
+    /// Lets at most `permits` requests run at once on each route added so far (each route has
+    /// its own limit); up to `queue` more wait, the rest get 503 with `Retry-After`.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// async fn generate() -> &'static str { "tokens" }
+    /// let model = Router::new().route("/generate", post(generate)).concurrency_limit(4, 16);
+    /// ```
+    pub fn concurrency_limit(self, permits: usize, queue: usize) -> Self {
+        self.map_all(&mut |route: Route| {
+            let endpoint = limits::ConcurrencyLimit {
+                inner: route.clone(),
+                permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
+                queue,
+                waiting: std::sync::Arc::default(),
+            };
+            route.wrapped(endpoint, limits::document_503)
+        })
+    }
+
+    /// Answers 504 when a handler of a route added so far takes longer than `after` (the
+    /// handler is dropped, so its work stops).
+    pub fn timeout(self, after: std::time::Duration) -> Self {
+        self.map_all(&mut |route: Route| {
+            route.wrapped(limits::Timeout { inner: route.clone(), after }, limits::document_504)
+        })
+    }
+
+    fn map_all(mut self, wrap: &mut impl FnMut(Route) -> Route) -> Self {
+        self.routes = std::mem::take(&mut self.routes)
+            .into_iter()
+            .map(|(path, methods)| (path, methods.map_routes(wrap)))
             .collect();
         self
     }

@@ -18,7 +18,7 @@ use crate::handler::{BoxFuture, Handler};
 use crate::openapi::DescribeFn;
 use crate::response::{IntoResponse, Response};
 
-trait Endpoint: Send + Sync {
+pub(crate) trait Endpoint: Send + Sync {
     fn call(&self, req: Request) -> BoxFuture<'static, Response>;
 }
 
@@ -104,6 +104,15 @@ impl Route {
     pub(crate) fn with_doc_of(mut self, other: &Route) -> Self {
         self.1 = other.1.clone();
         self
+    }
+
+    /// This route behind another endpoint, documented as before plus `extra`.
+    pub(crate) fn wrapped(&self, endpoint: impl Endpoint + 'static, extra: DescribeFn) -> Route {
+        let mut doc = self.1.clone();
+        if let Some(doc) = &mut doc {
+            doc.dependencies.push(extra);
+        }
+        Route(Arc::new(endpoint), doc)
     }
 
     /// This route, resolving dependency `D` before it runs (the value is cached for the
