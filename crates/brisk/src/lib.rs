@@ -5,6 +5,7 @@
 extern crate self as brisk;
 
 pub mod background;
+pub mod batch;
 pub mod body;
 pub mod depends;
 pub mod error;

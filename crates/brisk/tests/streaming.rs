@@ -38,7 +38,7 @@ struct Token {
 
 async fn tokens() -> Sse<impl Stream<Item = Event<Token>> + Send> {
     let words = ["Hello", "brisk"].map(|w| Event::json(Token { text: w.to_owned() }).event("token"));
-    let done = Event::text("[DONE]");
+    let done = Event::done();
     // Then silence: only keep-alive comments.
     let events = stream::iter(words).chain(stream::once(async { done })).chain(stream::pending());
     Sse::new(events).keep_alive(Some(Duration::from_millis(50)))
@@ -244,7 +244,9 @@ async fn timeouts_answer_504_and_are_documented() {
     let doc = serde_json::to_value(App::new().merge(api()).openapi().ok()).unwrap_or_default();
     assert!(doc["paths"]["/slow"]["get"]["responses"].get("504").is_some());
     let events = &doc["paths"]["/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
-    assert_eq!(events["x-itemSchema"]["$ref"], "#/components/schemas/Token");
+    let data = &events["schema"]["properties"]["data"]["anyOf"];
+    assert_eq!(data[0]["contentSchema"]["$ref"], "#/components/schemas/Token");
+    assert_eq!(data[1]["const"], "[DONE]");
     let rows = &doc["paths"]["/rows"]["get"]["responses"]["200"]["content"]["application/jsonl"];
     assert!(rows.get("x-itemSchema").is_some());
 }

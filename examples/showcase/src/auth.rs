@@ -105,6 +105,8 @@ pub struct Token {
     pub access_token: String,
     /// Always `bearer`.
     pub token_type: &'static str,
+    /// The scopes granted, separated by spaces (fewer than asked when the user lacks some).
+    pub scope: String,
 }
 
 /// What the token endpoint can refuse.
@@ -150,7 +152,7 @@ async fn login(
         scope: granted.join(" "),
     };
     let access_token = config.keys().encode(&claims).map_err(|_| LoginError::BadCredentials)?;
-    Ok(Json(Token { access_token, token_type: "bearer" }))
+    Ok(Json(Token { access_token, token_type: "bearer", scope: claims.scope }))
 }
 
 /// The user a valid token names.
@@ -211,15 +213,30 @@ pub struct Stats {
     pub sessions_opened: u64,
     /// Database sessions open now (teardown closes them after each response).
     pub sessions_open: u64,
+    /// Calls of the (stand-in) model: each runs one batch of next-token steps.
+    pub model_batches: u64,
+    /// Next-token steps run, over all batches.
+    pub model_steps: u64,
 }
 
 /// Server statistics.
 ///
 /// Needs a token with the `admin` scope.
 #[brisk::endpoint(tags = ["auth"])]
-async fn stats(Depends(_admin): Depends<AdminUser>, State(store): State<Store>) -> Json<Stats> {
+async fn stats(
+    Depends(_admin): Depends<AdminUser>,
+    State(store): State<Store>,
+    State(model): State<crate::chat::Model>,
+) -> Json<Stats> {
     let (opened, open) = store.session_counts();
-    Json(Stats { items: store.len(), sessions_opened: opened, sessions_open: open })
+    let metrics = model.metrics();
+    Json(Stats {
+        items: store.len(),
+        sessions_opened: opened,
+        sessions_open: open,
+        model_batches: metrics.batches,
+        model_steps: metrics.items,
+    })
 }
 
 /// The auth routes.

@@ -1,7 +1,9 @@
 //! The showcase app: the items API of `shared/contracts/items-api.md`, in memory.
 
 pub mod auth;
+pub mod chat;
 pub mod items;
+pub mod model;
 pub mod store;
 
 use brisk::prelude::*;
@@ -37,6 +39,8 @@ pub fn app_with(auth: auth::AuthConfig) -> App {
         .route("/json", get(hello_json))
         .merge(items::router())
         .merge(auth::router())
+        .merge(chat::router())
         .with_state(store::Store::default())
         .with_state(auth)
+        .with_state(chat::model())
 }

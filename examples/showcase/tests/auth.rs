@@ -124,7 +124,10 @@ async fn stats_need_the_admin_scope() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(stats, json!({"items": 1, "sessions_opened": 2, "sessions_open": 0}));
+    assert_eq!(
+        stats,
+        json!({"items": 1, "sessions_opened": 2, "sessions_open": 0, "model_batches": 0, "model_steps": 0})
+    );
 }
 
 #[test]

@@ -27,7 +27,7 @@ use crate::error::{Error, FastApiFormatter};
 pub use html::Html;
 pub use json_lines::JsonLines;
 pub use redirect::Redirect;
-pub use sse::{Event, Sse};
+pub use sse::{Event, Sse, DONE};
 pub use status::{Created, NoContent};
 
 /// The response type: `http::Response` with brisk's [`Body`].

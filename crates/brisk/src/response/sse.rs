@@ -16,6 +16,9 @@ use super::{IntoResponse, Response};
 use crate::body::Body;
 use crate::openapi::{DescribeOutput, DocContext, Operation, ResponseDoc};
 
+/// The data of [`Event::done`].
+pub const DONE: &str = "[DONE]";
+
 /// What an event's `data` holds.
 #[derive(Debug, Clone)]
 enum Data<T> {
@@ -29,7 +32,7 @@ enum Data<T> {
 /// ```
 /// use brisk::response::Event;
 /// let token = Event::json("hello").event("token").id("1");
-/// let done = Event::<String>::text("[DONE]");
+/// let done = Event::<String>::done(); // `data: [DONE]`
 /// ```
 #[derive(Debug, Clone)]
 pub struct Event<T = String> {
@@ -49,6 +52,11 @@ impl<T> Event<T> {
     /// `data:` lines, as the format requires.
     pub fn text(text: impl Into<String>) -> Self {
         Event { data: Data::Text(text.into()), event: None, id: None, retry: None }
+    }
+
+    /// The `[DONE]` sentinel that ends an OpenAI-style stream (documented as such).
+    pub fn done() -> Self {
+        Event::text(DONE)
     }
 
     /// An event with no data (only `event`, `id` or `retry`).
@@ -124,9 +132,9 @@ impl<T: Serialize> Event<T> {
 /// }
 /// ```
 ///
-/// In the OpenAPI document the response is `text/event-stream`; OpenAPI 3.1 has no field for
-/// the type of each event (3.2's `itemSchema`), so the item schema is given as the extension
-/// `x-itemSchema` beside a string schema.
+/// In the OpenAPI document the response is `text/event-stream` and its schema describes one
+/// event, as OpenAPI 3.2's `itemSchema` does (3.1 has no such field): `data` is a string whose
+/// `contentSchema` is `T`.
 pub struct Sse<S> {
     stream: S,
     keep_alive: Option<Duration>,
@@ -203,7 +211,7 @@ where
     }
 }
 
-/// A streamed body documented as `media_type`, each item of `T`'s schema (in `x-itemSchema`).
+/// A JSON Lines body: a string schema, each line's schema in `x-itemSchema`.
 pub(crate) fn describe_stream<T: JsonSchema>(
     cx: &mut DocContext,
     op: &mut Operation,
@@ -223,8 +231,27 @@ impl<S, T: JsonSchema> DescribeOutput for Sse<S>
 where
     S: Stream<Item = Event<T>>,
 {
+    /// One event's schema, OpenAPI 3.2's convention for `text/event-stream` (which tools such
+    /// as schemathesis apply to each event): `data` is JSON of `T` (its `contentSchema`), or
+    /// the [`Event::done`] sentinel. Other text events are not described.
     fn describe_output(cx: &mut DocContext, op: &mut Operation) {
-        describe_stream::<T>(cx, op, "text/event-stream", "Server-Sent Events");
+        let item = cx.output_schema::<T>();
+        let data = serde_json::json!({"anyOf": [
+            {"type": "string", "contentMediaType": "application/json", "contentSchema": item},
+            {"const": DONE, "description": "the end of the stream"}
+        ]});
+        let event = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "data": data,
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0}
+            }
+        });
+        let doc = ResponseDoc::new("Server-Sent Events; the schema describes one event")
+            .with_content("text/event-stream", event);
+        op.add_response("200", doc);
     }
 }
 

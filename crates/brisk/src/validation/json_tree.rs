@@ -349,6 +349,28 @@ impl Node {
         }
     }
 
+    /// Like [`to_value`](Node::to_value), with integral floats (`2.0`, `1e3`) as integers, so
+    /// that serde accepts them for integer fields once the schema walk has said they are.
+    pub(crate) fn to_value_integral(&self) -> Value {
+        match self {
+            Node::Number(raw) => match raw.parse::<f64>() {
+                Ok(f)
+                    if f.fract() == 0.0
+                        && f.abs() < 9_007_199_254_740_992.0
+                        && raw.contains(['.', 'e', 'E']) =>
+                {
+                    Value::from(f as i64)
+                }
+                _ => number_value(raw),
+            },
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value_integral).collect()),
+            Node::Object(members) => {
+                Value::Object(members.iter().map(|(k, v)| (k.clone(), v.to_value_integral())).collect())
+            }
+            other => other.to_value(),
+        }
+    }
+
     /// The JSON type's name: `null`, `boolean`, `number`, `string`, `array` or `object`.
     #[allow(dead_code)] // for callers' diagnostics; not every build uses it
     pub(crate) fn type_name(&self) -> &'static str {

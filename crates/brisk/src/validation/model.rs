@@ -81,7 +81,19 @@ where
     let loc = Loc::root("body");
     let errors = match json_tree::parse(bytes, MAX_JSON_DEPTH) {
         Err(syntax) => vec![messages::json_invalid(syntax.offset, syntax.message)],
-        Ok(node) => walk::check_json(&node, &model::<T>().compiled, &loc),
+        Ok(node) => {
+            let errors = walk::check_json(&node, &model::<T>().compiled, &loc);
+            if errors.is_empty() && fallback.is_some() {
+                // The schema accepts what strict serde refused (an integral float for an
+                // integer): read it again with those floats as integers.
+                if let Ok(value) = serde_json::from_value::<T>(node.to_value_integral()) {
+                    if value.is_valid() {
+                        return Ok(value);
+                    }
+                }
+            }
+            errors
+        }
     };
     Err(Error::validation(or_fallback(errors, loc, fallback)))
 }

@@ -1,0 +1,98 @@
+//! `POST /v1/chat/completions` over a real socket: JSON and SSE answers, and concurrent
+//! generations sharing model calls through the batcher.
+
+use std::sync::Arc;
+
+use brisk::testing::TestClient;
+use serde_json::{json, Value};
+
+async fn server() -> TestClient {
+    let auth = showcase::auth::AuthConfig::new("a:b:admin", b"test secret, at least 32 bytes long")
+        .unwrap_or_else(|e| panic!("{e}"));
+    TestClient::serve(showcase::app_with(auth)).await
+}
+
+fn request(stream: bool, max_tokens: u32) -> Value {
+    json!({"model": "markov", "messages": [{"role": "user", "content": "The server reads"}], "stream": stream, "max_tokens": max_tokens, "temperature": 0.2})
+}
+
+#[tokio::test]
+async fn a_whole_answer() {
+    let client = server().await;
+    let res = client.post("/v1/chat/completions").json(&request(false, 8)).send().await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    let body: Value = res.json();
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(body["model"], "markov");
+    let choice = &body["choices"][0];
+    assert_eq!(choice["message"]["role"], "assistant");
+    // The model continues the prompt's last two words from its corpus.
+    assert_eq!(choice["message"]["content"], "the request and the handler runs and the");
+    assert_eq!(choice["finish_reason"], "length");
+    assert_eq!(body["usage"]["completion_tokens"], 8);
+    assert_eq!(body["usage"]["total_tokens"], 11);
+}
+
+#[tokio::test]
+async fn a_streamed_answer_ends_with_done() {
+    let client = server().await;
+    let res = client.post("/v1/chat/completions").json(&request(true, 3)).send().await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.header("content-type"), Some("text/event-stream"));
+    let text = res.text();
+    let data: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
+    let chunks: Vec<Value> =
+        data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap_or(Value::Null)).collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+    let words: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(words, "the request and");
+    assert_eq!(chunks.last().map(|c| c["choices"][0]["finish_reason"].clone()), Some(json!("length")));
+    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
+}
+
+#[tokio::test]
+async fn bad_requests_are_422() {
+    let client = server().await;
+    let res = client
+        .post("/v1/chat/completions")
+        .json(&json!({"model": "m", "messages": [], "max_tokens": 0}))
+        .send()
+        .await;
+    assert_eq!(res.status(), 422);
+    let kinds: Vec<String> = res.json::<Value>()["detail"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(kinds, ["too_short", "greater_than_equal"]);
+}
+
+#[tokio::test]
+async fn concurrent_generations_share_model_calls() {
+    let client = Arc::new(server().await);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client.post("/v1/chat/completions").json(&request(false, 20)).send().await.status().as_u16()
+            })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap_or(0), 200);
+    }
+    let token: Value =
+        client.post("/token").form(&json!({"username": "a", "password": "b"})).send().await.json();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap_or(""));
+    let stats: Value = client.get("/stats").header("authorization", &bearer).send().await.json();
+    let (batches, steps) =
+        (stats["model_batches"].as_u64().unwrap_or(0), stats["model_steps"].as_u64().unwrap_or(0));
+    assert_eq!(steps, 8 * 20, "every token of every request was one step");
+    assert!(batches < steps, "concurrent steps shared model calls: {batches} batches for {steps} steps");
+    let doc: Value = client.get("/openapi.json").send().await.json();
+    let content = &doc["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"];
+    assert!(content.get("application/json").is_some() && content.get("text/event-stream").is_some());
+}
