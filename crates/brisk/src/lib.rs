@@ -19,6 +19,8 @@ pub mod routing;
 pub mod security;
 pub mod testing;
 pub mod validation;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 mod app;
 mod run;

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod items;
 pub mod model;
 pub mod store;
+pub mod ws;
 
 use brisk::prelude::*;
 
@@ -40,6 +41,7 @@ pub fn app_with(auth: auth::AuthConfig) -> App {
         .merge(items::router())
         .merge(auth::router())
         .merge(chat::router())
+        .merge(ws::router())
         .with_state(store::Store::default())
         .with_state(auth)
         .with_state(chat::model())

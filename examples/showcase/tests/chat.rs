@@ -96,3 +96,19 @@ async fn concurrent_generations_share_model_calls() {
     let content = &doc["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"];
     assert!(content.get("application/json").is_some() && content.get("text/event-stream").is_some());
 }
+
+#[tokio::test]
+async fn the_websocket_echoes() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let client = server().await;
+    let addr = client.addr().unwrap_or_else(|| panic!("socket mode"));
+    let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/echo"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 101);
+    socket.send(Message::text("hello")).await.unwrap_or_else(|e| panic!("{e}"));
+    let echoed = socket.next().await.and_then(Result::ok);
+    assert_eq!(echoed, Some(Message::text("hello")));
+    socket.close(None).await.unwrap_or_else(|e| panic!("{e}"));
+}
