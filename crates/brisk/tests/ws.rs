@@ -373,9 +373,9 @@ async fn the_first_common_subprotocol_is_chosen() {
 async fn requests_that_are_not_handshakes_are_answered_clearly() {
     let (server, _addr) = serve(App::new().route("/ws/echo", get(echo))).await;
 
-    // A plain GET: 426, with what to send instead.
+    // A plain GET: 400, with what to send instead.
     let res = server.get("/ws/echo").send().await;
-    assert_eq!(res.status(), 426);
+    assert_eq!(res.status(), 400);
     assert_eq!(res.header("upgrade"), Some("websocket"));
     assert_eq!(res.header("sec-websocket-version"), Some("13"));
     assert!(res.text().contains("speaks WebSocket"), "{}", res.text());
@@ -392,7 +392,7 @@ async fn requests_that_are_not_handshakes_are_answered_clearly() {
         req
     };
     let res = upgrade(Some("dGhlIHNhbXBsZSBub25jZQ=="), Some("8")).send().await;
-    assert_eq!(res.status(), 426);
+    assert_eq!(res.status(), 400);
     assert_eq!(res.header("sec-websocket-version"), Some("13"));
     assert!(res.text().contains("version 13"), "{}", res.text());
 
@@ -414,7 +414,7 @@ async fn requests_that_are_not_handshakes_are_answered_clearly() {
         .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
         .send()
         .await;
-    assert_eq!(res.status(), 426);
+    assert_eq!(res.status(), 400);
 }
 
 #[tokio::test]
@@ -441,7 +441,7 @@ async fn the_route_is_documented_as_a_101() {
     let switching = &op["responses"]["101"];
     assert!(switching["description"].as_str().is_some_and(|d| d.starts_with("Switching Protocols")), "{op}");
     assert!(switching["headers"].get("Sec-WebSocket-Accept").is_some(), "{op}");
-    assert!(op["responses"].get("426").is_some(), "{op}");
+    assert!(op["responses"].get("400").is_some(), "{op}");
     assert!(op["responses"].get("200").is_none(), "{op}");
     let headers: Vec<&str> = op["parameters"]
         .as_array()

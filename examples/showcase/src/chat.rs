@@ -42,7 +42,7 @@ pub struct ChatMessage {
     /// `system`, `user` or `assistant`.
     pub role: String,
     /// The text.
-    #[validate(max_length = 100000)]
+    #[validate(max_length = 8000)]
     pub content: String,
 }
 
@@ -53,7 +53,7 @@ pub struct ChatRequest {
     #[validate(min_length = 1)]
     pub model: String,
     /// The conversation; the last message is continued.
-    #[validate(min_length = 1, max_length = 100)]
+    #[validate(min_length = 1, max_length = 50)]
     pub messages: Vec<ChatMessage>,
     /// Stream the answer as Server-Sent Events.
     #[serde(default)]
@@ -264,7 +264,11 @@ async fn chat_completions(
     Ok(ChatReply::Stream(Sse::new(events)))
 }
 
-/// The chat routes, at most 64 generations at once (256 more may wait; beyond, 503).
+/// The chat routes, at most 64 generations at once (256 more may wait; beyond, 503). The body
+/// limit fits the largest valid request (50 messages of 8000 characters, each escaped as
+/// `\uXXXX` at worst), so a request is refused for what it says (422), not for its size.
 pub fn router() -> Router {
-    Router::new().route("/v1/chat/completions", post(chat_completions)).concurrency_limit(64, 256)
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions).body_limit(4 * 1024 * 1024))
+        .concurrency_limit(64, 256)
 }

@@ -54,10 +54,10 @@
 //!
 //! ## What brisk does for you
 //!
-//! - **Handshake checks.** A request that is not a WebSocket handshake answers `426 Upgrade
-//!   Required` (with `Upgrade: websocket`); a malformed one (not `GET`, no valid
-//!   `Sec-WebSocket-Key`, no `Sec-WebSocket-Version`) answers `400`; a version other than 13
-//!   answers `426` with `Sec-WebSocket-Version: 13`; an `Origin` outside
+//! - **Handshake checks.** A request that is not a WebSocket handshake, a malformed one (not
+//!   `GET`, no valid `Sec-WebSocket-Key`, no `Sec-WebSocket-Version`) or one of a version
+//!   other than 13 answers `400` with what to send instead (`Upgrade: websocket`,
+//!   `Sec-WebSocket-Version: 13`; RFC 6455 allows any fitting error code); an `Origin` outside
 //!   [`allowed_origins`](WebSocketUpgrade::allowed_origins) answers `403`.
 //! - **Pings.** Every ping is answered with a pong at once; [`WebSocket::recv`] still shows it.
 //! - **Closing.** A peer's close is answered; [`WebSocket::close`] runs the closing handshake;

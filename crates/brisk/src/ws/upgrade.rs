@@ -49,8 +49,10 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
 ///
 /// The request must be a `GET` with `Connection: Upgrade`, `Upgrade: websocket`,
 /// `Sec-WebSocket-Version: 13` and a valid `Sec-WebSocket-Key`. A request that is not a
-/// WebSocket handshake at all answers `426 Upgrade Required` (with `Upgrade: websocket`); a
-/// malformed one `400`, a version other than 13 `426` with `Sec-WebSocket-Version: 13`.
+/// WebSocket handshake, a malformed one, or one of a version other than 13 answers `400` with
+/// what to send instead (`Upgrade: websocket`, `Sec-WebSocket-Version: 13`). RFC 6455 asks for
+/// "an appropriate HTTP error code (such as 426)"; 400 is the one API clients and testers
+/// (schemathesis) expect for a request that breaks the documented headers.
 ///
 /// `Option<WebSocketUpgrade>` is `None` for a request that does not ask to upgrade, so one
 /// route can serve a page and its socket.
@@ -209,7 +211,7 @@ fn valid_key(key: &[u8]) -> bool {
 
 fn not_websocket(version: Version) -> Error {
     let error = Error::http(
-        StatusCode::UPGRADE_REQUIRED,
+        StatusCode::BAD_REQUEST,
         "This endpoint speaks WebSocket: send an HTTP/1.1 GET with `Connection: Upgrade` and `Upgrade: websocket`",
     );
     if version == Version::HTTP_11 {
@@ -243,7 +245,7 @@ fn handshake(parts: &mut Parts) -> Result<WebSocketUpgrade, Error> {
         Some(b"13") => {}
         Some(_) => {
             return Err(Error::http(
-                StatusCode::UPGRADE_REQUIRED,
+                StatusCode::BAD_REQUEST,
                 "Unsupported WebSocket version: this server speaks version 13",
             )
             .with_header(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13")))
@@ -308,25 +310,26 @@ fn header_parameter(name: &str, required: bool, schema: serde_json::Value, descr
     }
 }
 
-/// The handshake headers, and the `400` and `426` answers to a request that is not one.
+/// The handshake headers (their schemas accept exactly what the handshake accepts), and the
+/// `400` answer to a request that is not one.
 impl DescribeInput for WebSocketUpgrade {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         op.add_parameter(header_parameter(
             "Upgrade",
             true,
-            json!({"type": "string", "enum": ["websocket"]}),
+            json!({"type": "string", "pattern": "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$"}),
             "WebSocket handshake (RFC 6455): `websocket`",
         ));
         op.add_parameter(header_parameter(
             "Connection",
             true,
-            json!({"type": "string"}),
+            json!({"type": "string", "pattern": "(^|[ ,])[Uu][Pp][Gg][Rr][Aa][Dd][Ee]($|[ ,])"}),
             "Must include the `Upgrade` token",
         ));
         op.add_parameter(header_parameter(
             "Sec-WebSocket-Key",
             true,
-            json!({"type": "string"}),
+            json!({"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"}),
             "16 random bytes in base64",
         ));
         op.add_parameter(header_parameter(
@@ -341,8 +344,12 @@ impl DescribeInput for WebSocketUpgrade {
             json!({"type": "string"}),
             "Subprotocols the client speaks, comma-separated",
         ));
-        document_error(cx, op, 400, "Bad Request: an invalid WebSocket handshake");
-        document_error(cx, op, 426, "Upgrade Required: not a WebSocket handshake, or not version 13");
+        document_error(
+            cx,
+            op,
+            400,
+            "Bad Request: not a WebSocket handshake, an invalid one, or not version 13",
+        );
     }
 }
 
