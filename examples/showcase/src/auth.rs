@@ -34,6 +34,25 @@ impl RequiredScopes for AdminScope {
 }
 
 const AUDIENCE: &str = "brisk-showcase";
+
+/// The default demo users, hashed ahead of time (Argon2id, m=19 MiB, t=2, p=1): hashing them at
+/// every start-up cost ~40 MiB of resident heap for nothing (see bench/README.md).
+const DEFAULT_USERS: &[(&str, &str, &str)] = &[
+    (
+        "alice",
+        "$argon2id$v=19$m=19456,t=2,p=1$A4jMSt4c5VLZ/LYONkov/Q$I9d3A/kVhpk+Ah2dkk1QID2E6V9ETCHkdTx+tOl3fhA",
+        "admin",
+    ),
+    (
+        "bob",
+        "$argon2id$v=19$m=19456,t=2,p=1$EkdHutVybAiV7wL/ye40WA$CfwGI4bx+l3wZlvh4OZ5mfWDjIqjcBiY5HTfox8V6sc",
+        "",
+    ),
+];
+
+/// A hash unknown users are checked against, so a wrong name takes as long as a wrong password.
+const DECOY: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$4xjo3x2j4bQGI1BAqiDWuA$9z0LpC3uWEXAwbjM+F67NLrcihFertMfrOZUrKSTdz8";
 const TOKEN_LIFETIME_SECS: u64 = 30 * 60;
 
 struct DemoUser {
@@ -49,8 +68,7 @@ pub struct AuthConfig(Arc<(Vec<DemoUser>, JwtKeys, String)>);
 impl AuthConfig {
     /// From `SHOWCASE_USERS` and `SHOWCASE_JWT_SECRET` (see the module docs).
     pub fn from_env() -> Result<Self, String> {
-        let users = std::env::var("SHOWCASE_USERS")
-            .unwrap_or_else(|_| "alice:wonderland:admin;bob:builder:".to_owned());
+        let users = std::env::var("SHOWCASE_USERS").ok();
         let secret = match std::env::var("SHOWCASE_JWT_SECRET") {
             Ok(secret) if secret.len() >= 32 => secret.into_bytes(),
             Ok(_) => return Err("SHOWCASE_JWT_SECRET must be at least 32 bytes".to_owned()),
@@ -60,7 +78,20 @@ impl AuthConfig {
                 bytes
             }
         };
-        AuthConfig::new(&users, &secret)
+        match users {
+            Some(users) => AuthConfig::new(&users, &secret),
+            None => {
+                let users = DEFAULT_USERS
+                    .iter()
+                    .map(|(name, hash, scopes)| DemoUser {
+                        username: (*name).to_owned(),
+                        password_hash: (*hash).to_owned(),
+                        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    })
+                    .collect();
+                Ok(AuthConfig(Arc::new((users, JwtKeys::hs256(&secret, AUDIENCE), DECOY.to_owned()))))
+            }
+        }
     }
 
     /// From a user list (`name:password:scopes;...`) and a secret.
@@ -75,9 +106,7 @@ impl AuthConfig {
             let password_hash = hash_password(password).map_err(|e| e.to_string())?;
             parsed.push(DemoUser { username: name.trim().to_owned(), password_hash, scopes });
         }
-        // Unknown users are checked against this too, so a wrong name takes as long as a wrong password.
-        let decoy = hash_password("decoy").map_err(|e| e.to_string())?;
-        Ok(AuthConfig(Arc::new((parsed, JwtKeys::hs256(secret, AUDIENCE), decoy))))
+        Ok(AuthConfig(Arc::new((parsed, JwtKeys::hs256(secret, AUDIENCE), DECOY.to_owned()))))
     }
 
     fn user(&self, name: &str) -> Option<&DemoUser> {

@@ -148,3 +148,18 @@ fn security_is_documented() {
         Some(vec!["application/x-www-form-urlencoded".to_owned()])
     );
 }
+
+#[tokio::test]
+async fn the_default_demo_users_log_in() {
+    // SHOWCASE_USERS is not set in the tests: the precomputed hashes are used.
+    if std::env::var_os("SHOWCASE_USERS").is_some() {
+        return;
+    }
+    let client = TestClient::serve(showcase::app().unwrap_or_else(|e| panic!("{e}"))).await;
+    let alice = token(&client, "alice", "wonderland").await;
+    let res = client.get("/users/me").header("authorization", &format!("Bearer {alice}")).send().await;
+    assert_eq!(res.json::<Value>(), json!({"username": "alice", "scopes": ["admin"]}));
+    token(&client, "bob", "builder").await;
+    let res = client.post("/token").form(&json!({"username": "bob", "password": "wonderland"})).send().await;
+    assert_eq!(res.status(), 400);
+}
