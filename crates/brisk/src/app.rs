@@ -32,6 +32,14 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 type LayerFn = Box<dyn FnOnce(Route) -> Route + Send>;
 type Hook = Box<dyn FnOnce() -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
+fn boxed_hook<F, Fut>(hook: F) -> Hook
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    Box::new(move || Box::pin(hook()))
+}
+
 /// Server settings an app carries to [`App::serve`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -185,7 +193,7 @@ impl App {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.startup.push(Box::new(move || Box::pin(hook())));
+        self.startup.push(boxed_hook(hook));
         self
     }
 
@@ -195,7 +203,7 @@ impl App {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.shutdown.push(Box::new(move || Box::pin(hook())));
+        self.shutdown.push(boxed_hook(hook));
         self
     }
 

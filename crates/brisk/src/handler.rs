@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::error::{Error, ErrorKind, ValidationError};
+use crate::error::{Error, ValidationError};
 use crate::extract::{FromRequest, FromRequestParts, Request, RequestContext};
 use crate::openapi::{DescribeInput, DescribeOutput, DocContext, Operation};
 use crate::response::{IntoResponse, Response};
@@ -34,13 +34,7 @@ pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
 /// Adds a rejection to the request's validation errors, or returns it as the response when it
 /// is not a validation error.
 fn gather(errors: &mut Vec<ValidationError>, error: Error) -> Option<Response> {
-    if let ErrorKind::Validation(_) = error.kind() {
-        if let ErrorKind::Validation(list) = error.into_kind() {
-            crate::error::extend_unique(errors, list);
-        }
-        return None;
-    }
-    Some(error.into_response())
+    error.gather_into(errors).err().map(IntoResponse::into_response)
 }
 
 /// Dependencies' teardown runs once the response body is done with (sent, or dropped).

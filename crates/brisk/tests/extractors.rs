@@ -275,3 +275,14 @@ async fn multipart_uploads_and_limits() {
     let res = client.post("/up").json(&json!({})).send().await;
     assert_eq!(res.status(), 415);
 }
+
+#[tokio::test]
+async fn request_context_reads_path_params_by_name() {
+    async fn raw(cx: brisk::extract::RequestContext) -> String {
+        let params: Vec<String> = cx.path_params().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{} limit {}", params.join(","), cx.body_limit())
+    }
+    // Reading the parameters through the context counts as reading them: the app builds.
+    let client = TestClient::new(App::new().route("/a/{x}/{y}", get(raw)).body_limit(123));
+    assert_eq!(client.get("/a/1/two").send().await.text(), "x=1,y=two limit 123");
+}

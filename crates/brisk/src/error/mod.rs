@@ -122,6 +122,19 @@ impl Error {
         }
     }
 
+    /// Adds this error's validation failures to `errors` (skipping exact repeats) and returns
+    /// `Ok`; any other error is returned untouched, headers and all. The one rule by which
+    /// extractors' failures gather into a single 422 while others answer at once.
+    pub(crate) fn gather_into(self, errors: &mut Vec<ValidationError>) -> Result<(), Error> {
+        if self.validation_errors().is_none() {
+            return Err(self);
+        }
+        if let ErrorKind::Validation(list) = self.into_kind() {
+            extend_unique(errors, list);
+        }
+        Ok(())
+    }
+
     /// Extra headers to send with the response.
     pub fn headers(&self) -> Option<&HeaderMap> {
         self.headers.as_deref()

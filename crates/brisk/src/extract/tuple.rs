@@ -3,7 +3,7 @@
 use http::request::Parts;
 
 use super::{FromRequestParts, RequestContext};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::openapi::{DescribeInput, DocContext, Operation};
 
 impl FromRequestParts for () {
@@ -25,12 +25,8 @@ macro_rules! tuple {
                 $(
                     let $ty = match $ty::from_request_parts(parts, cx).await {
                         Ok(value) => Some(value),
-                        // Validation errors gather; any other error (with its headers) answers.
-                        Err(e) if e.validation_errors().is_none() => return Err(e),
                         Err(e) => {
-                            if let ErrorKind::Validation(list) = e.into_kind() {
-                                crate::error::extend_unique(&mut errors, list);
-                            }
+                            e.gather_into(&mut errors)?;
                             None
                         }
                     };

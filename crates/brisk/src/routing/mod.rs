@@ -94,13 +94,8 @@ impl Router {
 
     /// Resolves dependency `D` for every route added so far, before their handlers run (its
     /// value is cached for handlers that ask for it; its failure answers instead).
-    pub fn dependency<D: crate::depends::Dependency>(mut self) -> Self {
-        let mut wrap = |route: Route| route.with_dependency::<D>();
-        self.routes = std::mem::take(&mut self.routes)
-            .into_iter()
-            .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))
-            .collect();
-        self
+    pub fn dependency<D: crate::depends::Dependency>(self) -> Self {
+        self.map_all(&mut |route: Route| route.with_dependency::<D>())
     }
 
     /// Lets at most `permits` requests run at once on each route added so far (each route has
@@ -171,11 +166,7 @@ impl Router {
         B::Error: Into<BoxError>,
     {
         let mut wrap = |route: Route| Route::from_service(layer.layer(route.clone())).with_doc_of(&route);
-        self.routes = std::mem::take(&mut self.routes)
-            .into_iter()
-            .map(|(path, methods)| (path, methods.map_routes(&mut wrap)))
-            .collect();
-        self.fallback = self.fallback.take().map(wrap);
-        self
+        self.fallback = self.fallback.take().map(&mut wrap);
+        self.map_all(&mut wrap)
     }
 }

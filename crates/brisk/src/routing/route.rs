@@ -118,11 +118,10 @@ impl Route {
     /// This route, resolving dependency `D` before it runs (the value is cached for the
     /// handler) and documenting `D`'s inputs on its operation.
     pub(crate) fn with_dependency<D: Dependency>(&self) -> Route {
-        let mut doc = self.1.clone();
-        if let Some(doc) = &mut doc {
-            doc.dependencies.push(describe_dependency::<D>);
-        }
-        Route(Arc::new(DependencyEndpoint::<D> { inner: self.clone(), _marker: PhantomData }), doc)
+        self.wrapped(
+            DependencyEndpoint::<D> { inner: self.clone(), _marker: PhantomData },
+            describe_dependency::<D>,
+        )
     }
 
     /// A route from any tower service whose response body yields `Bytes`.
