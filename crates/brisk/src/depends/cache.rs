@@ -1,7 +1,6 @@
 //! Resolving a dependency: overrides first, then the request's cache, then its inputs.
 
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use http::request::Parts;
@@ -12,14 +11,17 @@ use crate::extract::{FromRequestParts, RequestContext};
 use crate::handler::BoxFuture;
 
 /// The dependencies resolved so far in one request, and those being resolved (to catch cycles).
+/// A request has a handful at most, so a list searched in order beats hashing.
 #[derive(Clone, Default)]
 struct DepCache {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
-    resolving: HashSet<TypeId>,
+    values: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
+    resolving: Vec<TypeId>,
 }
 
 fn cached<D: Dependency>(parts: &Parts) -> Option<D> {
-    let value = parts.extensions.get::<DepCache>()?.values.get(&TypeId::of::<D>())?;
+    let id = TypeId::of::<D>();
+    let cache = parts.extensions.get::<DepCache>()?;
+    let (_, value) = cache.values.iter().find(|(key, _)| *key == id)?;
     value.downcast_ref::<D>().cloned()
 }
 
@@ -42,22 +44,23 @@ pub(super) fn resolve<'a, D: Dependency>(
         }
         let id = TypeId::of::<D>();
         let cache = parts.extensions.get_or_insert_default::<DepCache>();
-        if !cache.resolving.insert(id) {
+        if cache.resolving.contains(&id) {
             return Err(Error::internal(format!(
                 "dependency cycle through `{}`",
                 std::any::type_name::<D>()
             )));
         }
+        cache.resolving.push(id);
         let inputs = D::Inputs::from_request_parts(parts, cx).await;
         let value = match inputs {
             Ok(inputs) => D::provide(inputs, cx.scope()).await,
             Err(e) => Err(e),
         };
         let cache = parts.extensions.get_or_insert_default::<DepCache>();
-        cache.resolving.remove(&id);
+        cache.resolving.retain(|r| *r != id);
         let value = value?;
         if use_cache {
-            cache.values.insert(id, Arc::new(value.clone()));
+            cache.values.push((id, Arc::new(value.clone())));
         }
         Ok(value)
     })

@@ -1,9 +1,11 @@
 //! Teardown: work a dependency registers to run after the response has been sent.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
-use std::sync::{Arc, Mutex};
 
 use crate::background::TaskTracker;
 use crate::error::Error;
@@ -20,8 +22,9 @@ struct Queued {
 }
 
 /// When the last reference goes — after the response body has been sent, or when the handler
-/// failed, panicked or the client left — the queued work runs on the runtime, each error
-/// logged, counted by the app's tracker so a graceful shutdown waits for it.
+/// failed, panicked or the client left — the queued work runs, each error logged: at once as far
+/// as it goes without waiting, the rest on the runtime, counted by the app's tracker so a
+/// graceful shutdown waits for it.
 #[derive(Default)]
 struct Teardowns {
     queued: Mutex<Queued>,
@@ -37,17 +40,38 @@ impl Drop for Teardowns {
         if queued.background.is_empty() && queued.teardowns.is_empty() {
             return;
         }
-        let tasks = queued.background.into_iter().chain(queued.teardowns.into_iter().rev());
-        let tasks: Vec<Task> = tasks.collect();
-        self.tracker.spawn(async move {
-            for (name, task) in tasks {
-                match std::panic::AssertUnwindSafe(task).catch_unwind().await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(target: "brisk::depends", task = name, error = %e, "after-response task failed"),
-                    Err(_) => tracing::error!(target: "brisk::depends", task = name, "after-response task panicked"),
+        let mut tasks = queued.background.into_iter().chain(queued.teardowns.into_iter().rev());
+        // Most after-response work finishes without waiting (close a session, bump a counter):
+        // run each task here until one has to wait, and only then hand the rest to the runtime.
+        let mut cx = Context::from_waker(Waker::noop());
+        while let Some((name, mut task)) = tasks.next() {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
+                Ok(Poll::Ready(result)) => report(name, Ok(result)),
+                Err(_) => report(name, Err(())),
+                Ok(Poll::Pending) => {
+                    let rest: Vec<Task> = std::iter::once((name, task)).chain(tasks).collect();
+                    self.tracker.spawn(run_in_order(rest));
+                    return;
                 }
             }
-        });
+        }
+    }
+}
+
+async fn run_in_order(tasks: Vec<Task>) {
+    for (name, task) in tasks {
+        report(name, AssertUnwindSafe(task).catch_unwind().await.map_err(|_| ()));
+    }
+}
+
+/// Logs a failed or panicked after-response task (`Err(())` is a panic).
+fn report(name: &'static str, outcome: Result<Result<(), Error>, ()>) {
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(target: "brisk::depends", task = name, error = %e, "after-response task failed")
+        }
+        Err(()) => tracing::error!(target: "brisk::depends", task = name, "after-response task panicked"),
     }
 }
 

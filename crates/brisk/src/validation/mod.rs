@@ -33,6 +33,7 @@ mod messages;
 mod model;
 pub mod rules;
 mod schema;
+mod strings;
 mod walk;
 
 pub use brisk_macros::Validate;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::rules::RuleTarget;
 use super::schema::CompiledSchema;
 use super::walk::{self, StringSource};
-use super::{json_tree, messages, Validate};
+use super::{json_tree, messages, strings, Validate};
 use crate::error::{Error, Loc, ValidationError};
 
 /// How deep JSON may nest (serde_json's own recursion limit is the same).
@@ -98,11 +98,17 @@ where
     Err(Error::validation(or_fallback(errors, loc, fallback)))
 }
 
-/// Builds `T` from string pairs (path params, query, headers, cookies, form fields).
+/// Builds `T` from string pairs (path params, query, headers, cookies, form fields): the plain
+/// spellings straight through serde, anything else (and every error) through the schema walk.
 pub(crate) fn from_strings<T>(pairs: &[(&str, &str)], source: StringSource) -> Result<T, Error>
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
+    if let Ok(value) = strings::from_pairs::<T>(pairs) {
+        if value.is_valid() {
+            return Ok(value);
+        }
+    }
     let value = walk::coerce_strings(pairs, &model::<T>().compiled, source).map_err(Error::validation)?;
     let fallback = match serde_json::from_value::<T>(value) {
         Ok(value) if value.is_valid() => return Ok(value),
