@@ -374,19 +374,14 @@ struct Core {
 
 impl Core {
     /// Finds the endpoint, runs it, and renders errors with the app's formatter.
-    async fn dispatch(self: Arc<Self>, mut req: Request) -> Response {
+    async fn dispatch(self: Arc<Self>, req: Request) -> Response {
         let method = req.method().clone();
         let route = match self.table.at(req.uri().path()) {
             Matched::Route { methods, allow, params } => match methods.route_for(&method) {
                 Some(route) => {
                     let limit = methods.body_limit.unwrap_or(self.body_limit);
-                    req.extensions_mut().insert(RequestContext::new(
-                        self.state.clone(),
-                        params,
-                        limit,
-                        self.tasks.clone(),
-                    ));
-                    Ok(route.clone())
+                    let cx = RequestContext::new(self.state.clone(), params, limit, self.tasks.clone());
+                    Ok((route.clone(), cx))
                 }
                 None => {
                     Err(Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()))
@@ -397,19 +392,19 @@ impl Core {
             }
             Matched::None => match &self.table.fallback {
                 Some(fallback) => {
-                    req.extensions_mut().insert(RequestContext::new(
+                    let cx = RequestContext::new(
                         self.state.clone(),
                         Vec::new(),
                         self.body_limit,
                         self.tasks.clone(),
-                    ));
-                    Ok(fallback.clone())
+                    );
+                    Ok((fallback.clone(), cx))
                 }
                 None => Err(Error::not_found()),
             },
         };
         let mut res = match route {
-            Ok(route) => route.call(req).await,
+            Ok((route, cx)) => route.call_with(req, cx).await,
             Err(e) => e.into_response(),
         };
         if method == Method::HEAD {

@@ -24,8 +24,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
     note = "every argument must document itself (`brisk::openapi::DescribeInput`) and the return type its responses (`brisk::openapi::DescribeOutput`); wrap one in `brisk::openapi::Undocumented<...>` to leave it out of the docs on purpose"
 )]
 pub trait Handler<T>: Clone + Send + Sync + Sized + 'static {
-    /// Runs the handler on a request.
-    fn call(self, req: Request) -> BoxFuture<'static, Response>;
+    /// Runs the handler on a request (its context, if routed, is in the request's extensions).
+    fn call(self, mut req: Request) -> BoxFuture<'static, Response> {
+        let cx = take_context(req.extensions_mut());
+        self.call_with_context(req, cx)
+    }
+
+    /// Runs the handler on a request with its context.
+    #[doc(hidden)]
+    fn call_with_context(self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response>;
 
     /// Documents the operation from the argument and return types (at build time).
     fn describe(cx: &mut DocContext, op: &mut Operation);
@@ -45,8 +52,8 @@ fn keep_scope_alive(res: Response, cx: &mut RequestContext) -> Response {
     }
 }
 
-fn take_context(parts: &mut http::request::Parts) -> RequestContext {
-    parts.extensions.remove::<RequestContext>().unwrap_or_default()
+fn take_context(extensions: &mut http::Extensions) -> RequestContext {
+    extensions.remove::<RequestContext>().unwrap_or_default()
 }
 
 impl<F, Fut, Res> Handler<((),)> for F
@@ -55,7 +62,7 @@ where
     Fut: Future<Output = Res> + Send,
     Res: IntoResponse + DescribeOutput,
 {
-    fn call(self, _req: Request) -> BoxFuture<'static, Response> {
+    fn call_with_context(self, _req: Request, _cx: RequestContext) -> BoxFuture<'static, Response> {
         Box::pin(async move { self().await.into_response() })
     }
 
@@ -81,10 +88,9 @@ macro_rules! impl_handler {
                 Res::describe_output(cx, op);
             }
 
-            fn call(self, req: Request) -> BoxFuture<'static, Response> {
+            fn call_with_context(self, req: Request, mut cx: RequestContext) -> BoxFuture<'static, Response> {
                 Box::pin(async move {
                     let (mut parts, body) = req.into_parts();
-                    let mut cx = take_context(&mut parts);
                     let mut errors = Vec::new();
                     $(
                         let $ty = match $ty::from_request_parts(&mut parts, &cx).await {

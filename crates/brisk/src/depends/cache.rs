@@ -1,7 +1,7 @@
 //! Resolving a dependency: overrides first, then the request's cache, then its inputs.
 
 use std::any::{Any, TypeId};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard, PoisonError};
 
 use http::request::Parts;
 
@@ -13,16 +13,37 @@ use crate::handler::BoxFuture;
 /// The dependencies resolved so far in one request, and those being resolved (to catch cycles).
 /// A request has a handful at most, so a list searched in order beats hashing.
 #[derive(Clone, Default)]
-struct DepCache {
-    values: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
-    resolving: Vec<TypeId>,
+pub(crate) struct DepCache(Vec<(TypeId, Slot)>);
+
+#[derive(Clone)]
+enum Slot {
+    /// Being resolved now: meeting it again is a cycle.
+    Resolving,
+    Ready(Arc<dyn Any + Send + Sync>),
 }
 
-fn cached<D: Dependency>(parts: &Parts) -> Option<D> {
+impl DepCache {
+    fn ready(&self, id: TypeId) -> Option<&Arc<dyn Any + Send + Sync>> {
+        self.0.iter().find_map(|(key, slot)| match slot {
+            Slot::Ready(value) if *key == id => Some(value),
+            _ => None,
+        })
+    }
+
+    fn resolving(&self, id: TypeId) -> Option<usize> {
+        self.0.iter().position(|(key, slot)| *key == id && matches!(slot, Slot::Resolving))
+    }
+}
+
+impl RequestContext {
+    fn dep_cache(&self) -> MutexGuard<'_, DepCache> {
+        self.deps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn cached<D: Dependency>(cx: &RequestContext) -> Option<D> {
     let id = TypeId::of::<D>();
-    let cache = parts.extensions.get::<DepCache>()?;
-    let (_, value) = cache.values.iter().find(|(key, _)| *key == id)?;
-    value.downcast_ref::<D>().cloned()
+    cx.dep_cache().ready(id)?.downcast_ref::<D>().cloned()
 }
 
 /// Resolves `D` for this request. Boxed: dependencies nest, and a future cannot contain itself.
@@ -38,30 +59,34 @@ pub(super) fn resolve<'a, D: Dependency>(
             }
         }
         if use_cache {
-            if let Some(value) = cached::<D>(parts) {
+            if let Some(value) = cached::<D>(cx) {
                 return Ok(value);
             }
         }
         let id = TypeId::of::<D>();
-        let cache = parts.extensions.get_or_insert_default::<DepCache>();
-        if cache.resolving.contains(&id) {
-            return Err(Error::internal(format!(
-                "dependency cycle through `{}`",
-                std::any::type_name::<D>()
-            )));
+        {
+            let mut cache = cx.dep_cache();
+            if cache.resolving(id).is_some() {
+                return Err(Error::internal(format!(
+                    "dependency cycle through `{}`",
+                    std::any::type_name::<D>()
+                )));
+            }
+            cache.0.push((id, Slot::Resolving));
         }
-        cache.resolving.push(id);
         let inputs = D::Inputs::from_request_parts(parts, cx).await;
         let value = match inputs {
             Ok(inputs) => D::provide(inputs, cx.scope()).await,
             Err(e) => Err(e),
         };
-        let cache = parts.extensions.get_or_insert_default::<DepCache>();
-        cache.resolving.retain(|r| *r != id);
-        let value = value?;
-        if use_cache {
-            cache.values.push((id, Arc::new(value.clone())));
+        let mut cache = cx.dep_cache();
+        match (cache.resolving(id), &value) {
+            (Some(at), Ok(value)) if use_cache => cache.0[at].1 = Slot::Ready(Arc::new(value.clone())),
+            (Some(at), _) => {
+                cache.0.remove(at);
+            }
+            (None, _) => {}
         }
-        Ok(value)
+        value
     })
 }

@@ -57,6 +57,7 @@
 //! replace one in tests with [`App::override_dependency`](crate::App::override_dependency).
 
 mod cache;
+pub(crate) use cache::DepCache;
 mod overrides;
 mod scope;
 

@@ -19,7 +19,15 @@ use crate::openapi::DescribeFn;
 use crate::response::{IntoResponse, Response};
 
 pub(crate) trait Endpoint: Send + Sync {
+    /// Answers a request whose [`RequestContext`] travels in its extensions (behind a layer).
     fn call(&self, req: Request) -> BoxFuture<'static, Response>;
+
+    /// Answers a request with its context handed over directly, as the app's dispatch does;
+    /// endpoints that can read it without the extensions round trip override this.
+    fn call_with(&self, mut req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
+        req.extensions_mut().insert(cx);
+        self.call(req)
+    }
 }
 
 struct HandlerEndpoint<H, T> {
@@ -30,6 +38,10 @@ struct HandlerEndpoint<H, T> {
 impl<H: Handler<T>, T: 'static> Endpoint for HandlerEndpoint<H, T> {
     fn call(&self, req: Request) -> BoxFuture<'static, Response> {
         self.handler.clone().call(req)
+    }
+
+    fn call_with(&self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
+        self.handler.clone().call_with_context(req, cx)
     }
 }
 
@@ -61,14 +73,17 @@ struct DependencyEndpoint<D> {
 
 impl<D: Dependency> Endpoint for DependencyEndpoint<D> {
     fn call(&self, req: Request) -> BoxFuture<'static, Response> {
+        let (mut parts, body) = req.into_parts();
+        let cx = parts.extensions.remove::<RequestContext>().unwrap_or_default();
+        self.call_with(Request::from_parts(parts, body), cx)
+    }
+
+    fn call_with(&self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            let cx = parts.extensions.remove::<RequestContext>().unwrap_or_default();
-            let resolved = Depends::<D>::from_request_parts(&mut parts, &cx).await;
-            parts.extensions.insert(cx);
-            match resolved {
-                Ok(_) => inner.call(Request::from_parts(parts, body)).await,
+            match Depends::<D>::from_request_parts(&mut parts, &cx).await {
+                Ok(_) => inner.0.call_with(Request::from_parts(parts, body), cx).await,
                 Err(e) => e.into_response(),
             }
         })
@@ -139,6 +154,11 @@ impl Route {
     /// Calls the endpoint.
     pub fn call(&self, req: Request) -> BoxFuture<'static, Response> {
         self.0.call(req)
+    }
+
+    /// Calls the endpoint with the request's context handed over directly.
+    pub(crate) fn call_with(&self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
+        self.0.call_with(req, cx)
     }
 }
 
