@@ -23,6 +23,7 @@ pub mod validation;
 pub mod ws;
 
 mod app;
+mod batched_io;
 mod run;
 mod server;
 

@@ -13,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
 use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
+use crate::batched_io::BatchedIo;
 use crate::body::Body;
 use crate::error::BoxError;
 
@@ -146,8 +147,9 @@ async fn serve_connections(
             let response = service.call(req.map(Body::from));
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
-        let conn = graceful.watch(conn.into_owned());
+        let (io, pump) = BatchedIo::new(stream);
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
+        let conn = pump.pump(graceful.watch(conn.into_owned()));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(target: "brisk::server", error = %e, "connection ended with an error");

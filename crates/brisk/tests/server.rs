@@ -161,3 +161,79 @@ async fn a_failing_startup_hook_stops_the_start() {
     let err = app.serve_with_shutdown(listener, std::future::pending()).await.err();
     assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("database unreachable"));
 }
+
+/// Reads from `conn` until `count` HTTP responses (each ending in its `Content-Length` body)
+/// have arrived; returns their bodies in order.
+async fn read_responses(conn: &mut TcpStream, count: usize) -> Vec<String> {
+    let mut data = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let bodies = split_responses(&data);
+        if bodies.len() >= count {
+            return bodies;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("responses in time")
+            .expect("read");
+        assert!(n > 0, "connection closed after {} responses", bodies.len());
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn split_responses(mut data: &[u8]) -> Vec<String> {
+    let mut bodies = Vec::new();
+    while let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let start = end + 4;
+        if data.len() < start + length {
+            break;
+        }
+        bodies.push(String::from_utf8_lossy(&data[start..start + length]).into_owned());
+        data = &data[start + length..];
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let app = App::new().route("/n/{n}", get(|Path(n): Path<u32>| async move { format!("#{n}") }));
+    let client = TestClient::serve(app).await;
+    let mut conn = TcpStream::connect(client.addr().expect("socket")).await.expect("connect");
+    let mut batch = Vec::new();
+    for n in 0..64 {
+        batch.extend_from_slice(format!("GET /n/{n} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes());
+    }
+    conn.write_all(&batch).await.expect("write");
+    let bodies = read_responses(&mut conn, 64).await;
+    let expected: Vec<String> = (0..64).map(|n| format!("#{n}")).collect();
+    assert_eq!(bodies, expected);
+}
+
+#[tokio::test]
+async fn a_pipelined_answer_is_not_held_back_by_a_slow_one_behind_it() {
+    let app = App::new().route("/fast", get(|| async { "fast" })).route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            "slow"
+        }),
+    );
+    let client = TestClient::serve(app).await;
+    let mut conn = TcpStream::connect(client.addr().expect("socket")).await.expect("connect");
+    conn.write_all(b"GET /fast HTTP/1.1\r\nhost: x\r\n\r\nGET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    // The first answer must leave while the second is still being computed.
+    let mut buf = vec![0; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf))
+        .await
+        .expect("the fast answer did not wait for the slow one")
+        .expect("read");
+    assert_eq!(split_responses(&buf[..n]), vec!["fast".to_owned()]);
+}
