@@ -60,7 +60,7 @@ pub(crate) fn asset(name: &str) -> Option<DocsAsset> {
 /// Swagger UI's page: loads its assets from `assets_prefix` (e.g. "/docs/assets") and the spec from `openapi_url`.
 pub(crate) fn swagger_ui_html(title: &str, openapi_url: &str, assets_prefix: &str) -> String {
     let prefix = assets_prefix.trim_end_matches('/');
-    let has = |name: &str| asset(name).is_some();
+    let has = embedded::has;
     let mut page = String::with_capacity(2048);
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n");
     page.push_str("<meta charset=\"utf-8\">\n");
@@ -152,7 +152,7 @@ fn push_tag(page: &mut String, open: &str, prefix: &str, file: &str, close: &str
 
 fn push_icons(page: &mut String, prefix: &str) {
     for (file, size) in [(FAVICON_32, "32x32"), (FAVICON_16, "16x16")] {
-        if asset(file).is_some() {
+        if embedded::has(file) {
             let close = format!("\" sizes=\"{size}\">\n");
             push_tag(page, "<link rel=\"icon\" type=\"image/png\" href=\"", prefix, file, &close);
         }
@@ -209,20 +209,24 @@ mod embedded {
         if name == super::REDOC_JS {
             return redoc_js();
         }
-        swagger_files().iter().find(|(file, _)| *file == name).map(|(_, bytes)| bytes.as_slice())
+        swagger_file(name)
     }
 
-    /// The Swagger UI files of [`super::FILES`] found in the vendored archive, inflated once.
-    fn swagger_files() -> &'static [(&'static str, Vec<u8>)] {
-        static FILES: OnceLock<Vec<(&'static str, Vec<u8>)>> = OnceLock::new();
-        FILES.get_or_init(|| {
-            let archive = utoipa_swagger_ui_vendored::SWAGGER_UI_VENDORED;
-            super::FILES
-                .iter()
-                .filter(|(name, _)| *name != super::REDOC_JS)
-                .filter_map(|&(name, _)| Some((name, zip::dist_file(archive, name)?)))
-                .collect()
-        })
+    /// One Swagger UI file of [`super::FILES`] from the vendored archive, inflated on its first
+    /// request (building a page only renders links: a server that never serves `/docs` never
+    /// inflates the 1.4 MB bundle).
+    fn swagger_file(name: &str) -> Option<&'static [u8]> {
+        const NOT_YET: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        static INFLATED: [OnceLock<Option<Vec<u8>>>; super::FILES.len()] = [NOT_YET; super::FILES.len()];
+        let index = super::FILES.iter().position(|(file, _)| *file == name)?;
+        INFLATED[index]
+            .get_or_init(|| zip::dist_file(utoipa_swagger_ui_vendored::SWAGGER_UI_VENDORED, name))
+            .as_deref()
+    }
+
+    /// Whether the archive holds `name`, read from its directory without inflating anything.
+    pub(super) fn has(name: &str) -> bool {
+        name == super::REDOC_JS || zip::find(utoipa_swagger_ui_vendored::SWAGGER_UI_VENDORED, name).is_some()
     }
 
     /// The only outside address in ReDoc 2.0.0's bundle.
@@ -271,6 +275,13 @@ mod embedded {
 
         /// The contents of `<top folder>/dist/<file>` in `archive`, if present and intact.
         pub(super) fn dist_file(archive: &[u8], file: &str) -> Option<Vec<u8>> {
+            let (local, method, packed, size) = find(archive, file)?;
+            read_member(archive, local, method, packed, size)
+        }
+
+        /// Where `<top folder>/dist/<file>` is in `archive`: its local header's offset, method,
+        /// packed and unpacked sizes.
+        pub(super) fn find(archive: &[u8], file: &str) -> Option<(usize, u16, usize, usize)> {
             // The end-of-central-directory record: 22 bytes plus a comment of up to 64 KiB.
             let lowest = archive.len().saturating_sub(22 + usize::from(u16::MAX));
             let end = (lowest..=archive.len().checked_sub(22)?)
@@ -291,7 +302,7 @@ mod embedded {
                 let local = usize_at(archive, at + 42)?;
                 let name = archive.get(at + 46..at + 46 + name_len)?;
                 if is_dist_file(name, file) {
-                    return read_member(archive, local, method, packed, size);
+                    return Some((local, method, packed, size));
                 }
                 at += 46 + name_len + extra_len + comment_len;
             }
@@ -335,6 +346,10 @@ mod embedded {
     /// Nothing is embedded without the `docs-ui` feature.
     pub(super) fn bytes(_name: &str) -> Option<&'static [u8]> {
         None
+    }
+
+    pub(super) fn has(_name: &str) -> bool {
+        false
     }
 }
 
