@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import measure  # noqa: E402
 import report  # noqa: E402
 from servers import BENCH, MAIN, SERVERS, VENV, Running, ServerError, Server  # noqa: E402
-from servers import binary_path, cargo_build, check_contract, ensure_venv, ensure_wrk, free_port, log  # noqa: E402
+from servers import binary_path, cargo_build, check_contract, ensure_venv, ensure_wrk, free_port, in_main, log  # noqa: E402
 
 ENDPOINTS = {
     # name: (method, path, body file)
@@ -58,7 +58,7 @@ def config(smoke: bool) -> dict:
         "quiet_budget_s": env_num("BENCH_QUIET_BUDGET", 0 if smoke else 90),
         "quiet_threshold_pct": env_num("BENCH_QUIET_THRESHOLD", 15),
         "profile": os.environ.get("BENCH_PROFILE", "dev" if smoke else "release"),
-        "servers": os.environ.get("BENCH_SERVERS", "brisk,hyper" if smoke else ",".join(s.name for s in SERVERS)).split(","),
+        "servers": os.environ.get("BENCH_SERVERS", "brisk,brisk-items,hyper" if smoke else ",".join(s.name for s in SERVERS)).split(","),
         "endpoints": os.environ.get("BENCH_ENDPOINTS", ",".join(ENDPOINTS)).split(","),
         # Server and wrk run at this niceness, process and scheduler autogroup (root only), so that
         # other processes on the machine (other people's builds) yield the pinned cores to them.
@@ -92,7 +92,7 @@ def cold_build_time(server: Server, mode: str) -> dict:
     """Release build of the server and its dependencies from an empty target dir (crates already
     downloaded). Cached in bench/target/build-times.json per Cargo.lock and rustc version;
     BENCH_COLD_BUILD=force measures again, 0 only reads the cache."""
-    lock = (MAIN if server.name == "brisk" else BENCH) / "Cargo.lock"
+    lock = (MAIN if in_main(server) else BENCH) / "Cargo.lock"
     key = "|".join([server.name, hashlib.sha256(lock.read_bytes()).hexdigest()[:16], rustc_version()])
     cache_path = BENCH / "target" / "build-times.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
@@ -141,6 +141,7 @@ def versions(servers: list[Server]) -> dict[str, str]:
     main = lock_versions(MAIN / "Cargo.lock", ["hyper"])
     out = {
         "brisk": f"showcase on hyper {main.get('hyper', '?')}",
+        "brisk-items": f"examples/items on hyper {main.get('hyper', '?')}",
         "hyper": f"hyper {peers.get('hyper', '?')}",
         "axum": f"axum {peers.get('axum', '?')}",
         "actix": f"actix-web {peers.get('actix-web', '?')}",

@@ -55,6 +55,8 @@ GUNICORN = [
 
 SERVERS = [
     Server("brisk", "brisk (showcase)", "rust", package="showcase", cwd=MAIN),
+    # The same four endpoints and nothing else (examples/items): like for like with the peers.
+    Server("brisk-items", "brisk (items only)", "rust", package="items", cwd=MAIN),
     Server("hyper", "raw hyper 1.x", "rust", package="peer-hyper"),
     Server("axum", "axum 0.8", "rust", package="peer-axum"),
     Server("actix", "actix-web 4", "rust", package="peer-actix"),
@@ -70,6 +72,11 @@ SERVERS = [
         argv=GUNICORN + ["benchsite.wsgi:application"], cwd=PEERS / "django",
     ),
 ]
+
+
+def in_main(server: Server) -> bool:
+    """brisk's own servers build in the main workspace; the peers in bench's."""
+    return server.name.startswith("brisk")
 
 
 def log(msg: str) -> None:
@@ -105,14 +112,14 @@ def ensure_venv() -> None:
 
 def cargo_build(server: Server, profile: str, target_dir: Path | None = None) -> float:
     """Builds one Rust server; returns the wall time in seconds."""
-    cwd = MAIN if server.name == "brisk" else BENCH
+    cwd = MAIN if in_main(server) else BENCH
     argv = ["cargo", "build", "-p", server.package]
     if profile == "release":
         argv.append("--release")
     env = dict(os.environ)
     if target_dir is not None:
         env["CARGO_TARGET_DIR"] = str(target_dir)
-    elif server.name != "brisk":
+    elif not in_main(server):
         env["CARGO_TARGET_DIR"] = str(BENCH / "target")
     else:
         env.pop("CARGO_TARGET_DIR", None)
@@ -122,7 +129,7 @@ def cargo_build(server: Server, profile: str, target_dir: Path | None = None) ->
 
 
 def binary_path(server: Server, profile: str) -> Path:
-    target = MAIN / "target" if server.name == "brisk" else BENCH / "target"
+    target = MAIN / "target" if in_main(server) else BENCH / "target"
     return target / ("release" if profile == "release" else "debug") / server.package
 
 
