@@ -216,8 +216,8 @@ mod embedded {
     /// request (building a page only renders links: a server that never serves `/docs` never
     /// inflates the 1.4 MB bundle).
     fn swagger_file(name: &str) -> Option<&'static [u8]> {
-        const NOT_YET: OnceLock<Option<Vec<u8>>> = OnceLock::new();
-        static INFLATED: [OnceLock<Option<Vec<u8>>>; super::FILES.len()] = [NOT_YET; super::FILES.len()];
+        static INFLATED: [OnceLock<Option<Vec<u8>>>; super::FILES.len()] =
+            [const { OnceLock::new() }; super::FILES.len()];
         let index = super::FILES.iter().position(|(file, _)| *file == name)?;
         INFLATED[index]
             .get_or_init(|| zip::dist_file(utoipa_swagger_ui_vendored::SWAGGER_UI_VENDORED, name))
