@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod corpus;
+pub mod process;
 
 /// A brisk app served on an ephemeral port with `App::serve_with_shutdown`.
 pub struct Server {

@@ -1,0 +1,370 @@
+"""Slow clients against a separate brisk process (`reliability-server`), measured from outside.
+
+Phases (N = 2000 full, 200 with --quick):
+  1. baseline: wrk against /json, nothing else running;
+  2. slow headers: slowhttptest -H, N connections sending one header line every 2 s; wrk against
+     /json while all N are held; every slow connection must be closed by the header read
+     timeout (10 s, brisk's default; 2 s with --quick);
+  3. slow body: slowhttptest -B on POST /upload (the body trickles in, 8 KiB announced); wrk
+     while they are held; reports whether brisk closes them (it has no body read timeout);
+  4. slow body under Router::timeout: the same on POST /upload-timeout (10 s; 2 s with --quick):
+     every connection must be closed by the timeout, and a single probe must see 504;
+  5. idle connections (Python sockets): connect and send nothing / half an HTTP/2 preface / a
+     whole HTTP/2 preface and SETTINGS / an HTTP/2 HEADERS frame without END_HEADERS / half a
+     request head / one request then idle keep-alive; which of them the server closes after the
+     header read timeout.
+
+Run through reliability/scripts/slowloris (it installs slowhttptest and wrk, builds the server).
+"""
+
+import argparse
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rel  # noqa: E402
+
+P99_LIMIT_MS = 50.0
+WRK_CONNECTIONS = 16
+
+
+def slowhttptest_summary(text):
+    text = rel.ANSI.sub("", text)
+    blocks = re.findall(
+        r"initializing:\s+(\d+)\s+pending:\s+(\d+)\s+connected:\s+(\d+)\s+error:\s+(\d+)\s+closed:\s+(\d+)\s+service available:\s+(\w+)",
+        text,
+    )
+    exit_status = re.search(r"Exit status:\s*(.+)", text)
+    out = {"exit_status": exit_status.group(1).strip() if exit_status else "?"}
+    if blocks:
+        i, p, c, e, cl, avail = blocks[-1]
+        out.update(connected=int(c), error=int(e), closed=int(cl), pending=int(p), available=avail)
+        out["max_connected"] = max(int(b[2]) for b in blocks)
+        out["ever_unavailable"] = any(b[5] != "YES" for b in blocks)
+    return out
+
+
+class Attack:
+    """One slowhttptest run, the server's established-connection count sampled every 0.2 s."""
+
+    def __init__(self, srv, args, tmp, name):
+        self.srv = srv
+        self.out_path = os.path.join(tmp, f"{name}.out")
+        self.out = open(self.out_path, "w")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(["slowhttptest", *args], stdout=self.out, stderr=subprocess.STDOUT)
+        self.samples = []  # (seconds since start, slow connections established, rss KiB)
+        self.wrk_connections = 0  # subtracted from the server's count while wrk runs
+        self.wrk_started = None
+
+    def sample(self):
+        est = max(0, self.srv.established() - self.wrk_connections)
+        s = (time.monotonic() - self.t0, est, self.srv.rss_kib())
+        self.samples.append(s)
+        return s
+
+    def run(self, n, hold_for_wrk, wrk_url, stop_when_zero, limit):
+        """Samples until slowhttptest ends (or `limit` s); starts wrk once n are held."""
+        wrk_result = {}
+        wrk_thread = None
+        ramp_end = None
+        while time.monotonic() - self.t0 < limit:
+            t, est, _ = self.sample()
+            if ramp_end is None and est >= n:
+                ramp_end = t
+                seconds = hold_for_wrk(ramp_end)
+
+                self.wrk_connections = WRK_CONNECTIONS
+                self.wrk_started = t
+
+                def run_wrk(seconds=seconds, t=t):
+                    try:
+                        wrk_result.update(rel.wrk(wrk_url, seconds, WRK_CONNECTIONS) | {"started": t, "seconds": seconds})
+                    finally:
+                        self.wrk_connections = 0
+
+                wrk_thread = threading.Thread(target=run_wrk)
+                wrk_thread.start()
+            if self.proc.poll() is not None:
+                break
+            if stop_when_zero and ramp_end is not None and est == 0 and (wrk_thread is None or not wrk_thread.is_alive()):
+                break
+            time.sleep(0.2)
+        if wrk_thread:
+            wrk_thread.join()
+        return ramp_end, wrk_result
+
+    def finish(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait()
+        self.out.close()
+        with open(self.out_path) as f:
+            return slowhttptest_summary(f.read())
+
+    def count_at(self, t):
+        """The established count of the last sample at or before t."""
+        before = [s for s in self.samples if s[0] <= t]
+        return before[-1][1] if before else None
+
+    def first_zero_after(self, t):
+        for s in self.samples:
+            if s[0] >= t and s[1] == 0:
+                return s[0]
+        return None
+
+    def peak_before_wrk(self):
+        """The most slow connections seen at once before wrk started (wrk starts at the peak)."""
+        return max(s[1] for s in self.samples if self.wrk_started is None or s[0] <= self.wrk_started)
+
+    def peak_rss(self):
+        return max(s[2] for s in self.samples)
+
+
+def wait_quiet(srv, limit=15):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if srv.established() == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def check_wrk(v, what, r):
+    v.info(f"{what}: wrk", f"{r['cmd']} (from {r['started']:.1f} s, for {r['seconds']} s): {rel.wrk_line(r)}")
+    v.check(
+        r["socket_errors"] == 0 and r["non2xx"] == 0 and r["requests"] > 0,
+        f"{what}: wrk /json saw no socket errors and no non-2xx",
+        f"{r['requests']} requests, socket errors {r['socket_errors_text']}, non-2xx {r['non2xx']}",
+    )
+    v.check(r["p99"] is not None and r["p99"] < P99_LIMIT_MS, f"{what}: wrk /json p99 < {P99_LIMIT_MS:.0f} ms", f"p99 {r['p99']:.2f} ms")
+
+
+def slow_headers(v, srv, n, ht, tmp):
+    rel.log(f"\n== slow headers (slowhttptest -H): {n} connections, one header line every 2 s; header read timeout {ht} s")
+    load = rel.loadavg()
+    attack = Attack(
+        srv,
+        ["-H", "-c", str(n), "-r", "1000", "-i", "2", "-x", "24", "-p", "3", "-l", str(int(ht * 2 + 15)), "-u", f"{srv.base}/json"],
+        tmp,
+        "slow-headers",
+    )
+    ramp_end, w = attack.run(
+        n,
+        hold_for_wrk=lambda ramp: max(1, int(ht - ramp - 1.5)),
+        wrk_url=f"{srv.base}/json",
+        stop_when_zero=True,
+        limit=ht * 2 + 20,
+    )
+    summary = attack.finish()
+    peak = attack.peak_before_wrk()
+    v.info("slow headers: slowhttptest", f"{summary['exit_status']}, most connected {summary.get('max_connected')}; load average at start {load}")
+    if not v.check(ramp_end is not None, f"slow headers: all {n} slow connections were open at once", f"peak {peak} established"):
+        return
+    # Nothing closed early: the first connections opened at ~0 s, so the first close must come
+    # about one timeout later (a sample is taken every 0.2 s).
+    first_drop = next((s[0] for s in attack.samples if s[0] > ramp_end and s[1] < n), None)
+    v.check(
+        first_drop is not None and first_drop >= ht - 0.5,
+        f"slow headers: the first slow connection was closed no earlier than the header read timeout ({ht} s)",
+        f"first close seen {first_drop:.1f} s after the start" if first_drop is not None else "none closed",
+    )
+    zero = attack.first_zero_after(ramp_end)
+    v.check(
+        zero is not None and zero <= ramp_end + ht + 2.0,
+        f"slow headers: all {n} closed by the server within the header read timeout ({ht} s) + 2 s of the last connect",
+        f"last connect by {ramp_end:.1f} s, none left at {zero:.1f} s" if zero is not None else "some were still open",
+    )
+    v.check(
+        summary["exit_status"] == "No open connections left",
+        "slow headers: slowhttptest ended because the server had closed all its connections",
+        f"slowhttptest: \"{summary['exit_status']}\"",
+    )
+    v.info("slow headers: server RSS", f"peak {attack.peak_rss() / 1024:.1f} MiB with {n} slow connections")
+    if w:
+        check_wrk(v, "slow headers", w)
+    else:
+        v.check(False, "slow headers: wrk ran during the attack")
+    v.check(srv.alive() and wait_quiet(srv), "slow headers: the server is alive and back to 0 connections")
+
+
+def slow_body(v, srv, n, ht, tmp, path, timeout_s):
+    label = f"slow body {path}"
+    rel.log(f"\n== {label} (slowhttptest -B): {n} connections, POST with Content-Length 8192, ~40 bytes every 2 s")
+    load = rel.loadavg()
+    hold = (timeout_s or 2 * ht)
+    attack = Attack(
+        srv,
+        ["-B", "-c", str(n), "-r", "1000", "-i", "2", "-x", "24", "-s", "8192", "-p", "3", "-l", str(int(hold + 4)), "-u", f"{srv.base}{path}"],
+        tmp,
+        label.replace(" ", "-").replace("/", ""),
+    )
+    ramp_end, w = attack.run(
+        n,
+        hold_for_wrk=lambda ramp: max(1, int(min(hold, ht) - ramp - 1.5)),
+        wrk_url=f"{srv.base}/json",
+        stop_when_zero=timeout_s is not None,
+        limit=hold + 12,
+    )
+    summary = attack.finish()
+    peak = attack.peak_before_wrk()
+    v.info(f"{label}: slowhttptest", f"{summary['exit_status']}, most connected {summary.get('max_connected')}; load average at start {load}")
+    if not v.check(ramp_end is not None, f"{label}: all {n} slow connections were open at once", f"peak {peak} established"):
+        return
+    v.info(f"{label}: server RSS", f"peak {attack.peak_rss() / 1024:.1f} MiB with {n} slow bodies")
+    if timeout_s is None:
+        still = attack.count_at(ramp_end + 2 * ht)
+        v.gap(
+            still is not None and still >= n * 0.95,
+            f"{label}: slow bodies are closed by the server (brisk has no body read timeout)",
+            f"{still}/{n} still open {2 * ht} s after the last connect ({2 * ht / ht:.0f}x the header read timeout); they stay until the client stops",
+        )
+    else:
+        zero = attack.first_zero_after(ramp_end)
+        v.check(
+            zero is not None and zero <= ramp_end + timeout_s + 2.0,
+            f"{label}: all {n} closed within Router::timeout ({timeout_s} s) + 2 s of the last connect",
+            f"last connect by {ramp_end:.1f} s, none left at {zero:.1f} s" if zero is not None else "some were still open",
+        )
+    if w:
+        check_wrk(v, label, w)
+    else:
+        v.check(False, f"{label}: wrk ran during the attack")
+    v.check(srv.alive() and wait_quiet(srv), f"{label}: the server is alive and back to 0 connections after the client left")
+
+
+def single_slow_body_probe(v, srv, timeout_s):
+    """One POST /upload-timeout whose body never completes: the status and when it came."""
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.sendall(b"POST /upload-timeout HTTP/1.1\r\nHost: x\r\nContent-Length: 8192\r\n\r\nabc")
+    t = time.monotonic()
+    s.settimeout(timeout_s + 5)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    took = time.monotonic() - t
+    status = data[9:12].decode(errors="replace")
+    v.check(
+        status == "504" and took < timeout_s + 1.5,
+        f"slow body under Router::timeout: one stalled upload is answered 504 and closed after {timeout_s} s",
+        f"{status or 'no answer'} after {took:.2f} s, then the connection closed",
+    )
+
+
+def idle_connections(v, srv, n, ht):
+    small = max(10, n // 10)
+    rel.log(f"\n== idle and half-sent connections (Python sockets); header read timeout {ht} s")
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+    # HEADERS on stream 1, END_STREAM but no END_HEADERS: GET, http, :path "/" (HPACK static
+    # table) -- the header block is never finished: the HTTP/2 form of a slow head.
+    block = b"\x82\x86\x84"
+    h2_headers_no_end = struct.pack(">I", len(block))[1:] + b"\x01\x01" + struct.pack(">I", 1) + block
+    groups = {
+        "half a request head (control)": (small, b"GET /json HTTP/1.1\r\nHost: x\r\n"),
+        "idle keep-alive after one response": (small, b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "connect and send nothing": (n, b""),
+        "half an HTTP/2 preface": (small, b"PRI * HTTP/2.0\r\n"),
+        "HTTP/2 preface + SETTINGS, then idle": (small, preface + settings),
+        "HTTP/2 HEADERS without END_HEADERS, then idle": (small, preface + settings + h2_headers_no_end),
+    }
+    socks = {}
+    t = time.monotonic()
+    for name, (count, data) in groups.items():
+        socks[name] = []
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            if data:
+                s.sendall(data)
+            socks[name].append(s)
+    for s in socks["idle keep-alive after one response"]:
+        s.recv(4096)
+    rss = srv.rss_kib()
+    served = subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-w", "%{http_code}", f"{srv.base}/json"], capture_output=True, text=True).stdout
+    v.check(served == "200", f"idle: /json is served while {sum(len(x) for x in socks.values())} idle connections are open", f"{served}; RSS {rss / 1024:.1f} MiB")
+    time.sleep(max(0.0, t + ht + 3 - time.monotonic()))
+    closed = {}
+    for name, ss in socks.items():
+        c = 0
+        for s in ss:
+            s.setblocking(False)
+            try:
+                while True:
+                    if s.recv(65536) == b"":
+                        c += 1
+                        break
+            except BlockingIOError:
+                pass
+            except OSError:
+                c += 1
+            s.close()
+        closed[name] = (c, len(ss))
+    after = f"{ht + 3} s after connecting"
+    c, total = closed["half a request head (control)"]
+    v.check(c == total, "idle: half a request head is closed by the header read timeout", f"{c}/{total} closed {after}")
+    c, total = closed["idle keep-alive after one response"]
+    v.check(c == total, "idle: an idle keep-alive HTTP/1.1 connection is closed by the header read timeout", f"{c}/{total} closed {after}")
+    for name in ("connect and send nothing", "half an HTTP/2 preface"):
+        c, total = closed[name]
+        v.gap(
+            c < total,
+            f"idle: '{name}' is closed (hyper-util's HTTP version sniffing has no timeout)",
+            f"{c}/{total} closed {after}",
+        )
+    c, total = closed["HTTP/2 preface + SETTINGS, then idle"]
+    v.gap(c < total, "idle: an idle HTTP/2 connection is closed (no idle timeout for HTTP/2)", f"{c}/{total} closed {after}")
+    c, total = closed["HTTP/2 HEADERS without END_HEADERS, then idle"]
+    v.gap(
+        c < total,
+        "idle: an HTTP/2 header block left unfinished is closed (no header read timeout for HTTP/2)",
+        f"{c}/{total} closed {after}",
+    )
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="200 connections, 2 s timeouts (about 30 s)")
+    args = ap.parse_args()
+    n = 200 if args.quick else 2000
+    ht = 2 if args.quick else 10
+    tmp = os.environ.get("RELIABILITY_TMP", "/tmp")
+    nofile = rel.raise_nofile(4 * n + 1000)
+    env = {"HEADER_READ_TIMEOUT_MS": str(ht * 1000), "UPLOAD_TIMEOUT_MS": str(ht * 1000)} if args.quick else {}
+    v = rel.Verdicts("slowloris")
+    started = time.monotonic()
+    rel.log(f"== slowloris ({'quick' if args.quick else 'full'}): {rel.machine()}")
+    if nofile < 2 * n + 100:
+        v.check(False, f"ulimit -n is {nofile}, below the {2 * n + 100} this run needs")
+        return v.finish()
+    srv = rel.Server(env, name="slowloris")
+    try:
+        rel.log(f"server pid {srv.pid} on {srv.base}, WORKERS=2, env {env or 'brisk defaults'}; idle RSS {srv.rss_kib() / 1024:.1f} MiB")
+        base = rel.wrk(f"{srv.base}/json", 2 if args.quick else 5)
+        base |= {"started": 0.0, "seconds": 2 if args.quick else 5}
+        v.info("baseline (no attack): wrk", f"{base['cmd']}: {rel.wrk_line(base)}; load average {rel.loadavg()}")
+        slow_headers(v, srv, n, ht, tmp)
+        slow_body(v, srv, n, ht, tmp, "/upload", None)
+        slow_body(v, srv, n, ht, tmp, "/upload-timeout", ht)
+        single_slow_body_probe(v, srv, ht)
+        idle_connections(v, srv, n, ht)
+        v.check(srv.alive(), "the server process survived every phase", f"pid {srv.pid}")
+    finally:
+        srv.stop()
+    rel.log(f"slowloris took {time.monotonic() - started:.0f} s")
+    return v.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
