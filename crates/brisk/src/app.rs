@@ -17,7 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::background::TaskTracker;
-use crate::body::Body;
+use crate::body::{Body, MinBodyRate};
 use crate::depends::{Dependency, Overrides};
 use crate::error::{render_error, BoxError, Error, ErrorFormatter};
 use crate::extract::{Request, RequestContext, StateMap};
@@ -49,6 +49,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// Most headers in a request (default 100); more is a 431.
     pub max_headers: usize,
+    /// The slowest a request body may arrive (default 240 B/s after 5 s); `None`: no floor.
+    pub min_body_rate: Option<MinBodyRate>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             drain_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_headers: 100,
+            min_body_rate: Some(MinBodyRate::default()),
         }
     }
 }
@@ -184,6 +187,23 @@ impl App {
     /// How long a client may take to send a request head (default 10 s).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// The slowest a request body may arrive (default: 240 bytes per second of waiting, after
+    /// 5 s of grace, as ASP.NET Core's Kestrel); a slower client gets a 408 and its connection
+    /// closed. Only time spent waiting on the client counts, not time the handler spends
+    /// between reads. `None` turns the floor off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use brisk::prelude::*;
+    /// use brisk::body::MinBodyRate;
+    ///
+    /// let app = App::new().min_body_rate(Some(MinBodyRate { bytes_per_second: 1024, grace: Duration::from_secs(2) }));
+    /// ```
+    pub fn min_body_rate(mut self, rate: Option<MinBodyRate>) -> Self {
+        self.config.min_body_rate = rate;
         self
     }
 

@@ -9,6 +9,8 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 
+pub use crate::body_pace::MinBodyRate;
+use crate::body_pace::Paced;
 use crate::error::BoxError;
 
 /// A request or response body: empty, one buffer, hyper's incoming stream, or any boxed body.
@@ -24,7 +26,7 @@ pub struct Body(Inner);
 enum Inner {
     Empty,
     Full(Option<Bytes>),
-    Incoming(hyper::body::Incoming),
+    Incoming(Paced),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -89,7 +91,14 @@ impl Default for Body {
 
 impl From<hyper::body::Incoming> for Body {
     fn from(incoming: hyper::body::Incoming) -> Self {
-        Body(Inner::Incoming(incoming))
+        Body(Inner::Incoming(Paced::new(incoming, None)))
+    }
+}
+
+impl Body {
+    /// hyper's body, held to a minimum data rate (the server's).
+    pub(crate) fn incoming(incoming: hyper::body::Incoming, rate: Option<MinBodyRate>) -> Self {
+        Body(Inner::Incoming(Paced::new(incoming, rate)))
     }
 }
 
@@ -144,7 +153,7 @@ impl http_body::Body for Body {
         match &mut self.get_mut().0 {
             Inner::Empty => Poll::Ready(None),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Inner::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
+            Inner::Incoming(paced) => paced.poll_frame(cx),
             Inner::Boxed(boxed) => Pin::new(boxed).poll_frame(cx),
         }
     }
@@ -153,7 +162,7 @@ impl http_body::Body for Body {
         match &self.0 {
             Inner::Empty => true,
             Inner::Full(bytes) => bytes.is_none(),
-            Inner::Incoming(incoming) => incoming.is_end_stream(),
+            Inner::Incoming(paced) => paced.incoming().is_end_stream(),
             Inner::Boxed(boxed) => boxed.is_end_stream(),
         }
     }
@@ -162,7 +171,7 @@ impl http_body::Body for Body {
         match &self.0 {
             Inner::Empty => SizeHint::with_exact(0),
             Inner::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Inner::Incoming(incoming) => incoming.size_hint(),
+            Inner::Incoming(paced) => paced.incoming().size_hint(),
             Inner::Boxed(boxed) => boxed.size_hint(),
         }
     }

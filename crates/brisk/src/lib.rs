@@ -24,6 +24,7 @@ pub mod ws;
 
 mod app;
 mod batched_io;
+mod body_pace;
 mod run;
 mod server;
 

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
 use crate::batched_io::BatchedIo;
@@ -119,6 +119,25 @@ fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// Waits for a new connection's first bytes: enough to tell HTTP/1 from HTTP/2's preface.
+/// hyper's header timeout starts only once the protocol is known, so a connection that sends
+/// nothing (or stops inside the preface) is dropped here after `within`.
+async fn opening_arrives(stream: &TcpStream, within: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let sniff = async {
+        let mut buf = [0u8; PREFACE.len()];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == PREFACE.len() || buf[..n] != PREFACE[..n] => return true,
+                // Part of the preface: peek again once more may have come.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    };
+    tokio::time::timeout(within, sniff).await.unwrap_or(false)
+}
+
 async fn serve_connections(
     listener: TcpListener,
     service: AppService,
@@ -143,15 +162,21 @@ async fn serve_connections(
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
-        let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-            let response = service.call(req.map(Body::from));
-            async move { Ok::<_, Infallible>(response.await) }
-        });
-        let (io, pump) = BatchedIo::new(stream);
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
-        let conn = pump.pump(graceful.watch(conn.into_owned()));
+        let min_body_rate = config.min_body_rate;
+        let opening_within = config.header_read_timeout;
+        let builder = builder.clone();
+        let graceful_watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            if !opening_arrives(&stream, opening_within).await {
+                return;
+            }
+            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let response = service.call(req.map(|body| Body::incoming(body, min_body_rate)));
+                async move { Ok::<_, Infallible>(response.await) }
+            });
+            let (io, pump) = BatchedIo::new(stream);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
+            if let Err(e) = pump.pump(graceful_watcher.watch(conn.into_owned())).await {
                 tracing::debug!(target: "brisk::server", error = %e, "connection ended with an error");
             }
         });

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use brisk::prelude::*;
 use brisk::testing::TestClient;
+use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -236,4 +237,63 @@ async fn a_pipelined_answer_is_not_held_back_by_a_slow_one_behind_it() {
         .expect("the fast answer did not wait for the slow one")
         .expect("read");
     assert_eq!(split_responses(&buf[..n]), vec!["fast".to_owned()]);
+}
+
+async fn echo_len(body: Bytes) -> String {
+    body.len().to_string()
+}
+
+/// Reads until the peer closes the connection (or 5 s pass); returns what came.
+async fn read_to_close(conn: &mut TcpStream) -> String {
+    let mut data = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut data)).await;
+    String::from_utf8_lossy(&data).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_slower_than_the_minimum_rate_is_a_408_and_the_connection_closes() {
+    let rate = brisk::body::MinBodyRate { bytes_per_second: 1000, grace: Duration::from_millis(300) };
+    let app = App::new().route("/upload", post(echo_len)).min_body_rate(Some(rate));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket");
+
+    // 10 bytes of 10,000, then nothing: cut after the grace (plus 10 ms earned by 10 bytes).
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 10000\r\n\r\n0123456789")
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let answer = read_to_close(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("Request body too slow"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+
+    // A body that keeps coming faster than the floor is read whole, however long it takes.
+    let mut steady = TcpStream::connect(addr).await.expect("connect");
+    steady
+        .write_all(b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 800\r\n\r\n")
+        .await
+        .expect("write");
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        steady.write_all(&[b'x'; 100]).await.expect("write");
+    }
+    let bodies = read_responses(&mut steady, 1).await;
+    assert_eq!(bodies, vec!["800".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    let app = App::new().route("/", get(|| async { "ok" })).header_read_timeout(Duration::from_millis(400));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket");
+    let started = std::time::Instant::now();
+    let mut silent = TcpStream::connect(addr).await.expect("connect");
+    let mut half_preface = TcpStream::connect(addr).await.expect("connect");
+    half_preface.write_all(b"PRI * HTTP/2.0\r\n").await.expect("write");
+    assert_eq!(read_to_close(&mut silent).await, "");
+    assert_eq!(read_to_close(&mut half_preface).await, "");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    // Others are served as before.
+    assert_eq!(client.get("/").send().await.text(), "ok");
 }

@@ -22,7 +22,8 @@ pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Error::http(StatusCode::BAD_REQUEST, "Error reading the request body")),
+        Err(e) => Err(crate::body_pace::too_slow(&e)
+            .unwrap_or_else(|| Error::http(StatusCode::BAD_REQUEST, "Error reading the request body"))),
     }
 }
 

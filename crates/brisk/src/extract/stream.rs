@@ -80,7 +80,8 @@ impl Stream for BodyStream {
 
 fn read_error(e: BoxError) -> Error {
     tracing::debug!(target: "brisk::extract", error = %e, "request body failed while streaming");
-    Error::http(http::StatusCode::BAD_REQUEST, "Error reading the request body")
+    crate::body_pace::too_slow(&e)
+        .unwrap_or_else(|| Error::http(http::StatusCode::BAD_REQUEST, "Error reading the request body"))
 }
 
 impl FromRequest for BodyStream {
