@@ -1,5 +1,5 @@
-//! Write batching for pipelined HTTP/1.1: what a connection writes during one poll of its task
-//! is gathered and sent with one syscall when that poll ends.
+//! Write batching for pipelined HTTP/1.1: responses a connection produces back to back, without
+//! reading in between, are gathered and sent with one syscall when its task's poll ends.
 //!
 //! hyper flushes after every response, so a client that pipelines sixteen requests gets
 //! sixteen `write`s. hyper's own `pipeline_flush` option batches them, but skips the flush
@@ -8,8 +8,10 @@
 //! deferral is bounded by the poll instead: [`Pump`] polls the connection, then writes out
 //! whatever it gathered, so nothing waits for more input and nothing is left behind.
 //!
-//! Outside a pump poll (an upgraded WebSocket writing from its own task) writes and flushes go
-//! through at once, in order with anything still gathered.
+//! The first write after a read goes straight to the socket, so a client that does not
+//! pipeline pays no copy: only the second and later answers to one read are gathered. Outside a
+//! pump poll (an upgraded WebSocket writing from its own task) every write goes straight
+//! through, in order with anything still gathered.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -19,59 +21,49 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 /// Above this many gathered bytes, writes go to the socket instead of the buffer.
 const MAX_GATHERED: usize = 64 * 1024;
 
-struct Shared {
-    stream: TcpStream,
-    gathered: Mutex<Vec<u8>>,
-    /// True while [`Pump`] is polling the connection: flushes may wait for the poll's end.
-    in_poll: AtomicBool,
+struct Out {
+    write: OwnedWriteHalf,
+    gathered: Vec<u8>,
 }
 
-impl Shared {
-    fn gathered(&self) -> MutexGuard<'_, Vec<u8>> {
-        self.gathered.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
+impl Out {
     /// Writes out everything gathered; `Pending` (with the waker registered) while the
     /// socket is full.
-    fn poll_drain(&self, gathered: &mut Vec<u8>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut sent = 0;
         let result = loop {
-            if sent == gathered.len() {
+            if sent == self.gathered.len() {
                 break Poll::Ready(Ok(()));
             }
-            match self.stream.try_write(&gathered[sent..]) {
-                Ok(0) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.stream.poll_write_ready(cx) {
-                    Poll::Ready(Ok(())) => continue,
-                    Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
-                    Poll::Pending => break Poll::Pending,
-                },
-                Err(e) => break Poll::Ready(Err(e)),
+            match Pin::new(&mut self.write).poll_write(cx, &self.gathered[sent..]) {
+                Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => sent += n,
+                Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
+                Poll::Pending => break Poll::Pending,
             }
         };
-        gathered.drain(..sent);
+        self.gathered.drain(..sent);
         if let Poll::Ready(Err(_)) = result {
             // The peer is gone: what is left can never be delivered.
-            gathered.clear();
+            self.gathered.clear();
         }
         result
     }
 }
 
-impl Drop for Shared {
+impl Drop for Out {
     fn drop(&mut self) {
         // Normally empty: the pump drains after every poll. Whatever is left goes out if the
         // socket takes it now; nothing can wait any more.
-        let gathered = self.gathered.get_mut().unwrap_or_else(PoisonError::into_inner);
         let mut sent = 0;
-        while sent < gathered.len() {
-            match self.stream.try_write(&gathered[sent..]) {
+        while sent < self.gathered.len() {
+            match self.write.try_write(&self.gathered[sent..]) {
                 Ok(n) if n > 0 => sent += n,
                 _ => break,
             }
@@ -79,25 +71,66 @@ impl Drop for Shared {
     }
 }
 
-/// A TCP stream whose writes are gathered while its [`Pump`] polls the connection.
-pub(crate) struct BatchedIo(Arc<Shared>);
+struct Shared {
+    out: Mutex<Out>,
+    /// True while [`Pump`] is polling the connection: gathered output may wait for the poll's end.
+    in_poll: AtomicBool,
+}
 
-/// Wraps `conn`, the connection future serving `BatchedIo`, so its writes go out once per poll.
+impl Shared {
+    fn out(&self) -> MutexGuard<'_, Out> {
+        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A TCP stream whose back-to-back writes are gathered while its [`Pump`] polls the connection.
+pub(crate) struct BatchedIo {
+    read: OwnedReadHalf,
+    shared: Arc<Shared>,
+    /// Whether something was written since the last read: the next write is a second answer.
+    wrote_since_read: bool,
+}
+
+/// Makes the [`Pump`] of one [`BatchedIo`].
+pub(crate) struct PumpMaker(Arc<Shared>);
+
+/// Wraps `conn`, the connection future serving a `BatchedIo`, so its writes go out once per poll.
 pub(crate) struct Pump<F: Future> {
     conn: Pin<Box<F>>,
     shared: Arc<Shared>,
     done: Option<F::Output>,
 }
 
-/// Makes the [`Pump`] of one [`BatchedIo`].
-pub(crate) struct PumpMaker(Arc<Shared>);
-
 impl BatchedIo {
     /// Wraps `stream`; the maker wraps the connection future that will serve it.
     pub(crate) fn new(stream: TcpStream) -> (Self, PumpMaker) {
-        let shared =
-            Arc::new(Shared { stream, gathered: Mutex::new(Vec::new()), in_poll: AtomicBool::new(false) });
-        (BatchedIo(shared.clone()), PumpMaker(shared))
+        let (read, write) = stream.into_split();
+        let shared = Arc::new(Shared {
+            out: Mutex::new(Out { write, gathered: Vec::new() }),
+            in_poll: AtomicBool::new(false),
+        });
+        (BatchedIo { read, shared: shared.clone(), wrote_since_read: false }, PumpMaker(shared))
+    }
+
+    fn poll_gather(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut out = self.shared.out();
+        if self.shared.in_poll.load(Ordering::Acquire) && (self.wrote_since_read || !out.gathered.is_empty())
+        {
+            if out.gathered.len() + len <= MAX_GATHERED {
+                out.gathered.reserve(len);
+                for buf in bufs {
+                    out.gathered.extend_from_slice(buf);
+                }
+                return Poll::Ready(Ok(len));
+            }
+        }
+        // The first answer to a read, large output, or no pump: send what is gathered (to keep
+        // the order), then write through as a plain socket would.
+        ready!(out.poll_drain(cx))?;
+        let written = ready!(Pin::new(&mut out.write).poll_write_vectored(cx, bufs))?;
+        self.wrote_since_read = true;
+        Poll::Ready(Ok(written))
     }
 }
 
@@ -125,8 +158,12 @@ where
             }
         }
         let drained = {
-            let mut gathered = this.shared.gathered();
-            this.shared.poll_drain(&mut gathered, cx)
+            let mut out = this.shared.out();
+            if out.gathered.is_empty() {
+                Poll::Ready(Ok(()))
+            } else {
+                out.poll_drain(cx)
+            }
         };
         match (drained, this.done.take()) {
             (Poll::Pending, done) => {
@@ -142,48 +179,19 @@ where
 
 impl AsyncRead for BatchedIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        loop {
-            ready!(self.0.stream.poll_read_ready(cx))?;
-            match self.0.stream.try_read_buf(buf) {
-                Ok(_) => return Poll::Ready(Ok(())),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.read).poll_read(cx, buf))?;
+        if buf.filled().len() > before {
+            this.wrote_since_read = false;
         }
-    }
-}
-
-impl BatchedIo {
-    fn poll_gather(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        let mut gathered = self.0.gathered();
-        let in_poll = self.0.in_poll.load(Ordering::Acquire);
-        if !in_poll || gathered.len() + len > MAX_GATHERED {
-            // Not under a pump (an upgraded connection writes from its own task), or large
-            // output: send what is gathered, then write through as a plain socket would.
-            ready!(self.0.poll_drain(&mut gathered, cx))?;
-            if !in_poll || len > MAX_GATHERED {
-                return loop {
-                    match self.0.stream.try_write_vectored(bufs) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            ready!(self.0.stream.poll_write_ready(cx))?;
-                        }
-                        result => break Poll::Ready(result),
-                    }
-                };
-            }
-        }
-        gathered.reserve(len);
-        for buf in bufs {
-            gathered.extend_from_slice(buf);
-        }
-        Poll::Ready(Ok(len))
+        Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncWrite for BatchedIo {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_gather(cx, &[IoSlice::new(buf)])
+        self.get_mut().poll_gather(cx, &[IoSlice::new(buf)])
     }
 
     fn poll_write_vectored(
@@ -191,7 +199,7 @@ impl AsyncWrite for BatchedIo {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_gather(cx, bufs)
+        self.get_mut().poll_gather(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -199,18 +207,15 @@ impl AsyncWrite for BatchedIo {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.0.in_poll.load(Ordering::Acquire) {
+        if self.shared.in_poll.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
         }
-        let mut gathered = self.0.gathered();
-        self.0.poll_drain(&mut gathered, cx)
+        self.shared.out().poll_drain(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        {
-            let mut gathered = self.0.gathered();
-            ready!(self.0.poll_drain(&mut gathered, cx))?;
-        }
-        Poll::Ready(socket2::SockRef::from(&self.0.stream).shutdown(std::net::Shutdown::Write))
+        let mut out = self.shared.out();
+        ready!(out.poll_drain(cx))?;
+        Pin::new(&mut out.write).poll_shutdown(cx)
     }
 }
