@@ -115,15 +115,16 @@ impl BatchedIo {
     fn poll_gather(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         let mut out = self.shared.out();
-        if self.shared.in_poll.load(Ordering::Acquire) && (self.wrote_since_read || !out.gathered.is_empty())
+        let second_answer = self.wrote_since_read || !out.gathered.is_empty();
+        if self.shared.in_poll.load(Ordering::Acquire)
+            && second_answer
+            && out.gathered.len() + len <= MAX_GATHERED
         {
-            if out.gathered.len() + len <= MAX_GATHERED {
-                out.gathered.reserve(len);
-                for buf in bufs {
-                    out.gathered.extend_from_slice(buf);
-                }
-                return Poll::Ready(Ok(len));
+            out.gathered.reserve(len);
+            for buf in bufs {
+                out.gathered.extend_from_slice(buf);
             }
+            return Poll::Ready(Ok(len));
         }
         // The first answer to a read, large output, or no pump: send what is gathered (to keep
         // the order), then write through as a plain socket would.
