@@ -125,6 +125,7 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<(TokenStre
 
 fn expand_enum(data: &syn::DataEnum) -> syn::Result<(TokenStream, TokenStream)> {
     let mut arms = Vec::new();
+    let mut applies = Vec::new();
     for variant in &data.variants {
         for field in &variant.fields {
             if !parse_rules(&field.attrs)?.is_empty() {
@@ -133,6 +134,9 @@ fn expand_enum(data: &syn::DataEnum) -> syn::Result<(TokenStream, TokenStream)> 
                     "rules on enum variant fields are not supported; put them on a struct",
                 ));
             }
+            // The rules of the types inside the variants live where those types' schemas do.
+            let ty = &field.ty;
+            applies.push(quote!(target.nested::<#ty>();));
         }
         let ident = &variant.ident;
         let (pattern, bindings) = match &variant.fields {
@@ -150,7 +154,7 @@ fn expand_enum(data: &syn::DataEnum) -> syn::Result<(TokenStream, TokenStream)> 
         arms.push(quote!(#pattern => true #(&& #checks)*,));
     }
     let is_valid = if arms.is_empty() { quote!(true) } else { quote!(match self { #(#arms)* }) };
-    Ok((is_valid, quote!()))
+    Ok((is_valid, quote!(#(#applies)*)))
 }
 
 fn parse_rules(attrs: &[syn::Attribute]) -> syn::Result<Vec<Rule>> {

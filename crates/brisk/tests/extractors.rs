@@ -286,3 +286,51 @@ async fn request_context_reads_path_params_by_name() {
     let client = TestClient::new(App::new().route("/a/{x}/{y}", get(raw)).body_limit(123));
     assert_eq!(client.get("/a/1/two").send().await.text(), "x=1,y=two limit 123");
 }
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Kg {
+    #[validate(gt = 0)]
+    kg: f64,
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+enum Weight {
+    Metric(Kg),
+    Unknown,
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Parcel {
+    weight: Weight,
+}
+
+async fn parcel(Json(p): Json<Parcel>) -> String {
+    match p.weight {
+        Weight::Metric(w) => w.kg.to_string(),
+        Weight::Unknown => "?".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn rules_inside_enum_variants_are_reported_where_they_fail() {
+    let client = TestClient::new(App::new().route("/parcel", post(parcel)));
+    let ok = client.post("/parcel").json(&json!({"weight": {"Metric": {"kg": 2.5}}})).send().await;
+    assert_eq!(ok.text(), "2.5");
+    let res = client.post("/parcel").json(&json!({"weight": {"Metric": {"kg": 0}}})).send().await;
+    let errs = errors(&res);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0]["type"], "greater_than", "{errs:?}");
+    assert_eq!(errs[0]["loc"], json!(["body", "weight", "Metric", "kg"]), "{errs:?}");
+    assert_eq!(errs[0]["ctx"], json!({"gt": 0}), "{errs:?}");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_invalid_json_even_where_unknown_fields_hide_it() {
+    let client = TestClient::new(App::new().route("/parcel", post(parcel)));
+    let mut body = br#"{"weight": "Unknown", "note": "caf"#.to_vec();
+    body.push(0x9d);
+    body.extend_from_slice(br#""}"#);
+    let res = client.post("/parcel").header("content-type", "application/json").body(body).send().await;
+    let errs = errors(&res);
+    assert_eq!(errs[0]["type"], "json_invalid", "{errs:?}");
+}

@@ -73,7 +73,16 @@ pub(crate) fn from_json<T>(bytes: &[u8]) -> Result<T, Error>
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
-    let fallback = match serde_json::from_slice::<T>(bytes) {
+    // JSON text is UTF-8 throughout, also inside fields serde skips (FastAPI refuses such a
+    // body too); checked once here, the typed parse below then skips per-string checks.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let error = messages::json_invalid(e.valid_up_to(), "invalid unicode code point");
+            return Err(Error::validation(vec![error]));
+        }
+    };
+    let fallback = match serde_json::from_str::<T>(text) {
         Ok(value) if value.is_valid() => return Ok(value),
         Ok(_) => None,
         Err(e) => Some(e),
