@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::future::Either;
 use futures_util::FutureExt;
 use http::header::{ALLOW, CONTENT_LENGTH};
 use http::{HeaderValue, Method, StatusCode};
@@ -393,23 +392,19 @@ struct Core {
 }
 
 impl Core {
-    /// Finds the endpoint, runs it, and renders errors with the app's formatter.
-    async fn dispatch(self: Arc<Self>, req: Request) -> Response {
-        let method = req.method().clone();
-        let route = match self.table.at(req.uri().path()) {
-            Matched::Route { methods, allow, params } => match methods.route_for(&method) {
+    /// Finds the endpoint and starts it. Routing happens here, before any future exists, so
+    /// what the request's future holds is the endpoint's boxed future and little else.
+    fn start(&self, req: Request) -> BoxFuture<'static, Response> {
+        let error = match self.table.at(req.uri().path()) {
+            Matched::Route { methods, allow, params } => match methods.route_for(req.method()) {
                 Some(route) => {
                     let limit = methods.body_limit.unwrap_or(self.body_limit);
                     let cx = RequestContext::new(self.state.clone(), params, limit, self.tasks.clone());
-                    Ok((route.clone(), cx))
+                    return route.call_with(req, cx);
                 }
-                None => {
-                    Err(Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()))
-                }
+                None => Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()),
             },
-            Matched::BadParam => {
-                Err(Error::http(StatusCode::BAD_REQUEST, "Invalid percent-encoding in the path"))
-            }
+            Matched::BadParam => Error::http(StatusCode::BAD_REQUEST, "Invalid percent-encoding in the path"),
             Matched::None => match &self.table.fallback {
                 Some(fallback) => {
                     let cx = RequestContext::new(
@@ -418,25 +413,33 @@ impl Core {
                         self.body_limit,
                         self.tasks.clone(),
                     );
-                    Ok((fallback.clone(), cx))
+                    return fallback.call_with(req, cx);
                 }
-                None => Err(Error::not_found()),
+                None => Error::not_found(),
             },
         };
-        let mut res = match route {
-            Ok((route, cx)) => route.call_with(req, cx).await,
-            Err(e) => e.into_response(),
-        };
-        if method == Method::HEAD {
-            res = without_body(res);
-        }
-        if let Some(formatter) = &self.formatter {
-            if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
-                res = render_error(formatter.as_ref(), &error);
-            }
-        }
-        res
+        Box::pin(std::future::ready(error.into_response()))
     }
+
+    /// Finds the endpoint, runs it, and finishes its answer (see [`finish`]).
+    async fn dispatch(self: Arc<Self>, req: Request) -> Response {
+        let head = req.method() == Method::HEAD;
+        let res = self.start(req).await;
+        finish(res, head, self.formatter.as_deref())
+    }
+}
+
+/// A HEAD answer loses its body; an error is rendered by the app's formatter, if it has one.
+fn finish(mut res: Response, head: bool, formatter: Option<&dyn ErrorFormatter>) -> Response {
+    if head {
+        res = without_body(res);
+    }
+    if let Some(formatter) = formatter {
+        if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
+            res = render_error(formatter, &error);
+        }
+    }
+    res
 }
 
 /// A HEAD answer: the GET answer's headers (with its length), no body.
@@ -490,14 +493,26 @@ impl AppService {
     pub fn call(&self, req: Request) -> impl Future<Output = Response> + Send + 'static {
         let log = tracing::enabled!(target: "brisk::access", tracing::Level::INFO)
             .then(|| (Instant::now(), req.method().clone(), req.uri().path().to_owned()));
-        let inner = match &self.layered {
-            Some(route) => Either::Left(route.call(req)),
-            None => Either::Right(self.core.clone().dispatch(req)),
+        // Behind app layers the router runs as a tower service (`Dispatcher`) that finishes its
+        // own answers; otherwise the route starts right here and its answer is finished below.
+        let (inner, finishing): (BoxFuture<'static, Response>, _) = match &self.layered {
+            Some(route) => (route.call(req), None),
+            None => {
+                let head = req.method() == Method::HEAD;
+                let core = &self.core;
+                match std::panic::catch_unwind(AssertUnwindSafe(|| core.start(req))) {
+                    Ok(started) => (started, Some((head, core.formatter.clone()))),
+                    Err(panic) => (Box::pin(async move { std::panic::resume_unwind(panic) }), None),
+                }
+            }
         };
         let formatter = self.formatter.clone();
         async move {
             let res = match AssertUnwindSafe(inner).catch_unwind().await {
-                Ok(res) => res,
+                Ok(res) => match finishing {
+                    Some((head, core_formatter)) => finish(res, head, core_formatter.as_deref()),
+                    None => res,
+                },
                 Err(panic) => {
                     let message = panic
                         .downcast_ref::<&str>()

@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -171,8 +172,7 @@ async fn serve_connections(
                 return;
             }
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                let response = service.call(req.map(|body| Body::incoming(body, min_body_rate)));
-                async move { Ok::<_, Infallible>(response.await) }
+                service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
             });
             let (io, pump) = BatchedIo::new(stream);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
