@@ -24,6 +24,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+use crate::header_clock::{Alarm, Clock};
+
 /// Above this many gathered bytes, writes go to the socket instead of the buffer.
 const MAX_GATHERED: usize = 64 * 1024;
 
@@ -99,6 +101,8 @@ pub(crate) struct Pump<F: Future> {
     conn: Pin<Box<F>>,
     shared: Arc<Shared>,
     done: Option<F::Output>,
+    /// The connection's header-timeout clock and its one real timer.
+    clock: Option<(Arc<Clock>, Alarm)>,
 }
 
 impl BatchedIo {
@@ -136,9 +140,10 @@ impl BatchedIo {
 }
 
 impl PumpMaker {
-    /// The pump for `conn`, the connection future serving the stream.
-    pub(crate) fn pump<F: Future>(self, conn: F) -> Pump<F> {
-        Pump { conn: Box::pin(conn), shared: self.0, done: None }
+    /// The pump for `conn`, the connection future serving the stream; it also keeps the alarm
+    /// of `clock`, the connection's header-timeout clock.
+    pub(crate) fn pump<F: Future>(self, conn: F, clock: Option<Arc<Clock>>) -> Pump<F> {
+        Pump { conn: Box::pin(conn), shared: self.0, done: None, clock: clock.map(|c| (c, Alarm::default())) }
     }
 }
 
@@ -173,7 +178,15 @@ where
             }
             // A write error shows up in the connection's own next write, or it has ended.
             (Poll::Ready(_), Some(output)) => Poll::Ready(output),
-            (Poll::Ready(_), None) => Poll::Pending,
+            (Poll::Ready(_), None) => {
+                if let Some((clock, alarm)) = &mut this.clock {
+                    if alarm.poll(clock, cx).is_ready() {
+                        // A header deadline has come: poll the connection again to see it.
+                        cx.waker().wake_by_ref();
+                    }
+                }
+                Poll::Pending
+            }
         }
     }
 }

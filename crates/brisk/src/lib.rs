@@ -25,6 +25,7 @@ pub mod ws;
 mod app;
 mod batched_io;
 mod body_pace;
+mod header_clock;
 mod run;
 mod server;
 

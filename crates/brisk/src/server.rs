@@ -17,6 +17,7 @@ use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
 use crate::batched_io::BatchedIo;
 use crate::body::Body;
 use crate::error::BoxError;
+use crate::header_clock::{Clock, ConnTimer};
 
 /// Why serving stopped with an error.
 #[derive(Debug)]
@@ -165,7 +166,7 @@ async fn serve_connections(
         let service = service.clone();
         let min_body_rate = config.min_body_rate;
         let opening_within = config.header_read_timeout;
-        let builder = builder.clone();
+        let mut builder = builder.clone();
         let graceful_watcher = graceful.watcher();
         tokio::spawn(async move {
             if !opening_arrives(&stream, opening_within).await {
@@ -175,8 +176,10 @@ async fn serve_connections(
                 service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
             });
             let (io, pump) = BatchedIo::new(stream);
+            let clock = Clock::new();
+            builder.http1().timer(ConnTimer(clock.clone()));
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
-            if let Err(e) = pump.pump(graceful_watcher.watch(conn.into_owned())).await {
+            if let Err(e) = pump.pump(graceful_watcher.watch(conn.into_owned()), Some(clock)).await {
                 tracing::debug!(target: "brisk::server", error = %e, "connection ended with an error");
             }
         });

@@ -1,0 +1,153 @@
+//! A cheap clock for hyper's HTTP/1 header read timeout, one per connection.
+//!
+//! hyper asks its timer for a new sleep before every request head and drops it once the head
+//! is read: with tokio's timer that is an allocation, a timer-wheel registration and a
+//! deregistration per request. Here the sleep only writes its deadline into the connection's
+//! [`Clock`]; the connection's pump keeps one real timer, armed at the earliest deadline and
+//! re-armed only when it fires, so a busy connection touches the timer wheel once per timeout
+//! period instead of once per request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The deadline of the connection's pending header sleep, if any.
+pub(crate) struct Clock {
+    base: Instant,
+    /// Nanoseconds after `base`; `NONE` when no sleep is pending.
+    next: AtomicU64,
+}
+
+const NONE: u64 = u64::MAX;
+
+impl Clock {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Clock { base: Instant::now(), next: AtomicU64::new(NONE) })
+    }
+
+    fn encode(&self, deadline: Instant) -> u64 {
+        let nanos = deadline.saturating_duration_since(self.base).as_nanos();
+        u64::try_from(nanos).unwrap_or(NONE - 1).min(NONE - 1)
+    }
+
+    /// The pending deadline.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        match self.next.load(Ordering::Acquire) {
+            NONE => None,
+            nanos => Some(self.base + Duration::from_nanos(nanos)),
+        }
+    }
+
+    fn set(&self, deadline: Instant) {
+        self.next.store(self.encode(deadline), Ordering::Release);
+    }
+
+    fn clear(&self, deadline: Instant) {
+        let _ = self.next.compare_exchange(self.encode(deadline), NONE, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// hyper's timer for one connection's HTTP/1 side.
+#[derive(Clone)]
+pub(crate) struct ConnTimer(pub(crate) Arc<Clock>);
+
+struct LazySleep {
+    deadline: Instant,
+    clock: Arc<Clock>,
+}
+
+impl Future for LazySleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        // The pump wakes the connection's task (this task) when the deadline comes.
+        self.clock.set(self.deadline);
+        Poll::Pending
+    }
+}
+
+impl Drop for LazySleep {
+    fn drop(&mut self) {
+        self.clock.clear(self.deadline);
+    }
+}
+
+impl hyper::rt::Sleep for LazySleep {}
+
+impl hyper::rt::Timer for ConnTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(LazySleep { deadline, clock: self.0.clone() })
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+        match sleep.as_mut().downcast_mut_pin::<LazySleep>() {
+            Some(mut lazy) => {
+                self.0.clear(lazy.deadline);
+                lazy.deadline = new_deadline;
+            }
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+}
+
+/// The one real timer of a connection: armed at the clock's deadline, re-armed when it fires.
+#[derive(Default)]
+pub(crate) struct Alarm {
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Alarm {
+    /// `Ready` when the clock's deadline has come: the caller wakes the connection's task.
+    pub(crate) fn poll(&mut self, clock: &Clock, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = clock.next() else { return Poll::Pending };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.deadline() > deadline {
+            sleep.as_mut().reset(deadline);
+        }
+        match sleep.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.sleep = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_holds_the_pending_deadline_until_its_sleep_is_dropped() {
+        let clock = Clock::new();
+        let timer = ConnTimer(clock.clone());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut sleep = hyper::rt::Timer::sleep_until(&timer, deadline);
+        assert_eq!(clock.next(), None, "nothing pending before the first poll");
+        let waker = std::task::Waker::noop();
+        assert!(sleep.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+        let noted = clock.next().expect("deadline noted");
+        assert!(noted.saturating_duration_since(deadline) < Duration::from_micros(1));
+        drop(sleep);
+        assert_eq!(clock.next(), None);
+    }
+
+    #[test]
+    fn a_past_deadline_is_ready_at_once() {
+        let timer = ConnTimer(Clock::new());
+        let mut sleep = hyper::rt::Timer::sleep(&timer, Duration::ZERO);
+        assert!(sleep.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop())).is_ready());
+    }
+}
