@@ -19,13 +19,15 @@ pub(crate) struct Clock {
     base: Instant,
     /// Nanoseconds after `base`; `NONE` when no sleep is pending.
     next: AtomicU64,
+    /// The latest deadline the pump's timer has seen pass (nanoseconds after `base`).
+    passed: AtomicU64,
 }
 
 const NONE: u64 = u64::MAX;
 
 impl Clock {
     pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Clock { base: Instant::now(), next: AtomicU64::new(NONE) })
+        Arc::new(Clock { base: Instant::now(), next: AtomicU64::new(NONE), passed: AtomicU64::new(0) })
     }
 
     fn encode(&self, deadline: Instant) -> u64 {
@@ -43,6 +45,15 @@ impl Clock {
 
     fn set(&self, deadline: Instant) {
         self.next.store(self.encode(deadline), Ordering::Release);
+    }
+
+    /// Whether the pump's timer has seen `deadline` pass.
+    fn has_passed(&self, deadline: Instant) -> bool {
+        self.encode(deadline) <= self.passed.load(Ordering::Acquire)
+    }
+
+    fn mark_passed(&self, deadline: tokio::time::Instant) {
+        self.passed.fetch_max(self.encode(deadline.into_std()), Ordering::AcqRel);
     }
 
     fn clear(&self, deadline: Instant) {
@@ -63,7 +74,8 @@ impl Future for LazySleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
+        // No clock read here: the pump's timer says when a deadline has passed.
+        if self.clock.has_passed(self.deadline) {
             return Poll::Ready(());
         }
         // The pump wakes the connection's task (this task) when the deadline comes.
@@ -108,17 +120,28 @@ pub(crate) struct Alarm {
 
 impl Alarm {
     /// `Ready` when the clock's deadline has come: the caller wakes the connection's task.
+    /// Once armed early enough the timer is left alone: it wakes the task when it fires.
     pub(crate) fn poll(&mut self, clock: &Clock, cx: &mut Context<'_>) -> Poll<()> {
         let Some(deadline) = clock.next() else { return Poll::Pending };
         let deadline = tokio::time::Instant::from_std(deadline);
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.deadline() > deadline {
-            sleep.as_mut().reset(deadline);
-        }
+        let sleep = match &mut self.sleep {
+            Some(sleep) if !sleep.is_elapsed() && sleep.deadline() <= deadline => {
+                // Armed for this deadline or an earlier one, its waker registered.
+                if sleep.deadline() < deadline {
+                    return Poll::Pending;
+                }
+                sleep
+            }
+            Some(sleep) => {
+                sleep.as_mut().reset(deadline);
+                sleep
+            }
+            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
         match sleep.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
-                self.sleep = None;
+                clock.mark_passed(sleep.deadline());
                 Poll::Ready(())
             }
         }
@@ -144,10 +167,24 @@ mod tests {
         assert_eq!(clock.next(), None);
     }
 
-    #[test]
-    fn a_past_deadline_is_ready_at_once() {
-        let timer = ConnTimer(Clock::new());
-        let mut sleep = hyper::rt::Timer::sleep(&timer, Duration::ZERO);
-        assert!(sleep.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop())).is_ready());
+    #[tokio::test]
+    async fn the_alarm_marks_the_deadline_passed_and_the_sleep_becomes_ready() {
+        let clock = Clock::new();
+        let timer = ConnTimer(clock.clone());
+        let mut sleep = hyper::rt::Timer::sleep(&timer, Duration::from_millis(30));
+        let mut alarm = Alarm::default();
+        let started = Instant::now();
+        std::future::poll_fn(|cx| {
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if alarm.poll(&clock, cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
+        })
+        .await;
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(30) && waited < Duration::from_secs(2), "{waited:?}");
     }
 }
