@@ -86,7 +86,10 @@ async fn create_item(State(store): State<Store>, Json(item): Json<ItemIn>) -> Cr
     Created(Json(ItemOut::new(id, item)))
 }
 
-async fn get_item(State(store): State<Store>, Path(path): Path<ItemPath>) -> Result<Json<ItemOut>, ItemError> {
+async fn get_item(
+    State(store): State<Store>,
+    Path(path): Path<ItemPath>,
+) -> Result<Json<ItemOut>, ItemError> {
     let id = u64::try_from(path.item_id).map_err(|_| ItemError::NotFound)?;
     let guard = store.0.read().unwrap_or_else(|poisoned| poisoned.into_inner());
     guard.1.get(&id).map(|item| Json(ItemOut::new(id, item.clone()))).ok_or(ItemError::NotFound)
