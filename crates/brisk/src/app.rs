@@ -45,6 +45,7 @@ pub struct ServerConfig {
     /// How long in-flight requests may take to finish after a shutdown signal (default 30 s).
     pub drain_timeout: Duration,
     /// How long a client may take to send a request head (default 10 s); slower ones are cut.
+    /// Also the idle timeout: HTTP/1.1 keep-alive, and HTTP/2 with no request in flight.
     pub header_read_timeout: Duration,
     /// Most headers in a request (default 100); more is a 431.
     pub max_headers: usize,
@@ -183,7 +184,15 @@ impl App {
         self
     }
 
-    /// How long a client may take to send a request head (default 10 s).
+    /// How long a client may take to send a request head (default 10 s). The same timeout
+    /// closes idle connections: a new one that sends nothing, an HTTP/1.1 keep-alive connection
+    /// waiting for its next request, and an HTTP/2 connection with no request in flight (it gets
+    /// GOAWAY, then is closed a second later if the client keeps it open).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let app = brisk::App::new().header_read_timeout(Duration::from_secs(30));
+    /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.header_read_timeout = timeout;
         self

@@ -25,6 +25,7 @@ pub mod ws;
 mod app;
 mod batched_io;
 mod body_pace;
+mod conn_watch;
 mod header_clock;
 mod run;
 mod server;
@@ -35,7 +36,7 @@ pub use extract::{Form, Json, Path, Query, State};
 pub use openapi::{endpoint, ApiError};
 pub use routing::Router;
 pub use run::run;
-pub use server::{shutdown_signal, ServeError};
+pub use server::{bind, shutdown_signal, ServeError};
 pub use validation::Validate;
 
 pub use bytes;

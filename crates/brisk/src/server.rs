@@ -1,5 +1,6 @@
 //! The serve loop: hyper-util's auto connection (HTTP/1.1 and h2c), TCP_NODELAY, header-read
-//! timeout, lifespan hooks, and graceful shutdown with a drain deadline.
+//! timeout, HTTP/2 idle timeout (`conn_watch.rs`), a 1024-deep listen backlog, lifespan hooks,
+//! and graceful shutdown with a drain deadline.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -10,12 +11,12 @@ use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
 
 use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
 use crate::batched_io::BatchedIo;
 use crate::body::Body;
+use crate::conn_watch::{Drain, Idle, Tracked};
 use crate::error::BoxError;
 use crate::header_clock::{Clock, ConnTimer};
 
@@ -81,7 +82,7 @@ pub async fn shutdown_signal() {
 impl App {
     /// Serves on `addr` until SIGINT or SIGTERM, then drains gracefully.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> Result<(), ServeError> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = bind(addr).await?;
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
@@ -110,6 +111,35 @@ impl App {
     }
 }
 
+/// How many connections the kernel may queue before the accept loop takes them. tokio's
+/// `TcpListener::bind` asks for 128, and a burst of more connects than that sees SYNs dropped
+/// and retried a second later; Linux caps this at `net.core.somaxconn` (4096 by default).
+pub(crate) const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the first of `addr`'s addresses that binds, with [`LISTEN_BACKLOG`].
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// let listener = brisk::bind("127.0.0.1:8000").await?;
+/// # Ok(()) }
+/// ```
+pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+        let bound = socket.and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
 fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -121,23 +151,33 @@ fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// What a new connection opened with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Opening {
+    /// The whole HTTP/2 preface.
+    Http2,
+    /// Anything else: HTTP/1 (hyper answers what isn't).
+    Http1,
+}
+
 /// Waits for a new connection's first bytes: enough to tell HTTP/1 from HTTP/2's preface.
 /// hyper's header timeout starts only once the protocol is known, so a connection that sends
-/// nothing (or stops inside the preface) is dropped here after `within`.
-async fn opening_arrives(stream: &TcpStream, within: Duration) -> bool {
+/// nothing (or stops inside the preface) is dropped here after `within` (`None`).
+async fn opening_arrives(stream: &TcpStream, within: Duration) -> Option<Opening> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let sniff = async {
         let mut buf = [0u8; PREFACE.len()];
         loop {
             match stream.peek(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) if n == PREFACE.len() || buf[..n] != PREFACE[..n] => return true,
+                Ok(0) | Err(_) => return None,
+                Ok(n) if buf[..n] != PREFACE[..n] => return Some(Opening::Http1),
+                Ok(n) if n == PREFACE.len() => return Some(Opening::Http2),
                 // Part of the preface: peek again once more may have come.
                 Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
     };
-    tokio::time::timeout(within, sniff).await.unwrap_or(false)
+    tokio::time::timeout(within, sniff).await.ok().flatten()
 }
 
 async fn serve_connections(
@@ -147,7 +187,7 @@ async fn serve_connections(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let builder = connection_builder(config);
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
@@ -165,21 +205,40 @@ async fn serve_connections(
         let _ = stream.set_nodelay(true);
         let service = service.clone();
         let min_body_rate = config.min_body_rate;
-        let opening_within = config.header_read_timeout;
+        let idle_timeout = config.header_read_timeout;
         let mut builder = builder.clone();
-        let graceful_watcher = graceful.watcher();
+        // Subscribed now, so that a drain that starts while this connection opens still waits.
+        let watch = drain.watcher();
         tokio::spawn(async move {
-            if !opening_arrives(&stream, opening_within).await {
+            let Some(opening) = opening_arrives(&stream, idle_timeout).await else {
                 return;
-            }
-            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
-            });
+            };
             let (io, pump) = BatchedIo::new(stream);
-            let clock = Clock::new();
-            builder.http1().timer(ConnTimer(clock.clone()));
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service);
-            if let Err(e) = pump.pump(graceful_watcher.watch(conn.into_owned()), Some(clock)).await {
+            let ended = if opening == Opening::Http2 {
+                // HTTP/2 has no header timeout in hyper: close a connection that has had no
+                // request in flight for the header read timeout (conn_watch.rs).
+                let idle = Idle::new();
+                let watch_idle = idle.watch(idle_timeout);
+                let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    let in_flight = idle.request();
+                    service
+                        .call(req.map(|body| Body::incoming(body, min_body_rate)))
+                        .map(move |res| Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight))))
+                });
+                let conn =
+                    builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service).into_owned();
+                pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
+            } else {
+                let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
+                });
+                let clock = Clock::new();
+                builder.http1().timer(ConnTimer(clock.clone()));
+                let conn =
+                    builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service).into_owned();
+                pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), None), Some(clock)).await
+            };
+            if let Err(e) = ended {
                 tracing::debug!(target: "brisk::server", error = %e, "connection ended with an error");
             }
         });
@@ -188,7 +247,7 @@ async fn serve_connections(
     tracing::info!(target: "brisk::server", "shutting down: draining in-flight requests");
     let deadline = tokio::time::Instant::now() + config.drain_timeout;
     let drained = async {
-        graceful.shutdown().await;
+        drain.start().await;
         tracing::info!(target: "brisk::server", "all connections closed");
         service.after_response_work_done().await;
     };

@@ -100,6 +100,106 @@ async fn serves_http2_cleartext() {
     assert_eq!(&body[..], br#"{"h2":true}"#);
 }
 
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty SETTINGS frame.
+const H2_SETTINGS: &[u8] = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// Reads until the server closes the connection (or 5 s pass); returns what came and when the
+/// end came, measured from `since`.
+async fn read_until_closed(mut stream: TcpStream, since: std::time::Instant) -> (Vec<u8>, Option<Duration>) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, Some(since.elapsed())),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (got, None),
+        }
+    }
+}
+
+/// The types of the HTTP/2 frames in `bytes` (a server's output, after no preface).
+fn h2_frame_types(bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at + 9 <= bytes.len() {
+        let len = usize::from(bytes[at]) << 16 | usize::from(bytes[at + 1]) << 8 | usize::from(bytes[at + 2]);
+        types.push(bytes[at + 3]);
+        at += 9 + len;
+    }
+    types
+}
+
+const GOAWAY: u8 = 0x7;
+
+#[tokio::test]
+async fn an_idle_http2_connection_gets_goaway_and_is_closed() {
+    let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/", get(|| async { "hi" }));
+    let client = TestClient::serve(app).await;
+    let mut stream = TcpStream::connect(client.addr().expect("socket mode")).await.expect("connect");
+    let opened = std::time::Instant::now();
+    stream.write_all(&[H2_PREFACE, H2_SETTINGS].concat()).await.expect("write");
+    let (got, closed) = read_until_closed(stream, opened).await;
+    let closed = closed.expect("the server closes an idle HTTP/2 connection");
+    // GOAWAY at 300 ms; this client never answers its PING, so the close comes a second later.
+    assert!(closed >= Duration::from_millis(250), "closed after {closed:?}");
+    assert!(h2_frame_types(&got).contains(&GOAWAY), "frames {:?}", h2_frame_types(&got));
+}
+
+#[tokio::test]
+async fn an_unfinished_http2_header_block_is_closed() {
+    let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/", get(|| async { "hi" }));
+    let client = TestClient::serve(app).await;
+    let mut stream = TcpStream::connect(client.addr().expect("socket mode")).await.expect("connect");
+    let opened = std::time::Instant::now();
+    // HEADERS on stream 1 with END_STREAM but no END_HEADERS: GET http / (HPACK static table).
+    let block = b"\x82\x86\x84";
+    let headers = [&[0, 0, 3, 0x1, 0x1, 0, 0, 0, 1][..], &block[..]].concat();
+    stream.write_all(&[H2_PREFACE, H2_SETTINGS, &headers].concat()).await.expect("write");
+    let (got, closed) = read_until_closed(stream, opened).await;
+    assert!(closed.is_some(), "the connection stays open; frames {:?}", h2_frame_types(&got));
+    // No response: the request never began.
+    assert!(!h2_frame_types(&got).contains(&0x1), "frames {:?}", h2_frame_types(&got));
+}
+
+#[tokio::test]
+async fn an_http2_request_in_flight_outlives_the_idle_timeout() {
+    let slow = || async {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        "slow but whole"
+    };
+    let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/slow", get(slow));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket mode");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    let conn = tokio::spawn(conn);
+    let mut answers = Vec::new();
+    // Two requests one after the other on the same connection, each longer than the timeout.
+    for _ in 0..2 {
+        let req = http::Request::builder()
+            .uri(format!("http://{addr}/slow"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .expect("request");
+        let res = sender.send_request(req).await.expect("h2 request");
+        use http_body_util::BodyExt;
+        answers.push(res.into_body().collect().await.expect("body").to_bytes());
+    }
+    assert_eq!(answers, vec![bytes::Bytes::from_static(b"slow but whole"); 2]);
+    // Idle afterwards: the server ends the connection (this client answers GOAWAY's PING).
+    tokio::time::timeout(Duration::from_secs(3), conn)
+        .await
+        .expect("the idle connection ends")
+        .expect("join")
+        .ok();
+}
+
 async fn count(body: bytes::Bytes) -> String {
     body.len().to_string()
 }
@@ -296,4 +396,20 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
     // Others are served as before.
     assert_eq!(client.get("/").send().await.text(), "ok");
+}
+
+#[tokio::test]
+async fn bind_queues_a_burst_of_connections_beyond_128() {
+    // Nothing accepts: every connect must fit the listen backlog (tokio's default is 128; a
+    // connect past it has its SYN dropped and retried a second later).
+    let listener = brisk::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut queued = Vec::new();
+    for i in 0..400 {
+        match tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => queued.push(stream),
+            other => panic!("connect {i} did not complete: {other:?}"),
+        }
+    }
+    assert_eq!(queued.len(), 400);
 }
