@@ -11,17 +11,17 @@
 //! unfinished header block, or a client that never answers the GOAWAY's PING), it is dropped.
 //!
 //! hyper-util's `GracefulShutdown` can't be combined with this (its connection trait is
-//! sealed), so [`Drain`] is the same idea: a watch channel whose receivers are the connections.
+//! sealed), so [`Drain`] does its job: signal every connection, wait for all to end.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use http_body::{Frame, SizeHint};
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
@@ -31,42 +31,85 @@ pub(crate) const GOAWAY_GRACE: Duration = Duration::from_secs(1);
 
 /// The server-wide drain signal: [`Drain::start`] tells every watched connection to finish its
 /// in-flight requests and close, and resolves once all of them have.
+///
+/// A connection is polled on every read and write, so the check must be cheap: an atomic flag,
+/// and the connection task's waker registered once (tokio's `watch`/`Notify` futures take a lock
+/// on every poll, ~200 instructions per request).
 pub(crate) struct Drain {
-    tx: watch::Sender<()>,
+    signal: Arc<Signal>,
+    /// Every [`Watcher`] holds a receiver: [`Drain::start`] waits until all are dropped.
+    alive: watch::Sender<()>,
+}
+
+#[derive(Default)]
+struct Signal {
+    draining: AtomicBool,
+    next_id: AtomicU64,
+    wakers: Mutex<HashMap<u64, Waker>>,
+}
+
+impl Signal {
+    fn wakers(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waker>> {
+        self.wakers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Drain {
     pub(crate) fn new() -> Self {
-        Drain { tx: watch::channel(()).0 }
+        Drain { signal: Arc::default(), alive: watch::channel(()).0 }
     }
 
     /// A watcher for one connection; [`Drain::start`] waits for it from now on.
     pub(crate) fn watcher(&self) -> Watcher {
-        Watcher { rx: self.tx.subscribe() }
+        let id = self.signal.next_id.fetch_add(1, Ordering::Relaxed);
+        Watcher { signal: self.signal.clone(), id, registered: None, _alive: self.alive.subscribe() }
     }
 
     /// Signals every connection, then waits until all have ended.
     pub(crate) async fn start(self) {
-        let _ = self.tx.send(());
-        self.tx.closed().await;
+        self.signal.draining.store(true, Ordering::Release);
+        let wakers: Vec<Waker> = self.signal.wakers().drain().map(|(_, w)| w).collect();
+        wakers.into_iter().for_each(Waker::wake);
+        self.alive.closed().await;
     }
 }
 
 /// One connection's subscription to the drain signal.
 pub(crate) struct Watcher {
-    rx: watch::Receiver<()>,
+    signal: Arc<Signal>,
+    id: u64,
+    /// The waker registered under `id`, to skip the lock while the task's waker stays the same.
+    registered: Option<Waker>,
+    _alive: watch::Receiver<()>,
 }
 
 impl Watcher {
     /// Watches `conn`: `shutdown` (the connection's graceful shutdown) is called once on drain,
     /// and, with `idle`, when the connection has been idle for the idle timeout.
     pub(crate) fn watch<C>(self, conn: C, shutdown: fn(Pin<&mut C>), idle: Option<IdleWatch>) -> Watched<C> {
-        let mut rx = self.rx;
-        let signal = Box::pin(async move {
-            let _ = rx.changed().await;
-            rx
-        });
-        Watched { conn: Box::pin(conn), shutdown, signal: Some(signal), held: None, shut: false, idle }
+        Watched { conn: Box::pin(conn), shutdown, watcher: self, shut: false, idle }
+    }
+
+    /// Whether the drain has begun; if not, `cx`'s waker will be woken when it does.
+    fn draining(&mut self, cx: &Context<'_>) -> bool {
+        if self.signal.draining.load(Ordering::Acquire) {
+            return true;
+        }
+        if !self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.signal.wakers().insert(self.id, cx.waker().clone());
+            self.registered = Some(cx.waker().clone());
+            // The drain may have begun between the check and the registration.
+            return self.signal.draining.load(Ordering::Acquire);
+        }
+        false
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if self.registered.is_some() {
+            self.signal.wakers().remove(&self.id);
+        }
     }
 }
 
@@ -75,9 +118,7 @@ impl Watcher {
 pub(crate) struct Watched<C> {
     conn: Pin<Box<C>>,
     shutdown: fn(Pin<&mut C>),
-    signal: Option<BoxFuture<'static, watch::Receiver<()>>>,
-    /// The receiver, held after the signal so that [`Drain::start`] waits for this connection.
-    held: Option<watch::Receiver<()>>,
+    watcher: Watcher,
     shut: bool,
     idle: Option<IdleWatch>,
 }
@@ -99,12 +140,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(signal) = &mut this.signal {
-            if let Poll::Ready(rx) = signal.as_mut().poll(cx) {
-                this.signal = None;
-                this.held = Some(rx);
-                this.shut_down();
-            }
+        if !this.shut && this.watcher.draining(cx) {
+            this.shut_down();
         }
         if let Some(idle) = &mut this.idle {
             match idle.poll(cx) {
@@ -252,6 +289,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection that ends a moment after its graceful shutdown is asked for.
+    struct Conn {
+        asked: Option<Pin<Box<Sleep>>>,
+        ended: Arc<AtomicBool>,
+    }
+
+    impl Future for Conn {
+        type Output = Result<(), ()>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            match &mut self.asked {
+                Some(sleep) => {
+                    ready!(sleep.as_mut().poll(cx));
+                    self.ended.store(true, Ordering::Release);
+                    Poll::Ready(Ok(()))
+                }
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    fn conn() -> (Conn, Arc<AtomicBool>) {
+        let ended = Arc::new(AtomicBool::new(false));
+        (Conn { asked: None, ended: ended.clone() }, ended)
+    }
+
+    fn ask(mut conn: Pin<&mut Conn>) {
+        conn.asked = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50))));
+    }
+
+    #[tokio::test]
+    async fn drain_signals_every_connection_and_waits_for_them() {
+        let drain = Drain::new();
+        let (running, running_ended) = conn();
+        let running = tokio::spawn(drain.watcher().watch(running, ask, None));
+        // A connection still opening when the drain starts (its first poll comes after).
+        let (opening, opening_ended) = conn();
+        let opening_watcher = drain.watcher();
+        tokio::task::yield_now().await;
+        let started = tokio::spawn(drain.start());
+        tokio::task::yield_now().await;
+        assert!(!started.is_finished(), "the drain waits for the connections");
+        let opening = tokio::spawn(opening_watcher.watch(opening, ask, None));
+        tokio::time::timeout(Duration::from_secs(5), started).await.expect("drained").expect("join");
+        assert!(running_ended.load(Ordering::Acquire) && opening_ended.load(Ordering::Acquire));
+        assert!(running.await.expect("join").is_ok() && opening.await.expect("join").is_ok());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn idle_fires_goaway_then_drop_and_waits_for_requests_in_flight() {

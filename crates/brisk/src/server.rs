@@ -1,16 +1,17 @@
-//! The serve loop: hyper-util's auto connection (HTTP/1.1 and h2c), TCP_NODELAY, header-read
-//! timeout, HTTP/2 idle timeout (`conn_watch.rs`), a 1024-deep listen backlog, lifespan hooks,
-//! and graceful shutdown with a drain deadline.
+//! The serve loop: hyper's HTTP/1.1 or HTTP/2 connection (h2c; the opening bytes tell which),
+//! TCP_NODELAY, header read timeout, HTTP/2 idle timeout (`conn_watch.rs`), a 1024-deep listen
+//! backlog, lifespan hooks, and graceful shutdown with a drain deadline.
 
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
 
 use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
@@ -140,14 +141,20 @@ pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")))
 }
 
-fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// The HTTP/1.1 side of a connection, with its own header clock.
+fn http1_builder(header_read_timeout: Duration, max_headers: usize, clock: &Arc<Clock>) -> http1::Builder {
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Some(config.header_read_timeout))
-        .max_headers(config.max_headers);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(250);
+        .timer(ConnTimer(clock.clone()))
+        .header_read_timeout(Some(header_read_timeout))
+        .max_headers(max_headers);
+    builder
+}
+
+/// The HTTP/2 side (h2c with prior knowledge).
+fn http2_builder() -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder.timer(TokioTimer::new()).max_concurrent_streams(250);
     builder
 }
 
@@ -186,7 +193,6 @@ async fn serve_connections(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let builder = connection_builder(config);
     let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -206,7 +212,7 @@ async fn serve_connections(
         let service = service.clone();
         let min_body_rate = config.min_body_rate;
         let idle_timeout = config.header_read_timeout;
-        let mut builder = builder.clone();
+        let max_headers = config.max_headers;
         // Subscribed now, so that a drain that starts while this connection opens still waits.
         let watch = drain.watcher();
         tokio::spawn(async move {
@@ -225,17 +231,16 @@ async fn serve_connections(
                         .call(req.map(|body| Body::incoming(body, min_body_rate)))
                         .map(move |res| Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight))))
                 });
-                let conn =
-                    builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service).into_owned();
+                let conn = http2_builder().serve_connection(TokioIo::new(io), hyper_service);
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
             } else {
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                     service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
                 });
                 let clock = Clock::new();
-                builder.http1().timer(ConnTimer(clock.clone()));
-                let conn =
-                    builder.serve_connection_with_upgrades(TokioIo::new(io), hyper_service).into_owned();
+                let conn = http1_builder(idle_timeout, max_headers, &clock)
+                    .serve_connection(TokioIo::new(io), hyper_service)
+                    .with_upgrades();
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), None), Some(clock)).await
             };
             if let Err(e) = ended {
