@@ -62,11 +62,11 @@ fn reference_parse(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 fn check_session(reply: &Reply, cookies: &[(String, String)]) {
-    // A repeated name: `Cookies<T>` takes the last value (`CookieJar` the first).
-    let last = |name: &str| cookies.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let session = last("session");
-    let theme = last("theme");
-    let visits = last("visits");
+    // A repeated name: the first value wins (`Cookies<T>` and `CookieJar` alike).
+    let first = |name: &str| cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let session = first("session");
+    let theme = first("theme");
+    let visits = first("visits");
     let session_ok = session.is_some_and(|s| (1..=64).contains(&s.chars().count()));
     let theme_ok = theme.is_none_or(|t| t == "light" || t == "dark");
     let visits_ok = visits.is_none_or(|v| canonical_uint(v).is_some_and(|n| n <= 1000));

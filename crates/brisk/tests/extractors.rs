@@ -103,6 +103,12 @@ async fn cookies_typed_and_jar() {
     assert_eq!(errs[0]["loc"], json!(["cookie", "session_id"]));
     assert_eq!(errors(&client.get("/typed").send().await)[0]["type"], "missing");
     assert_eq!(client.get("/jar").header("cookie", "theme=dark").send().await.text(), "dark");
+    // A repeated name: both extractors take the first value, in one header or across several.
+    let twice = client.get("/typed").header("cookie", "session_id=1; session_id=2");
+    assert_eq!(twice.send().await.text(), "1");
+    let across = client.get("/typed").header("cookie", "session_id=3").header("cookie", "session_id=abc");
+    assert_eq!(across.send().await.text(), "3");
+    assert_eq!(client.get("/jar").header("cookie", "theme=dark; theme=light").send().await.text(), "dark");
 }
 
 #[derive(Deserialize, Serialize, JsonSchema, Validate)]

@@ -1,7 +1,7 @@
 //! Cookies: typed ([`Cookies<T>`]) or as a map ([`CookieJar`]).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use http::header::COOKIE;
 use http::request::Parts;
@@ -50,7 +50,8 @@ pub(crate) fn parse_cookies(headers: &HeaderMap) -> Vec<(&str, Cow<'_, str>)> {
 /// }
 /// ```
 ///
-/// Failures are 422s at `["cookie", "<name>"]`.
+/// Failures are 422s at `["cookie", "<name>"]`. When a name repeats, the first value wins (as
+/// in [`CookieJar`], Go's `Request.Cookie` and Rack).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cookies<T>(pub T);
 
@@ -60,7 +61,11 @@ where
 {
     async fn from_request_parts(parts: &mut Parts, _cx: &RequestContext) -> Result<Self, Error> {
         let cookies = parse_cookies(&parts.headers);
-        let pairs: Vec<(&str, &str)> = cookies.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        // A repeated name: the first wins, as in `CookieJar` (browsers send the cookie with the
+        // longest path first; a subdomain's tossed cookie of the same name comes later).
+        let mut seen = HashSet::with_capacity(cookies.len());
+        let pairs: Vec<(&str, &str)> =
+            cookies.iter().filter(|(k, _)| seen.insert(*k)).map(|(k, v)| (*k, v.as_ref())).collect();
         from_strings(&pairs, StringSource::Cookie).map(Cookies)
     }
 }
