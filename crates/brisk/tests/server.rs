@@ -75,28 +75,48 @@ async fn drain_timeout_cuts_requests_that_take_too_long() {
     tokio::time::timeout(Duration::from_secs(5), server).await.expect("exits within the deadline").ok();
 }
 
-#[tokio::test]
-async fn serves_http2_cleartext() {
-    let client =
-        TestClient::serve(App::new().route("/json", get(|| async { Json(json!({"h2": true})) }))).await;
-    let addr = client.addr().expect("socket mode");
+/// An HTTP/2 (prior knowledge) client on one connection: its sender, and the connection's task.
+async fn h2_client(
+    addr: std::net::SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+    let (sender, conn) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioIo::new(stream),
     )
     .await
     .expect("h2 handshake");
-    tokio::spawn(conn);
+    (sender, tokio::spawn(conn))
+}
+
+/// GET `path` over `sender`; the status and the whole body.
+async fn h2_get(
+    sender: &mut hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>>,
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> (http::StatusCode, Bytes) {
+    use http_body_util::BodyExt;
     let req = http::Request::builder()
-        .uri(format!("http://{addr}/json"))
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .uri(format!("http://{addr}{path}"))
+        .body(http_body_util::Empty::<Bytes>::new())
         .expect("request");
     let res = sender.send_request(req).await.expect("h2 request");
     assert_eq!(res.version(), http::Version::HTTP_2);
-    assert_eq!(res.status(), 200);
-    use http_body_util::BodyExt;
-    let body = res.into_body().collect().await.expect("body").to_bytes();
+    let status = res.status();
+    (status, res.into_body().collect().await.expect("body").to_bytes())
+}
+
+#[tokio::test]
+async fn serves_http2_cleartext() {
+    let client =
+        TestClient::serve(App::new().route("/json", get(|| async { Json(json!({"h2": true})) }))).await;
+    let addr = client.addr().expect("socket mode");
+    let (mut sender, _conn) = h2_client(addr).await;
+    let (status, body) = h2_get(&mut sender, addr, "/json").await;
+    assert_eq!(status, 200);
     assert_eq!(&body[..], br#"{"h2":true}"#);
 }
 
@@ -172,24 +192,11 @@ async fn an_http2_request_in_flight_outlives_the_idle_timeout() {
     let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/slow", get(slow));
     let client = TestClient::serve(app).await;
     let addr = client.addr().expect("socket mode");
-    let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .expect("h2 handshake");
-    let conn = tokio::spawn(conn);
+    let (mut sender, conn) = h2_client(addr).await;
     let mut answers = Vec::new();
     // Two requests one after the other on the same connection, each longer than the timeout.
     for _ in 0..2 {
-        let req = http::Request::builder()
-            .uri(format!("http://{addr}/slow"))
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
-            .expect("request");
-        let res = sender.send_request(req).await.expect("h2 request");
-        use http_body_util::BodyExt;
-        answers.push(res.into_body().collect().await.expect("body").to_bytes());
+        answers.push(h2_get(&mut sender, addr, "/slow").await.1);
     }
     assert_eq!(answers, vec![bytes::Bytes::from_static(b"slow but whole"); 2]);
     // Idle afterwards: the server ends the connection (this client answers GOAWAY's PING).
