@@ -7,8 +7,13 @@
 //! descriptor, buffers) forever, and PING keep-alive doesn't help against a client that answers
 //! pings. [`Idle`] counts an HTTP/2 connection's requests in flight (from the service call until
 //! the response body is dropped); when none has been in flight for the timeout, the connection
-//! gets a graceful GOAWAY, and if the client has still not closed it [`GOAWAY_GRACE`] later (an
-//! unfinished header block, or a client that never answers the GOAWAY's PING), it is dropped.
+//! gets a graceful GOAWAY (h2 still finishes the streams it has), and if the client has still not
+//! closed it and nothing has been written to it for [`GOAWAY_GRACE`] (an unfinished header
+//! block, or a client that never answers the GOAWAY's PING), it is dropped.
+//!
+//! Limitation: an HTTP/2 CONNECT tunnel (extended CONNECT, `hyper::upgrade::on`) counts as idle
+//! once its 2xx head is sent, and is closed with the connection. brisk's WebSockets are HTTP/1.1
+//! upgrades, which this does not touch.
 //!
 //! hyper-util's `GracefulShutdown` can't be combined with this (its connection trait is
 //! sealed), so [`Drain`] does its job: signal every connection, wait for all to end.
@@ -28,6 +33,9 @@ use tokio::time::{Instant, Sleep};
 
 /// How long an HTTP/2 client has, after an idle GOAWAY, to close the connection itself.
 pub(crate) const GOAWAY_GRACE: Duration = Duration::from_secs(1);
+
+/// The shortest idle timeout the watch uses.
+const MIN_PERIOD: Duration = Duration::from_millis(10);
 
 /// The server-wide drain signal: [`Drain::start`] tells every watched connection to finish its
 /// in-flight requests and close, and resolves once all of them have.
@@ -143,15 +151,27 @@ where
         if !this.shut && this.watcher.draining(cx) {
             this.shut_down();
         }
-        if let Some(idle) = &mut this.idle {
-            match idle.poll(cx) {
-                Poll::Ready(IdleStep::GoAway) => this.shut_down(),
-                // Still open GOAWAY_GRACE after the GOAWAY with nothing in flight: drop it.
-                Poll::Ready(IdleStep::Drop) => return Poll::Ready(Ok(())),
-                Poll::Pending => {}
-            }
+        // The connection first: a request already waiting in the socket is taken in (and
+        // counted in flight) before the idle watch looks.
+        if let Poll::Ready(ended) = this.conn.as_mut().poll(cx) {
+            return Poll::Ready(ended);
         }
-        this.conn.as_mut().poll(cx)
+        let Some(idle) = &mut this.idle else {
+            return Poll::Pending;
+        };
+        match idle.poll(cx) {
+            Poll::Ready(IdleStep::GoAway) => {
+                this.shut_down();
+                let polled = this.conn.as_mut().poll(cx);
+                if let Some(idle) = &mut this.idle {
+                    idle.settle();
+                }
+                polled
+            }
+            // Still open GOAWAY_GRACE after the GOAWAY with nothing in flight or being written.
+            Poll::Ready(IdleStep::Drop) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -162,6 +182,8 @@ pub(crate) struct Idle(Arc<IdleState>);
 struct IdleState {
     base: Instant,
     in_flight: AtomicUsize,
+    /// Bytes hyper has written to the socket (see [`Progress`]).
+    written: AtomicU64,
     /// Milliseconds after `base` when the last request in flight ended (0: none yet).
     idle_since: AtomicU64,
 }
@@ -171,6 +193,7 @@ impl Idle {
         Idle(Arc::new(IdleState {
             base: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            written: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
         }))
     }
@@ -183,12 +206,21 @@ impl Idle {
 
     /// The watch that closes the connection after `timeout` with nothing in flight.
     pub(crate) fn watch(&self, timeout: Duration) -> IdleWatch {
+        // A zero timeout would re-arm the timer at `now` and spin while a request is in flight.
+        let timeout = timeout.max(MIN_PERIOD);
         IdleWatch {
             state: self.0.clone(),
             timeout,
             sleep: Box::pin(tokio::time::sleep(timeout)),
             goaway_at: None,
+            written_seen: 0,
+            quiet_since: Instant::now(),
         }
+    }
+
+    /// `io`, with the bytes written through it counted for this connection's idle watch.
+    pub(crate) fn progress<T>(&self, io: T) -> Progress<T> {
+        Progress { io, state: self.0.clone() }
     }
 
     fn idle_since(state: &IdleState) -> Instant {
@@ -219,6 +251,9 @@ pub(crate) struct IdleWatch {
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
     goaway_at: Option<Instant>,
+    /// After the GOAWAY: the byte count last seen, and since when it has not moved.
+    written_seen: u64,
+    quiet_since: Instant,
 }
 
 impl IdleWatch {
@@ -235,7 +270,17 @@ impl IdleWatch {
             let idle_since = Idle::idle_since(&self.state);
             let deadline = match self.goaway_at {
                 None => idle_since + self.timeout,
-                Some(goaway) => goaway.max(idle_since) + GOAWAY_GRACE,
+                Some(goaway) => {
+                    // hyper lets go of a response body (and its `InFlight`) once h2 has taken
+                    // the last chunk, which h2 may still be sending to a slow reader: while
+                    // bytes keep going out, the connection is not idle.
+                    let written = self.state.written.load(Ordering::Acquire);
+                    if written != self.written_seen {
+                        self.written_seen = written;
+                        self.quiet_since = now;
+                    }
+                    goaway.max(idle_since).max(self.quiet_since) + GOAWAY_GRACE
+                }
             };
             if now < deadline {
                 self.sleep.as_mut().reset(deadline);
@@ -245,8 +290,72 @@ impl IdleWatch {
                 return Poll::Ready(IdleStep::Drop);
             }
             self.goaway_at = Some(now);
+            self.quiet_since = now;
             self.sleep.as_mut().reset(now + GOAWAY_GRACE);
+            // Register for the new deadline before returning (a reset timer has no waker).
+            let _ = self.sleep.as_mut().poll(cx);
             return Poll::Ready(IdleStep::GoAway);
+        }
+    }
+
+    /// After the GOAWAY has been written: the bytes so far are the GOAWAY's, not a download's.
+    fn settle(&mut self) {
+        self.written_seen = self.state.written.load(Ordering::Acquire);
+    }
+}
+
+/// An HTTP/2 connection's I/O, counting the bytes written (for [`IdleWatch`]).
+pub(crate) struct Progress<T> {
+    io: T,
+    state: Arc<IdleState>,
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Progress<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Progress<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.count(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.count(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl<T> Progress<T> {
+    fn count(&self, written: &Poll<std::io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = written {
+            self.state.written.fetch_add(*n as u64, Ordering::Relaxed);
         }
     }
 }

@@ -129,6 +129,9 @@ pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
     for addr in tokio::net::lookup_host(addr).await? {
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
         let bound = socket.and_then(|socket| {
+            // As mio does for `TcpListener::bind`: rebinding a port in TIME_WAIT; not on Windows,
+            // where the option lets another socket take the port over.
+            #[cfg(not(windows))]
             socket.set_reuseaddr(true)?;
             socket.bind(addr)?;
             socket.listen(LISTEN_BACKLOG)
@@ -225,13 +228,14 @@ async fn serve_connections(
                 // request in flight for the header read timeout (conn_watch.rs).
                 let idle = Idle::new();
                 let watch_idle = idle.watch(idle_timeout);
+                let io = idle.progress(TokioIo::new(io));
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                     let in_flight = idle.request();
                     service
                         .call(req.map(|body| Body::incoming(body, min_body_rate)))
                         .map(move |res| Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight))))
                 });
-                let conn = http2_builder().serve_connection(TokioIo::new(io), hyper_service);
+                let conn = http2_builder().serve_connection(io, hyper_service);
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
             } else {
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {

@@ -109,6 +109,17 @@ async fn cookies_typed_and_jar() {
     let across = client.get("/typed").header("cookie", "session_id=3").header("cookie", "session_id=abc");
     assert_eq!(across.send().await.text(), "3");
     assert_eq!(client.get("/jar").header("cookie", "theme=dark; theme=light").send().await.text(), "dark");
+    // A list field keeps every value, in order.
+    #[derive(Deserialize, JsonSchema, Validate)]
+    struct Flags {
+        flag: Vec<String>,
+    }
+    async fn flags(Cookies(f): Cookies<Flags>) -> String {
+        f.flag.join(",")
+    }
+    let client = TestClient::new(App::new().route("/flags", get(flags)));
+    let res = client.get("/flags").header("cookie", "flag=a; x=1").header("cookie", "flag=b").send().await;
+    assert_eq!(res.text(), "a,b");
 }
 
 #[derive(Deserialize, Serialize, JsonSchema, Validate)]

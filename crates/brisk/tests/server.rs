@@ -406,6 +406,37 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_slow_http2_download_outlives_the_idle_timeout() {
+    // One 4 MiB chunk: hyper hands it to h2 (and lets go of the body) at once, long before a
+    // slow reader has it all; the connection must stay while bytes are still going out.
+    const SIZE: usize = 4 << 20;
+    let big = || async { Bytes::from(vec![b'x'; SIZE]) };
+    let app = App::new().header_read_timeout(Duration::from_millis(200)).route("/big", get(big));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket mode");
+    let (mut sender, _conn) = h2_client(addr).await;
+    let req = http::Request::builder()
+        .uri(format!("http://{addr}/big"))
+        .body(http_body_util::Empty::<Bytes>::new())
+        .expect("request");
+    let res = sender.send_request(req).await.expect("h2 request");
+    let mut body = res.into_body();
+    let started = std::time::Instant::now();
+    let mut got = 0;
+    use http_body_util::BodyExt;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.expect("the download is not cut off");
+        if let Some(data) = frame.data_ref() {
+            got += data.len();
+            // About 1 MiB a second: the whole takes ~4 s, past GOAWAY (0.2 s) + grace (1 s).
+            tokio::time::sleep(Duration::from_millis(u64::try_from(data.len() / 1024).unwrap_or(0))).await;
+        }
+    }
+    assert_eq!(got, SIZE);
+    assert!(started.elapsed() > Duration::from_millis(2500), "too fast to test: {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn bind_queues_a_burst_of_connections_beyond_128() {
     // Nothing accepts: every connect must fit the listen backlog (tokio's default is 128; a
     // connect past it has its SYN dropped and retried a second later).

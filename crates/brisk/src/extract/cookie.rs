@@ -1,7 +1,7 @@
 //! Cookies: typed ([`Cookies<T>`]) or as a map ([`CookieJar`]).
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use http::header::COOKIE;
 use http::request::Parts;
@@ -50,8 +50,9 @@ pub(crate) fn parse_cookies(headers: &HeaderMap) -> Vec<(&str, Cow<'_, str>)> {
 /// }
 /// ```
 ///
-/// Failures are 422s at `["cookie", "<name>"]`. When a name repeats, the first value wins (as
-/// in [`CookieJar`], Go's `Request.Cookie` and Rack).
+/// Failures are 422s at `["cookie", "<name>"]`. When a name repeats, a single-valued field takes
+/// the first value (as [`CookieJar`], Go's `Request.Cookie` and Rack do) and a `Vec` field all
+/// of them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cookies<T>(pub T);
 
@@ -61,11 +62,9 @@ where
 {
     async fn from_request_parts(parts: &mut Parts, _cx: &RequestContext) -> Result<Self, Error> {
         let cookies = parse_cookies(&parts.headers);
-        // A repeated name: the first wins, as in `CookieJar` (browsers send the cookie with the
-        // longest path first; a subdomain's tossed cookie of the same name comes later).
-        let mut seen = HashSet::with_capacity(cookies.len());
-        let pairs: Vec<(&str, &str)> =
-            cookies.iter().filter(|(k, _)| seen.insert(*k)).map(|(k, v)| (*k, v.as_ref())).collect();
+        // A repeated name: a scalar field takes the first (`StringSource::pick`), as `CookieJar`
+        // does; a list field takes them all, in order.
+        let pairs: Vec<(&str, &str)> = cookies.iter().map(|(k, v)| (*k, v.as_ref())).collect();
         from_strings(&pairs, StringSource::Cookie).map(Cookies)
     }
 }

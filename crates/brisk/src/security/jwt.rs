@@ -63,7 +63,17 @@ impl JwtKeys {
     /// HMAC-SHA256 with `secret` (use 32 random bytes or more). Tokens must carry `exp` (checked,
     /// no leeway) and `aud` = `audience` (a string, or an array holding it); `nbf`, when
     /// present, is checked too; a token whose header names any other algorithm is refused.
+    ///
+    /// A secret shorter than 32 bytes (256 bits, RFC 7518 §3.2's minimum for HS256) is logged as
+    /// a warning at start-up: it still works, but can be brute-forced offline from one token.
     pub fn hs256(secret: &[u8], audience: &str) -> Self {
+        if secret.len() < 32 {
+            tracing::warn!(
+                target: "brisk::security",
+                bytes = secret.len(),
+                "the HS256 secret is shorter than 32 bytes (RFC 7518 requires at least 256 bits)"
+            );
+        }
         // HMAC takes a key of any length (longer ones are hashed first): this cannot fail.
         let mac = match Hmac::<Sha256>::new_from_slice(secret) {
             Ok(mac) => mac,

@@ -97,10 +97,11 @@ impl StringSource {
         }
     }
 
-    /// Which of repeated values a scalar takes: the first header, else the last (as Starlette does).
+    /// Which of repeated values a scalar takes: the first header or cookie (browsers send the
+    /// cookie with the longest path first), else the last (as Starlette does).
     fn pick<'a>(self, values: &[&'a str]) -> Option<&'a str> {
         match self {
-            StringSource::Header => values.first().copied(),
+            StringSource::Header | StringSource::Cookie => values.first().copied(),
             _ => values.last().copied(),
         }
     }
