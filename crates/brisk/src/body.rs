@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 
 pub use crate::body_pace::MinBodyRate;
 use crate::body_pace::Paced;
+use crate::depends::Scope;
 use crate::error::BoxError;
 
 /// A request or response body: empty, one buffer, hyper's incoming stream, or any boxed body.
@@ -26,6 +27,12 @@ pub struct Body(Inner);
 enum Inner {
     Empty,
     Full(Option<Bytes>),
+    /// A whole body and the request's teardown scope, which runs when the body is done with: the
+    /// common case of [`Body::keep_alive`] without a boxed wrapper.
+    FullHeld {
+        bytes: Option<Bytes>,
+        _scope: Scope,
+    },
     Incoming(Paced),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
@@ -72,9 +79,13 @@ impl Body {
         Body::new(http_body_util::StreamBody::new(frames))
     }
 
-    /// This body, holding `guard` until it is finished or dropped.
-    pub(crate) fn keep_alive<G: Send + Unpin + 'static>(self, guard: G) -> Body {
-        Body::new(Guarded { body: self, _guard: guard })
+    /// This body, holding `scope` (and so its teardowns) until it is finished or dropped.
+    pub(crate) fn keep_alive(self, scope: Scope) -> Body {
+        match self.0 {
+            Inner::Empty => Body(Inner::FullHeld { bytes: None, _scope: scope }),
+            Inner::Full(bytes) => Body(Inner::FullHeld { bytes, _scope: scope }),
+            inner => Body::new(Guarded { body: Body(inner), _guard: scope }),
+        }
     }
 
     /// Reads the whole body into one buffer, with no size limit (use the extractors for limits).
@@ -152,7 +163,9 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.get_mut().0 {
             Inner::Empty => Poll::Ready(None),
-            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Full(bytes) | Inner::FullHeld { bytes, .. } => {
+                Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))))
+            }
             Inner::Incoming(paced) => paced.poll_frame(cx),
             Inner::Boxed(boxed) => Pin::new(boxed).poll_frame(cx),
         }
@@ -161,7 +174,7 @@ impl http_body::Body for Body {
     fn is_end_stream(&self) -> bool {
         match &self.0 {
             Inner::Empty => true,
-            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Full(bytes) | Inner::FullHeld { bytes, .. } => bytes.is_none(),
             Inner::Incoming(paced) => paced.incoming().is_end_stream(),
             Inner::Boxed(boxed) => boxed.is_end_stream(),
         }
@@ -170,7 +183,9 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match &self.0 {
             Inner::Empty => SizeHint::with_exact(0),
-            Inner::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Inner::Full(bytes) | Inner::FullHeld { bytes, .. } => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             Inner::Incoming(paced) => paced.incoming().size_hint(),
             Inner::Boxed(boxed) => boxed.size_hint(),
         }
@@ -181,7 +196,7 @@ impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.0 {
             Inner::Empty => "Empty",
-            Inner::Full(_) => "Full",
+            Inner::Full(_) | Inner::FullHeld { .. } => "Full",
             Inner::Incoming(_) => "Incoming",
             Inner::Boxed(_) => "Boxed",
         };
