@@ -1,5 +1,5 @@
 //! The serve loop: hyper's HTTP/1.1 or HTTP/2 connection (h2c; the opening bytes tell which),
-//! TCP_NODELAY, header read timeout, HTTP/2 idle timeout (`conn_watch.rs`), a 1024-deep listen
+//! TCP_NODELAY, header read timeout, HTTP/2 idle timeout (`h2_idle.rs`), a 1024-deep listen
 //! backlog, lifespan hooks, and graceful shutdown with a drain deadline.
 
 use std::convert::Infallible;
@@ -17,8 +17,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream, ToSocketAddrs};
 use crate::app::{App, AppService, BuildError, Lifespan, ServerConfig};
 use crate::batched_io::BatchedIo;
 use crate::body::Body;
-use crate::conn_watch::{Drain, Idle, Tracked};
+use crate::drain::Drain;
 use crate::error::BoxError;
+use crate::h2_idle::{Idle, Tracked};
 use crate::header_clock::{Clock, ConnTimer};
 
 /// Why serving stopped with an error.
@@ -225,7 +226,7 @@ async fn serve_connections(
             let (io, pump) = BatchedIo::new(stream);
             let ended = if opening == Opening::Http2 {
                 // HTTP/2 has no header timeout in hyper: close a connection that has had no
-                // request in flight for the header read timeout (conn_watch.rs).
+                // request in flight for the header read timeout (h2_idle.rs).
                 let idle = Idle::new();
                 let watch_idle = idle.watch(idle_timeout);
                 let io = idle.progress(TokioIo::new(io));
