@@ -153,14 +153,20 @@ fn h2_frame_types(bytes: &[u8]) -> Vec<u8> {
 
 const GOAWAY: u8 = 0x7;
 
-#[tokio::test]
-async fn an_idle_http2_connection_gets_goaway_and_is_closed() {
+/// Opens a raw connection to a server whose header read timeout is 300 ms, sends `bytes`, and
+/// reads until the server closes it: the frames that came, and when it closed.
+async fn idle_h2_connection(bytes: &[u8]) -> (Vec<u8>, Option<Duration>) {
     let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/", get(|| async { "hi" }));
     let client = TestClient::serve(app).await;
     let mut stream = TcpStream::connect(client.addr().expect("socket mode")).await.expect("connect");
     let opened = std::time::Instant::now();
-    stream.write_all(&[H2_PREFACE, H2_SETTINGS].concat()).await.expect("write");
-    let (got, closed) = read_until_closed(stream, opened).await;
+    stream.write_all(bytes).await.expect("write");
+    read_until_closed(stream, opened).await
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_gets_goaway_and_is_closed() {
+    let (got, closed) = idle_h2_connection(&[H2_PREFACE, H2_SETTINGS].concat()).await;
     let closed = closed.expect("the server closes an idle HTTP/2 connection");
     // GOAWAY at 300 ms; this client never answers its PING, so the close comes a second later.
     assert!(closed >= Duration::from_millis(250), "closed after {closed:?}");
@@ -169,16 +175,11 @@ async fn an_idle_http2_connection_gets_goaway_and_is_closed() {
 
 #[tokio::test]
 async fn an_unfinished_http2_header_block_is_closed() {
-    let app = App::new().header_read_timeout(Duration::from_millis(300)).route("/", get(|| async { "hi" }));
-    let client = TestClient::serve(app).await;
-    let mut stream = TcpStream::connect(client.addr().expect("socket mode")).await.expect("connect");
-    let opened = std::time::Instant::now();
     // HEADERS on stream 1 with END_STREAM but no END_HEADERS: GET http / (HPACK static table).
-    let block = b"\x82\x86\x84";
-    let headers = [&[0, 0, 3, 0x1, 0x1, 0, 0, 0, 1][..], &block[..]].concat();
-    stream.write_all(&[H2_PREFACE, H2_SETTINGS, &headers].concat()).await.expect("write");
-    let (got, closed) = read_until_closed(stream, opened).await;
+    let headers = [&[0, 0, 3, 0x1, 0x1, 0, 0, 0, 1][..], b"\x82\x86\x84"].concat();
+    let (got, closed) = idle_h2_connection(&[H2_PREFACE, H2_SETTINGS, &headers].concat()).await;
     assert!(closed.is_some(), "the connection stays open; frames {:?}", h2_frame_types(&got));
+    assert!(h2_frame_types(&got).contains(&GOAWAY), "frames {:?}", h2_frame_types(&got));
     // No response: the request never began.
     assert!(!h2_frame_types(&got).contains(&0x1), "frames {:?}", h2_frame_types(&got));
 }
@@ -434,6 +435,43 @@ async fn a_slow_http2_download_outlives_the_idle_timeout() {
     }
     assert_eq!(got, SIZE);
     assert!(started.elapsed() > Duration::from_millis(2500), "too fast to test: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_an_http2_request_in_flight() {
+    let slow = || async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "finished over h2"
+    };
+    let listener = brisk::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(App::new().route("/slow", get(slow)).serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+    let (mut sender, conn) = h2_client(addr).await;
+    let request = tokio::spawn(async move { h2_get(&mut sender, addr, "/slow").await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = stop.send(());
+    let (status, body) = request.await.expect("join");
+    assert_eq!((status, &body[..]), (http::StatusCode::OK, &b"finished over h2"[..]));
+    // The server said GOAWAY, the connection ends, and the server exits.
+    tokio::time::timeout(Duration::from_secs(5), conn).await.expect("the h2 connection ends").ok();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server exits")
+        .expect("join")
+        .expect("serve");
+}
+
+#[tokio::test]
+async fn bind_reports_a_port_already_taken() {
+    let taken = brisk::bind("127.0.0.1:0").await.expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let err = brisk::bind(addr).await.expect_err("the port is taken");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    let err = brisk::bind("no-such-host.invalid:80").await.expect_err("no address");
+    assert_ne!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
 
 #[tokio::test]
