@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use brisk::{App, ServeError};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod corpus;
+pub mod flood;
 pub mod process;
 
 /// A brisk app served on an ephemeral port with `App::serve_with_shutdown`.
@@ -26,7 +27,7 @@ pub struct Server {
 impl Server {
     /// Binds `127.0.0.1:0` and serves `app` until [`Server::trigger_shutdown`].
     pub async fn start(app: App) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = brisk::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve_with_shutdown(listener, async {

@@ -3,11 +3,10 @@
 //! answering. Its latency before and during the flood is printed for RESULTS.md (no timed
 //! assertion: CI machines vary).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brisk::prelude::*;
+use reliability::flood::{Flood, Flooded};
 use reliability::{quiet_panics_containing, Conn, Latency, Server};
 
 const MARKER: &str = "reliability: intentional panic";
@@ -37,48 +36,8 @@ async fn sample_healthy(conn: &mut Conn, n: usize) -> Vec<Duration> {
     out
 }
 
-/// Floods `request` over `CONNECTIONS` keep-alive connections while a probe connection keeps
-/// timing `GET /`; returns the probe's samples, the flood's duration and the probe back.
-async fn flood(
-    addr: std::net::SocketAddr,
-    request: &'static [u8],
-    expect: (u16, &'static str),
-    mut probe: Conn,
-) -> (Vec<Duration>, Duration, usize, Conn) {
-    let answered = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let senders: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let answered = answered.clone();
-            tokio::spawn(async move {
-                // One keep-alive connection each: a panic must not cost the connection.
-                let mut conn = Conn::connect(addr).await.expect("connect");
-                for _ in 0..PER_CONNECTION {
-                    let res = conn.send(request).await.expect("a response to every request");
-                    assert_eq!((res.status, res.text().as_str()), expect);
-                    answered.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let prober = {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let mut samples = Vec::new();
-            while !done.load(Ordering::Relaxed) {
-                samples.extend(sample_healthy(&mut probe, 10).await);
-            }
-            (samples, probe)
-        })
-    };
-    for task in senders {
-        task.await.expect("flood connection");
-    }
-    let took = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let (samples, probe) = prober.await.expect("probe");
-    (samples, took, answered.load(Ordering::Relaxed), probe)
+fn flood(request: &'static [u8], expect: (u16, &'static str)) -> Flood {
+    Flood { request, expect, connections: CONNECTIONS, per_connection: PER_CONNECTION, probe: GET_ROOT }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -93,10 +52,11 @@ async fn ten_thousand_panics_all_answer_500() {
     let before = Latency::of(sample_healthy(&mut probe, 1000).await);
 
     // Control: the same load on a route that does not panic, to separate "load" from "panics".
-    let (control, control_took, control_n, probe) = flood(addr, GET_OTHER, (200, "ok"), probe).await;
+    let Flooded { probe_samples: control, took: control_took, answered: control_n, probe } =
+        flood(GET_OTHER, (200, "ok")).run(addr, probe).await;
     assert_eq!(control_n, CONNECTIONS * PER_CONNECTION);
-    let (samples, took, total, mut probe) =
-        flood(addr, GET_PANIC, (500, r#"{"detail":"Internal Server Error"}"#), probe).await;
+    let Flooded { probe_samples: samples, took, answered: total, mut probe } =
+        flood(GET_PANIC, (500, r#"{"detail":"Internal Server Error"}"#)).run(addr, probe).await;
     assert_eq!(total, CONNECTIONS * PER_CONNECTION, "every panicking request was answered");
     let after = Latency::of(sample_healthy(&mut probe, 1000).await);
 

@@ -13,10 +13,10 @@
 //! (`reliability/scripts/sigterm` passes the release build).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use reliability::flood::{Flood, Flooded};
 use reliability::process::ServerProcess;
 use reliability::{get_path, Conn, Latency};
 
@@ -183,43 +183,15 @@ async fn panic_flood_leaves_the_same_process_serving() {
     let pid_before = get_path(addr, "/pid").await.expect("GET /pid").text();
     assert_eq!(pid_before, server.pid.to_string(), "/pid answers the spawned process's id");
 
-    let done = Arc::new(AtomicBool::new(false));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let prober = {
-        let done = done.clone();
-        tokio::spawn(async move {
-            let mut probe = Conn::connect(addr).await.expect("connect");
-            let mut samples = Vec::new();
-            while !done.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                let res = probe.send(b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("GET /json");
-                samples.push(t.elapsed());
-                assert_eq!(res.status, 200);
-            }
-            samples
-        })
+    let probe = Conn::connect(addr).await.expect("connect");
+    let flood = Flood {
+        request: b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n",
+        expect: (500, PANIC_BODY),
+        connections: CONNECTIONS,
+        per_connection: PER_CONNECTION,
+        probe: b"GET /json HTTP/1.1\r\nHost: x\r\n\r\n",
     };
-    let started = Instant::now();
-    let senders: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let answered = answered.clone();
-            tokio::spawn(async move {
-                let mut conn = Conn::connect(addr).await.expect("connect");
-                for _ in 0..PER_CONNECTION {
-                    let res = conn.send(b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("an answer");
-                    assert_eq!((res.status, res.text().as_str()), (500, PANIC_BODY));
-                    answered.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for sender in senders {
-        sender.await.expect("flood connection");
-    }
-    let took = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let samples = prober.await.expect("probe");
-    let total = answered.load(Ordering::Relaxed);
+    let Flooded { probe_samples: samples, took, answered: total, .. } = flood.run(addr, probe).await;
     assert_eq!(total, CONNECTIONS * PER_CONNECTION);
 
     assert!(server.alive(), "the server process died: {:?}", server.stderr_tail());
