@@ -391,6 +391,42 @@ async fn a_body_slower_than_the_minimum_rate_is_a_408_and_the_connection_closes(
 }
 
 #[tokio::test]
+async fn an_http2_body_slower_than_the_minimum_rate_is_a_408() {
+    use futures_util::StreamExt;
+    let rate = brisk::body::MinBodyRate { bytes_per_second: 1000, grace: Duration::from_millis(300) };
+    let app = App::new().route("/upload", post(echo_len)).min_body_rate(Some(rate));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(conn);
+    // 10 bytes of 10,000, then the stream stays open with nothing more.
+    let first = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(http_body::Frame::data(
+        Bytes::from_static(b"0123456789"),
+    ))]);
+    let body = http_body_util::StreamBody::new(first.chain(futures_util::stream::pending()));
+    let req = http::Request::post(format!("http://{addr}/upload"))
+        .header("content-length", "10000")
+        .body(body)
+        .expect("request");
+    let started = std::time::Instant::now();
+    let res = tokio::time::timeout(Duration::from_secs(5), sender.send_request(req))
+        .await
+        .expect("an answer before the client gives up")
+        .expect("h2 response");
+    assert_eq!(res.status(), 408);
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    use http_body_util::BodyExt;
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("Request body too slow"), "{body:?}");
+}
+
+#[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
     let app = App::new().route("/", get(|| async { "ok" })).header_read_timeout(Duration::from_millis(400));
     let client = TestClient::serve(app).await;
