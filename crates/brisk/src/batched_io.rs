@@ -8,10 +8,13 @@
 //! deferral is bounded by the poll instead: [`Pump`] polls the connection, then writes out
 //! whatever it gathered, so nothing waits for more input and nothing is left behind.
 //!
-//! The first write after a read goes straight to the socket, so a client that does not
-//! pipeline pays no copy: only the second and later answers to one read are gathered. Outside a
-//! pump poll (an upgraded WebSocket writing from its own task) every write goes straight
-//! through, in order with anything still gathered.
+//! Every answer written during a pump poll is gathered, the first one too: a pipelined batch
+//! then leaves in one `write` (sending the first answer at once made two, and each loopback
+//! write also costs the wake-up of the reader; pipelined `/json` went from 1.71 to 1.46 µs of
+//! server CPU a request). A client that does not pipeline pays a copy of its one answer
+//! (a few hundred bytes), not another syscall. Answers over [`MAX_GATHERED`] go straight to the
+//! socket. Outside a pump poll (an upgraded WebSocket writing from its own task) every write
+//! goes straight through, in order with anything still gathered.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -89,8 +92,6 @@ impl Shared {
 pub(crate) struct BatchedIo {
     read: OwnedReadHalf,
     shared: Arc<Shared>,
-    /// Whether something was written since the last read: the next write is a second answer.
-    wrote_since_read: bool,
 }
 
 /// Makes the [`Pump`] of one [`BatchedIo`].
@@ -113,29 +114,23 @@ impl BatchedIo {
             out: Mutex::new(Out { write, gathered: Vec::new() }),
             in_poll: AtomicBool::new(false),
         });
-        (BatchedIo { read, shared: shared.clone(), wrote_since_read: false }, PumpMaker(shared))
+        (BatchedIo { read, shared: shared.clone() }, PumpMaker(shared))
     }
 
     fn poll_gather(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         let mut out = self.shared.out();
-        let second_answer = self.wrote_since_read || !out.gathered.is_empty();
-        if self.shared.in_poll.load(Ordering::Acquire)
-            && second_answer
-            && out.gathered.len() + len <= MAX_GATHERED
-        {
+        if self.shared.in_poll.load(Ordering::Acquire) && out.gathered.len() + len <= MAX_GATHERED {
             out.gathered.reserve(len);
             for buf in bufs {
                 out.gathered.extend_from_slice(buf);
             }
             return Poll::Ready(Ok(len));
         }
-        // The first answer to a read, large output, or no pump: send what is gathered (to keep
-        // the order), then write through as a plain socket would.
+        // Large output, or no pump: send what is gathered (to keep the order), then write
+        // through as a plain socket would.
         ready!(out.poll_drain(cx))?;
-        let written = ready!(Pin::new(&mut out.write).poll_write_vectored(cx, bufs))?;
-        self.wrote_since_read = true;
-        Poll::Ready(Ok(written))
+        Pin::new(&mut out.write).poll_write_vectored(cx, bufs)
     }
 }
 
@@ -193,13 +188,7 @@ where
 
 impl AsyncRead for BatchedIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.read).poll_read(cx, buf))?;
-        if buf.filled().len() > before {
-            this.wrote_since_read = false;
-        }
-        Poll::Ready(Ok(()))
+        Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
     }
 }
 
@@ -231,5 +220,111 @@ impl AsyncWrite for BatchedIo {
         let mut out = self.shared.out();
         ready!(out.poll_drain(cx))?;
         Pin::new(&mut out.write).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A served stream, and its peer as a plain non-blocking socket: a read of the peer asks the
+    /// kernel itself what has arrived (tokio's `try_read` answers from its readiness cache).
+    async fn pair() -> (TcpStream, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let peer = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        peer.set_nonblocking(true).expect("non-blocking");
+        (listener.accept().await.expect("accept").0, peer)
+    }
+
+    /// Whatever the peer has received by now.
+    fn received(peer: &mut std::net::TcpStream) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0; 256];
+        loop {
+            match peer.read(&mut buf) {
+                Ok(0) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return got,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    /// Writes each of `answers` during one poll, then notes what the peer had received.
+    struct WriteAll<'a> {
+        io: BatchedIo,
+        answers: &'a [&'a [u8]],
+        peer: &'a mut std::net::TcpStream,
+        seen_during_poll: Option<Vec<u8>>,
+    }
+
+    impl Future for WriteAll<'_> {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let this = self.get_mut();
+            for answer in this.answers {
+                let mut rest: &[u8] = answer;
+                while !rest.is_empty() {
+                    match Pin::new(&mut this.io).poll_write(cx, rest) {
+                        Poll::Ready(Ok(n)) if n > 0 => rest = &rest[n..],
+                        other => panic!("the write did not complete: {other:?}"),
+                    }
+                }
+            }
+            this.seen_during_poll = Some(received(this.peer));
+            Poll::Ready(())
+        }
+    }
+
+    /// Reads from the peer until `len` bytes have come (or 5 s pass).
+    async fn read_len(peer: &mut std::net::TcpStream, len: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        for _ in 0..500 {
+            got.extend(received(peer));
+            if got.len() >= len {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn answers_written_in_one_poll_leave_together_at_its_end() {
+        let (server, mut peer) = pair().await;
+        let (io, pump) = BatchedIo::new(server);
+        let answers: [&[u8]; 3] = [b"first ", b"second ", b"third"];
+        let mut writer = WriteAll { io, answers: &answers, peer: &mut peer, seen_during_poll: None };
+        pump.pump(&mut writer, None).await;
+        // Nothing, not even the first answer, went out while the connection was being polled.
+        assert_eq!(writer.seen_during_poll, Some(Vec::new()));
+        assert_eq!(read_len(&mut peer, 18).await, b"first second third");
+    }
+
+    #[tokio::test]
+    async fn a_write_outside_a_pump_poll_goes_straight_out() {
+        let (server, mut peer) = pair().await;
+        let (mut io, _pump) = BatchedIo::new(server);
+        tokio::io::AsyncWriteExt::write_all(&mut io, b"upgraded").await.expect("write");
+        assert_eq!(read_len(&mut peer, 8).await, b"upgraded");
+    }
+
+    #[tokio::test]
+    async fn an_answer_too_large_to_gather_goes_straight_out_after_what_was_gathered() {
+        let (server, mut peer) = pair().await;
+        let (io, pump) = BatchedIo::new(server);
+        let large = vec![b'x'; MAX_GATHERED];
+        let answers: [&[u8]; 2] = [b"small ", &large];
+        let mut writer = WriteAll { io, answers: &answers, peer: &mut peer, seen_during_poll: None };
+        pump.pump(&mut writer, None).await;
+        let seen = writer.seen_during_poll.unwrap_or_default();
+        assert!(seen.starts_with(b"small x"), "the large answer was held back, or came first");
+        let mut all = seen;
+        all.extend(read_len(&mut peer, 6 + MAX_GATHERED - all.len()).await);
+        assert_eq!(all.len(), 6 + MAX_GATHERED);
     }
 }
