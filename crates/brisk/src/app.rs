@@ -6,23 +6,23 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
-use http::header::{ALLOW, CONTENT_LENGTH};
-use http::{HeaderValue, Method, StatusCode};
-use http_body::Body as _;
+use http::header::ALLOW;
+use http::{Method, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::answer::{finish, Answer, Finishing};
 use crate::background::TaskTracker;
-use crate::body::{Body, MinBodyRate};
+use crate::body::MinBodyRate;
 use crate::depends::{Dependency, Overrides};
-use crate::error::{render_error, BoxError, Error, ErrorFormatter};
+use crate::error::{BoxError, Error, ErrorFormatter};
 use crate::extract::{Request, RequestContext, StateMap};
 use crate::handler::{BoxFuture, Handler};
 use crate::openapi::{build_document, docs_router, DocsConfig, OpenApi, Server};
-use crate::response::{IntoResponse, RenderedError, Response};
+use crate::response::{IntoResponse, Response};
 use crate::routing::{Matched, MethodRouter, Route, RouteTable, Router};
 
 /// The default request body limit: 2 MiB.
@@ -433,33 +433,10 @@ impl Core {
     /// Finds the endpoint, runs it, and finishes its answer (see [`finish`]).
     async fn dispatch(self: Arc<Self>, req: Request) -> Response {
         let head = req.method() == Method::HEAD;
-        let res = self.start(req).await;
-        finish(res, head, self.formatter.as_deref())
+        let mut res = self.start(req).await;
+        finish(&mut res, head, self.formatter.as_deref());
+        res
     }
-}
-
-/// A HEAD answer loses its body; an error is rendered by the app's formatter, if it has one.
-fn finish(mut res: Response, head: bool, formatter: Option<&dyn ErrorFormatter>) -> Response {
-    if head {
-        res = without_body(res);
-    }
-    if let Some(formatter) = formatter {
-        if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
-            res = render_error(formatter, &error);
-        }
-    }
-    res
-}
-
-/// A HEAD answer: the GET answer's headers (with its length), no body.
-fn without_body(res: Response) -> Response {
-    let (mut parts, body) = res.into_parts();
-    if let Some(len) = body.size_hint().exact() {
-        if !parts.headers.contains_key(CONTENT_LENGTH) {
-            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-        }
-    }
-    Response::from_parts(parts, Body::empty())
 }
 
 /// The router as a tower service, for the app's layers to wrap.
@@ -500,49 +477,30 @@ impl AppService {
 
     /// Answers one request.
     pub fn call(&self, req: Request) -> impl Future<Output = Response> + Send + 'static {
+        self.answer(req).map(|res| match res {
+            Ok(res) => res,
+            Err(never) => match never {},
+        })
+    }
+
+    /// Answers one request, as the server's hyper service wants it (a `Result`).
+    pub(crate) fn answer(&self, req: Request) -> Answer {
         let log = tracing::enabled!(target: "brisk::access", tracing::Level::INFO)
-            .then(|| (Instant::now(), req.method().clone(), req.uri().path().to_owned()));
+            .then(|| (req.method().clone(), req.uri().path().to_owned()));
         // Behind app layers the router runs as a tower service (`Dispatcher`) that finishes its
-        // own answers; otherwise the route starts right here and its answer is finished below.
+        // own answers; otherwise the route starts right here and its answer is finished after.
         let (inner, finishing): (BoxFuture<'static, Response>, _) = match &self.layered {
             Some(route) => (route.call(req), None),
             None => {
                 let head = req.method() == Method::HEAD;
                 let core = &self.core;
                 match std::panic::catch_unwind(AssertUnwindSafe(|| core.start(req))) {
-                    Ok(started) => (started, Some((head, core.formatter.clone()))),
+                    Ok(started) => (started, Some(Finishing { head, formatter: core.formatter.clone() })),
                     Err(panic) => (Box::pin(async move { std::panic::resume_unwind(panic) }), None),
                 }
             }
         };
-        let formatter = self.formatter.clone();
-        async move {
-            let res = match AssertUnwindSafe(inner).catch_unwind().await {
-                Ok(res) => match finishing {
-                    Some((head, core_formatter)) => finish(res, head, core_formatter.as_deref()),
-                    None => res,
-                },
-                Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a non-string panic payload".to_owned());
-                    tracing::error!(target: "brisk::error", panic = %message, "handler panicked");
-                    render_error(formatter.as_ref(), &Error::internal("handler panicked"))
-                }
-            };
-            if let Some((started, method, path)) = log {
-                tracing::info!(
-                    target: "brisk::access",
-                    %method,
-                    path,
-                    status = res.status().as_u16(),
-                    latency = ?started.elapsed(),
-                );
-            }
-            res
-        }
+        Answer::new(inner, finishing, self.formatter.clone(), log)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod validation;
 #[cfg(feature = "ws")]
 pub mod ws;
 
+mod answer;
 mod app;
 mod batched_io;
 mod body_pace;

@@ -240,7 +240,7 @@ async fn serve_connections(
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
             } else {
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                    service.call(req.map(|body| Body::incoming(body, min_body_rate))).map(Ok::<_, Infallible>)
+                    service.answer(req.map(|body| Body::incoming(body, min_body_rate)))
                 });
                 let clock = Clock::new();
                 let conn = http1_builder(idle_timeout, max_headers, &clock)

@@ -1,0 +1,122 @@
+//! The future of one request's answer: the endpoint's future under a panic guard, then the
+//! answer finished (a HEAD answer loses its body, an error goes through the app's formatter)
+//! and logged.
+//!
+//! A hand-written future rather than an `async` block: the block moved the 224-byte response
+//! through five places on its way out (about a tenth of the `memcpy` a pipelined request costs);
+//! here it is finished in place and moved once.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::header::CONTENT_LENGTH;
+use http::{HeaderValue, Method};
+use http_body::Body as _;
+
+use crate::body::Body;
+use crate::error::{render_error, Error, ErrorFormatter};
+use crate::handler::BoxFuture;
+use crate::response::{RenderedError, Response};
+
+/// How an answer is finished: whether the request was a HEAD, and the app's own error
+/// formatter (`None`: errors are already rendered the default way).
+pub(crate) struct Finishing {
+    pub(crate) head: bool,
+    pub(crate) formatter: Option<Arc<dyn ErrorFormatter>>,
+}
+
+/// What the access log line needs, taken before the request is handed on.
+struct AccessLog {
+    started: Instant,
+    method: Method,
+    path: String,
+}
+
+/// One request's answer; never fails (a panic becomes a 500).
+pub(crate) struct Answer {
+    inner: BoxFuture<'static, Response>,
+    /// `None` when the answer comes finished already (from behind the app's layers).
+    finishing: Option<Finishing>,
+    /// Renders the 500 of a panic.
+    formatter: Arc<dyn ErrorFormatter>,
+    log: Option<Box<AccessLog>>,
+}
+
+impl Answer {
+    /// The answer `inner` will give; `log_request` is `Some((method, path))` when access
+    /// logging is on.
+    pub(crate) fn new(
+        inner: BoxFuture<'static, Response>,
+        finishing: Option<Finishing>,
+        formatter: Arc<dyn ErrorFormatter>,
+        log_request: Option<(Method, String)>,
+    ) -> Self {
+        let log =
+            log_request.map(|(method, path)| Box::new(AccessLog { started: Instant::now(), method, path }));
+        Answer { inner, finishing, formatter, log }
+    }
+}
+
+impl Future for Answer {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut res = match std::panic::catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(res)) => res,
+            Err(panic) => {
+                // The finishing is skipped: a HEAD request's 500 body is small, and the
+                // formatter that renders it is the app's.
+                this.finishing = None;
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic payload".to_owned());
+                tracing::error!(target: "brisk::error", panic = %message, "handler panicked");
+                render_error(this.formatter.as_ref(), &Error::internal("handler panicked"))
+            }
+        };
+        if let Some(finishing) = this.finishing.take() {
+            finish(&mut res, finishing.head, finishing.formatter.as_deref());
+        }
+        if let Some(log) = this.log.take() {
+            tracing::info!(
+                target: "brisk::access",
+                method = %log.method,
+                path = log.path,
+                status = res.status().as_u16(),
+                latency = ?log.started.elapsed(),
+            );
+        }
+        Poll::Ready(Ok(res))
+    }
+}
+
+/// A HEAD answer loses its body; an error is rendered by the app's formatter, if it has one.
+pub(crate) fn finish(res: &mut Response, head: bool, formatter: Option<&dyn ErrorFormatter>) {
+    if let Some(formatter) = formatter {
+        if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
+            *res = render_error(formatter, &error);
+        }
+    }
+    if head {
+        strip_body(res);
+    }
+}
+
+/// A HEAD answer: the GET answer's headers (with its length), no body.
+fn strip_body(res: &mut Response) {
+    if let Some(len) = res.body().size_hint().exact() {
+        if !res.headers().contains_key(CONTENT_LENGTH) {
+            res.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
+    }
+    *res.body_mut() = Body::empty();
+}
