@@ -89,8 +89,10 @@ macro_rules! impl_handler {
             }
 
             fn call_with_context(self, req: Request, mut cx: RequestContext) -> BoxFuture<'static, Response> {
+                // Split before the future exists: what it captures is then the head and the body
+                // once each, not also the whole request they came from.
+                let (mut parts, body) = req.into_parts();
                 Box::pin(async move {
-                    let (mut parts, body) = req.into_parts();
                     let mut errors = Vec::new();
                     $(
                         let $ty = match $ty::from_request_parts(&mut parts, &cx).await {
@@ -101,8 +103,7 @@ macro_rules! impl_handler {
                             },
                         };
                     )*
-                    let req = Request::from_parts(parts, body);
-                    let $last = match $last::from_request(req, &cx).await {
+                    let $last = match $last::from_parts_and_body(&mut parts, body, &cx).await {
                         Ok(value) => Some(value),
                         Err(e) => match gather(&mut errors, e) {
                             Some(res) => return res,

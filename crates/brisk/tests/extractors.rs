@@ -351,3 +351,49 @@ async fn a_body_that_is_not_utf8_is_invalid_json_even_where_unknown_fields_hide_
     let errs = errors(&res);
     assert_eq!(errs[0]["type"], "json_invalid", "{errs:?}");
 }
+
+/// A body extractor of the user's own that implements `from_request` only: it still sees the
+/// whole request when other extractors ran before it.
+struct Echoed {
+    method: String,
+    uri: String,
+    header: Option<String>,
+    body: String,
+}
+
+impl brisk::extract::FromRequest for Echoed {
+    async fn from_request(
+        req: brisk::extract::Request,
+        _cx: &brisk::extract::RequestContext,
+    ) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let body =
+            body.collect_bytes().await.map_err(|_| Error::http(StatusCode::BAD_REQUEST, "unreadable"))?;
+        Ok(Echoed {
+            method: parts.method.to_string(),
+            uri: parts.uri.to_string(),
+            header: parts.headers.get("x-tag").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+impl brisk::openapi::DescribeInput for Echoed {
+    fn describe_input(_cx: &mut brisk::openapi::DocContext, _op: &mut brisk::openapi::Operation) {}
+}
+
+#[tokio::test]
+async fn a_custom_body_extractor_last_gets_the_whole_request() {
+    async fn handler(Path(id): Path<u32>, Query(s): Query<Search>, echoed: Echoed) -> Json<Value> {
+        Json(json!({
+            "id": id, "q": s.q, "method": echoed.method, "uri": echoed.uri,
+            "header": echoed.header, "body": echoed.body,
+        }))
+    }
+    let client = TestClient::new(App::new().route("/e/{id}", put(handler)));
+    let res = client.put("/e/7?q=rust").header("x-tag", "blue").body("payload").send().await;
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"id": 7, "q": "rust", "method": "PUT", "uri": "/e/7?q=rust", "header": "blue", "body": "payload"})
+    );
+}

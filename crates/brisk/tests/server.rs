@@ -242,6 +242,44 @@ async fn body_limits_answer_413() {
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
 }
 
+/// A chunked request body, one chunk per piece.
+fn chunked_post(path: &str, content_type: &str, pieces: &[&str]) -> Vec<u8> {
+    let mut req =
+        format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n");
+    for piece in pieces {
+        req.push_str(&format!("{:x}\r\n{piece}\r\n", piece.len()));
+    }
+    req.push_str("0\r\n\r\n");
+    req.into_bytes()
+}
+
+#[tokio::test]
+async fn a_body_in_many_chunks_is_read_whole_and_in_order() {
+    let app = App::new()
+        .route("/json", post(|Json(v): Json<Value>| async move { Json(v) }))
+        .route("/text", post(|s: String| async move { s }));
+    let client = TestClient::serve(app).await;
+    let addr = client.addr().expect("socket");
+    for (path, content_type, pieces, expected) in [
+        (
+            "/json",
+            "application/json",
+            &["{\"a\": [1,", " 2, 3], \"b\"", ": \"caf\u{e9}\"}"][..],
+            r#"{"a":[1,2,3],"b":"café"}"#,
+        ),
+        ("/text", "text/plain", &["one ", "two ", "three"][..], "one two three"),
+        ("/text", "text/plain", &["whole"][..], "whole"),
+    ] {
+        let mut conn = TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(&chunked_post(path, content_type, pieces)).await.expect("write");
+        let mut buf = vec![0; 4096];
+        let n = conn.read(&mut buf).await.expect("read");
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(expected), "{path} {pieces:?}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn lifespan_hooks_run_around_serving() {
     let events = Arc::new(AtomicUsize::new(0));

@@ -1,11 +1,13 @@
 use http::header::CONTENT_TYPE;
+use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::body::read_body;
+use super::body::read_all;
 use super::json::{missing_body, unsupported_media_type};
 use super::query::from_pairs;
 use super::{FromRequest, Request, RequestContext};
+use crate::body::Body;
 use crate::error::Error;
 use crate::validation::{StringSource, Validate};
 
@@ -36,14 +38,22 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        Self::from_parts_and_body(&mut parts, body, cx).await
+    }
+
+    async fn from_parts_and_body(
+        parts: &mut Parts,
+        mut body: Body,
+        cx: &RequestContext,
+    ) -> Result<Self, Error> {
         let is_form = parts
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
             .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
-        let bytes = read_body(body, &parts.headers, cx.body_limit).await?;
+        let bytes = read_all(&mut body, &parts.headers, cx.body_limit).await?;
         if !is_form {
             return Err(if bytes.is_empty() { missing_body() } else { unsupported_media_type() });
         }

@@ -1,11 +1,13 @@
 use http::header::CONTENT_TYPE;
+use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::body::read_body;
+use super::body::read_all;
 use super::{FromRequest, OptionalFromRequest, Request, RequestContext};
+use crate::body::Body;
 use crate::error::{Error, Loc, ValidationError};
 use crate::validation::{from_json, Validate};
 
@@ -52,16 +54,15 @@ pub(crate) fn missing_body() -> Error {
     Error::validation(vec![ValidationError::new("missing", Loc::root("body"), "Field required", Value::Null)])
 }
 
-async fn parse<T>(req: Request, cx: &RequestContext) -> Result<Option<T>, Error>
+async fn parse<T>(headers: &HeaderMap, body: &mut Body, limit: usize) -> Result<Option<T>, Error>
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
-    let (parts, body) = req.into_parts();
-    let json = is_json(&parts.headers);
+    let json = is_json(headers);
     if json == Some(false) {
         return Err(unsupported_media_type());
     }
-    let bytes = read_body(body, &parts.headers, cx.body_limit).await?;
+    let bytes = read_all(body, headers, limit).await?;
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -76,7 +77,16 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        parse(req, cx).await?.map(Json).ok_or_else(missing_body)
+        let (mut parts, body) = req.into_parts();
+        Self::from_parts_and_body(&mut parts, body, cx).await
+    }
+
+    async fn from_parts_and_body(
+        parts: &mut Parts,
+        mut body: Body,
+        cx: &RequestContext,
+    ) -> Result<Self, Error> {
+        parse(&parts.headers, &mut body, cx.body_limit).await?.map(Json).ok_or_else(missing_body)
     }
 }
 
@@ -85,6 +95,7 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Option<Self>, Error> {
-        Ok(parse(req, cx).await?.map(Json))
+        let (parts, mut body) = req.into_parts();
+        Ok(parse(&parts.headers, &mut body, cx.body_limit).await?.map(Json))
     }
 }

@@ -108,6 +108,21 @@ pub trait FromRequestParts: Sized {
 pub trait FromRequest<M = private::ViaRequest>: Sized {
     /// Builds the value from the whole request.
     fn from_request(req: Request, cx: &RequestContext) -> impl Future<Output = Result<Self, Error>> + Send;
+
+    /// Builds the value from a request a handler has already split into head and body (the
+    /// last argument's case). The default puts the request back together for
+    /// [`from_request`](FromRequest::from_request); brisk's own extractors read the head where
+    /// it is, which keeps the handler's future small (a request is 336 bytes, and every copy of
+    /// it in the future is allocated and moved on every call).
+    #[doc(hidden)]
+    fn from_parts_and_body(
+        parts: &mut Parts,
+        body: Body,
+        cx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Error>> + Send {
+        let head = std::mem::replace(parts, Request::new(()).into_parts().0);
+        Self::from_request(Request::from_parts(head, body), cx)
+    }
 }
 
 impl<T> FromRequest<private::ViaParts> for T
@@ -117,6 +132,14 @@ where
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
         let (mut parts, _) = req.into_parts();
         T::from_request_parts(&mut parts, cx).await
+    }
+
+    fn from_parts_and_body(
+        parts: &mut Parts,
+        _body: Body,
+        cx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Error>> + Send {
+        T::from_request_parts(parts, cx)
     }
 }
 
