@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::sync::{Arc, MutexGuard, PoisonError};
 
 use http::request::Parts;
+use smallvec::SmallVec;
 
 use super::{Dependency, Overrides};
 use crate::error::Error;
@@ -11,9 +12,10 @@ use crate::extract::{FromRequestParts, RequestContext};
 use crate::handler::BoxFuture;
 
 /// The dependencies resolved so far in one request, and those being resolved (to catch cycles).
-/// A request has a handful at most, so a list searched in order beats hashing.
+/// A request has a handful at most, so a list searched in order beats hashing, and the first two
+/// live inline (no allocation for the common request with one or two).
 #[derive(Clone, Default)]
-pub(crate) struct DepCache(Vec<(TypeId, Slot)>);
+pub(crate) struct DepCache(SmallVec<[(TypeId, Slot); 2]>);
 
 #[derive(Clone)]
 enum Slot {

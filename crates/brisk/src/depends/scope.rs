@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
+use smallvec::SmallVec;
 
 use crate::background::TaskTracker;
 use crate::error::Error;
@@ -14,11 +15,12 @@ use crate::handler::BoxFuture;
 type Task = (&'static str, BoxFuture<'static, Result<(), Error>>);
 
 /// The after-response work of one request: background tasks (run first, in order) and
-/// dependency teardowns (then, last registered first).
+/// dependency teardowns (then, last registered first). A request's first teardown is kept
+/// inline: the common case, one dependency with cleanup, allocates no list.
 #[derive(Default)]
 struct Queued {
     background: Vec<Task>,
-    teardowns: Vec<Task>,
+    teardowns: SmallVec<[Task; 1]>,
 }
 
 /// When the last reference goes — after the response body has been sent, or when the handler
