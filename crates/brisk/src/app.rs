@@ -19,7 +19,7 @@ use crate::background::TaskTracker;
 use crate::body::MinBodyRate;
 use crate::depends::{Dependency, Overrides};
 use crate::error::{BoxError, Error, ErrorFormatter};
-use crate::extract::{Request, RequestContext, StateMap};
+use crate::extract::{PathParams, Request, RequestContext, StateMap};
 use crate::handler::{BoxFuture, Handler};
 use crate::openapi::{build_document, docs_router, DocsConfig, OpenApi, Server};
 use crate::response::{IntoResponse, Response};
@@ -418,7 +418,7 @@ impl Core {
                 Some(fallback) => {
                     let cx = RequestContext::new(
                         self.state.clone(),
-                        Vec::new(),
+                        PathParams::default(),
                         self.body_limit,
                         self.tasks.clone(),
                     );

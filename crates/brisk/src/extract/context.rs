@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::PathParams;
 use crate::background::TaskTracker;
 use crate::depends::{DepCache, Scope};
 
@@ -45,9 +46,6 @@ impl StateMap {
         self.0.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
     }
 }
-
-/// The matched path parameters: names shared with the route, values percent-decoded.
-pub(crate) type PathParams = Vec<(Arc<str>, String)>;
 
 /// Per-request context an extractor may read: the app state, the matched path parameters and
 /// the body limit in force for the route.
@@ -105,7 +103,7 @@ impl RequestContext {
 
     /// The matched path parameters, in the order of the route's pattern.
     pub fn path_params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.params.iter().map(|(k, v)| (&**k, v.as_str()))
+        self.params.iter()
     }
 
     /// The largest request body this route accepts, in bytes.
@@ -116,6 +114,11 @@ impl RequestContext {
 
 impl Default for RequestContext {
     fn default() -> Self {
-        RequestContext::new(Arc::default(), Vec::new(), crate::app::DEFAULT_BODY_LIMIT, Arc::default())
+        RequestContext::new(
+            Arc::default(),
+            PathParams::default(),
+            crate::app::DEFAULT_BODY_LIMIT,
+            Arc::default(),
+        )
     }
 }

@@ -40,6 +40,7 @@ mod header;
 mod json;
 #[cfg(feature = "multipart")]
 mod multipart;
+mod params;
 mod parts;
 mod path;
 mod query;
@@ -67,8 +68,9 @@ pub use query::Query;
 pub use state::State;
 pub use stream::BodyStream;
 
-pub(crate) use context::{PathParams, StateMap};
+pub(crate) use context::StateMap;
 pub(crate) use cookie::parse_cookies;
+pub(crate) use params::PathParams;
 
 /// The request type: `http::Request` with brisk's [`Body`].
 pub type Request<B = Body> = http::Request<B>;

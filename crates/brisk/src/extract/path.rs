@@ -1,6 +1,7 @@
 use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use smallvec::SmallVec;
 
 use super::{FromRequestParts, RequestContext};
 use crate::error::Error;
@@ -36,7 +37,7 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request_parts(_parts: &mut Parts, cx: &RequestContext) -> Result<Self, Error> {
-        let pairs: Vec<(&str, &str)> = cx.path_params().collect();
+        let pairs: SmallVec<[(&str, &str); 4]> = cx.path_params().collect();
         from_strings(&pairs, StringSource::Path).map(Path)
     }
 }

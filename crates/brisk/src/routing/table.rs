@@ -83,10 +83,10 @@ impl RouteTable {
         let Some(entry) = self.entries.get(*found.value) else {
             return Matched::None;
         };
-        let mut params = Vec::with_capacity(entry.param_names.len());
+        let mut params = PathParams::with_capacity(entry.param_names.len());
         for ((_, raw), name) in found.params.iter().zip(&entry.param_names) {
             match percent_decode_str(raw).decode_utf8() {
-                Ok(value) => params.push((name.clone(), value.into_owned())),
+                Ok(value) => params.push(name, &value),
                 Err(_) => return Matched::BadParam,
             }
         }
@@ -130,7 +130,9 @@ mod tests {
         let table = RouteTable::build(Router::new().route("/f/{name}", get(ok))).ok();
         let Some(table) = table else { panic!("table did not build") };
         match table.at("/f/caf%C3%A9") {
-            Matched::Route { params, .. } => assert_eq!(params[0].1, "café"),
+            Matched::Route { params, .. } => {
+                assert_eq!(params.iter().collect::<Vec<_>>(), [("name", "café")])
+            }
             _ => panic!("no match"),
         }
         assert!(matches!(table.at("/f/%FF"), Matched::BadParam));
