@@ -205,8 +205,12 @@ impl AsyncWrite for BatchedIo {
         self.get_mut().poll_gather(cx, bufs)
     }
 
+    /// No: hyper then writes each response head and its body from one buffer (its "flatten"
+    /// strategy) instead of a queue of slices, which costs fewer instructions now that answers
+    /// are copied into the gathered buffer anyway (`GET /items/{id}`: 15,206 -> 14,755 a
+    /// request).
     fn is_write_vectored(&self) -> bool {
-        true
+        false
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
