@@ -1,12 +1,13 @@
 //! Error formatters: how an [`Error`] becomes a response body.
 
+use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
 use super::{Error, ErrorKind};
 use crate::body::Body;
-use crate::response::Response;
+use crate::response::{to_json_bytes, Response};
 
 /// Turns an [`Error`] into a response. An app has one; replace it with
 /// [`App::error_formatter`](crate::App::error_formatter).
@@ -46,11 +47,15 @@ struct Detail<'a, T: serde::Serialize + ?Sized> {
 impl ErrorFormatter for FastApiFormatter {
     fn format(&self, error: &Error) -> Response {
         let body = match error.kind() {
-            ErrorKind::Http { detail, .. } => serde_json::to_vec(&Detail { detail }),
-            ErrorKind::Validation(errors) => serde_json::to_vec(&Detail { detail: errors.as_slice() }),
-            ErrorKind::Internal(_) => serde_json::to_vec(&Detail { detail: "Internal Server Error" }),
+            ErrorKind::Http { detail, .. } => to_json_bytes(&Detail { detail }),
+            ErrorKind::Validation(errors) => to_json_bytes(&Detail { detail: errors.as_slice() }),
+            ErrorKind::Internal(_) => to_json_bytes(&Detail { detail: "Internal Server Error" }),
         };
-        bytes_response(error.status(), body.unwrap_or_else(|_| INTERNAL.to_vec()), "application/json")
+        bytes_response(
+            error.status(),
+            body.unwrap_or_else(|_| Bytes::from_static(INTERNAL)),
+            "application/json",
+        )
     }
 }
 
@@ -71,10 +76,10 @@ impl ErrorFormatter for ProblemJsonFormatter {
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'static str) -> Response {
-    bytes_response(status, serde_json::to_vec(body).unwrap_or_else(|_| INTERNAL.to_vec()), content_type)
+    bytes_response(status, to_json_bytes(body).unwrap_or_else(|_| Bytes::from_static(INTERNAL)), content_type)
 }
 
-fn bytes_response(status: StatusCode, bytes: Vec<u8>, content_type: &'static str) -> Response {
+fn bytes_response(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response {
     let mut res = Response::new(Body::from(bytes));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

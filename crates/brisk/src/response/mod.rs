@@ -25,6 +25,7 @@ use crate::body::Body;
 use crate::error::{Error, FastApiFormatter};
 
 pub use html::Html;
+pub(crate) use json::to_json_bytes;
 pub use json_lines::JsonLines;
 pub use redirect::Redirect;
 pub use sse::{Event, Sse, DONE};
