@@ -36,28 +36,29 @@ impl Clock {
     }
 
     /// The pending deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
+    #[cfg(test)]
+    fn next(&self) -> Option<Instant> {
         match self.next.load(Ordering::Acquire) {
             NONE => None,
             nanos => Some(self.base + Duration::from_nanos(nanos)),
         }
     }
 
-    fn set(&self, deadline: Instant) {
-        self.next.store(self.encode(deadline), Ordering::Release);
+    fn set(&self, nanos: u64) {
+        self.next.store(nanos, Ordering::Release);
     }
 
-    /// Whether the pump's timer has seen `deadline` pass.
-    fn has_passed(&self, deadline: Instant) -> bool {
-        self.encode(deadline) <= self.passed.load(Ordering::Acquire)
+    /// Whether the pump's timer has seen the deadline `nanos` pass.
+    fn has_passed(&self, nanos: u64) -> bool {
+        nanos <= self.passed.load(Ordering::Acquire)
     }
 
-    fn mark_passed(&self, deadline: tokio::time::Instant) {
-        self.passed.fetch_max(self.encode(deadline.into_std()), Ordering::AcqRel);
+    fn mark_passed(&self, nanos: u64) {
+        self.passed.fetch_max(nanos, Ordering::AcqRel);
     }
 
-    fn clear(&self, deadline: Instant) {
-        let _ = self.next.compare_exchange(self.encode(deadline), NONE, Ordering::AcqRel, Ordering::Acquire);
+    fn clear(&self, nanos: u64) {
+        let _ = self.next.compare_exchange(nanos, NONE, Ordering::AcqRel, Ordering::Acquire);
     }
 }
 
@@ -66,7 +67,9 @@ impl Clock {
 pub(crate) struct ConnTimer(pub(crate) Arc<Clock>);
 
 struct LazySleep {
-    deadline: Instant,
+    /// The deadline, encoded by the clock once (an `Instant` subtraction costs more than the
+    /// rest of a poll).
+    nanos: u64,
     clock: Arc<Clock>,
 }
 
@@ -75,18 +78,18 @@ impl Future for LazySleep {
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
         // No clock read here: the pump's timer says when a deadline has passed.
-        if self.clock.has_passed(self.deadline) {
+        if self.clock.has_passed(self.nanos) {
             return Poll::Ready(());
         }
         // The pump wakes the connection's task (this task) when the deadline comes.
-        self.clock.set(self.deadline);
+        self.clock.set(self.nanos);
         Poll::Pending
     }
 }
 
 impl Drop for LazySleep {
     fn drop(&mut self) {
-        self.clock.clear(self.deadline);
+        self.clock.clear(self.nanos);
     }
 }
 
@@ -98,14 +101,14 @@ impl hyper::rt::Timer for ConnTimer {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(LazySleep { deadline, clock: self.0.clone() })
+        Box::pin(LazySleep { nanos: self.0.encode(deadline), clock: self.0.clone() })
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<LazySleep>() {
             Some(mut lazy) => {
-                self.0.clear(lazy.deadline);
-                lazy.deadline = new_deadline;
+                self.0.clear(lazy.nanos);
+                lazy.nanos = self.0.encode(new_deadline);
             }
             None => *sleep = self.sleep_until(new_deadline),
         }
@@ -116,32 +119,40 @@ impl hyper::rt::Timer for ConnTimer {
 #[derive(Default)]
 pub(crate) struct Alarm {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The deadline the timer is armed for, as the clock encodes it.
+    armed: u64,
 }
 
 impl Alarm {
     /// `Ready` when the clock's deadline has come: the caller wakes the connection's task.
     /// Once armed early enough the timer is left alone: it wakes the task when it fires.
     pub(crate) fn poll(&mut self, clock: &Clock, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(deadline) = clock.next() else { return Poll::Pending };
-        let deadline = tokio::time::Instant::from_std(deadline);
-        let sleep = match &mut self.sleep {
-            Some(sleep) if !sleep.is_elapsed() && sleep.deadline() <= deadline => {
-                // Armed for this deadline or an earlier one, its waker registered.
-                if sleep.deadline() < deadline {
-                    return Poll::Pending;
-                }
-                sleep
+        let nanos = clock.next.load(Ordering::Acquire);
+        if nanos == NONE {
+            return Poll::Pending;
+        }
+        // The common case, compared without decoding an `Instant`: a busy connection's
+        // newest deadline lies after the one the timer is armed for, and the timer's waker is
+        // registered already.
+        if let Some(sleep) = &self.sleep {
+            if self.armed < nanos && !sleep.is_elapsed() {
+                return Poll::Pending;
             }
+        }
+        let deadline = tokio::time::Instant::from_std(clock.base + Duration::from_nanos(nanos));
+        let sleep = match &mut self.sleep {
+            Some(sleep) if !sleep.is_elapsed() && self.armed == nanos => sleep,
             Some(sleep) => {
                 sleep.as_mut().reset(deadline);
                 sleep
             }
             None => self.sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
+        self.armed = nanos;
         match sleep.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
-                clock.mark_passed(sleep.deadline());
+                clock.mark_passed(nanos);
                 Poll::Ready(())
             }
         }

@@ -481,6 +481,33 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_busy_keep_alive_connection_is_kept_and_its_unfinished_head_is_cut() {
+    let app = App::new().route("/", get(|| async { "ok" })).header_read_timeout(Duration::from_millis(300));
+    let client = TestClient::serve(app).await;
+    let mut conn = TcpStream::connect(client.addr().expect("socket")).await.expect("connect");
+    // Requests every 100 ms for 1.2 s: each head arrives well inside its own timeout, though
+    // the connection lives four timeouts long.
+    let started = std::time::Instant::now();
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        assert_eq!(read_responses(&mut conn, 1).await, ["ok"]);
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1200));
+    // Then half a head, and nothing more: cut one timeout after the last answer (the clock
+    // runs from when the server starts waiting for the next head).
+    let stalled = std::time::Instant::now();
+    conn.write_all(b"GET / HTTP/1.1\r\nhost:").await.expect("write");
+    let rest = read_to_close(&mut conn).await;
+    let waited = stalled.elapsed();
+    assert!(!rest.contains("200 OK"), "{rest}");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_slow_http2_download_outlives_the_idle_timeout() {
     // One 4 MiB chunk: hyper hands it to h2 (and lets go of the body) at once, long before a
     // slow reader has it all; the connection must stay while bytes are still going out.
