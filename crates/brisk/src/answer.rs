@@ -48,16 +48,15 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    /// The answer `inner` will give; `log_request` is `Some((method, path))` when access
-    /// logging is on.
+    /// The answer `inner` will give; `log_request` is `Some((arrived, method, path))` when
+    /// access logging is on (taken before routing, so the latency logged counts it).
     pub(crate) fn new(
         inner: BoxFuture<'static, Response>,
         finishing: Option<Finishing>,
         formatter: Arc<dyn ErrorFormatter>,
-        log_request: Option<(Method, String)>,
+        log_request: Option<(Instant, Method, String)>,
     ) -> Self {
-        let log =
-            log_request.map(|(method, path)| Box::new(AccessLog { started: Instant::now(), method, path }));
+        let log = log_request.map(|(started, method, path)| Box::new(AccessLog { started, method, path }));
         Answer { inner, finishing, formatter, log }
     }
 }

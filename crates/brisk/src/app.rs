@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use http::header::ALLOW;
@@ -190,7 +190,7 @@ impl App {
     /// GOAWAY, then is closed a second later if the client keeps it open).
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// let app = brisk::App::new().header_read_timeout(Duration::from_secs(30));
     /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -204,7 +204,7 @@ impl App {
     /// between reads. `None` turns the floor off.
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// use brisk::prelude::*;
     /// use brisk::body::MinBodyRate;
     ///
@@ -486,7 +486,7 @@ impl AppService {
     /// Answers one request, as the server's hyper service wants it (a `Result`).
     pub(crate) fn answer(&self, req: Request) -> Answer {
         let log = tracing::enabled!(target: "brisk::access", tracing::Level::INFO)
-            .then(|| (req.method().clone(), req.uri().path().to_owned()));
+            .then(|| (Instant::now(), req.method().clone(), req.uri().path().to_owned()));
         // Behind app layers the router runs as a tower service (`Dispatcher`) that finishes its
         // own answers; otherwise the route starts right here and its answer is finished after.
         let (inner, finishing): (BoxFuture<'static, Response>, _) = match &self.layered {
