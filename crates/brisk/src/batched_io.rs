@@ -32,6 +32,9 @@ use crate::header_clock::{Alarm, Clock};
 /// Above this many gathered bytes, writes go to the socket instead of the buffer.
 const MAX_GATHERED: usize = 64 * 1024;
 
+/// A drained buffer larger than this is given back (a batch of 16 small answers needs ~3 KiB).
+const KEPT_CAPACITY: usize = 16 * 1024;
+
 struct Out {
     write: OwnedWriteHalf,
     gathered: Vec<u8>,
@@ -57,6 +60,10 @@ impl Out {
         if let Poll::Ready(Err(_)) = result {
             // The peer is gone: what is left can never be delivered.
             self.gathered.clear();
+        }
+        if self.gathered.is_empty() && self.gathered.capacity() > KEPT_CAPACITY {
+            // One large answer must not cost an idle keep-alive connection its size for life.
+            self.gathered = Vec::new();
         }
         result
     }
@@ -307,6 +314,21 @@ mod tests {
         // Nothing, not even the first answer, went out while the connection was being polled.
         assert_eq!(writer.seen_during_poll, Some(Vec::new()));
         assert_eq!(read_len(&mut peer, 18).await, b"first second third");
+    }
+
+    #[tokio::test]
+    async fn a_large_gathered_answer_does_not_keep_its_buffer() {
+        let (server, mut peer) = pair().await;
+        let (io, pump) = BatchedIo::new(server);
+        let shared = io.shared.clone();
+        let large = vec![b'y'; MAX_GATHERED - 1];
+        let answers: [&[u8]; 1] = [&large];
+        let mut writer = WriteAll { io, answers: &answers, peer: &mut peer, seen_during_poll: None };
+        pump.pump(&mut writer, None).await;
+        assert_eq!(read_len(&mut peer, large.len()).await.len(), large.len());
+        let out = shared.out();
+        assert!(out.gathered.is_empty());
+        assert!(out.gathered.capacity() <= KEPT_CAPACITY, "kept {} bytes", out.gathered.capacity());
     }
 
     #[tokio::test]
