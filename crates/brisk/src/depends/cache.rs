@@ -43,11 +43,6 @@ impl RequestContext {
     }
 }
 
-fn cached<D: Dependency>(cx: &RequestContext) -> Option<D> {
-    let id = TypeId::of::<D>();
-    cx.dep_cache().ready(id)?.downcast_ref::<D>().cloned()
-}
-
 /// Resolves `D` for this request. Boxed: dependencies nest, and a future cannot contain itself.
 pub(super) fn resolve<'a, D: Dependency>(
     parts: &'a mut Parts,
@@ -60,14 +55,15 @@ pub(super) fn resolve<'a, D: Dependency>(
                 return Ok(value);
             }
         }
-        if use_cache {
-            if let Some(value) = cached::<D>(cx) {
-                return Ok(value);
-            }
-        }
         let id = TypeId::of::<D>();
         {
+            // One lock for the cache lookup, the cycle check and the claim.
             let mut cache = cx.dep_cache();
+            if use_cache {
+                if let Some(value) = cache.ready(id).and_then(|v| v.downcast_ref::<D>()) {
+                    return Ok(value.clone());
+                }
+            }
             if cache.resolving(id).is_some() {
                 return Err(Error::internal(format!(
                     "dependency cycle through `{}`",
