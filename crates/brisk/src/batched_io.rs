@@ -331,6 +331,71 @@ mod tests {
         assert!(out.gathered.capacity() <= KEPT_CAPACITY, "kept {} bytes", out.gathered.capacity());
     }
 
+    /// Writes `chunks` to `io`, one per poll of its pump (each its own batch).
+    struct OnePerPoll {
+        io: BatchedIo,
+        chunks: Vec<Vec<u8>>,
+        next: usize,
+        offset: usize,
+    }
+
+    impl Future for OnePerPoll {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let this = self.get_mut();
+            while let Some(chunk) = this.chunks.get(this.next) {
+                match Pin::new(&mut this.io).poll_write(cx, &chunk[this.offset..]) {
+                    Poll::Ready(Ok(n)) => {
+                        this.offset += n;
+                        if this.offset == chunk.len() {
+                            (this.next, this.offset) = (this.next + 1, 0);
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                    }
+                    Poll::Ready(Err(e)) => panic!("write: {e}"),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Poll::Ready(())
+        }
+    }
+
+    fn numbered_chunks(count: usize, size: usize, tag: u8) -> Vec<Vec<u8>> {
+        (0..count).map(|i| (0..size).map(|j| tag ^ ((i * 7 + j) % 251) as u8).collect()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_socket_keeps_what_waits_in_order_and_other_connections_are_not_mixed_in() {
+        let (server_a, mut peer_a) = pair().await;
+        let (server_b, mut peer_b) = pair().await;
+        let (io_a, pump_a) = BatchedIo::new(server_a);
+        let (io_b, pump_b) = BatchedIo::new(server_b);
+        let shared_a = io_a.shared.clone();
+        // 8 MiB to A, more than the socket buffers hold while its peer reads nothing.
+        let to_a = numbered_chunks(256, 32 * 1024, 0);
+        let to_b = numbered_chunks(8, 1000, 0x5a);
+        let (expected_a, expected_b) = (to_a.concat(), to_b.concat());
+        let writer_a = OnePerPoll { io: io_a, chunks: to_a, next: 0, offset: 0 };
+        let writer_b = OnePerPoll { io: io_b, chunks: to_b, next: 0, offset: 0 };
+        let read_a = async {
+            // A stalls first; B is served on this same thread meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let waiting = shared_a.out().gathered.len();
+            (waiting, read_len(&mut peer_a, expected_a.len()).await)
+        };
+        let (_, _, (waiting, got_a), got_b) = tokio::join!(
+            pump_a.pump(writer_a, None),
+            pump_b.pump(writer_b, None),
+            read_a,
+            read_len(&mut peer_b, expected_b.len()),
+        );
+        assert!(waiting > 0, "A's socket never filled: the test did not test what waits");
+        assert!(got_b == expected_b, "B got {} bytes, not its own", got_b.len());
+        assert!(got_a == expected_a, "A got {} bytes of {}, or out of order", got_a.len(), expected_a.len());
+    }
+
     #[tokio::test]
     async fn a_write_outside_a_pump_poll_goes_straight_out() {
         let (server, mut peer) = pair().await;

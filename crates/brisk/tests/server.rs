@@ -481,6 +481,23 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_connection_close_answer_arrives_whole_before_the_close() {
+    let app = App::new()
+        .route("/items", post(|Json(v): Json<Value>| async move { (StatusCode::CREATED, Json(v)) }));
+    let client = TestClient::serve(app).await;
+    let mut conn = TcpStream::connect(client.addr().expect("socket")).await.expect("connect");
+    let body = r#"{"name":"Widget","tags":["a","b"]}"#;
+    let req = format!(
+        "POST /items HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes()).await.expect("write");
+    let answer = read_to_close(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.ends_with(body), "{answer}");
+}
+
+#[tokio::test]
 async fn a_busy_keep_alive_connection_is_kept_and_its_unfinished_head_is_cut() {
     let app = App::new().route("/", get(|| async { "ok" })).header_read_timeout(Duration::from_millis(300));
     let client = TestClient::serve(app).await;
