@@ -108,6 +108,14 @@ async fn the_error_formatter_can_be_replaced() {
     assert_eq!(res.json::<Value>()["errors"][0]["type"], "greater_than");
     let res = client.get("/missing").send().await;
     assert_eq!(res.json::<Value>()["title"], "Not Found");
+
+    // HEAD gets the formatted error's headers, its length included, and no body.
+    let get = client.get("/items/1").send().await;
+    let head = client.head("/items/1").send().await;
+    assert_eq!(head.status(), 409);
+    assert_eq!(head.header("content-type"), Some("application/problem+json"));
+    assert_eq!(head.header("content-length").map(str::to_owned), Some(get.bytes().len().to_string()));
+    assert!(head.bytes().is_empty(), "{}", head.text());
 }
 
 #[tokio::test]
