@@ -278,6 +278,16 @@ async fn a_body_in_many_chunks_is_read_whole_and_in_order() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with(expected), "{path} {pieces:?}: {answer}");
     }
+    // Trailers after the last chunk are not body.
+    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(
+        b"POST /text HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n\
+          3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 5\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    let answer = read_responses(&mut conn, 1).await;
+    assert_eq!(answer, ["abcde"]);
 }
 
 #[tokio::test]
