@@ -84,7 +84,8 @@ impl RouteTable {
             }
             match matcher.insert(path.as_str(), entries.len()) {
                 Ok(()) => {
-                    if !path.contains('{') {
+                    // Braces mean parameters or escapes (`{{`, `}}`), which matchit resolves.
+                    if !path.contains(['{', '}']) {
                         statics.insert(path.as_str().into(), entries.len());
                     }
                     inserted.push(path.clone());
@@ -191,6 +192,11 @@ mod tests {
         assert_eq!(found("/items/"), None);
         assert_eq!(found("/Items"), None);
         assert_eq!(found(""), None);
+        let Ok(escaped) = RouteTable::build(Router::new().route("/a}}b", get(ok))) else {
+            panic!("no table")
+        };
+        assert!(matches!(escaped.at("/a}b"), Matched::Route { .. }), "an escaped brace is one brace");
+        assert!(matches!(escaped.at("/a}}b"), Matched::None));
         // Every static path is in both lookups, with the same entry.
         for (path, &i) in &table.statics {
             assert_eq!(table.matcher.at(path).map(|m| *m.value).ok(), Some(i), "{path}");
