@@ -40,6 +40,10 @@ pub(crate) fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Res
         let written = serde_json::to_writer(&mut *buf, value);
         if let Err(e) = written {
             buf.clear();
+            if buf.capacity() > COPY_UP_TO {
+                // A large body that failed half-way must not keep its size for the thread's life.
+                *buf = Vec::new();
+            }
             return Err(e);
         }
         if buf.len() <= COPY_UP_TO {
