@@ -70,9 +70,8 @@ impl Future for Answer {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(res)) => res,
             Err(panic) => {
-                // The finishing is skipped: a HEAD request's 500 body is small, and the
-                // formatter that renders it is the app's.
-                this.finishing = None;
+                // The 500 is rendered by the app's formatter; a HEAD answer still loses its body.
+                this.finishing = this.finishing.take().map(|f| Finishing { head: f.head, formatter: None });
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())

@@ -190,7 +190,7 @@ impl App {
     /// GOAWAY, then is closed a second later if the client keeps it open).
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
     /// let app = brisk::App::new().header_read_timeout(Duration::from_secs(30));
     /// ```
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -204,7 +204,7 @@ impl App {
     /// between reads. `None` turns the floor off.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
     /// use brisk::prelude::*;
     /// use brisk::body::MinBodyRate;
     ///
@@ -496,7 +496,10 @@ impl AppService {
                 let core = &self.core;
                 match std::panic::catch_unwind(AssertUnwindSafe(|| core.start(req))) {
                     Ok(started) => (started, Some(Finishing { head, formatter: core.formatter.clone() })),
-                    Err(panic) => (Box::pin(async move { std::panic::resume_unwind(panic) }), None),
+                    Err(panic) => (
+                        Box::pin(async move { std::panic::resume_unwind(panic) }),
+                        Some(Finishing { head, formatter: None }),
+                    ),
                 }
             }
         };

@@ -28,6 +28,17 @@ async fn a_panic_is_a_500_and_the_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_panic_answers_head_without_a_body() {
+    // In process: nothing between the app and the test strips the body but the app itself.
+    let client = TestClient::new(App::new().route("/boom", get(boom)));
+    let get = client.get("/boom").send().await;
+    let head = client.head("/boom").send().await;
+    assert_eq!(head.status(), 500);
+    assert_eq!(head.header("content-length").map(str::to_owned), Some(get.bytes().len().to_string()));
+    assert!(head.bytes().is_empty(), "{}", head.text());
+}
+
+#[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let slow = || async {
         tokio::time::sleep(Duration::from_millis(300)).await;
