@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use http_body::Body as _;
 use serde_json::Value;
 
-use super::{FromRequest, Request, RequestContext};
+use super::{split_then, FromRequest, Request, RequestContext};
 use crate::body::Body;
 use crate::error::{Error, Loc, ValidationError};
 
@@ -60,8 +60,7 @@ pub(crate) fn too_large() -> Error {
 
 impl FromRequest for Bytes {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (parts, body) = req.into_parts();
-        read_body(body, &parts.headers, cx.body_limit).await
+        split_then(req, cx).await
     }
 
     async fn from_parts_and_body(
@@ -75,8 +74,7 @@ impl FromRequest for Bytes {
 
 impl FromRequest for String {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (mut parts, body) = req.into_parts();
-        Self::from_parts_and_body(&mut parts, body, cx).await
+        split_then(req, cx).await
     }
 
     async fn from_parts_and_body(

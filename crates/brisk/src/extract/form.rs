@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use super::body::read_all;
 use super::json::{missing_body, unsupported_media_type};
 use super::query::from_pairs;
-use super::{FromRequest, Request, RequestContext};
+use super::{split_then, FromRequest, Request, RequestContext};
 use crate::body::Body;
 use crate::error::Error;
 use crate::validation::{StringSource, Validate};
@@ -38,8 +38,7 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (mut parts, body) = req.into_parts();
-        Self::from_parts_and_body(&mut parts, body, cx).await
+        split_then(req, cx).await
     }
 
     async fn from_parts_and_body(

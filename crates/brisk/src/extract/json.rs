@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::body::read_all;
-use super::{FromRequest, OptionalFromRequest, Request, RequestContext};
+use super::{split_then, FromRequest, OptionalFromRequest, Request, RequestContext};
 use crate::body::Body;
 use crate::error::{Error, Loc, ValidationError};
 use crate::validation::{from_json, Validate};
@@ -77,8 +77,7 @@ where
     T: DeserializeOwned + JsonSchema + Validate + Send + 'static,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (mut parts, body) = req.into_parts();
-        Self::from_parts_and_body(&mut parts, body, cx).await
+        split_then(req, cx).await
     }
 
     async fn from_parts_and_body(

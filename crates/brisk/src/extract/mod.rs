@@ -132,8 +132,7 @@ where
     T: FromRequestParts + Send,
 {
     async fn from_request(req: Request, cx: &RequestContext) -> Result<Self, Error> {
-        let (mut parts, _) = req.into_parts();
-        T::from_request_parts(&mut parts, cx).await
+        split_then(req, cx).await
     }
 
     fn from_parts_and_body(
@@ -143,6 +142,13 @@ where
     ) -> impl Future<Output = Result<Self, Error>> + Send {
         T::from_request_parts(parts, cx)
     }
+}
+
+/// `from_request` for an extractor whose work is in `from_parts_and_body`: splits the request and
+/// hands it on.
+pub(crate) async fn split_then<T: FromRequest<M>, M>(req: Request, cx: &RequestContext) -> Result<T, Error> {
+    let (mut parts, body) = req.into_parts();
+    T::from_parts_and_body(&mut parts, body, cx).await
 }
 
 /// A head extractor that can be absent: `Option<T>` gives `None` then.
