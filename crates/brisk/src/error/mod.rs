@@ -8,6 +8,7 @@
 //! - validation errors: 422 `{"detail": [{"type", "loc", "msg", "input", "ctx"}, ...]}`;
 //! - internal errors: 500 `{"detail": "Internal Server Error"}` — the cause is logged, never sent.
 
+mod answers;
 mod format;
 mod validation;
 
@@ -16,6 +17,7 @@ use std::fmt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
+pub use answers::{answer_errors_with, ErrorAnswer};
 pub(crate) use format::render_error;
 pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
 pub(crate) use validation::extend_unique;
@@ -168,6 +170,9 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     fn from(source: E) -> Self {
-        Error::internal(source)
+        match answers::answer(&source) {
+            Some(answered) => answered,
+            None => Error::internal(source),
+        }
     }
 }

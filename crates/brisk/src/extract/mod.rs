@@ -38,6 +38,7 @@ mod describe;
 mod form;
 mod header;
 mod json;
+mod json_value;
 #[cfg(feature = "multipart")]
 mod multipart;
 mod params;

@@ -1,0 +1,388 @@
+//! `#[derive(Model)]` and `#[derive(Choice)]` for brisk-orm. See brisk-orm's docs.
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as Tokens;
+use quote::{format_ident, quote};
+use syn::parse::ParseStream;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Expr, ExprArray, Fields, Lit, LitStr, Token};
+
+/// Derives `brisk_orm::Model`: the table, typed field paths (`Post::title()`), row reading, and
+/// the registry entry. See the `brisk_orm` crate docs for the attributes.
+#[proc_macro_derive(Model, attributes(model))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    model(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Derives `brisk_orm::SqlType` for an enum of unit variants, stored as the variant's name
+/// (or `#[choice(rename = "...")]`) in a text column that accepts only those strings.
+#[proc_macro_derive(Choice, attributes(choice))]
+pub fn derive_choice(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    choice(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+#[derive(Default)]
+struct ModelAttrs {
+    table: Option<String>,
+    app_label: Option<String>,
+    ordering: Vec<String>,
+    indexes: Vec<Vec<String>>,
+    unique_together: Vec<Vec<String>>,
+    verbose_name: Option<String>,
+    verbose_name_plural: Option<String>,
+}
+
+#[derive(Default)]
+struct FieldAttrs {
+    primary_key: bool,
+    unique: bool,
+    index: bool,
+    column: Option<String>,
+    auto_now: bool,
+    auto_now_add: bool,
+    verbose_name: Option<String>,
+    help_text: Option<String>,
+}
+
+fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
+    array
+        .elems
+        .iter()
+        .map(|e| match e {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Ok(s.value()),
+            other => Err(syn::Error::new(other.span(), "expected a string: a field name")),
+        })
+        .collect()
+}
+
+fn arrays(input: ParseStream<'_>) -> syn::Result<Vec<Vec<String>>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let list = Punctuated::<ExprArray, Token![,]>::parse_terminated(&content)?;
+    list.iter().map(strings).collect()
+}
+
+fn model_attrs(attrs: &[syn::Attribute]) -> syn::Result<ModelAttrs> {
+    let mut out = ModelAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
+        attr.parse_nested_meta(|meta| {
+            let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "table" => out.table = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "app_label" => out.app_label = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "verbose_name_plural" => out.verbose_name_plural = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "ordering" => out.ordering = strings(&meta.value()?.parse::<ExprArray>()?)?,
+                "indexes" => out.indexes = arrays(meta.input)?,
+                "unique_together" => out.unique_together = arrays(meta.input)?,
+                _ => {
+                    return Err(meta.error(
+                        "unknown model option; brisk-orm knows table, app_label, ordering, indexes, unique_together, verbose_name and verbose_name_plural",
+                    ))
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
+    let mut out = FieldAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
+        attr.parse_nested_meta(|meta| {
+            let key = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "primary_key" => out.primary_key = true,
+                "unique" => out.unique = true,
+                "index" => out.index = true,
+                "auto_now" => out.auto_now = true,
+                "auto_now_add" => out.auto_now_add = true,
+                "column" => out.column = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "help_text" => out.help_text = Some(meta.value()?.parse::<LitStr>()?.value()),
+                _ => {
+                    return Err(meta.error(
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, verbose_name and help_text",
+                    ))
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// The `N` of the field's `#[validate(max_length = N)]`, which becomes the column's limit.
+fn max_length(attrs: &[syn::Attribute]) -> syn::Result<Option<u32>> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("validate")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("max_length") {
+                if let Lit::Int(n) = meta.value()?.parse::<Lit>()? {
+                    found = Some(n.base10_parse::<u32>()?);
+                }
+            } else if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<Expr>()?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(found)
+}
+
+/// The doc comment's text, as help text.
+fn doc(attrs: &[syn::Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    lines.join(" ").trim().to_owned()
+}
+
+/// `BlogPost` -> `blog post`; `created_at` -> `created at`.
+fn words(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c == '_' {
+            out.push(' ');
+        } else if c.is_uppercase() {
+            if i > 0 && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn model(input: DeriveInput) -> syn::Result<Tokens> {
+    let name = &input.ident;
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(input.generics.span(), "a model cannot have generic parameters"));
+    }
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => &named.named,
+            _ => return Err(syn::Error::new(input.span(), "a model is a struct with named fields")),
+        },
+        _ => return Err(syn::Error::new(input.span(), "a model is a struct with named fields")),
+    };
+    let attrs = model_attrs(&input.attrs)?;
+    let lower = name.to_string().to_lowercase();
+    let app_label = match &attrs.app_label {
+        Some(label) => quote!(#label),
+        None => quote!(::core::env!("CARGO_CRATE_NAME")),
+    };
+    let table = match (&attrs.table, &attrs.app_label) {
+        (Some(t), _) => quote!(#t),
+        (None, Some(label)) => {
+            let t = format!("{label}_{lower}");
+            quote!(#t)
+        }
+        (None, None) => {
+            let suffix = format!("_{lower}");
+            quote!(::core::concat!(::core::env!("CARGO_CRATE_NAME"), #suffix))
+        }
+    };
+    let verbose = attrs.verbose_name.clone().unwrap_or_else(|| words(&name.to_string()));
+    let verbose_plural = attrs.verbose_name_plural.clone().unwrap_or_else(|| format!("{verbose}s"));
+
+    let mut metas = Vec::new();
+    let mut reads = Vec::new();
+    let mut values = Vec::new();
+    let mut accessors = Vec::new();
+    let mut touches = Vec::new();
+    let mut pk = None;
+    let mut names = Vec::new();
+    for (idx, field) in fields.iter().enumerate() {
+        let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
+        let raw = ident.to_string();
+        let fname = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
+        names.push(fname.clone());
+        let ty = &field.ty;
+        let fa = field_attrs(&field.attrs)?;
+        let column = fa.column.clone().unwrap_or_else(|| fname.clone());
+        if fa.primary_key {
+            if pk.is_some() {
+                return Err(syn::Error::new(field.span(), "a model has one primary key"));
+            }
+            pk = Some(ident.clone());
+        }
+        let max = match max_length(&field.attrs)? {
+            Some(n) => quote!(::core::option::Option::Some(#n)),
+            None => quote!(::core::option::Option::None),
+        };
+        let verbose_name = fa.verbose_name.clone().unwrap_or_else(|| words(&fname));
+        let help = fa.help_text.clone().unwrap_or_else(|| doc(&field.attrs));
+        let (primary_key, unique, index, auto_now, auto_now_add) =
+            (fa.primary_key, fa.unique, fa.index, fa.auto_now, fa.auto_now_add);
+        metas.push(quote! {
+            ::brisk_orm::FieldMeta {
+                name: #fname,
+                column: #column,
+                kind: <#ty as ::brisk_orm::SqlType>::KIND,
+                nullable: <#ty as ::brisk_orm::SqlType>::NULLABLE,
+                primary_key: #primary_key,
+                unique: #unique,
+                index: #index,
+                max_length: #max,
+                choices: <#ty as ::brisk_orm::SqlType>::CHOICES,
+                auto_now: #auto_now,
+                auto_now_add: #auto_now_add,
+                verbose_name: #verbose_name,
+                help_text: #help,
+            }
+        });
+        reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));
+        values.push(quote!(::brisk_orm::SqlType::to_value(&self.#ident)));
+        let accessor = format_ident!("{}", fname);
+        let doc = format!("The `{fname}` column, for lookups, ordering and updates.");
+        accessors.push(quote! {
+            #[doc = #doc]
+            #[allow(dead_code)]
+            pub const fn #accessor() -> ::brisk_orm::Field<#name, #ty> {
+                ::brisk_orm::Field::new(<#name as ::brisk_orm::Model>::META.table, #column)
+            }
+        });
+        if fa.auto_now {
+            touches.push(quote!(self.#ident = ::core::convert::From::from(::brisk_orm::DateTime::now());));
+        } else if fa.auto_now_add {
+            touches.push(quote! {
+                if adding {
+                    self.#ident = ::core::convert::From::from(::brisk_orm::DateTime::now());
+                }
+            });
+        }
+    }
+    let pk = pk.ok_or_else(|| {
+        syn::Error::new(input.ident.span(), "a model needs a primary key: mark one field #[model(primary_key)] (an `id: AutoId` is the usual one)")
+    })?;
+    for list in attrs.indexes.iter().chain(&attrs.unique_together).chain(std::iter::once(
+        &attrs.ordering.iter().map(|o| o.trim_start_matches('-').to_owned()).collect::<Vec<_>>(),
+    )) {
+        for f in list {
+            if !names.contains(f) {
+                return Err(syn::Error::new(input.ident.span(), format!("`{f}` is not a field of {name}")));
+            }
+        }
+    }
+    let ordering = &attrs.ordering;
+    let indexes = attrs.indexes.iter().map(|set| quote!(&[#(#set),*]));
+    let unique_together = attrs.unique_together.iter().map(|set| quote!(&[#(#set),*]));
+    let name_str = name.to_string();
+    let touch_body = if touches.is_empty() { quote!(let _ = adding;) } else { quote!(#(#touches)*) };
+
+    Ok(quote! {
+        impl ::brisk_orm::FromRow for #name {
+            fn from_row(row: &::brisk_orm::RowRef<'_>) -> ::core::result::Result<Self, ::brisk_orm::Error> {
+                ::core::result::Result::Ok(#name { #(#reads),* })
+            }
+        }
+
+        impl ::brisk_orm::Model for #name {
+            const META: &'static ::brisk_orm::ModelMeta = &::brisk_orm::ModelMeta {
+                app_label: #app_label,
+                name: #name_str,
+                table: #table,
+                fields: &[#(#metas),*],
+                ordering: &[#(#ordering),*],
+                indexes: &[#(#indexes),*],
+                unique_together: &[#(#unique_together),*],
+                verbose_name: #verbose,
+                verbose_name_plural: #verbose_plural,
+            };
+            fn values(&self) -> ::std::vec::Vec<::brisk_orm::Value> {
+                ::std::vec![#(#values),*]
+            }
+            fn pk_value(&self) -> ::brisk_orm::Value {
+                ::brisk_orm::SqlType::to_value(&self.#pk)
+            }
+            fn pk_is_unset(&self) -> bool {
+                ::brisk_orm::SqlType::is_unset(&self.#pk)
+            }
+            fn touch(&mut self, adding: bool) {
+                #touch_body
+            }
+        }
+
+        impl #name {
+            #(#accessors)*
+        }
+
+        ::brisk_orm::__private::inventory::submit! {
+            ::brisk_orm::__private::Registered(|| <#name as ::brisk_orm::Model>::META)
+        }
+    })
+}
+
+fn choice(input: DeriveInput) -> syn::Result<Tokens> {
+    let name = &input.ident;
+    let variants = match &input.data {
+        Data::Enum(e) => &e.variants,
+        _ => return Err(syn::Error::new(input.span(), "Choice is derived for enums of unit variants")),
+    };
+    let mut strings = Vec::new();
+    let mut idents = Vec::new();
+    for v in variants {
+        if !matches!(v.fields, Fields::Unit) {
+            return Err(syn::Error::new(v.span(), "a Choice variant has no fields"));
+        }
+        let mut value = v.ident.to_string();
+        for attr in v.attrs.iter().filter(|a| a.path().is_ident("choice")) {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    value = meta.value()?.parse::<LitStr>()?.value();
+                    Ok(())
+                } else {
+                    Err(meta.error("the choice option is rename = \"...\""))
+                }
+            })?;
+        }
+        strings.push(value);
+        idents.push(&v.ident);
+    }
+    let name_str = name.to_string();
+    Ok(quote! {
+        impl ::brisk_orm::SqlType for #name {
+            type Inner = #name;
+            const KIND: ::brisk_orm::ColumnKind = ::brisk_orm::ColumnKind::Choice;
+            const CHOICES: &'static [&'static str] = &[#(#strings),*];
+            fn to_value(&self) -> ::brisk_orm::Value {
+                let s: &'static str = match self { #(#name::#idents => #strings),* };
+                ::brisk_orm::Value::String(::core::option::Option::Some(s.to_owned()))
+            }
+            fn null() -> ::brisk_orm::Value {
+                ::brisk_orm::Value::String(::core::option::Option::None)
+            }
+            fn read(row: &::brisk_orm::RowRef<'_>, idx: usize) -> ::core::result::Result<Self, ::brisk_orm::Error> {
+                let s = <::std::string::String as ::brisk_orm::SqlType>::read(row, idx)?;
+                match s.as_str() {
+                    #(#strings => ::core::result::Result::Ok(#name::#idents),)*
+                    other => ::core::result::Result::Err(::brisk_orm::Error::Decode {
+                        column: idx,
+                        message: ::std::format!("{other:?} is not a {}", #name_str),
+                    }),
+                }
+            }
+        }
+
+        impl<M> ::core::convert::From<#name> for ::brisk_orm::Expr<M, #name> {
+            fn from(v: #name) -> Self {
+                ::brisk_orm::Expr::value_of(&v)
+            }
+        }
+    })
+}

@@ -1,0 +1,151 @@
+//! The two backends behind one enum, and [`Executor`]: where a query runs (the pool, or a
+//! transaction). Nothing outside this module looks at which backend it is, except to pick
+//! the SQL [`Dialect`].
+
+pub(crate) mod bind;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+mod sqlite_functions;
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
+
+use crate::database::Database;
+use crate::error::{from_sqlite, Error};
+use crate::model::FromRow;
+use crate::transaction::Transaction;
+use crate::value::{RowRef, Value};
+use bind::SqliteParam;
+
+/// Which SQL a query is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite (3.35 or newer: `RETURNING`, `NULLS FIRST`).
+    Sqlite,
+    /// PostgreSQL (12 or newer).
+    Postgres,
+}
+
+impl Dialect {
+    /// The SQL and the bound values of a sea-query statement.
+    pub(crate) fn build<S: QueryStatementWriter>(self, statement: &S) -> (String, Vec<Value>) {
+        let (sql, values) = match self {
+            Dialect::Sqlite => statement.build_any(&SqliteQueryBuilder),
+            Dialect::Postgres => statement.build_any(&PostgresQueryBuilder),
+        };
+        (sql, values.0)
+    }
+}
+
+pub(crate) enum Backend {
+    Sqlite(sqlite::SqlitePool),
+    Postgres(Arc<postgres::PgPool>),
+}
+
+impl Backend {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+/// Where a query runs: a [`Database`] (its pool), a [`Db`](crate::Db) handed to a handler, or
+/// a [`Transaction`]. Every method that touches the database takes `&impl Executor`.
+pub trait Executor: Send + Sync {
+    #[doc(hidden)]
+    fn target(&self) -> Target<'_>;
+}
+
+impl<E: Executor + ?Sized> Executor for &E {
+    fn target(&self) -> Target<'_> {
+        (**self).target()
+    }
+}
+
+/// Where an [`Executor`] sends its queries; not public API.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    #[doc(hidden)]
+    Db(&'a Database),
+    #[doc(hidden)]
+    Tx(&'a Transaction),
+}
+
+/// Runs a query on a SQLite connection and reads every row.
+pub(crate) fn sqlite_fetch<R: FromRow>(
+    conn: &mut Connection,
+    sql: &str,
+    values: &[Value],
+) -> Result<Vec<R>, Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
+    let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
+    let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(from_sqlite)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        out.push(R::from_row(&RowRef::Sqlite(row))?);
+    }
+    Ok(out)
+}
+
+/// Runs a statement on a SQLite connection and counts the rows it touched.
+pub(crate) fn sqlite_execute(conn: &mut Connection, sql: &str, values: &[Value]) -> Result<u64, Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
+    let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
+    statement.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(from_sqlite)
+}
+
+fn pg_rows<R: FromRow>(rows: Vec<tokio_postgres::Row>) -> Result<Vec<R>, Error> {
+    rows.iter().map(|row| R::from_row(&RowRef::Postgres(row))).collect()
+}
+
+impl Target<'_> {
+    /// The database the queries go to.
+    pub(crate) fn database(&self) -> &Database {
+        match self {
+            Target::Db(db) => db,
+            Target::Tx(tx) => tx.database(),
+        }
+    }
+
+    /// The SQL dialect queries must be written in.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.database().dialect()
+    }
+
+    /// Runs a query and reads its rows. `write` sends it to SQLite's writer (an `INSERT ...
+    /// RETURNING`, say); reads go to the readers.
+    pub(crate) async fn fetch<R: FromRow>(
+        self,
+        write: bool,
+        sql: String,
+        values: Vec<Value>,
+    ) -> Result<Vec<R>, Error> {
+        self.database().count_query();
+        match self {
+            Target::Db(db) => match db.backend() {
+                Backend::Sqlite(pool) => pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values)).await,
+                Backend::Postgres(pool) => pg_rows(pool.shared().await?.query(&sql, &values).await?),
+            },
+            Target::Tx(tx) => tx.fetch(sql, values).await,
+        }
+    }
+
+    /// Runs a statement and counts the rows it touched.
+    pub(crate) async fn execute(self, sql: String, values: Vec<Value>) -> Result<u64, Error> {
+        self.database().count_query();
+        match self {
+            Target::Db(db) => match db.backend() {
+                Backend::Sqlite(pool) => {
+                    pool.run(true, move |conn| sqlite_execute(conn, &sql, &values)).await
+                }
+                Backend::Postgres(pool) => pool.shared().await?.execute(&sql, &values).await,
+            },
+            Target::Tx(tx) => tx.execute(sql, values).await,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! [`Q`]: a condition on a model's rows, combined with `&`, `|` and `!` (or `.and`, `.or`,
+//! `.not()`), and how each lookup is written in each dialect so that both answer the same.
+
+use std::marker::PhantomData;
+
+use sea_query::{Alias, ExprTrait, Func};
+
+use crate::backend::Dialect;
+use crate::value::Value;
+
+/// A column, a value, or arithmetic on them.
+#[derive(Debug, Clone)]
+pub(crate) enum Operand {
+    Column {
+        table: &'static str,
+        column: &'static str,
+    },
+    Value(Value),
+    Binary(Box<Operand>, &'static str, Box<Operand>),
+    Fold {
+        operand: Box<Operand>,
+        upper: bool,
+    },
+    /// SQL written by brisk-orm itself (`1`), never from a user.
+    Literal(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextOp {
+    Exact,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Cmp { lhs: Operand, op: CmpOp, rhs: Operand, text: bool },
+    In { lhs: Operand, values: Vec<Operand> },
+    IsNull { lhs: Operand, is_null: bool },
+    Text { lhs: Operand, op: TextOp, fold: bool, rhs: Operand },
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+}
+
+/// A condition on rows of model `M` (Django's `Q`). Lookups on fields make them:
+///
+/// ```ignore
+/// let q = Post::title().icontains("rust") & !Post::published().eq(false);
+/// let q = Post::views().gt(10) | Post::pinned().eq(true);
+/// ```
+pub struct Q<M> {
+    pub(crate) node: Node,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Q<M> {
+    fn clone(&self) -> Self {
+        Q::new(self.node.clone())
+    }
+}
+
+impl<M> std::fmt::Debug for Q<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.node.fmt(f)
+    }
+}
+
+impl<M> Q<M> {
+    pub(crate) fn new(node: Node) -> Self {
+        Q { node, _model: PhantomData }
+    }
+
+    /// Both conditions.
+    pub fn and(self, other: Q<M>) -> Q<M> {
+        Q::new(Node::And(vec![self.node, other.node]))
+    }
+
+    /// Either condition.
+    pub fn or(self, other: Q<M>) -> Q<M> {
+        Q::new(Node::Or(vec![self.node, other.node]))
+    }
+
+    /// The opposite condition. Like Django's `~Q`, a row whose column is NULL matches neither
+    /// `eq(x)` nor `eq(x).not()`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Q<M> {
+        Q::new(Node::Not(Box::new(self.node)))
+    }
+}
+
+impl<M> std::ops::BitAnd for Q<M> {
+    type Output = Q<M>;
+    fn bitand(self, rhs: Q<M>) -> Q<M> {
+        self.and(rhs)
+    }
+}
+
+impl<M> std::ops::BitOr for Q<M> {
+    type Output = Q<M>;
+    fn bitor(self, rhs: Q<M>) -> Q<M> {
+        self.or(rhs)
+    }
+}
+
+impl<M> std::ops::Not for Q<M> {
+    type Output = Q<M>;
+    fn not(self) -> Q<M> {
+        Q::not(self)
+    }
+}
+
+type SqlExpr = sea_query::Expr;
+
+impl Operand {
+    pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
+        match self {
+            Operand::Column { table, column } => SqlExpr::col((Alias::new(*table), Alias::new(*column))),
+            Operand::Value(v) => SqlExpr::val(v.clone()),
+            Operand::Binary(l, op, r) => {
+                let (l, r) = (l.to_expr(dialect), r.to_expr(dialect));
+                match *op {
+                    "+" => l.add(r),
+                    "-" => l.sub(r),
+                    "*" => l.mul(r),
+                    _ => l.div(r),
+                }
+            }
+            Operand::Fold { operand, upper } => fold(dialect, operand.to_expr(dialect), *upper),
+            Operand::Literal(sql) => SqlExpr::cust(*sql),
+        }
+    }
+
+    /// A text operand whose type PostgreSQL must know (a bare `$1` in `length($1)` is
+    /// ambiguous there).
+    fn text_expr(&self, dialect: Dialect) -> SqlExpr {
+        let e = self.to_expr(dialect);
+        match (dialect, self) {
+            (Dialect::Postgres, Operand::Value(_)) => SqlExpr::cust_with_exprs("CAST($1 AS TEXT)", [e]),
+            _ => e,
+        }
+    }
+}
+
+/// Lower or upper case on every letter: PostgreSQL's own functions; on SQLite brisk's, whose
+/// built-ins fold ASCII only.
+fn fold(dialect: Dialect, e: SqlExpr, upper: bool) -> SqlExpr {
+    let name = match (dialect, upper) {
+        (Dialect::Sqlite, false) => "brisk_lower",
+        (Dialect::Sqlite, true) => "brisk_upper",
+        (Dialect::Postgres, false) => "lower",
+        (Dialect::Postgres, true) => "upper",
+    };
+    SqlExpr::from(Func::cust(Alias::new(name)).arg(e))
+}
+
+/// Text comparisons on PostgreSQL use the "C" collation (code point order), as SQLite does,
+/// whatever the database's locale.
+fn collate_c(dialect: Dialect, e: SqlExpr) -> SqlExpr {
+    match dialect {
+        Dialect::Postgres => SqlExpr::cust_with_exprs(r#"($1 COLLATE "C")"#, [e]),
+        Dialect::Sqlite => e,
+    }
+}
+
+impl Node {
+    pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
+        match self {
+            Node::Cmp { lhs, op, rhs, text } => {
+                let (mut l, mut r) = (lhs.to_expr(dialect), rhs.to_expr(dialect));
+                if *text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    (l, r) = (collate_c(dialect, l), collate_c(dialect, r));
+                }
+                match op {
+                    CmpOp::Eq => l.eq(r),
+                    CmpOp::Ne => l.ne(r),
+                    CmpOp::Gt => l.gt(r),
+                    CmpOp::Gte => l.gte(r),
+                    CmpOp::Lt => l.lt(r),
+                    CmpOp::Lte => l.lte(r),
+                }
+            }
+            Node::In { lhs, values } if values.is_empty() => {
+                let _ = lhs;
+                SqlExpr::cust("1 = 0")
+            }
+            Node::In { lhs, values } => lhs.to_expr(dialect).is_in(values.iter().map(|v| v.to_expr(dialect))),
+            Node::IsNull { lhs, is_null: true } => lhs.to_expr(dialect).is_null(),
+            Node::IsNull { lhs, is_null: false } => lhs.to_expr(dialect).is_not_null(),
+            Node::Text { lhs, op, fold: folded, rhs } => {
+                let (mut l, mut r) = (lhs.to_expr(dialect), rhs.text_expr(dialect));
+                if *folded {
+                    (l, r) = (fold(dialect, l, false), fold(dialect, r, false));
+                }
+                text_lookup(dialect, *op, l, r)
+            }
+            Node::And(nodes) => nodes
+                .iter()
+                .map(|n| n.to_expr(dialect))
+                .reduce(|a, b| a.and(b))
+                .unwrap_or(SqlExpr::cust("1 = 1")),
+            Node::Or(nodes) => nodes
+                .iter()
+                .map(|n| n.to_expr(dialect))
+                .reduce(|a, b| a.or(b))
+                .unwrap_or(SqlExpr::cust("1 = 0")),
+            Node::Not(node) => node.to_expr(dialect).not(),
+        }
+    }
+}
+
+/// `contains`, `startswith`, `endswith` without `LIKE`: the value is never a pattern, so `%`,
+/// `_` and `\` need no escaping, and the match is case-sensitive on SQLite too (its `LIKE`
+/// ignores ASCII case). A NULL column matches nothing.
+fn text_lookup(dialect: Dialect, op: TextOp, l: SqlExpr, r: SqlExpr) -> SqlExpr {
+    // SQLite's placeholders are positional (`?`), PostgreSQL's numbered (`$1`).
+    match (op, dialect) {
+        (TextOp::Exact, _) => l.eq(r),
+        (TextOp::Contains, Dialect::Sqlite) => SqlExpr::cust_with_exprs("instr(?, ?) > 0", [l, r]),
+        (TextOp::Contains, Dialect::Postgres) => SqlExpr::cust_with_exprs("strpos($1, $2) > 0", [l, r]),
+        (TextOp::StartsWith, Dialect::Sqlite) => {
+            SqlExpr::cust_with_exprs("substr(?, 1, length(?)) = ?", [l, r.clone(), r])
+        }
+        (TextOp::StartsWith, Dialect::Postgres) => {
+            SqlExpr::cust_with_exprs("left($1, length($2)) = $2", [l, r])
+        }
+        (TextOp::EndsWith, Dialect::Sqlite) => {
+            SqlExpr::cust_with_exprs("substr(?, length(?) - length(?) + 1) = ?", [l.clone(), l, r.clone(), r])
+        }
+        (TextOp::EndsWith, Dialect::Postgres) => {
+            SqlExpr::cust_with_exprs("right($1, length($2)) = $2", [l, r])
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The field types brisk-orm adds: [`AutoId`], [`DateTime`], [`Date`] and [`Uuid`]. Each is
+//! serde-transparent, documents itself in the JSON Schema with its format, and is a column.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+use crate::value::{sqlite_text, ColumnKind, RowRef, SqlType, Value};
+
+/// An integer primary key the database assigns (Django's `AutoField`): unset until the row
+/// is inserted. In JSON it is the integer (`null` before saving); in the schema it is
+/// `readOnly`, so a client never has to send it, and a value a client sends is ignored by
+/// [`QuerySet::create`](crate::QuerySet::create).
+///
+/// ```
+/// use brisk_orm::AutoId;
+/// let id = AutoId::default();
+/// assert_eq!(id.get(), None);
+/// assert_eq!(AutoId::from(7).get(), Some(7));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AutoId(Option<i64>);
+
+impl AutoId {
+    /// The id, once the row exists.
+    pub fn get(&self) -> Option<i64> {
+        self.0
+    }
+
+    /// The id; 0 before the row is saved.
+    pub fn value(&self) -> i64 {
+        self.0.unwrap_or(0)
+    }
+}
+
+impl From<i64> for AutoId {
+    fn from(id: i64) -> Self {
+        AutoId(Some(id))
+    }
+}
+
+impl fmt::Display for AutoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "{id}"),
+            None => f.write_str("(unsaved)"),
+        }
+    }
+}
+
+impl Serialize for AutoId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AutoId {
+    /// An integer sets the id; anything else (absent, null, a string) leaves it unset, as a
+    /// server ignores a read-only field a client sends.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(AutoId(value.as_i64()))
+    }
+}
+
+impl JsonSchema for AutoId {
+    fn schema_name() -> Cow<'static, str> {
+        "AutoId".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "format": "int64", "readOnly": true })
+    }
+}
+
+impl brisk::Validate for AutoId {}
+
+impl SqlType for AutoId {
+    type Inner = i64;
+    const KIND: ColumnKind = ColumnKind::AutoBigInt;
+    fn to_value(&self) -> Value {
+        Value::BigInt(self.0)
+    }
+    fn null() -> Value {
+        Value::BigInt(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        i64::read(row, idx).map(AutoId::from)
+    }
+    fn is_unset(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+macro_rules! newtype {
+    ($(#[$doc:meta])* $name:ident($inner:ty), $format:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl std::ops::Deref for $name {
+            type Target = $inner;
+            fn deref(&self) -> &$inner {
+                &self.0
+            }
+        }
+
+        impl From<$inner> for $name {
+            fn from(v: $inner) -> Self {
+                $name(v)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "format": $format })
+            }
+        }
+
+        impl brisk::Validate for $name {}
+    };
+}
+
+newtype!(
+    /// A UTC point in time, stored with microseconds (finer digits are dropped on both backends).
+    ///
+    /// ```
+    /// let now = brisk_orm::DateTime::now();
+    /// assert!(now.timestamp() > 0);
+    /// ```
+    DateTime(chrono::DateTime<chrono::Utc>),
+    "date-time"
+);
+newtype!(
+    /// A calendar date.
+    Date(chrono::NaiveDate),
+    "date"
+);
+newtype!(
+    /// A UUID; [`Uuid::new_v4`] makes a random one (a good default for a UUID primary key).
+    Uuid(uuid::Uuid),
+    "uuid"
+);
+
+/// The SQLite text form of a timestamp: fixed width, so text order is time order.
+pub(crate) const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+impl DateTime {
+    /// Now, truncated to microseconds (what the database keeps).
+    pub fn now() -> Self {
+        DateTime::from_micros(chrono::Utc::now().timestamp_micros())
+    }
+
+    /// The instant `micros` microseconds after 1970-01-01 UTC.
+    pub fn from_micros(micros: i64) -> Self {
+        DateTime(chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default())
+    }
+}
+
+impl Date {
+    /// The date `year`-`month`-`day`, if it exists.
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Self> {
+        chrono::NaiveDate::from_ymd_opt(year, month, day).map(Date)
+    }
+}
+
+impl Uuid {
+    /// A random (version 4) UUID.
+    pub fn new_v4() -> Self {
+        Uuid(uuid::Uuid::new_v4())
+    }
+}
+
+impl SqlType for DateTime {
+    type Inner = DateTime;
+    const KIND: ColumnKind = ColumnKind::DateTime;
+    fn to_value(&self) -> Value {
+        Value::ChronoDateTimeUtc(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::ChronoDateTimeUtc(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        match row {
+            RowRef::Sqlite(_) => {
+                let text = sqlite_text(row, idx)?;
+                chrono::NaiveDateTime::parse_from_str(text, SQLITE_DATETIME)
+                    .map(|t| DateTime(t.and_utc()))
+                    .map_err(|e| Error::decode(idx, format!("not a timestamp ({e}): {text:?}")))
+            }
+            RowRef::Postgres(_) => row.pg(idx).map(DateTime),
+        }
+    }
+}
+
+impl SqlType for Date {
+    type Inner = Date;
+    const KIND: ColumnKind = ColumnKind::Date;
+    fn to_value(&self) -> Value {
+        Value::ChronoDate(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::ChronoDate(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        match row {
+            RowRef::Sqlite(_) => {
+                let text = sqlite_text(row, idx)?;
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(Date)
+                    .map_err(|e| Error::decode(idx, format!("not a date ({e}): {text:?}")))
+            }
+            RowRef::Postgres(_) => row.pg(idx).map(Date),
+        }
+    }
+}
+
+impl SqlType for Uuid {
+    type Inner = Uuid;
+    const KIND: ColumnKind = ColumnKind::Uuid;
+    fn to_value(&self) -> Value {
+        Value::Uuid(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::Uuid(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        match row {
+            RowRef::Sqlite(_) => {
+                let text = sqlite_text(row, idx)?;
+                uuid::Uuid::parse_str(text).map(Uuid).map_err(|e| Error::decode(idx, e.to_string()))
+            }
+            RowRef::Postgres(_) => row.pg(idx).map(Uuid),
+        }
+    }
+}

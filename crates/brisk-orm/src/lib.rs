@@ -1,0 +1,47 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+// The derive names `::brisk_orm::...`, which must resolve inside this crate's tests too.
+extern crate self as brisk_orm;
+
+mod app;
+mod backend;
+mod condition;
+mod database;
+mod error;
+mod field;
+mod field_types;
+mod meta;
+mod model;
+mod queryset;
+pub mod schema;
+mod transaction;
+mod value;
+
+pub use app::Db;
+pub use backend::{Dialect, Executor, Target};
+pub use brisk_orm_macros::{Choice, Model};
+pub use condition::Q;
+pub use database::{Database, DbOptions, DEFAULT_URL};
+pub use error::Error;
+pub use field::{Expr, Field};
+pub use field_types::{AutoId, Date, DateTime, Uuid};
+pub use meta::{registry, FieldMeta, ModelMeta};
+pub use model::{FromRow, Model, ModelExt};
+pub use queryset::{Assignment, Columns, Order, QuerySet};
+pub use transaction::Transaction;
+pub use value::{ColumnKind, Ordered, RowRef, SqlType, Value};
+
+/// Re-exports for the derive macros; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::meta::Registered;
+    pub use inventory;
+}
+
+/// What a module using the ORM needs: `use brisk_orm::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        AutoId, Choice, Database, Date, DateTime, Db, Executor, Model, ModelExt, QuerySet, Uuid, Q,
+    };
+}

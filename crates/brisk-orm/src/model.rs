@@ -1,0 +1,114 @@
+//! [`Model`]: what `#[derive(Model)]` implements, and [`ModelExt`]: `save`, `delete` and
+//! `refresh_from_db` on an instance.
+
+use std::future::Future;
+
+use sea_query::{Alias, ExprTrait, Query};
+
+use crate::backend::Executor;
+use crate::error::Error;
+use crate::meta::ModelMeta;
+use crate::queryset::{insert_statement, QuerySet};
+use crate::value::{RowRef, SqlType, Value};
+
+/// A type read from one row: every model, and tuples of column types (`(i64, String)`).
+pub trait FromRow: Sized + Send + 'static {
+    /// Reads the row's columns, in order.
+    fn from_row(row: &RowRef<'_>) -> Result<Self, Error>;
+}
+
+macro_rules! tuple_from_row {
+    ($($name:ident $idx:tt),+) => {
+        impl<$($name: SqlType),+> FromRow for ($($name,)+) {
+            fn from_row(row: &RowRef<'_>) -> Result<Self, Error> {
+                Ok(($($name::read(row, $idx)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A struct stored as a table. Derive it: `#[derive(Model)]` (see the crate docs for the
+/// attributes); implementing it by hand is not supported.
+pub trait Model: FromRow + Sync {
+    /// The model's declaration, also in [`registry`](crate::registry).
+    const META: &'static ModelMeta;
+
+    /// The value of every field, in declaration order.
+    fn values(&self) -> Vec<Value>;
+
+    /// The primary key's value.
+    fn pk_value(&self) -> Value;
+
+    /// True when the primary key is an [`AutoId`](crate::AutoId) not assigned yet.
+    fn pk_is_unset(&self) -> bool;
+
+    /// Sets `auto_now` fields (and `auto_now_add` ones when `adding`).
+    fn touch(&mut self, adding: bool);
+
+    /// All rows of this model, as a lazy [`QuerySet`] (Django's `Model.objects`).
+    fn objects() -> QuerySet<Self> {
+        QuerySet::new()
+    }
+}
+
+/// `save`, `delete` and `refresh_from_db` on any model.
+pub trait ModelExt: Model {
+    /// Inserts the row when its [`AutoId`](crate::AutoId) is unset (then sets it, and every
+    /// field the database filled), else updates every field of the row with this primary key
+    /// (inserting it when there is none). `auto_now` fields are set first.
+    fn save<E: Executor>(&mut self, ex: &E) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            let adding = self.pk_is_unset();
+            self.touch(adding);
+            let target = ex.target();
+            let dialect = target.dialect();
+            if !adding {
+                let meta = Self::META;
+                let pk = meta.primary_key();
+                let mut update = Query::update();
+                update.table(Alias::new(meta.table));
+                for (field, value) in meta.fields.iter().zip(self.values()) {
+                    if !field.primary_key {
+                        update.value(Alias::new(field.column), value);
+                    }
+                }
+                update.and_where(sea_query::Expr::col(Alias::new(pk.column)).eq(self.pk_value()));
+                let (sql, values) = dialect.build(&update);
+                if meta.fields.len() == 1 || target.execute(sql, values).await? > 0 {
+                    return Ok(());
+                }
+            }
+            let (sql, values) = dialect.build(&insert_statement::<Self>(std::slice::from_ref(self)));
+            let saved: Vec<Self> = target.fetch(true, sql, values).await?;
+            if let Some(saved) = saved.into_iter().next() {
+                *self = saved;
+            }
+            Ok(())
+        }
+    }
+
+    /// Deletes this row; returns whether there was one.
+    fn delete<E: Executor>(&self, ex: &E) -> impl Future<Output = Result<bool, Error>> + Send {
+        async move {
+            let q = QuerySet::<Self>::new().filter_pk(self.pk_value());
+            Ok(q.delete(ex).await? > 0)
+        }
+    }
+
+    /// Reads this row again, replacing every field.
+    fn refresh_from_db<E: Executor>(&mut self, ex: &E) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            *self = QuerySet::<Self>::new().filter_pk(self.pk_value()).get(ex).await?;
+            Ok(())
+        }
+    }
+}
+
+impl<M: Model> ModelExt for M {}

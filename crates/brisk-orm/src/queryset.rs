@@ -1,0 +1,528 @@
+//! [`QuerySet`]: a lazy, chainable query over one model's rows. Nothing runs until a method
+//! that takes an [`Executor`] (`all`, `get`, `count`, `update` ...) is awaited.
+
+use std::marker::PhantomData;
+
+use sea_query::{
+    Alias, Asterisk, ExprTrait, InsertStatement, NullOrdering, Order as SqlOrder, Query, SelectStatement,
+};
+
+use crate::backend::{Dialect, Executor};
+use crate::condition::{Node, Operand, Q};
+use crate::error::Error;
+use crate::field::Field;
+use crate::model::{FromRow, Model};
+use crate::value::{ColumnKind, SqlType, Value};
+
+/// An order for [`QuerySet::order_by`]: `Post::created_at().desc()`.
+pub struct Order<M> {
+    operand: Operand,
+    desc: bool,
+    nullable: bool,
+    nulls_first: Option<bool>,
+    text: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Order<M> {
+    fn clone(&self) -> Self {
+        Order { operand: self.operand.clone(), _model: PhantomData, ..*self }
+    }
+}
+
+impl<M> Order<M> {
+    pub(crate) fn new(operand: Operand, desc: bool, nullable: bool, text: bool) -> Self {
+        Order { operand, desc, nullable, nulls_first: None, text, _model: PhantomData }
+    }
+
+    /// NULLs before every value.
+    pub fn nulls_first(mut self) -> Self {
+        self.nulls_first = Some(true);
+        self
+    }
+
+    /// NULLs after every value.
+    pub fn nulls_last(mut self) -> Self {
+        self.nulls_first = Some(false);
+        self
+    }
+
+    fn reversed(mut self) -> Self {
+        self.desc = !self.desc;
+        self.nulls_first = self.nulls_first.map(|first| !first);
+        self
+    }
+
+    fn apply(&self, select: &mut SelectStatement, dialect: Dialect) {
+        let mut expr = self.operand.to_expr(dialect);
+        if self.text && dialect == Dialect::Postgres {
+            expr = sea_query::Expr::cust_with_exprs(r#"$1 COLLATE "C""#, [expr]);
+        }
+        let order = if self.desc { SqlOrder::Desc } else { SqlOrder::Asc };
+        if self.nullable {
+            // PostgreSQL's rule on both backends unless asked: NULLs count as the largest.
+            let first = self.nulls_first.unwrap_or(self.desc);
+            let nulls = if first { NullOrdering::First } else { NullOrdering::Last };
+            select.order_by_expr_with_nulls(expr, order, nulls);
+        } else {
+            select.order_by_expr(expr, order);
+        }
+    }
+}
+
+/// One `SET column = expression` of [`QuerySet::update`]; made by [`Field::set`].
+pub struct Assignment<M> {
+    column: &'static str,
+    value: Operand,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Assignment<M> {
+    pub(crate) fn new(column: &'static str, value: Operand) -> Self {
+        Assignment { column, value, _model: PhantomData }
+    }
+}
+
+/// Columns to read instead of whole rows: a tuple of fields (`(Post::id(), Post::title())`)
+/// read as a tuple of their types.
+pub trait Columns<M> {
+    /// What one row reads as.
+    type Row: FromRow;
+    #[doc(hidden)]
+    fn operands(&self) -> ColumnList;
+}
+
+/// The columns of a [`Columns`] tuple; not public API.
+#[doc(hidden)]
+pub struct ColumnList(pub(crate) Vec<Operand>);
+
+macro_rules! columns {
+    ($($name:ident $idx:tt),+) => {
+        impl<M, $($name: SqlType),+> Columns<M> for ($(Field<M, $name>,)+) {
+            type Row = ($($name,)+);
+            fn operands(&self) -> ColumnList {
+                ColumnList(vec![$(self.$idx.operand()),+])
+            }
+        }
+    };
+}
+
+columns!(A 0);
+columns!(A 0, B 1);
+columns!(A 0, B 1, C 2);
+columns!(A 0, B 1, C 2, D 3);
+columns!(A 0, B 1, C 2, D 3, E 4);
+columns!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A lazy query over the rows of `M` (Django's QuerySet). Build it with `M::objects()`.
+///
+/// ```ignore
+/// let page = Post::objects()
+///     .filter(Post::title().icontains("rust") & Post::published().eq(true))
+///     .exclude(Post::views().lt(10))
+///     .order_by([Post::created_at().desc()])
+///     .offset(20)
+///     .limit(10)
+///     .all(&db)
+///     .await?;
+/// ```
+pub struct QuerySet<M> {
+    filters: Vec<Node>,
+    order: Option<Vec<Order<M>>>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for QuerySet<M> {
+    fn clone(&self) -> Self {
+        QuerySet {
+            filters: self.filters.clone(),
+            order: self.order.clone(),
+            limit: self.limit,
+            offset: self.offset,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> Default for QuerySet<M> {
+    fn default() -> Self {
+        QuerySet::new()
+    }
+}
+
+fn table<M: Model>() -> Alias {
+    Alias::new(M::META.table)
+}
+
+/// The INSERT of `rows` (an unset [`AutoId`](crate::AutoId) is left to the database), with
+/// `RETURNING` every column.
+pub(crate) fn insert_statement<M: Model>(rows: &[M]) -> InsertStatement {
+    let meta = M::META;
+    let skip_pk = rows.first().is_some_and(|r| r.pk_is_unset());
+    let keep: Vec<bool> = meta.fields.iter().map(|f| !(skip_pk && f.primary_key)).collect();
+    let mut insert = Query::insert();
+    insert.into_table(table::<M>());
+    insert.columns(meta.fields.iter().zip(&keep).filter(|(_, k)| **k).map(|(f, _)| Alias::new(f.column)));
+    for row in rows {
+        let values =
+            row.values().into_iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| sea_query::Expr::val(v));
+        insert.values_panic(values);
+    }
+    insert.returning(Query::returning().columns(meta.fields.iter().map(|f| Alias::new(f.column))));
+    insert
+}
+
+/// The most rows one INSERT carries: SQLite allows 32766 parameters, PostgreSQL 65535.
+fn rows_per_insert(columns: usize) -> usize {
+    (30_000 / columns.max(1)).max(1)
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Every row (ordered by the model's `ordering`, if it has one).
+    pub fn new() -> Self {
+        QuerySet { filters: Vec::new(), order: None, limit: None, offset: None, _model: PhantomData }
+    }
+
+    /// Keeps the rows that match `q`; several `filter`s all apply.
+    pub fn filter(mut self, q: Q<M>) -> Self {
+        self.filters.push(q.node);
+        self
+    }
+
+    /// Drops the rows that match `q`.
+    pub fn exclude(mut self, q: Q<M>) -> Self {
+        self.filters.push(Node::Not(Box::new(q.node)));
+        self
+    }
+
+    pub(crate) fn filter_pk(mut self, pk: Value) -> Self {
+        let column = M::META.primary_key().column;
+        let lhs = Operand::Column { table: M::META.table, column };
+        self.filters.push(Node::Cmp {
+            lhs,
+            op: crate::condition::CmpOp::Eq,
+            rhs: Operand::Value(pk),
+            text: false,
+        });
+        self
+    }
+
+    /// Orders by these fields, replacing any earlier order and the model's `ordering`.
+    pub fn order_by(mut self, order: impl IntoIterator<Item = Order<M>>) -> Self {
+        self.order = Some(order.into_iter().collect());
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// The order in force: the explicit one, else the model's `ordering`, else none.
+    fn orders(&self) -> Vec<Order<M>> {
+        if let Some(order) = &self.order {
+            return order.clone();
+        }
+        let meta = M::META;
+        meta.ordering
+            .iter()
+            .filter_map(|spec| {
+                let (desc, name) = match spec.strip_prefix('-') {
+                    Some(name) => (true, name),
+                    None => (false, *spec),
+                };
+                let field = meta.field(name)?;
+                let operand = Operand::Column { table: meta.table, column: field.column };
+                Some(Order::new(operand, desc, field.nullable, field.kind == ColumnKind::Text))
+            })
+            .collect()
+    }
+
+    /// The order for `first` and `last` when none is set: the primary key.
+    fn orders_or_pk(&self) -> Vec<Order<M>> {
+        let orders = self.orders();
+        if !orders.is_empty() {
+            return orders;
+        }
+        let pk = M::META.primary_key();
+        vec![Order::new(Operand::Column { table: M::META.table, column: pk.column }, false, false, false)]
+    }
+
+    fn condition(&self, dialect: Dialect) -> Option<sea_query::Expr> {
+        self.filters.iter().map(|n| n.to_expr(dialect)).reduce(|a, b| a.and(b))
+    }
+
+    fn select_with(&self, dialect: Dialect, columns: Vec<Operand>, orders: &[Order<M>]) -> SelectStatement {
+        let mut select = Query::select();
+        select.from(table::<M>());
+        for c in columns {
+            select.expr(c.to_expr(dialect));
+        }
+        if let Some(cond) = self.condition(dialect) {
+            select.and_where(cond);
+        }
+        for order in orders {
+            order.apply(&mut select, dialect);
+        }
+        match (self.limit, self.offset) {
+            (Some(limit), offset) => {
+                select.limit(limit);
+                if let Some(offset) = offset {
+                    select.offset(offset);
+                }
+            }
+            // SQLite needs a LIMIT before an OFFSET.
+            (None, Some(offset)) => {
+                select.limit(i64::MAX as u64).offset(offset);
+            }
+            (None, None) => {}
+        }
+        select
+    }
+
+    fn all_columns() -> Vec<Operand> {
+        let meta = M::META;
+        meta.fields.iter().map(|f| Operand::Column { table: meta.table, column: f.column }).collect()
+    }
+
+    fn select(&self, dialect: Dialect) -> SelectStatement {
+        self.select_with(dialect, Self::all_columns(), &self.orders())
+    }
+
+    /// The SELECT this QuerySet runs, with its values written in (for reading and logs; the
+    /// query itself always binds them).
+    pub fn sql(&self, dialect: Dialect) -> String {
+        match dialect {
+            Dialect::Sqlite => self.select(dialect).to_string(sea_query::SqliteQueryBuilder),
+            Dialect::Postgres => self.select(dialect).to_string(sea_query::PostgresQueryBuilder),
+        }
+    }
+
+    /// Every matching row.
+    pub async fn all(&self, ex: &impl Executor) -> Result<Vec<M>, Error> {
+        let target = ex.target();
+        let (sql, values) = target.dialect().build(&self.select(target.dialect()));
+        target.fetch(false, sql, values).await
+    }
+
+    /// Only these columns of every matching row, as tuples (Django's `values_list`).
+    ///
+    /// ```ignore
+    /// let names: Vec<(i64, String)> = Item::objects().values_list((Item::id(), Item::name()), &db).await?;
+    /// ```
+    pub async fn values_list<C: Columns<M>>(
+        &self,
+        columns: C,
+        ex: &impl Executor,
+    ) -> Result<Vec<C::Row>, Error> {
+        let target = ex.target();
+        let select = self.select_with(target.dialect(), columns.operands().0, &self.orders());
+        let (sql, values) = target.dialect().build(&select);
+        target.fetch(false, sql, values).await
+    }
+
+    /// The first row in order (by primary key when no order is set), if any.
+    pub async fn first(&self, ex: &impl Executor) -> Result<Option<M>, Error> {
+        let target = ex.target();
+        let mut one = self.clone();
+        one.limit = Some(1);
+        let select = one.select_with(target.dialect(), Self::all_columns(), &self.orders_or_pk());
+        let (sql, values) = target.dialect().build(&select);
+        Ok(target.fetch(false, sql, values).await?.into_iter().next())
+    }
+
+    /// The last row in order (by primary key when no order is set), if any.
+    pub async fn last(&self, ex: &impl Executor) -> Result<Option<M>, Error> {
+        let reversed: Vec<Order<M>> = self.orders_or_pk().into_iter().map(Order::reversed).collect();
+        self.clone().order_by(reversed).first(ex).await
+    }
+
+    /// The one matching row: [`Error::DoesNotExist`] when there is none,
+    /// [`Error::MultipleObjectsReturned`] when there are more.
+    pub async fn get(&self, ex: &impl Executor) -> Result<M, Error> {
+        let target = ex.target();
+        let mut two = self.clone();
+        two.limit = Some(2);
+        let (sql, values) =
+            target.dialect().build(&two.select_with(target.dialect(), Self::all_columns(), &[]));
+        let mut rows: Vec<M> = target.fetch(false, sql, values).await?;
+        match rows.len() {
+            0 => Err(Error::DoesNotExist { model: M::META.name }),
+            1 => Ok(rows.remove(0)),
+            _ => Err(Error::MultipleObjectsReturned { model: M::META.name }),
+        }
+    }
+
+    /// The one matching row, or FastAPI's 404 (`{"detail": "Post not found"}`).
+    pub async fn get_or_404(&self, ex: &impl Executor) -> Result<M, brisk::Error> {
+        self.get(ex).await.map_err(Error::into_http)
+    }
+
+    /// How many rows match (after `offset` and `limit`).
+    pub async fn count(&self, ex: &impl Executor) -> Result<i64, Error> {
+        let target = ex.target();
+        let dialect = target.dialect();
+        let select = if self.limit.is_some() || self.offset.is_some() {
+            let inner = self.select_with(dialect, vec![Operand::Literal("1")], &[]);
+            let mut outer = Query::select();
+            outer
+                .expr(sea_query::Expr::col(Asterisk).count())
+                .from_subquery(inner, Alias::new("brisk_counted"));
+            outer
+        } else {
+            let mut select = Query::select();
+            select.expr(sea_query::Expr::col(Asterisk).count()).from(table::<M>());
+            if let Some(cond) = self.condition(dialect) {
+                select.and_where(cond);
+            }
+            select
+        };
+        let (sql, values) = dialect.build(&select);
+        let rows: Vec<(i64,)> = target.fetch(false, sql, values).await?;
+        Ok(rows.first().map_or(0, |r| r.0))
+    }
+
+    /// Whether any row matches.
+    pub async fn exists(&self, ex: &impl Executor) -> Result<bool, Error> {
+        let target = ex.target();
+        let mut one = self.clone();
+        one.limit = Some(1);
+        let select = one.select_with(target.dialect(), vec![Operand::Literal("1")], &[]);
+        let (sql, values) = target.dialect().build(&select);
+        let rows: Vec<(i32,)> = target.fetch(false, sql, values).await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The condition that picks this QuerySet's rows for an UPDATE or DELETE: its filters, or
+    /// (when sliced) `pk IN (the sliced SELECT)`.
+    fn write_condition(&self, dialect: Dialect) -> Option<sea_query::Expr> {
+        if self.limit.is_none() && self.offset.is_none() {
+            return self.condition(dialect);
+        }
+        let pk = M::META.primary_key().column;
+        let inner = self.select_with(
+            dialect,
+            vec![Operand::Column { table: M::META.table, column: pk }],
+            &self.orders(),
+        );
+        Some(sea_query::Expr::col((table::<M>(), Alias::new(pk))).in_subquery(inner))
+    }
+
+    /// Deletes every matching row; returns how many.
+    pub async fn delete(&self, ex: &impl Executor) -> Result<u64, Error> {
+        let target = ex.target();
+        let dialect = target.dialect();
+        let mut delete = Query::delete();
+        delete.from_table(table::<M>());
+        if let Some(cond) = self.write_condition(dialect) {
+            delete.and_where(cond);
+        }
+        let (sql, values) = dialect.build(&delete);
+        target.execute(sql, values).await
+    }
+
+    /// Sets fields on every matching row in one statement; returns how many rows.
+    ///
+    /// ```ignore
+    /// Post::objects().filter(Post::id().eq(7)).update([Post::views().set(Post::views() + 1)], &db).await?;
+    /// ```
+    pub async fn update(
+        &self,
+        assignments: impl IntoIterator<Item = Assignment<M>>,
+        ex: &impl Executor,
+    ) -> Result<u64, Error> {
+        let target = ex.target();
+        let dialect = target.dialect();
+        let mut update = Query::update();
+        update.table(table::<M>());
+        let mut any = false;
+        for a in assignments {
+            update.value(Alias::new(a.column), a.value.to_expr(dialect));
+            any = true;
+        }
+        if !any {
+            return self.count(ex).await.map(|n| n as u64);
+        }
+        if let Some(cond) = self.write_condition(dialect) {
+            update.and_where(cond);
+        }
+        let (sql, values) = dialect.build(&update);
+        target.execute(sql, values).await
+    }
+
+    /// Inserts `row` and returns it as stored (with its id and database-filled fields).
+    pub async fn create(&self, mut row: M, ex: &impl Executor) -> Result<M, Error> {
+        row.touch(true);
+        let target = ex.target();
+        let (sql, values) = target.dialect().build(&insert_statement(std::slice::from_ref(&row)));
+        let rows: Vec<M> = target.fetch(true, sql, values).await?;
+        rows.into_iter().next().ok_or(Error::DoesNotExist { model: M::META.name })
+    }
+
+    /// Inserts many rows in as few statements as the parameter limits allow; returns them as
+    /// stored, in the same order.
+    pub async fn bulk_create(&self, rows: Vec<M>, ex: &impl Executor) -> Result<Vec<M>, Error> {
+        let target = ex.target();
+        let dialect = target.dialect();
+        let chunk = rows_per_insert(M::META.fields.len());
+        let mut stored = Vec::with_capacity(rows.len());
+        let mut rows = rows;
+        for row in &mut rows {
+            row.touch(true);
+        }
+        let mut start = 0;
+        while start < rows.len() {
+            // One statement takes rows that all leave their id to the database, or none do.
+            let unset = rows[start].pk_is_unset();
+            let mut end = start;
+            while end < rows.len() && end - start < chunk && rows[end].pk_is_unset() == unset {
+                end += 1;
+            }
+            let (sql, values) = dialect.build(&insert_statement(&rows[start..end]));
+            stored.extend(target.fetch::<M>(true, sql, values).await?);
+            start = end;
+        }
+        Ok(stored)
+    }
+
+    /// The one matching row, or `make()` inserted; `true` when it was inserted. When another
+    /// request inserts the same unique row at the same moment, its row is returned.
+    pub async fn get_or_create(
+        &self,
+        make: impl FnOnce() -> M,
+        ex: &impl Executor,
+    ) -> Result<(M, bool), Error> {
+        match self.get(ex).await {
+            Ok(row) => Ok((row, false)),
+            Err(Error::DoesNotExist { .. }) => match self.create(make(), ex).await {
+                Ok(row) => Ok((row, true)),
+                Err(Error::UniqueViolation { .. }) => Ok((self.get(ex).await?, false)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Updates the matching row with `assignments`, or inserts `make()` when there is none;
+    /// returns the row and `true` when it was inserted.
+    pub async fn update_or_create(
+        &self,
+        assignments: impl IntoIterator<Item = Assignment<M>>,
+        make: impl FnOnce() -> M,
+        ex: &impl Executor,
+    ) -> Result<(M, bool), Error> {
+        if self.update(assignments, ex).await? > 0 {
+            return Ok((self.get(ex).await?, false));
+        }
+        self.get_or_create(make, ex).await
+    }
+}

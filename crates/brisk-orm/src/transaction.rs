@@ -1,0 +1,227 @@
+//! [`Transaction`]: `db.atomic(|tx| async move { ... })` commits when the closure succeeds and
+//! rolls back when it fails; `tx.atomic(...)` nests with a savepoint; `on_commit` hooks run
+//! after the outermost commit, and are dropped with a rollback.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::backend::postgres::PgLease;
+use crate::backend::sqlite::Work;
+use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Target};
+use crate::database::Database;
+use crate::error::{from_sqlite, Error};
+use crate::model::FromRow;
+use crate::value::{RowRef, Value};
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+enum Link {
+    /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops.
+    Sqlite(std::sync::mpsc::Sender<Work>),
+    /// A dedicated PostgreSQL connection.
+    Postgres(PgLease),
+}
+
+struct State {
+    link: Option<Link>,
+    depth: u32,
+    hooks: Vec<(u32, Hook)>,
+}
+
+struct Inner {
+    db: Database,
+    state: Mutex<State>,
+}
+
+/// An open transaction; a cheap handle to clone. Queries run in it with `&tx` wherever an
+/// [`Executor`] is taken.
+///
+/// Get one from [`Database::atomic`] (or [`Database::begin`] to commit by hand). A
+/// transaction runs one statement at a time on its own connection (on SQLite: the one writer,
+/// so a transaction that waits on a write outside itself waits for itself, and ends with
+/// [`Error::PoolTimeout`]). Dropped without a commit, it rolls back.
+///
+/// ```no_run
+/// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
+/// db.atomic(|tx| async move {
+///     tx.execute_raw("UPDATE account SET balance = balance - 10 WHERE id = 1").await?;
+///     tx.execute_raw("UPDATE account SET balance = balance + 10 WHERE id = 2").await?;
+///     tx.on_commit(|| println!("moved"));
+///     Ok::<_, brisk_orm::Error>(())
+/// })
+/// .await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Transaction(Arc<Inner>);
+
+fn ended() -> Error {
+    Error::Database { message: "the transaction has already ended".into(), code: None }
+}
+
+impl Transaction {
+    pub(crate) async fn begin(db: &Database) -> Result<Transaction, Error> {
+        let link = match db.backend() {
+            Backend::Sqlite(pool) => Link::Sqlite(pool.begin().await?),
+            Backend::Postgres(pool) => {
+                let lease = pool.lease().await?;
+                lease.conn.batch("BEGIN").await?;
+                Link::Postgres(lease)
+            }
+        };
+        let state = State { link: Some(link), depth: 0, hooks: Vec::new() };
+        Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state) })))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The database this transaction runs on.
+    pub fn database(&self) -> &Database {
+        &self.0.db
+    }
+
+    /// Runs `work` on SQLite's leased writer.
+    async fn on_sqlite<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
+    ) -> Result<R, Error> {
+        let (tx, rx) = oneshot::channel();
+        let sent = match &self.state().link {
+            Some(Link::Sqlite(jobs)) => jobs.send(Box::new(move |conn| {
+                let _ = tx.send(work(conn));
+            })),
+            _ => return Err(ended()),
+        };
+        sent.map_err(|_| ended())?;
+        rx.await.map_err(|_| ended())?
+    }
+
+    fn pg(&self) -> Result<Arc<crate::backend::postgres::PgConn>, Error> {
+        match &self.state().link {
+            Some(Link::Postgres(lease)) => Ok(lease.conn.clone()),
+            _ => Err(ended()),
+        }
+    }
+
+    pub(crate) async fn fetch<R: FromRow>(&self, sql: String, values: Vec<Value>) -> Result<Vec<R>, Error> {
+        match self.0.db.backend() {
+            Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values)).await,
+            Backend::Postgres(_) => {
+                let rows = self.pg()?.query(&sql, &values).await?;
+                rows.iter().map(|row| R::from_row(&RowRef::Postgres(row))).collect()
+            }
+        }
+    }
+
+    pub(crate) async fn execute(&self, sql: String, values: Vec<Value>) -> Result<u64, Error> {
+        match self.0.db.backend() {
+            Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_execute(conn, &sql, &values)).await,
+            Backend::Postgres(_) => self.pg()?.execute(&sql, &values).await,
+        }
+    }
+
+    /// Runs SQL text with no parameters inside the transaction (several statements may be
+    /// separated by `;`). Prefer QuerySets: their values are always bound.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
+        self.0.db.count_query();
+        match self.0.db.backend() {
+            Backend::Sqlite(_) => {
+                let sql = sql.to_owned();
+                self.on_sqlite(move |conn| conn.execute_batch(&sql).map_err(from_sqlite)).await
+            }
+            Backend::Postgres(_) => self.pg()?.batch(sql).await,
+        }
+    }
+
+    /// Runs `f` in a savepoint: released when it succeeds, rolled back to when it fails (the
+    /// outer transaction goes on either way).
+    pub async fn atomic<F, Fut, T, E>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Transaction) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        let depth = {
+            let mut state = self.state();
+            state.depth += 1;
+            state.depth
+        };
+        let name = format!("brisk_sp_{depth}");
+        let result = match self.execute_raw(&format!("SAVEPOINT {name}")).await {
+            Ok(()) => f(self.clone()).await,
+            Err(e) => Err(e.into()),
+        };
+        let end = match &result {
+            Ok(_) => self.execute_raw(&format!("RELEASE SAVEPOINT {name}")).await,
+            Err(_) => {
+                self.state().hooks.retain(|(d, _)| *d < depth);
+                self.execute_raw(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await
+            }
+        };
+        self.state().depth = depth - 1;
+        match (result, end) {
+            (Ok(_), Err(e)) => Err(e.into()),
+            (result, _) => result,
+        }
+    }
+
+    /// Runs `hook` after the outermost transaction commits; never if it (or the savepoint
+    /// the hook was registered in) rolls back.
+    pub fn on_commit(&self, hook: impl FnOnce() + Send + 'static) {
+        let mut state = self.state();
+        let depth = state.depth;
+        state.hooks.push((depth, Box::new(hook)));
+    }
+
+    /// Commits, then runs the `on_commit` hooks.
+    pub async fn commit(self) -> Result<(), Error> {
+        let result = self.execute_raw("COMMIT").await;
+        let hooks = self.finish();
+        result?;
+        for (_, hook) in hooks {
+            hook();
+        }
+        Ok(())
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), Error> {
+        let result = self.execute_raw("ROLLBACK").await;
+        self.finish();
+        result
+    }
+
+    /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed) and
+    /// hands back the hooks.
+    fn finish(&self) -> Vec<(u32, Hook)> {
+        let mut state = self.state();
+        match state.link.take() {
+            Some(Link::Postgres(lease)) => lease.release(),
+            Some(Link::Sqlite(jobs)) => drop(jobs),
+            None => {}
+        }
+        std::mem::take(&mut state.hooks)
+    }
+}
+
+impl Executor for Transaction {
+    fn target(&self) -> Target<'_> {
+        Target::Tx(self)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A transaction dropped while open (a cancelled request, a panic): SQLite's thread
+        // rolls back when its job channel closes; a PostgreSQL connection in the middle of a
+        // transaction is closed, not reused, and the server rolls it back.
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(Link::Postgres(lease)) = state.link.take() {
+            drop(lease.conn);
+        }
+    }
+}

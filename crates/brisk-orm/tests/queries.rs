@@ -1,0 +1,376 @@
+//! QuerySets on both backends: lookups, combinators, ordering, slicing, get, count, update,
+//! delete, bulk and get-or-create, values_list, SQL metacharacters as data.
+
+mod support;
+
+use brisk::prelude::*;
+use brisk_orm::prelude::*;
+use brisk_orm::{Dialect, Error};
+use support::{each_backend, name};
+
+#[derive(Debug, Clone, PartialEq, Model, Serialize, Deserialize, JsonSchema, Validate)]
+#[model(ordering = ["name"], indexes(["kind", "views"]))]
+struct Thing {
+    #[model(primary_key)]
+    id: AutoId,
+    #[model(unique)]
+    #[validate(min_length = 1, max_length = 50)]
+    name: String,
+    note: Option<String>,
+    views: i64,
+    score: Option<f64>,
+    kind: Kind,
+    #[model(auto_now_add)]
+    created_at: DateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Choice, Serialize, Deserialize, JsonSchema)]
+enum Kind {
+    #[choice(rename = "tool")]
+    Tool,
+    #[choice(rename = "toy")]
+    Toy,
+}
+
+impl brisk::Validate for Kind {}
+
+fn thing(name: &str, views: i64, note: Option<&str>, score: Option<f64>, kind: Kind) -> Thing {
+    Thing {
+        id: AutoId::default(),
+        name: name.to_owned(),
+        note: note.map(str::to_owned),
+        views,
+        score,
+        kind,
+        created_at: DateTime::now(),
+    }
+}
+
+async fn seed(db: &Database) -> Vec<Thing> {
+    Thing::objects()
+        .bulk_create(
+            vec![
+                thing("Hammer", 10, Some("Heavy"), Some(1.5), Kind::Tool),
+                thing("hammock", 3, None, None, Kind::Toy),
+                thing("Saw", 7, Some("sharp 100%"), Some(0.5), Kind::Tool),
+                thing("École", 1, Some("ÉTÉ"), None, Kind::Toy),
+                thing("kite_1", 5, Some("a\\b;--'"), Some(2.0), Kind::Toy),
+            ],
+            db,
+        )
+        .await
+        .expect("seed")
+}
+
+fn names(rows: &[Thing]) -> Vec<&str> {
+    rows.iter().map(|t| t.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn create_assigns_ids_and_get_reads_them_back() {
+    each_backend(|db| async move {
+        let rows = seed(&db).await;
+        let ids: Vec<i64> = rows.iter().map(|t| t.id.value()).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5], "{}", name(&db));
+        let saw = Thing::objects().filter(Thing::name().eq("Saw")).get(&db).await.unwrap();
+        assert_eq!(saw, rows[2]);
+        assert!(matches!(
+            Thing::objects().filter(Thing::name().eq("nope")).get(&db).await,
+            Err(Error::DoesNotExist { model: "Thing" })
+        ));
+        assert!(matches!(
+            Thing::objects().filter(Thing::kind().eq(Kind::Tool)).get(&db).await,
+            Err(Error::MultipleObjectsReturned { .. })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn text_lookups_answer_the_same_on_both_backends() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let q = |q| {
+            let db = db.clone();
+            async move { names(&Thing::objects().filter(q).all(&db).await.unwrap()).join(",") }
+        };
+        // Case-sensitive on SQLite too, whose LIKE is not.
+        assert_eq!(q(Thing::name().contains("amm")).await, "Hammer,hammock");
+        assert_eq!(q(Thing::name().contains("Ham")).await, "Hammer");
+        assert_eq!(q(Thing::name().icontains("HAM")).await, "Hammer,hammock");
+        assert_eq!(q(Thing::name().startswith("h")).await, "hammock");
+        assert_eq!(q(Thing::name().istartswith("h")).await, "Hammer,hammock");
+        assert_eq!(q(Thing::name().endswith("mer")).await, "Hammer");
+        assert_eq!(q(Thing::name().iendswith("MOCK")).await, "hammock");
+        assert_eq!(q(Thing::name().iexact("saw")).await, "Saw");
+        // Non-ASCII letters fold on SQLite too.
+        assert_eq!(q(Thing::name().icontains("éc")).await, "École");
+        assert_eq!(q(Thing::note().iexact("été")).await, "École");
+        // An empty needle matches every non-NULL value.
+        assert_eq!(q(Thing::note().contains("")).await, "Hammer,Saw,kite_1,École");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sql_metacharacters_are_data() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        for needle in ["%", "_", "\\", ";--", "'", "\0", "100%", "e_1"] {
+            let found = Thing::objects().filter(Thing::note().contains(needle)).all(&db).await;
+            let found = match (needle, found) {
+                // PostgreSQL text cannot hold NUL: the value is refused, never run as SQL.
+                ("\0", Err(_)) if db.dialect() == Dialect::Postgres => continue,
+                (_, found) => found.unwrap(),
+            };
+            let expected: Vec<&str> = match needle {
+                "%" | "100%" => vec!["Saw"],
+                "\\" | ";--" | "'" => vec!["kite_1"],
+                _ => vec![],
+            };
+            assert_eq!(names(&found), expected, "{needle:?} on {}", name(&db));
+            let by_name = Thing::objects().filter(Thing::name().contains(needle)).count(&db).await.unwrap();
+            assert_eq!(by_name, i64::from(needle == "_" || needle == "e_1"), "{needle:?} in names");
+        }
+        assert_eq!(Thing::objects().count(&db).await.unwrap(), 5, "the table is still whole");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn comparisons_ranges_in_and_null() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let all = |q| {
+            let db = db.clone();
+            async move { names(&Thing::objects().filter(q).all(&db).await.unwrap()).join(",") }
+        };
+        assert_eq!(all(Thing::views().gt(5)).await, "Hammer,Saw");
+        assert_eq!(all(Thing::views().gte(5)).await, "Hammer,Saw,kite_1");
+        assert_eq!(all(Thing::views().lt(3)).await, "École");
+        assert_eq!(all(Thing::views().range(3, 7)).await, "Saw,hammock,kite_1");
+        assert_eq!(all(Thing::views().is_in([1, 10])).await, "Hammer,École");
+        assert_eq!(all(Thing::views().is_in(Vec::<i64>::new())).await, "");
+        assert_eq!(all(Thing::score().isnull(true)).await, "hammock,École");
+        assert_eq!(all(Thing::score().gt(1.0)).await, "Hammer,kite_1");
+        // Text order is code point order on both backends ("S" < "h" < "k" < "É").
+        assert_eq!(all(Thing::name().gt("Saw")).await, "hammock,kite_1,École");
+        // F expressions: a column against a column.
+        assert_eq!(all(Thing::score().lt(Thing::score() * 0.5 + 0.5)).await, "Saw");
+        assert_eq!(all(Thing::views().gt(Thing::views() - 1)).await, "Hammer,Saw,hammock,kite_1,École");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn and_or_not_and_exclude() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let run = |qs: QuerySet<Thing>| {
+            let db = db.clone();
+            async move { names(&qs.all(&db).await.unwrap()).join(",") }
+        };
+        assert_eq!(
+            run(Thing::objects().filter(Thing::kind().eq(Kind::Toy) & Thing::views().gt(2))).await,
+            "hammock,kite_1"
+        );
+        assert_eq!(
+            run(Thing::objects().filter(Thing::views().eq(1) | Thing::views().eq(7))).await,
+            "Saw,École"
+        );
+        assert_eq!(run(Thing::objects().filter(!Thing::kind().eq(Kind::Toy))).await, "Hammer,Saw");
+        assert_eq!(
+            run(Thing::objects().filter(Thing::kind().eq(Kind::Toy)).exclude(Thing::name().startswith("k")))
+                .await,
+            "hammock,École"
+        );
+        // Like SQL (and Django), a NULL matches neither a condition nor its negation.
+        assert_eq!(run(Thing::objects().exclude(Thing::score().gt(1.0))).await, "Saw");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ordering_nulls_slicing_first_last() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        // Meta ordering: by name.
+        assert_eq!(
+            names(&Thing::objects().all(&db).await.unwrap()),
+            ["Hammer", "Saw", "hammock", "kite_1", "École"]
+        );
+        // NULLs last ascending and first descending, on both backends.
+        let asc =
+            Thing::objects().order_by([Thing::score().asc(), Thing::name().asc()]).all(&db).await.unwrap();
+        assert_eq!(names(&asc), ["Saw", "Hammer", "kite_1", "hammock", "École"], "{}", name(&db));
+        let desc =
+            Thing::objects().order_by([Thing::score().desc(), Thing::name().asc()]).all(&db).await.unwrap();
+        assert_eq!(names(&desc), ["hammock", "École", "kite_1", "Hammer", "Saw"], "{}", name(&db));
+        let first = Thing::objects()
+            .order_by([Thing::score().asc().nulls_first(), Thing::name().asc()])
+            .all(&db)
+            .await
+            .unwrap();
+        assert_eq!(names(&first)[..2], ["hammock", "École"]);
+        // Slicing.
+        let page =
+            Thing::objects().order_by([Thing::views().desc()]).offset(1).limit(2).all(&db).await.unwrap();
+        assert_eq!(names(&page), ["Saw", "kite_1"]);
+        let tail = Thing::objects().order_by([Thing::views().desc()]).offset(3).all(&db).await.unwrap();
+        assert_eq!(names(&tail), ["hammock", "École"]);
+        assert_eq!(Thing::objects().offset(3).limit(10).count(&db).await.unwrap(), 2);
+        // first/last.
+        assert_eq!(Thing::objects().first(&db).await.unwrap().map(|t| t.name), Some("Hammer".into()));
+        assert_eq!(Thing::objects().last(&db).await.unwrap().map(|t| t.name), Some("École".into()));
+        let by_pk = Thing::objects().order_by([]).last(&db).await.unwrap();
+        assert_eq!(by_pk.map(|t| t.id.value()), Some(5));
+        assert!(Thing::objects().filter(Thing::views().gt(100)).first(&db).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn count_exists_values_list() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        assert_eq!(Thing::objects().count(&db).await.unwrap(), 5);
+        assert!(Thing::objects().filter(Thing::name().eq("Saw")).exists(&db).await.unwrap());
+        assert!(!Thing::objects().filter(Thing::name().eq("saw")).exists(&db).await.unwrap());
+        let pairs: Vec<(i64, String)> = Thing::objects()
+            .filter(Thing::kind().eq(Kind::Tool))
+            .values_list((Thing::views(), Thing::name()), &db)
+            .await
+            .unwrap();
+        assert_eq!(pairs, [(10, "Hammer".to_owned()), (7, "Saw".to_owned())]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn update_with_f_expressions_and_delete() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let n = Thing::objects()
+            .filter(Thing::kind().eq(Kind::Tool))
+            .update([Thing::views().set(Thing::views() * 2 + 1), Thing::note().set_null()], &db)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let tools: Vec<(i64, Option<String>)> = Thing::objects()
+            .filter(Thing::kind().eq(Kind::Tool))
+            .values_list((Thing::views(), Thing::note()), &db)
+            .await
+            .unwrap();
+        assert_eq!(tools, [(21, None), (15, None)]);
+        // A sliced update touches only the slice.
+        let n = Thing::objects()
+            .order_by([Thing::views().asc()])
+            .limit(2)
+            .update([Thing::views().set(0)], &db)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(Thing::objects().filter(Thing::views().eq(0)).count(&db).await.unwrap(), 2);
+        let gone = Thing::objects().filter(Thing::views().eq(0)).delete(&db).await.unwrap();
+        assert_eq!(gone, 2);
+        assert_eq!(Thing::objects().count(&db).await.unwrap(), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn save_refresh_and_delete_an_instance() {
+    each_backend(|db| async move {
+        let mut t = thing("Drill", 1, None, None, Kind::Tool);
+        t.save(&db).await.unwrap();
+        assert_eq!(t.id.value(), 1);
+        t.views = 42;
+        t.save(&db).await.unwrap();
+        let mut copy = Thing::objects().filter(Thing::id().eq(1)).get(&db).await.unwrap();
+        assert_eq!(copy.views, 42);
+        Thing::objects().update([Thing::views().set(Thing::views() + 1)], &db).await.unwrap();
+        copy.refresh_from_db(&db).await.unwrap();
+        assert_eq!(copy.views, 43);
+        assert!(copy.delete(&db).await.unwrap());
+        assert!(!copy.delete(&db).await.unwrap());
+        assert!(matches!(copy.refresh_from_db(&db).await, Err(Error::DoesNotExist { .. })));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unique_violation_names_the_field_and_get_or_create_handles_it() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let err = Thing::objects().create(thing("Saw", 0, None, None, Kind::Tool), &db).await.unwrap_err();
+        match &err {
+            Error::UniqueViolation { columns, .. } => assert_eq!(columns, &["name"], "{}", name(&db)),
+            other => panic!("{other:?}"),
+        }
+        let http: brisk::Error = err.into();
+        assert_eq!(http.status(), StatusCode::CONFLICT);
+        let (saw, created) = Thing::objects()
+            .filter(Thing::name().eq("Saw"))
+            .get_or_create(|| unreachable!(), &db)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(saw.views, 7);
+        let (axe, created) = Thing::objects()
+            .filter(Thing::name().eq("Axe"))
+            .get_or_create(|| thing("Axe", 2, None, None, Kind::Tool), &db)
+            .await
+            .unwrap();
+        assert!(created);
+        // PostgreSQL's sequence spent an id on the refused insert (sequences are not
+        // transactional); SQLite's did not. Ids only grow.
+        assert!(axe.id.value() >= 6);
+        let (axe, created) = Thing::objects()
+            .filter(Thing::name().eq("Axe"))
+            .update_or_create([Thing::views().set(9)], || unreachable!(), &db)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(axe.views, 9);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_value_breaking_a_column_rule_is_refused_on_both_backends() {
+    each_backend(|db| async move {
+        // max_length 50 comes from the validation rule: VARCHAR(50) on PostgreSQL, a CHECK on SQLite.
+        let long = "x".repeat(51);
+        let err = Thing::objects().create(thing(&long, 0, None, None, Kind::Tool), &db).await.unwrap_err();
+        assert!(matches!(err, Error::ConstraintViolation { .. }), "{} {err:?}", name(&db));
+        assert_eq!(Thing::objects().count(&db).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[test]
+fn the_sql_of_a_queryset_is_printable() {
+    let qs =
+        Thing::objects().filter(Thing::name().icontains("o'k")).order_by([Thing::views().desc()]).limit(3);
+    let sqlite = qs.sql(Dialect::Sqlite);
+    assert!(sqlite.contains("brisk_lower"), "{sqlite}");
+    assert!(sqlite.contains("'o''k'"), "{sqlite}");
+    assert!(sqlite.contains("LIMIT 3"), "{sqlite}");
+    let pg = qs.sql(Dialect::Postgres);
+    assert!(pg.contains("strpos(lower("), "{pg}");
+}
+
+#[test]
+fn the_registry_describes_the_model() {
+    let meta = brisk_orm::registry().into_iter().find(|m| m.name == "Thing").expect("registered");
+    assert_eq!(meta.app_label, "queries");
+    assert_eq!(meta.table, "queries_thing");
+    let name = meta.field("name").unwrap();
+    assert_eq!(name.max_length, Some(50));
+    assert!(name.unique);
+    assert!(meta.field("note").unwrap().nullable);
+    assert_eq!(meta.field("kind").unwrap().choices, ["tool", "toy"]);
+    assert!(meta.primary_key().primary_key);
+    assert_eq!(meta.indexes, [["kind", "views"]]);
+    assert_eq!(meta.verbose_name, "thing");
+}
