@@ -313,6 +313,9 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             fn pk_is_unset(&self) -> bool {
                 ::brisk_orm::SqlType::is_unset(&self.#pk)
             }
+            fn unset_pk(&mut self) {
+                ::brisk_orm::SqlType::unset(&mut self.#pk)
+            }
             fn touch(&mut self, adding: bool) {
                 #touch_body
             }

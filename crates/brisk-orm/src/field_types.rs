@@ -95,6 +95,9 @@ impl SqlType for AutoId {
     fn is_unset(&self) -> bool {
         self.0.is_none()
     }
+    fn unset(&mut self) {
+        self.0 = None;
+    }
 }
 
 macro_rules! newtype {

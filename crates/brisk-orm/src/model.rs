@@ -49,6 +49,10 @@ pub trait Model: FromRow + Sync {
     /// True when the primary key is an [`AutoId`](crate::AutoId) not assigned yet.
     fn pk_is_unset(&self) -> bool;
 
+    /// Forgets an [`AutoId`](crate::AutoId) primary key's value, so that an insert lets the
+    /// database assign it.
+    fn unset_pk(&mut self);
+
     /// Sets `auto_now` fields (and `auto_now_add` ones when `adding`).
     fn touch(&mut self, adding: bool);
 

@@ -459,8 +459,11 @@ impl<M: Model> QuerySet<M> {
         target.execute(sql, values).await
     }
 
-    /// Inserts `row` and returns it as stored (with its id and database-filled fields).
+    /// Inserts `row` and returns it as stored (with its id and database-filled fields). An
+    /// [`AutoId`](crate::AutoId) is always assigned by the database, even when the row (a
+    /// request body, say) carried one; to insert a row with a chosen id, `save` it.
     pub async fn create(&self, mut row: M, ex: &impl Executor) -> Result<M, Error> {
+        row.unset_pk();
         row.touch(true);
         let target = ex.target();
         let (sql, values) = target.dialect().build(&insert_statement(std::slice::from_ref(&row)));
@@ -469,7 +472,8 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Inserts many rows in as few statements as the parameter limits allow; returns them as
-    /// stored, in the same order.
+    /// stored, in the same order. As with [`QuerySet::create`], the database assigns every
+    /// [`AutoId`](crate::AutoId).
     pub async fn bulk_create(&self, rows: Vec<M>, ex: &impl Executor) -> Result<Vec<M>, Error> {
         let target = ex.target();
         let dialect = target.dialect();
@@ -477,19 +481,12 @@ impl<M: Model> QuerySet<M> {
         let mut stored = Vec::with_capacity(rows.len());
         let mut rows = rows;
         for row in &mut rows {
+            row.unset_pk();
             row.touch(true);
         }
-        let mut start = 0;
-        while start < rows.len() {
-            // One statement takes rows that all leave their id to the database, or none do.
-            let unset = rows[start].pk_is_unset();
-            let mut end = start;
-            while end < rows.len() && end - start < chunk && rows[end].pk_is_unset() == unset {
-                end += 1;
-            }
-            let (sql, values) = dialect.build(&insert_statement(&rows[start..end]));
+        for batch in rows.chunks(chunk) {
+            let (sql, values) = dialect.build(&insert_statement(batch));
             stored.extend(target.fetch::<M>(true, sql, values).await?);
-            start = end;
         }
         Ok(stored)
     }

@@ -128,6 +128,8 @@ pub trait SqlType: Sized + Send + Sync + 'static {
     fn is_unset(&self) -> bool {
         false
     }
+    /// Forgets a value the database is to fill (an [`AutoId`](crate::AutoId) a client sent).
+    fn unset(&mut self) {}
 }
 
 /// Types whose values have an order: `gt`, `lt`, `range`, `order_by` ... apply to them.

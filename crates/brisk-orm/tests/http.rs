@@ -1,0 +1,136 @@
+//! The database in an app: the `Db` extractor, errors as HTTP answers (404, 409, 503), a lost
+//! PostgreSQL connection answered 503 with the next request served, and a model as the API's
+//! body and schema.
+
+mod support;
+
+use std::time::Duration;
+
+use brisk::prelude::*;
+use brisk::testing::TestClient;
+use brisk_orm::prelude::*;
+use brisk_orm::DbOptions;
+use serde_json::{json, Value};
+use support::{each_backend, PgDatabase};
+
+/// A note, as stored and as the API reads and writes it.
+#[derive(Debug, Clone, Model, Serialize, Deserialize, JsonSchema, Validate)]
+struct Note {
+    #[model(primary_key)]
+    #[serde(default)]
+    id: AutoId,
+    /// A unique title.
+    #[model(unique)]
+    #[validate(min_length = 1, max_length = 80)]
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+async fn create(db: Db, Json(note): Json<Note>) -> Result<Created<Json<Note>>> {
+    Ok(Created(Json(Note::objects().create(note, &db).await?)))
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct NotePath {
+    id: i64,
+}
+
+async fn read(db: Db, Path(p): Path<NotePath>) -> Result<Json<Note>> {
+    Ok(Json(Note::objects().filter(Note::id().eq(p.id)).get_or_404(&db).await?))
+}
+
+async fn slow(db: Db) -> Result<&'static str> {
+    db.execute_raw("SELECT pg_sleep(3)").await?;
+    Ok("slept")
+}
+
+fn app(db: Database) -> App {
+    App::new()
+        .install(db)
+        .route("/notes", post(create))
+        .route("/notes/{id}", get(read))
+        .route("/slow", get(slow))
+}
+
+#[tokio::test]
+async fn errors_become_the_right_answers() {
+    each_backend(|db| async move {
+        let client = TestClient::new(app(db));
+        let res = client.post("/notes").json(&json!({"title": "first", "id": 99})).send().await;
+        assert_eq!(res.status(), 201);
+        let created: Value = res.json();
+        assert_eq!(created["id"], 1, "a client's id is ignored: the database assigns it");
+        assert_eq!(client.get("/notes/1").send().await.json::<Value>()["title"], "first");
+
+        let res = client.get("/notes/7").send().await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.json::<Value>(), json!({"detail": "Note not found"}));
+
+        let res = client.post("/notes").json(&json!({"title": "first"})).send().await;
+        assert_eq!(res.status(), 409);
+        let body: Value = res.json();
+        assert_eq!(body["detail"][0]["loc"], json!(["body", "title"]), "{body}");
+        assert_eq!(body["detail"][0]["type"], "unique");
+
+        // The model's own rules run before the database is asked.
+        let res = client.post("/notes").json(&json!({"title": ""})).send().await;
+        assert_eq!(res.status(), 422);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_model_is_the_api_schema() {
+    let file = support::SqliteFile::create();
+    let db = Database::open(&file.url).unwrap();
+    let doc = app(db).openapi().unwrap();
+    let doc = serde_json::to_value(&doc).unwrap();
+    let note = &doc["components"]["schemas"]["Note-Input"];
+    assert_eq!(note["properties"]["id"]["readOnly"], true, "{note}");
+    assert_eq!(note["properties"]["title"]["maxLength"], 80, "{note}");
+    assert_eq!(note["properties"]["title"]["description"], "A unique title.");
+}
+
+#[tokio::test]
+async fn a_lost_postgres_connection_is_a_503_and_the_next_request_succeeds() {
+    let pg = PgDatabase::create().await;
+    let options = DbOptions { connections: Some(1), ..Default::default() };
+    let db = Database::open_with(&pg.url, options).unwrap();
+    db.create_tables().await.unwrap();
+    let client = std::sync::Arc::new(TestClient::new(app(db)));
+    assert_eq!(client.post("/notes").json(&json!({"title": "kept"})).send().await.status(), 201);
+
+    let slow = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("/slow").send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let admin = Database::open(&support::admin_url()).unwrap();
+    admin
+        .execute_raw(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            pg.name
+        ))
+        .await
+        .unwrap();
+    let res = slow.await.unwrap();
+    assert_eq!(res.status(), 503, "{}", res.text());
+    assert_eq!(res.header("retry-after"), Some("1"));
+    assert_eq!(res.json::<Value>(), json!({"detail": "Service Unavailable"}), "the cause is not leaked");
+
+    let res = client.get("/notes/1").send().await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    pg.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_wrong_database_url_stops_the_app_at_start() {
+    let db = Database::open("postgres://postgres@127.0.0.1:1/nowhere").unwrap();
+    let listener = brisk::bind("127.0.0.1:0").await.unwrap();
+    let err = match app(db).serve_with_shutdown(listener, std::future::pending()).await {
+        Ok(()) => panic!("the app served without its database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("does not answer"), "{err}");
+}

@@ -1,0 +1,196 @@
+//! Transactions on both backends: commit, rollback on error, nested savepoints, on_commit
+//! hooks, a transaction dropped mid-way, and queries inside a transaction seeing its writes.
+
+mod support;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use brisk_orm::prelude::*;
+use brisk_orm::Error;
+use support::{each_backend, name};
+
+#[derive(Debug, Clone, Model)]
+struct Account {
+    #[model(primary_key)]
+    id: AutoId,
+    #[model(unique)]
+    owner: String,
+    balance: i64,
+}
+
+fn account(owner: &str, balance: i64) -> Account {
+    Account { id: AutoId::default(), owner: owner.into(), balance }
+}
+
+async fn balance(db: &Database, owner: &str) -> i64 {
+    Account::objects().filter(Account::owner().eq(owner)).get(db).await.unwrap().balance
+}
+
+#[tokio::test]
+async fn atomic_commits_on_ok_and_rolls_back_on_err() {
+    each_backend(|db| async move {
+        Account::objects().bulk_create(vec![account("a", 100), account("b", 0)], &db).await.unwrap();
+        db.atomic(|tx| async move {
+            Account::objects()
+                .filter(Account::owner().eq("a"))
+                .update([Account::balance().set(Account::balance() - 30)], &tx)
+                .await?;
+            Account::objects()
+                .filter(Account::owner().eq("b"))
+                .update([Account::balance().set(Account::balance() + 30)], &tx)
+                .await?;
+            // Reads inside the transaction see its own writes.
+            assert_eq!(Account::objects().filter(Account::owner().eq("b")).get(&tx).await?.balance, 30);
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!((balance(&db, "a").await, balance(&db, "b").await), (70, 30), "{}", name(&db));
+
+        let failed: Result<(), Error> = db
+            .atomic(|tx| async move {
+                Account::objects()
+                    .filter(Account::owner().eq("a"))
+                    .update([Account::balance().set(0)], &tx)
+                    .await?;
+                // A unique violation half-way: everything before it is undone.
+                Account::objects().create(account("b", 1), &tx).await?;
+                Ok(())
+            })
+            .await;
+        assert!(matches!(failed, Err(Error::UniqueViolation { .. })), "{failed:?}");
+        assert_eq!(balance(&db, "a").await, 70, "{}", name(&db));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nested_savepoints_roll_back_alone() {
+    each_backend(|db| async move {
+        db.atomic(|tx| async move {
+            Account::objects().create(account("outer", 1), &tx).await?;
+            let inner: Result<(), Error> = tx
+                .atomic(|tx| async move {
+                    Account::objects().create(account("inner", 2), &tx).await?;
+                    Account::objects().create(account("outer", 3), &tx).await?; // duplicate: fails
+                    Ok(())
+                })
+                .await;
+            assert!(inner.is_err());
+            tx.atomic(|tx| async move {
+                Account::objects().create(account("second", 4), &tx).await?;
+                tx.atomic(
+                    |tx| async move { Account::objects().create(account("deep", 5), &tx).await.map(drop) },
+                )
+                .await
+            })
+            .await?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        let mut owners: Vec<(String,)> =
+            Account::objects().values_list((Account::owner(),), &db).await.unwrap();
+        owners.sort();
+        let owners: Vec<String> = owners.into_iter().map(|o| o.0).collect();
+        assert_eq!(owners, ["deep", "outer", "second"], "{}", name(&db));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_commit_runs_after_commit_only() {
+    each_backend(|db| async move {
+        let ran = Arc::new(AtomicU32::new(0));
+        let hook = |n: u32| {
+            let ran = ran.clone();
+            move || {
+                ran.fetch_add(n, Ordering::SeqCst);
+            }
+        };
+        db.atomic(|tx| {
+            let (one, ten, hundred) = (hook(1), hook(10), hook(100));
+            async move {
+                tx.on_commit(one);
+                let _ = tx
+                    .atomic(|tx| async move {
+                        tx.on_commit(ten); // dropped with its savepoint
+                        Err::<(), Error>(Error::Config("undo".into()))
+                    })
+                    .await;
+                tx.atomic(|tx| async move {
+                    tx.on_commit(hundred);
+                    Ok::<_, Error>(())
+                })
+                .await?;
+                Ok::<_, Error>(())
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 101);
+        let _ = db
+            .atomic(|tx| {
+                let one = hook(1000);
+                async move {
+                    tx.on_commit(one);
+                    Err::<(), Error>(Error::Config("rolled back".into()))
+                }
+            })
+            .await;
+        assert_eq!(ran.load(Ordering::SeqCst), 101, "{}", name(&db));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_rolls_back_and_frees_its_connection() {
+    each_backend(|db| async move {
+        {
+            let tx = db.begin().await.unwrap();
+            Account::objects().create(account("ghost", 1), &tx).await.unwrap();
+            // Dropped here without a commit: a cancelled request.
+        }
+        // The writer (SQLite) or the connection (PostgreSQL) is free again, and nothing stayed.
+        for _ in 0..3 {
+            db.atomic(|tx| async move { Account::objects().create(account("real", 1), &tx).await.map(drop) })
+                .await
+                .unwrap();
+            Account::objects().delete(&db).await.unwrap();
+        }
+        assert_eq!(Account::objects().filter(Account::owner().eq("ghost")).count(&db).await.unwrap(), 0);
+        // A finished transaction refuses further queries instead of running them outside it.
+        let tx = db.begin().await.unwrap();
+        let kept = tx.clone();
+        tx.commit().await.unwrap();
+        assert!(Account::objects().count(&kept).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_transactions_all_commit() {
+    each_backend(|db| async move {
+        Account::objects().create(account("counter", 0), &db).await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.atomic(|tx| async move {
+                        Account::objects()
+                            .filter(Account::owner().eq("counter"))
+                            .update([Account::balance().set(Account::balance() + 1)], &tx)
+                            .await
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(balance(&db, "counter").await, 20, "{}", name(&db));
+    })
+    .await;
+}
