@@ -10,11 +10,24 @@ struct VariantDoc {
     detail: Option<String>,
 }
 
-fn parse_variant(variant: &syn::Variant) -> syn::Result<VariantDoc> {
+/// A variant is documented with a status, or `#[api(transparent)]`: it wraps another error
+/// (a database error, say) that becomes a `brisk::Error` through its own `From`, documented
+/// by nothing here.
+enum Variant {
+    Doc(VariantDoc),
+    Transparent,
+}
+
+fn parse_variant(variant: &syn::Variant) -> syn::Result<Variant> {
     let mut status = None;
     let mut detail = None;
+    let mut transparent = false;
     for attr in variant.attrs.iter().filter(|a| a.path().is_ident("api")) {
         attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("transparent") {
+                transparent = true;
+                return Ok(());
+            }
             let value: Expr = meta.value()?.parse()?;
             match (meta.path.get_ident().map(ToString::to_string).as_deref(), &value) {
                 (Some("status"), Expr::Lit(ExprLit { lit: Lit::Int(n), .. })) => {
@@ -30,9 +43,21 @@ fn parse_variant(variant: &syn::Variant) -> syn::Result<VariantDoc> {
             Ok(())
         })?;
     }
-    let status =
-        status.ok_or_else(|| syn::Error::new(variant.span(), "every variant needs #[api(status = ...)]"))?;
-    Ok(VariantDoc { status, detail })
+    if transparent {
+        return match &variant.fields {
+            Fields::Unnamed(f) if f.unnamed.len() == 1 && status.is_none() && detail.is_none() => {
+                Ok(Variant::Transparent)
+            }
+            _ => Err(syn::Error::new(
+                variant.span(),
+                "a transparent variant has one field and no status or detail",
+            )),
+        };
+    }
+    let status = status.ok_or_else(|| {
+        syn::Error::new(variant.span(), "every variant needs #[api(status = ...)] or #[api(transparent)]")
+    })?;
+    Ok(Variant::Doc(VariantDoc { status, detail }))
 }
 
 pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
@@ -44,8 +69,14 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut arms = Vec::new();
     let mut docs = Vec::new();
     for variant in &data.variants {
-        let doc = parse_variant(variant)?;
         let ident = &variant.ident;
+        let doc = match parse_variant(variant)? {
+            Variant::Doc(doc) => doc,
+            Variant::Transparent => {
+                arms.push(quote!(#name::#ident(inner) => ::brisk::Error::from(inner),));
+                continue;
+            }
+        };
         let status = doc.status;
         let reason = quote!(::brisk::http::StatusCode::from_u16(#status)
             .ok()
@@ -55,7 +86,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             (Fields::Unit, Some(d)) => (quote!(#name::#ident), quote!(#d.to_owned())),
             (Fields::Unit, None) => (quote!(#name::#ident), quote!(#reason.to_owned())),
             (Fields::Unnamed(f), None) if f.unnamed.len() == 1 => {
-                (quote!(#name::#ident(inner)), quote!(::std::string::ToString::to_string(inner)))
+                (quote!(#name::#ident(inner)), quote!(::std::string::ToString::to_string(&inner)))
             }
             (Fields::Unnamed(_), Some(d)) => (quote!(#name::#ident(..)), quote!(#d.to_owned())),
             (Fields::Named(_), Some(d)) => (quote!(#name::#ident { .. }), quote!(#d.to_owned())),
@@ -82,7 +113,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #impl_generics ::std::convert::From<#name #ty_generics> for ::brisk::Error #where_clause {
             fn from(error: #name #ty_generics) -> Self {
-                match &error { #(#arms)* }
+                match error { #(#arms)* }
             }
         }
 

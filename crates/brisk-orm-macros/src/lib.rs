@@ -221,8 +221,14 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             }
             pk = Some(ident.clone());
         }
+        // A length rule limits the column only for text (on a list it counts items).
         let max = match max_length(&field.attrs)? {
-            Some(n) => quote!(::core::option::Option::Some(#n)),
+            Some(n) => quote! {
+                match <#ty as ::brisk_orm::SqlType>::KIND {
+                    ::brisk_orm::ColumnKind::Text => ::core::option::Option::Some(#n),
+                    _ => ::core::option::Option::None,
+                }
+            },
             None => quote!(::core::option::Option::None),
         };
         let verbose_name = fa.verbose_name.clone().unwrap_or_else(|| words(&fname));

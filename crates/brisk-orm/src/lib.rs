@@ -15,6 +15,7 @@ mod meta;
 mod model;
 mod queryset;
 pub mod schema;
+pub mod testing;
 mod transaction;
 mod value;
 

@@ -73,21 +73,8 @@ pub trait ModelExt: Model {
             self.touch(adding);
             let target = ex.target();
             let dialect = target.dialect();
-            if !adding {
-                let meta = Self::META;
-                let pk = meta.primary_key();
-                let mut update = Query::update();
-                update.table(Alias::new(meta.table));
-                for (field, value) in meta.fields.iter().zip(self.values()) {
-                    if !field.primary_key {
-                        update.value(Alias::new(field.column), value);
-                    }
-                }
-                update.and_where(sea_query::Expr::col(Alias::new(pk.column)).eq(self.pk_value()));
-                let (sql, values) = dialect.build(&update);
-                if meta.fields.len() == 1 || target.execute(sql, values).await? > 0 {
-                    return Ok(());
-                }
+            if !adding && self.update(ex).await? {
+                return Ok(());
             }
             let (sql, values) = dialect.build(&insert_statement::<Self>(std::slice::from_ref(self)));
             let saved: Vec<Self> = target.fetch(true, sql, values).await?;
@@ -95,6 +82,34 @@ pub trait ModelExt: Model {
                 *self = saved;
             }
             Ok(())
+        }
+    }
+
+    /// Writes every field to the row with this primary key, never inserting (Django's
+    /// `save(force_update=True)`); returns whether the row was there. `auto_now` fields are
+    /// set first.
+    fn update<E: Executor>(&mut self, ex: &E) -> impl Future<Output = Result<bool, Error>> + Send {
+        async move {
+            self.touch(false);
+            let meta = Self::META;
+            let pk = meta.primary_key();
+            let mut update = Query::update();
+            update.table(Alias::new(meta.table));
+            let mut columns = 0;
+            for (field, value) in meta.fields.iter().zip(self.values()) {
+                if !field.primary_key {
+                    update.value(Alias::new(field.column), value);
+                    columns += 1;
+                }
+            }
+            let q = QuerySet::<Self>::new().filter_pk(self.pk_value());
+            if columns == 0 {
+                return q.exists(ex).await;
+            }
+            update.and_where(sea_query::Expr::col(Alias::new(pk.column)).eq(self.pk_value()));
+            let target = ex.target();
+            let (sql, values) = target.dialect().build(&update);
+            Ok(target.execute(sql, values).await? > 0)
         }
     }
 

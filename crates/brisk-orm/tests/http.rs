@@ -9,9 +9,10 @@ use std::time::Duration;
 use brisk::prelude::*;
 use brisk::testing::TestClient;
 use brisk_orm::prelude::*;
+use brisk_orm::testing::TestDatabase;
 use brisk_orm::DbOptions;
 use serde_json::{json, Value};
-use support::{each_backend, PgDatabase};
+use support::each_backend;
 
 /// A note, as stored and as the API reads and writes it.
 #[derive(Debug, Clone, Model, Serialize, Deserialize, JsonSchema, Validate)]
@@ -82,9 +83,8 @@ async fn errors_become_the_right_answers() {
 
 #[tokio::test]
 async fn the_model_is_the_api_schema() {
-    let file = support::SqliteFile::create();
-    let db = Database::open(&file.url).unwrap();
-    let doc = app(db).openapi().unwrap();
+    let test_db = TestDatabase::sqlite().await.unwrap();
+    let doc = app(test_db.database()).openapi().unwrap();
     let doc = serde_json::to_value(&doc).unwrap();
     let note = &doc["components"]["schemas"]["Note-Input"];
     assert_eq!(note["properties"]["id"]["readOnly"], true, "{note}");
@@ -94,10 +94,9 @@ async fn the_model_is_the_api_schema() {
 
 #[tokio::test]
 async fn a_lost_postgres_connection_is_a_503_and_the_next_request_succeeds() {
-    let pg = PgDatabase::create().await;
+    let pg = TestDatabase::postgres().await.unwrap();
     let options = DbOptions { connections: Some(1), ..Default::default() };
-    let db = Database::open_with(&pg.url, options).unwrap();
-    db.create_tables().await.unwrap();
+    let db = Database::open_with(pg.url(), options).unwrap();
     let client = std::sync::Arc::new(TestClient::new(app(db)));
     assert_eq!(client.post("/notes").json(&json!({"title": "kept"})).send().await.status(), 201);
 
@@ -110,7 +109,7 @@ async fn a_lost_postgres_connection_is_a_503_and_the_next_request_succeeds() {
     admin
         .execute_raw(&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
-            pg.name
+            pg.url().rsplit('/').next().unwrap_or_default()
         ))
         .await
         .unwrap();
@@ -121,7 +120,6 @@ async fn a_lost_postgres_connection_is_a_503_and_the_next_request_succeeds() {
 
     let res = client.get("/notes/1").send().await;
     assert_eq!(res.status(), 200, "{}", res.text());
-    pg.drop_now().await;
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ use brisk::security::{
     RequiredScopes,
 };
 
-use crate::store::Store;
+use crate::items::Item;
+use crate::store::Sessions;
+use brisk_orm::{Db, Model};
 
 /// The showcase's OAuth2 password flow.
 pub struct ShowcaseAuth;
@@ -237,7 +239,7 @@ async fn me(Depends(user): Depends<CurrentUser>) -> Json<CurrentUser> {
 #[derive(Serialize, JsonSchema)]
 pub struct Stats {
     /// Items stored now.
-    pub items: usize,
+    pub items: i64,
     /// Database sessions opened since start-up.
     pub sessions_opened: u64,
     /// Database sessions open now (teardown closes them after each response).
@@ -254,18 +256,19 @@ pub struct Stats {
 #[brisk::endpoint(tags = ["auth"])]
 async fn stats(
     Depends(_admin): Depends<AdminUser>,
-    State(store): State<Store>,
+    db: Db,
+    State(sessions): State<Sessions>,
     State(model): State<crate::chat::Model>,
-) -> Json<Stats> {
-    let (opened, open) = store.session_counts();
+) -> Result<Json<Stats>> {
+    let (opened, open) = sessions.counts();
     let metrics = model.metrics();
-    Json(Stats {
-        items: store.len(),
+    Ok(Json(Stats {
+        items: Item::objects().count(&db).await?,
         sessions_opened: opened,
         sessions_open: open,
         model_batches: metrics.batches,
         model_steps: metrics.items,
-    })
+    }))
 }
 
 /// The auth routes.

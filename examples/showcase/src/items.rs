@@ -2,11 +2,19 @@
 
 use brisk::prelude::*;
 
-use crate::store::Store;
+use brisk_orm::prelude::*;
 
-/// An item as clients send it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema, Validate)]
-pub struct ItemIn {
+use crate::store::Sessions;
+
+/// An item: the table's row, the request body and the response body at once. The id is
+/// assigned by the database (read-only in the API: a client's `id` is ignored).
+#[derive(Debug, Clone, PartialEq, Model, Deserialize, Serialize, JsonSchema, Validate)]
+#[model(table = "items", ordering = ["id"])]
+pub struct Item {
+    /// Assigned by the server, from 1 up.
+    #[model(primary_key)]
+    #[serde(default)]
+    pub id: AutoId,
     /// 1 to 100 characters.
     #[validate(min_length = 1, max_length = 100)]
     pub name: String,
@@ -24,38 +32,7 @@ pub struct ItemIn {
     /// At most 10 tags.
     #[serde(default)]
     #[validate(max_length = 10)]
-    pub tags: Vec<String>,
-}
-
-/// An item as the server returns it: the input plus its id.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-pub struct ItemOut {
-    /// Assigned by the server, from 1 up.
-    pub id: u64,
-    /// See [`ItemIn`].
-    pub name: String,
-    /// See [`ItemIn`].
-    pub description: Option<String>,
-    /// See [`ItemIn`].
-    pub price: f64,
-    /// See [`ItemIn`].
-    pub tax: Option<f64>,
-    /// See [`ItemIn`].
-    pub tags: Vec<String>,
-}
-
-impl ItemOut {
-    /// Joins an id and an item.
-    pub fn new(id: u64, item: ItemIn) -> Self {
-        ItemOut {
-            id,
-            name: item.name,
-            description: item.description,
-            price: item.price,
-            tax: item.tax,
-            tags: item.tags,
-        }
-    }
+    pub tags: Json<Vec<String>>,
 }
 
 /// `/items/{item_id}`: a positive 64-bit integer.
@@ -86,21 +63,20 @@ fn default_limit() -> i64 {
     10
 }
 
-/// A database-session style dependency: opened per request, closed by its teardown after the
-/// response has been sent (the in-memory store counts them; `GET /stats` shows the counts).
+/// A database-session style dependency: the database handle, opened per request and closed
+/// by its teardown after the response has been sent (`GET /stats` shows the counts).
 #[derive(Clone)]
-pub struct DbSession(Store);
+pub struct DbSession(Db);
 
 impl Dependency for DbSession {
-    type Inputs = (State<Store>,);
-    async fn provide((State(store),): Self::Inputs, scope: &Scope) -> Result<Self> {
-        store.open_session();
-        let closing = store.clone();
+    type Inputs = (Db, State<Sessions>);
+    async fn provide((db, State(sessions)): Self::Inputs, scope: &Scope) -> Result<Self> {
+        sessions.open();
         scope.on_teardown("db session", async move {
-            closing.close_session();
+            sessions.close();
             Ok(())
         });
-        Ok(DbSession(store))
+        Ok(DbSession(db))
     }
 }
 
@@ -110,11 +86,13 @@ pub enum ItemError {
     /// No item has this id.
     #[api(status = 404, detail = "Item not found")]
     NotFound,
+    /// The database failed: a 503 while it is unreachable, else a 500 (the cause is logged).
+    #[api(transparent)]
+    Database(brisk_orm::Error),
 }
 
-// The rules above guarantee these are non-negative; the conversions cannot fail after them.
-fn id_of(path: &ItemPath) -> u64 {
-    u64::try_from(path.item_id).unwrap_or(0)
+fn by_id(path: &ItemPath) -> QuerySet<Item> {
+    Item::objects().filter(Item::id().eq(path.item_id))
 }
 
 /// List items.
@@ -122,12 +100,15 @@ fn id_of(path: &ItemPath) -> u64 {
 /// Ordered by id; `q` keeps the items whose name contains it, in any case.
 #[brisk::endpoint]
 async fn list_items(
-    Depends(DbSession(store)): Depends<DbSession>,
+    Depends(DbSession(db)): Depends<DbSession>,
     Query(q): Query<ListQuery>,
-) -> Json<Vec<ItemOut>> {
-    let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
-    let limit = usize::try_from(q.limit).unwrap_or(0);
-    Json(store.list(skip, limit, q.q.as_deref()))
+) -> Result<Json<Vec<Item>>> {
+    let mut items = Item::objects();
+    if let Some(needle) = q.q.filter(|q| !q.is_empty()) {
+        items = items.filter(Item::name().icontains(needle));
+    }
+    let page = items.offset(q.skip.unsigned_abs()).limit(q.limit.unsigned_abs()).all(&db).await?;
+    Ok(Json(page))
 }
 
 /// Create an item.
@@ -135,41 +116,50 @@ async fn list_items(
 /// The server assigns the id, from 1 up.
 #[brisk::endpoint]
 async fn create_item(
-    Depends(DbSession(store)): Depends<DbSession>,
-    Json(item): Json<ItemIn>,
-) -> Created<Json<ItemOut>> {
-    Created(Json(store.create(item)))
+    Depends(DbSession(db)): Depends<DbSession>,
+    Json(item): Json<Item>,
+) -> Result<Created<Json<Item>>> {
+    Ok(Created(Json(Item::objects().create(item, &db).await?)))
 }
 
 /// Read an item.
 #[brisk::endpoint]
 async fn get_item(
-    Depends(DbSession(store)): Depends<DbSession>,
+    Depends(DbSession(db)): Depends<DbSession>,
     Path(path): Path<ItemPath>,
-) -> Result<Json<ItemOut>, ItemError> {
-    store.get(id_of(&path)).map(Json).ok_or(ItemError::NotFound)
+) -> Result<Json<Item>, ItemError> {
+    match by_id(&path).first(&db).await {
+        Ok(Some(item)) => Ok(Json(item)),
+        Ok(None) => Err(ItemError::NotFound),
+        Err(e) => Err(ItemError::Database(e)),
+    }
 }
 
 /// Replace an item.
 #[brisk::endpoint]
 async fn replace_item(
-    Depends(DbSession(store)): Depends<DbSession>,
+    Depends(DbSession(db)): Depends<DbSession>,
     Path(path): Path<ItemPath>,
-    Json(item): Json<ItemIn>,
-) -> Result<Json<ItemOut>, ItemError> {
-    store.replace(id_of(&path), item).map(Json).ok_or(ItemError::NotFound)
+    Json(mut item): Json<Item>,
+) -> Result<Json<Item>, ItemError> {
+    item.id = AutoId::from(path.item_id);
+    match item.update(&db).await {
+        Ok(true) => Ok(Json(item)),
+        Ok(false) => Err(ItemError::NotFound),
+        Err(e) => Err(ItemError::Database(e)),
+    }
 }
 
 /// Delete an item.
 #[brisk::endpoint]
 async fn delete_item(
-    Depends(DbSession(store)): Depends<DbSession>,
+    Depends(DbSession(db)): Depends<DbSession>,
     Path(path): Path<ItemPath>,
 ) -> Result<NoContent, ItemError> {
-    if store.delete(id_of(&path)) {
-        Ok(NoContent)
-    } else {
-        Err(ItemError::NotFound)
+    match by_id(&path).delete(&db).await {
+        Ok(0) => Err(ItemError::NotFound),
+        Ok(_) => Ok(NoContent),
+        Err(e) => Err(ItemError::Database(e)),
     }
 }
 

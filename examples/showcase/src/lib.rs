@@ -1,4 +1,5 @@
-//! The showcase app: the items API of `shared/contracts/items-api.md`, in memory.
+//! The showcase app: the items API of `CONTRACT.md`, stored with brisk-orm (SQLite in
+//! `showcase.db` by default, PostgreSQL when `DATABASE_URL` says so).
 
 pub mod auth;
 pub mod chat;
@@ -8,6 +9,7 @@ pub mod store;
 pub mod ws;
 
 use brisk::prelude::*;
+use brisk_orm::{Database, Model};
 
 /// The body of `GET /json`.
 #[derive(Serialize, JsonSchema)]
@@ -24,25 +26,38 @@ async fn hello_json() -> Json<Message> {
     Json(Message { message: "Hello, World!" })
 }
 
+/// The database used when `DATABASE_URL` is not set: a file beside the working directory, so
+/// items survive a restart.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://showcase.db";
+
 /// The whole app, ready to serve or to test, with the demo users of the environment
-/// (see [`auth`]).
+/// (see [`auth`]) and the database of `DATABASE_URL`.
 pub fn app() -> Result<App, String> {
-    Ok(app_with(auth::AuthConfig::from_env()?))
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let db = Database::open(&url).map_err(|e| e.to_string())?;
+    Ok(app_with(auth::AuthConfig::from_env()?, db))
 }
 
-/// The whole app with the given users and token keys.
-pub fn app_with(auth: auth::AuthConfig) -> App {
+/// The whole app with the given users and token keys, on `db`. At start-up it checks that the
+/// database answers and creates the items table if it does not exist.
+pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
+    let tables = db.clone();
     App::new()
         .title("brisk showcase")
         .version(env!("CARGO_PKG_VERSION"))
-        .description("The items API of the brisk contract, served in memory.")
+        .description("The items API of the brisk contract, stored with brisk-orm.")
         .route("/plaintext", get(plaintext))
         .route("/json", get(hello_json))
         .merge(items::router())
         .merge(auth::router())
         .merge(chat::router())
         .merge(ws::router())
-        .with_state(store::Store::default())
+        .install(db)
+        .on_startup(move || async move {
+            tables.create_tables_for(&[items::Item::META]).await?;
+            Ok(())
+        })
+        .with_state(store::Sessions::default())
         .with_state(auth)
         .with_state(chat::model())
 }

@@ -12,7 +12,11 @@ const SECRET: &[u8] = b"test secret, at least 32 bytes long";
 async fn server() -> TestClient {
     let auth =
         AuthConfig::new("alice:wonderland:admin;bob:builder:", SECRET).unwrap_or_else(|e| panic!("{e}"));
-    TestClient::serve(showcase::app_with(auth)).await
+    TestClient::serve(showcase::app_with(
+        auth,
+        brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+    ))
+    .await
 }
 
 async fn token(client: &TestClient, username: &str, password: &str) -> String {
@@ -133,7 +137,15 @@ async fn stats_need_the_admin_scope() {
 #[test]
 fn security_is_documented() {
     let auth = AuthConfig::new("a:b:", SECRET).unwrap_or_else(|e| panic!("{e}"));
-    let doc = serde_json::to_value(showcase::app_with(auth).openapi().ok()).unwrap_or_default();
+    let doc = serde_json::to_value(
+        showcase::app_with(
+            auth,
+            brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+        )
+        .openapi()
+        .ok(),
+    )
+    .unwrap_or_default();
     assert_eq!(
         doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"],
         "/token"
@@ -155,7 +167,11 @@ async fn the_default_demo_users_log_in() {
     if std::env::var_os("SHOWCASE_USERS").is_some() {
         return;
     }
-    let client = TestClient::serve(showcase::app().unwrap_or_else(|e| panic!("{e}"))).await;
+    let client = TestClient::serve(showcase::app_with(
+        showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}")),
+        brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+    ))
+    .await;
     let alice = token(&client, "alice", "wonderland").await;
     let res = client.get("/users/me").header("authorization", &format!("Bearer {alice}")).send().await;
     assert_eq!(res.json::<Value>(), json!({"username": "alice", "scopes": ["admin"]}));

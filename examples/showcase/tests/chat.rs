@@ -9,7 +9,11 @@ use serde_json::{json, Value};
 async fn server() -> TestClient {
     let auth = showcase::auth::AuthConfig::new("a:b:admin", b"test secret, at least 32 bytes long")
         .unwrap_or_else(|e| panic!("{e}"));
-    TestClient::serve(showcase::app_with(auth)).await
+    TestClient::serve(showcase::app_with(
+        auth,
+        brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+    ))
+    .await
 }
 
 fn request(stream: bool, max_tokens: u32) -> Value {

@@ -1,10 +1,29 @@
-//! The items contract (shared/contracts/items-api.md), row by row, over a real socket.
+//! The items contract (CONTRACT.md), row by row, over a real socket, on a database of the
+//! test's own: SQLite, or PostgreSQL with `BRISK_TEST_BACKEND=postgres` (`scripts/test` runs
+//! both).
 
 use brisk::testing::{TestClient, TestResponse};
+use brisk_orm::testing::TestDatabase;
 use serde_json::{json, Value};
 
-async fn server() -> TestClient {
-    TestClient::serve(showcase::app().unwrap_or_else(|e| panic!("{e}"))).await
+/// The server and the database it stores in (removed when this drops).
+struct Server {
+    client: TestClient,
+    _db: TestDatabase,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
+}
+
+async fn server() -> Server {
+    let db = TestDatabase::from_env().await.unwrap_or_else(|e| panic!("test database: {e}"));
+    let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let client = TestClient::serve(showcase::app_with(auth, db.database())).await;
+    Server { client, _db: db }
 }
 
 fn item() -> Value {

@@ -6,7 +6,13 @@ use serde_json::Value;
 const SNAPSHOT: &str = "tests/openapi.snapshot.json";
 
 fn document() -> Value {
-    match showcase::app().unwrap_or_else(|e| panic!("{e}")).openapi() {
+    let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    match showcase::app_with(
+        auth,
+        brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
+    )
+    .openapi()
+    {
         Ok(doc) => serde_json::to_value(&doc).unwrap_or(Value::Null),
         Err(e) => panic!("the showcase does not document: {e}"),
     }
@@ -30,7 +36,8 @@ fn document_matches_the_snapshot() {
 #[test]
 fn rules_from_the_types_are_in_the_schema() {
     let doc = document();
-    let item_in = &doc["components"]["schemas"]["ItemIn"]["properties"];
+    let item_in = &doc["components"]["schemas"]["Item-Input"]["properties"];
+    assert_eq!(item_in["id"]["readOnly"], true, "the database assigns the id");
     assert_eq!(item_in["name"]["minLength"], 1);
     assert_eq!(item_in["name"]["maxLength"], 100);
     assert_eq!(item_in["description"]["maxLength"], 1000);
