@@ -1,4 +1,4 @@
-//! The items contract (`shared/contracts/items-api.md`) as plain serde types, the `ItemIn`
+//! The items contract (`examples/showcase/CONTRACT.md`) as plain serde types, the `ItemIn`
 //! rules checked by hand, and the same in-memory store as the showcase's
 //! (`RwLock<BTreeMap>`, ids from 1 up). The Rust peers share it so that they all do the same
 //! work per request as brisk; only the framework around it differs.
