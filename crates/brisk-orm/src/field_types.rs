@@ -59,10 +59,11 @@ impl Serialize for AutoId {
 
 impl<'de> Deserialize<'de> for AutoId {
     /// An integer sets the id; anything else (absent, null, a string) leaves it unset, as a
-    /// server ignores a read-only field a client sends.
+    /// server ignores a read-only field a client sends. An absent field needs no
+    /// `#[serde(default)]`.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(d)?;
-        Ok(AutoId(value.as_i64()))
+        let value = Option::<serde_json::Value>::deserialize(d)?;
+        Ok(AutoId(value.and_then(|v| v.as_i64())))
     }
 }
 
@@ -75,6 +76,12 @@ impl JsonSchema for AutoId {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": "integer", "format": "int64", "readOnly": true })
+    }
+    // Optional in a request body (a client need not send it), required in a response (the
+    // server always has it), with no `"default": null` that would contradict the type. This is
+    // how schemars treats `Option<T>` fields; AutoId deserializes an absent field the same way.
+    fn _schemars_private_is_option() -> bool {
+        true
     }
 }
 

@@ -18,7 +18,6 @@ use support::each_backend;
 #[derive(Debug, Clone, Model, Serialize, Deserialize, JsonSchema, Validate)]
 struct Note {
     #[model(primary_key)]
-    #[serde(default)]
     id: AutoId,
     /// A unique title.
     #[model(unique)]

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 #[model(ordering = ["-created_at"])]
 struct Post {
     #[model(primary_key)]
-    #[serde(default)]
     id: AutoId,
     #[validate(min_length = 1, max_length = 200)]
     title: String,

@@ -13,7 +13,6 @@ use crate::store::Sessions;
 pub struct Item {
     /// Assigned by the server, from 1 up.
     #[model(primary_key)]
-    #[serde(default)]
     pub id: AutoId,
     /// 1 to 100 characters.
     #[validate(min_length = 1, max_length = 100)]
