@@ -12,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import atexit
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,12 @@ class Server:
     def command(self, host: str, port: int) -> tuple[list[str], dict]:
         env = dict(os.environ)
         env.update(HOST=host, PORT=str(port), WORKERS="1", RUST_LOG="warn", PYTHONUNBUFFERED="1")
+        if self.package == "showcase":
+            # The showcase stores items with brisk-orm: a fresh SQLite file (WAL, on disk, as a
+            # user runs it) for every start, so each run begins with no items.
+            folder = tempfile.mkdtemp(prefix="brisk-bench-")
+            atexit.register(shutil.rmtree, folder, True)
+            env["DATABASE_URL"] = f"sqlite://{folder}/showcase.db"
         if self.kind == "rust":
             assert self.binary is not None, f"{self.name} is not built"
             return [str(self.binary)], env
