@@ -129,7 +129,9 @@ impl Target<'_> {
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values)).await,
-                Backend::Postgres(pool) => pg_rows(pool.shared().await?.query(&sql, &values).await?),
+                Backend::Postgres(pool) => {
+                    pg_rows(pool.on_shared(|c| async move { c.query(&sql, &values).await }).await?)
+                }
             },
             Target::Tx(tx) => tx.fetch(sql, values).await,
         }
@@ -143,7 +145,9 @@ impl Target<'_> {
                 Backend::Sqlite(pool) => {
                     pool.run(true, move |conn| sqlite_execute(conn, &sql, &values)).await
                 }
-                Backend::Postgres(pool) => pool.shared().await?.execute(&sql, &values).await,
+                Backend::Postgres(pool) => {
+                    pool.on_shared(|c| async move { c.execute(&sql, &values).await }).await
+                }
             },
             Target::Tx(tx) => tx.execute(sql, values).await,
         }

@@ -132,9 +132,28 @@ impl PgPool {
         Ok(PgConn { client, statements: Mutex::new(HashMap::new()) })
     }
 
-    /// A shared connection (round robin), reconnected if it was found closed.
-    pub(crate) async fn shared(&self) -> Result<Arc<PgConn>, Error> {
-        let slot = &self.shared[self.next.fetch_add(1, Ordering::Relaxed) % self.shared.len()];
+    /// Runs `work` on a shared connection; a connection that fails as unreachable (the server
+    /// closed it, say) is dropped from its slot at once, so the next query reconnects.
+    pub(crate) async fn on_shared<T, F, Fut>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(Arc<PgConn>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.shared.len();
+        let conn = self.shared(index).await?;
+        let result = work(conn.clone()).await;
+        if matches!(result, Err(Error::Unavailable { .. })) {
+            let mut current = self.shared[index].conn.write().unwrap_or_else(|p| p.into_inner());
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &conn)) {
+                *current = None;
+            }
+        }
+        result
+    }
+
+    /// The shared connection of slot `index`, reconnected if it is gone or closed.
+    async fn shared(&self, index: usize) -> Result<Arc<PgConn>, Error> {
+        let slot = &self.shared[index];
         let current =
             || slot.conn.read().unwrap_or_else(|p| p.into_inner()).clone().filter(|c| !c.is_closed());
         if let Some(conn) = current() {
