@@ -45,6 +45,7 @@ struct FieldAttrs {
     auto_now_add: bool,
     verbose_name: Option<String>,
     help_text: Option<String>,
+    on_delete: Option<syn::Ident>,
 }
 
 fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
@@ -104,9 +105,10 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 "column" => out.column = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "help_text" => out.help_text = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "on_delete" => out.on_delete = Some(meta.value()?.parse::<syn::Ident>()?),
                 _ => {
                     return Err(meta.error(
-                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, verbose_name and help_text",
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, verbose_name and help_text",
                     ))
                 }
             }
@@ -132,6 +134,31 @@ fn max_length(attrs: &[syn::Attribute]) -> syn::Result<Option<u32>> {
         })?;
     }
     Ok(found)
+}
+
+/// The last segment of a type path: `ForeignKey` for `brisk_orm::ForeignKey<User>`.
+fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last(),
+        _ => None,
+    }
+}
+
+/// For a relation field: whether it is optional (`Option<ForeignKey<T>>`) and one-to-one.
+fn relation_kind(ty: &syn::Type) -> Option<(bool, bool)> {
+    let seg = last_segment(ty)?;
+    match seg.ident.to_string().as_str() {
+        "ForeignKey" => Some((false, false)),
+        "OneToOne" => Some((false, true)),
+        "Option" => match &seg.arguments {
+            syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+                Some(syn::GenericArgument::Type(inner)) => relation_kind(inner).map(|(_, one)| (true, one)),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The doc comment's text, as help text.
@@ -207,6 +234,8 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let mut touches = Vec::new();
     let mut pk = None;
     let mut names = Vec::new();
+    let mut fills = Vec::new();
+    let mut slots = Vec::new();
     for (idx, field) in fields.iter().enumerate() {
         let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
         let raw = ident.to_string();
@@ -219,8 +248,49 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             if pk.is_some() {
                 return Err(syn::Error::new(field.span(), "a model has one primary key"));
             }
-            pk = Some(ident.clone());
+            pk = Some((ident.clone(), ty.clone()));
         }
+        let relation = match (relation_kind(ty), &fa.on_delete) {
+            (Some((optional, _)), Some(action)) => {
+                let known = ["Cascade", "Protect", "Restrict", "SetNull"];
+                if !known.contains(&action.to_string().as_str()) {
+                    return Err(syn::Error::new(
+                        action.span(),
+                        "on_delete is Cascade, Protect, Restrict or SetNull",
+                    ));
+                }
+                if action == "SetNull" && !optional {
+                    return Err(syn::Error::new(
+                        action.span(),
+                        "on_delete = SetNull needs an Option<ForeignKey<...>> field",
+                    ));
+                }
+                fills.push(
+                    quote!(#column => ::brisk_orm::RelatedField::fill_from_row(&mut self.#ident, row),),
+                );
+                slots.push(quote!(#column => ::core::option::Option::Some(&mut self.#ident),));
+                quote! {
+                    match <#ty as ::brisk_orm::SqlType>::RELATED {
+                        ::core::option::Option::Some(target) => ::core::option::Option::Some(::brisk_orm::Relation {
+                            target,
+                            on_delete: ::brisk_orm::OnDelete::#action,
+                        }),
+                        ::core::option::Option::None => ::core::option::Option::None,
+                    }
+                }
+            }
+            (Some(_), None) => {
+                return Err(syn::Error::new(
+                    field.span(),
+                    "a relation needs #[model(on_delete = ...)]: Cascade, Protect, Restrict or SetNull",
+                ))
+            }
+            (None, Some(action)) => {
+                return Err(syn::Error::new(action.span(), "on_delete is for ForeignKey and OneToOne fields"))
+            }
+            (None, None) => quote!(::core::option::Option::None),
+        };
+        let unique = fa.unique || relation_kind(ty).is_some_and(|(_, one)| one);
         // A length rule limits the column only for text (on a list it counts items).
         let max = match max_length(&field.attrs)? {
             Some(n) => quote! {
@@ -233,8 +303,9 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
         };
         let verbose_name = fa.verbose_name.clone().unwrap_or_else(|| words(&fname));
         let help = fa.help_text.clone().unwrap_or_else(|| doc(&field.attrs));
-        let (primary_key, unique, index, auto_now, auto_now_add) =
-            (fa.primary_key, fa.unique, fa.index, fa.auto_now, fa.auto_now_add);
+        // Foreign keys are indexed, as Django indexes them.
+        let index = fa.index || relation_kind(ty).is_some();
+        let (primary_key, auto_now, auto_now_add) = (fa.primary_key, fa.auto_now, fa.auto_now_add);
         metas.push(quote! {
             ::brisk_orm::FieldMeta {
                 name: #fname,
@@ -250,6 +321,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 auto_now_add: #auto_now_add,
                 verbose_name: #verbose_name,
                 help_text: #help,
+                relation: #relation,
             }
         });
         reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));
@@ -273,7 +345,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             });
         }
     }
-    let pk = pk.ok_or_else(|| {
+    let (pk, pk_ty) = pk.ok_or_else(|| {
         syn::Error::new(input.ident.span(), "a model needs a primary key: mark one field #[model(primary_key)] (an `id: AutoId` is the usual one)")
     })?;
     for list in attrs.indexes.iter().chain(&attrs.unique_together).chain(std::iter::once(
@@ -310,6 +382,23 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 verbose_name: #verbose,
                 verbose_name_plural: #verbose_plural,
             };
+            type Pk = #pk_ty;
+            fn pk(&self) -> &#pk_ty {
+                &self.#pk
+            }
+            fn fill_related(&mut self, column: &str, row: &::brisk_orm::RowRef<'_>) -> ::core::result::Result<(), ::brisk_orm::Error> {
+                let _ = row;
+                match column {
+                    #(#fills)*
+                    _ => ::core::result::Result::Ok(()),
+                }
+            }
+            fn related_mut(&mut self, column: &str) -> ::core::option::Option<&mut dyn ::core::any::Any> {
+                match column {
+                    #(#slots)*
+                    _ => ::core::option::Option::None,
+                }
+            }
             fn values(&self) -> ::std::vec::Vec<::brisk_orm::Value> {
                 ::std::vec![#(#values),*]
             }

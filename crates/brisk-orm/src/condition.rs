@@ -8,12 +8,64 @@ use sea_query::{Alias, ExprTrait, Func};
 use crate::backend::Dialect;
 use crate::value::Value;
 
+/// The most relations a lookup may follow (`Post::author().join(User::team()).join(...)`).
+pub(crate) const MAX_HOPS: usize = 4;
+
+/// One foreign key followed: the column holding it, and the model it points at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hop {
+    pub column: &'static str,
+    pub target: fn() -> &'static crate::meta::ModelMeta,
+}
+
+/// The relations followed from a query's model to a column's table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Path {
+    hops: [Option<Hop>; MAX_HOPS],
+}
+
+impl Path {
+    pub(crate) const fn new_empty() -> Path {
+        Path { hops: [None; MAX_HOPS] }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.hops.iter().take_while(|h| h.is_some()).count()
+    }
+
+    pub(crate) fn hops(&self) -> impl Iterator<Item = Hop> + '_ {
+        self.hops.iter().map_while(|h| *h)
+    }
+
+    /// This path, then `hop`, then `rest`. Following more than [`MAX_HOPS`] relations is a
+    /// mistake in the program's own code (never input), so it panics with a sentence.
+    pub(crate) fn then(self, hop: Hop, rest: Path) -> Path {
+        let mut out = self;
+        for (n, h) in (self.len()..).zip(std::iter::once(hop).chain(rest.hops())) {
+            assert!(n < MAX_HOPS, "a lookup may follow at most {MAX_HOPS} relations");
+            out.hops[n] = Some(h);
+        }
+        out
+    }
+
+    /// The table alias of the first `n` hops: `j__author__team`.
+    pub(crate) fn alias(&self, n: usize) -> String {
+        let mut alias = String::from("j");
+        for hop in self.hops().take(n) {
+            alias.push_str("__");
+            alias.push_str(hop.column);
+        }
+        alias
+    }
+}
+
 /// A column, a value, or arithmetic on them.
 #[derive(Debug, Clone)]
 pub(crate) enum Operand {
     Column {
         table: &'static str,
         column: &'static str,
+        path: Path,
     },
     Value(Value),
     Binary(Box<Operand>, &'static str, Box<Operand>),
@@ -126,7 +178,10 @@ type SqlExpr = sea_query::Expr;
 impl Operand {
     pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
         match self {
-            Operand::Column { table, column } => SqlExpr::col((Alias::new(*table), Alias::new(*column))),
+            Operand::Column { table, column, path } => match path.len() {
+                0 => SqlExpr::col((Alias::new(*table), Alias::new(*column))),
+                n => SqlExpr::col((Alias::new(path.alias(n)), Alias::new(*column))),
+            },
             Operand::Value(v) => SqlExpr::val(v.clone()),
             Operand::Binary(l, op, r) => {
                 let (l, r) = (l.to_expr(dialect), r.to_expr(dialect));
@@ -174,7 +229,39 @@ fn collate_c(dialect: Dialect, e: SqlExpr) -> SqlExpr {
     }
 }
 
+impl Operand {
+    /// The relation paths this operand follows.
+    pub(crate) fn paths(&self, out: &mut Vec<Path>) {
+        match self {
+            Operand::Column { path, .. } if path.len() > 0 => out.push(*path),
+            Operand::Binary(l, _, r) => {
+                l.paths(out);
+                r.paths(out);
+            }
+            Operand::Fold { operand, .. } => operand.paths(out),
+            _ => {}
+        }
+    }
+}
+
 impl Node {
+    /// The relation paths this condition follows.
+    pub(crate) fn paths(&self, out: &mut Vec<Path>) {
+        match self {
+            Node::Cmp { lhs, rhs, .. } | Node::Text { lhs, rhs, .. } => {
+                lhs.paths(out);
+                rhs.paths(out);
+            }
+            Node::In { lhs, values } => {
+                lhs.paths(out);
+                values.iter().for_each(|v| v.paths(out));
+            }
+            Node::IsNull { lhs, .. } => lhs.paths(out),
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter().for_each(|n| n.paths(out)),
+            Node::Not(node) => node.paths(out),
+        }
+    }
+
     pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
         match self {
             Node::Cmp { lhs, op, rhs, text } => {

@@ -211,6 +211,9 @@ pub(crate) fn from_sqlite(e: rusqlite::Error) -> Error {
                 return Error::UniqueViolation { table, columns };
             }
             SQLITE_CONSTRAINT_FOREIGNKEY => return Error::ForeignKeyViolation { message },
+            _ if message.starts_with("FOREIGN KEY constraint failed") => {
+                return Error::ForeignKeyViolation { message }
+            }
             _ => {}
         }
         if code.code == rusqlite::ErrorCode::ConstraintViolation {

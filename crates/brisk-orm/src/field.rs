@@ -5,14 +5,16 @@
 
 use std::marker::PhantomData;
 
-use crate::condition::{CmpOp, Node, Operand, TextOp, Q};
+use crate::condition::{CmpOp, Hop, Node, Operand, Path, TextOp, Q};
 use crate::queryset::{Assignment, Order};
+use crate::relation::Relates;
 use crate::value::{ColumnKind, Ordered, SqlType, Value};
 
 /// A column of model `M` holding `T`. Made by `#[derive(Model)]`: `Post::title()`.
 pub struct Field<M, T> {
     table: &'static str,
     column: &'static str,
+    path: Path,
     _types: PhantomData<fn() -> (M, T)>,
 }
 
@@ -122,12 +124,17 @@ impl<M, T: SqlType> Field<M, T> {
     /// The field of `table` stored in `column` (what the derive calls).
     #[doc(hidden)]
     pub const fn new(table: &'static str, column: &'static str) -> Self {
-        Field { table, column, _types: PhantomData }
+        Field { table, column, path: Path::new_empty(), _types: PhantomData }
     }
 
     /// The column's name.
     pub fn column(&self) -> &'static str {
         self.column
+    }
+
+    /// True for a column of the model itself, not reached through a relation.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.path.len() == 0
     }
 
     /// This column as an expression, to call [`Expr::lower`] on, say.
@@ -136,7 +143,7 @@ impl<M, T: SqlType> Field<M, T> {
     }
 
     pub(crate) fn operand(&self) -> Operand {
-        Operand::Column { table: self.table, column: self.column }
+        Operand::Column { table: self.table, column: self.column, path: self.path }
     }
 
     fn cmp(self, op: CmpOp, rhs: impl Into<Expr<M, T::Inner>>) -> Q<M> {
@@ -263,5 +270,20 @@ impl<M> Expr<M, String> {
     /// An expression of a value (to call [`Expr::lower`] on it, say).
     pub fn value(v: impl Into<String>) -> Self {
         Expr::new(Operand::Value(Value::String(Some(v.into()))))
+    }
+}
+
+impl<M, F: SqlType + Relates> Field<M, F> {
+    /// A field of the related model, reached through this foreign key: for lookups and
+    /// ordering (`Post::author().join(User::username()).eq("ada")`). The query JOINs the
+    /// related table (a LEFT JOIN, once however often it is used).
+    pub fn join<U: SqlType>(self, field: Field<F::Target, U>) -> Field<M, U> {
+        let hop = Hop { column: self.column, target: crate::relation::meta_of::<F::Target> };
+        Field {
+            table: self.table,
+            column: field.column,
+            path: self.path.then(hop, field.path),
+            _types: PhantomData,
+        }
     }
 }

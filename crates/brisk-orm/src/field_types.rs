@@ -7,6 +7,7 @@ use std::fmt;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::backend::Dialect;
 use crate::error::Error;
 use crate::value::{sqlite_text, ColumnKind, RowRef, SqlType, Value};
 
@@ -209,14 +210,14 @@ impl SqlType for DateTime {
         Value::ChronoDateTimeUtc(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => {
+        match row.dialect() {
+            Dialect::Sqlite => {
                 let text = sqlite_text(row, idx)?;
                 chrono::NaiveDateTime::parse_from_str(text, SQLITE_DATETIME)
                     .map(|t| DateTime(t.and_utc()))
                     .map_err(|e| Error::decode(idx, format!("not a timestamp ({e}): {text:?}")))
             }
-            RowRef::Postgres(_) => row.pg(idx).map(DateTime),
+            Dialect::Postgres => row.pg(idx).map(DateTime),
         }
     }
 }
@@ -231,14 +232,14 @@ impl SqlType for Date {
         Value::ChronoDate(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => {
+        match row.dialect() {
+            Dialect::Sqlite => {
                 let text = sqlite_text(row, idx)?;
                 chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                     .map(Date)
                     .map_err(|e| Error::decode(idx, format!("not a date ({e}): {text:?}")))
             }
-            RowRef::Postgres(_) => row.pg(idx).map(Date),
+            Dialect::Postgres => row.pg(idx).map(Date),
         }
     }
 }
@@ -253,12 +254,12 @@ impl SqlType for Uuid {
         Value::Uuid(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => {
+        match row.dialect() {
+            Dialect::Sqlite => {
                 let text = sqlite_text(row, idx)?;
                 uuid::Uuid::parse_str(text).map(Uuid).map_err(|e| Error::decode(idx, e.to_string()))
             }
-            RowRef::Postgres(_) => row.pg(idx).map(Uuid),
+            Dialect::Postgres => row.pg(idx).map(Uuid),
         }
     }
 }

@@ -14,6 +14,7 @@ mod field_types;
 mod meta;
 mod model;
 mod queryset;
+mod relation;
 pub mod schema;
 pub mod testing;
 mod transaction;
@@ -30,6 +31,9 @@ pub use field_types::{AutoId, Date, DateTime, Uuid};
 pub use meta::{registry, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use queryset::{Assignment, Columns, Order, QuerySet};
+pub use relation::{
+    meta_of, ForeignKey, KeyOf, OnDelete, OneToOne, PrimaryKey, RelatedField, Relates, Relation,
+};
 pub use transaction::Transaction;
 pub use value::{ColumnKind, Ordered, RowRef, SqlType, Value};
 
@@ -43,6 +47,7 @@ pub mod __private {
 /// What a module using the ORM needs: `use brisk_orm::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AutoId, Choice, Database, Date, DateTime, Db, Executor, Model, ModelExt, QuerySet, Uuid, Q,
+        AutoId, Choice, Database, Date, DateTime, Db, Executor, ForeignKey, Model, ModelExt, OnDelete,
+        OneToOne, QuerySet, Uuid, Q,
     };
 }

@@ -58,6 +58,8 @@ pub struct FieldMeta {
     pub verbose_name: &'static str,
     /// Help text (the field's doc comment unless `help_text` says otherwise).
     pub help_text: &'static str,
+    /// The model this field points at, for a [`ForeignKey`](crate::ForeignKey).
+    pub relation: Option<crate::relation::Relation>,
 }
 
 impl ModelMeta {

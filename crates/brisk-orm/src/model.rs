@@ -40,6 +40,12 @@ pub trait Model: FromRow + Sync {
     /// The model's declaration, also in [`registry`](crate::registry).
     const META: &'static ModelMeta;
 
+    /// The primary key's type.
+    type Pk: crate::relation::PrimaryKey;
+
+    /// The primary key.
+    fn pk(&self) -> &Self::Pk;
+
     /// The value of every field, in declaration order.
     fn values(&self) -> Vec<Value>;
 
@@ -55,6 +61,20 @@ pub trait Model: FromRow + Sync {
 
     /// Sets `auto_now` fields (and `auto_now_add` ones when `adding`).
     fn touch(&mut self, adding: bool);
+
+    /// Fills the relation stored in `column` from a JOIN's columns (`select_related`).
+    #[doc(hidden)]
+    fn fill_related(&mut self, column: &str, row: &RowRef<'_>) -> Result<(), Error> {
+        let _ = (column, row);
+        Ok(())
+    }
+
+    /// The relation field stored in `column` (`prefetch_related`).
+    #[doc(hidden)]
+    fn related_mut(&mut self, column: &str) -> Option<&mut dyn std::any::Any> {
+        let _ = column;
+        None
+    }
 
     /// All rows of this model, as a lazy [`QuerySet`] (Django's `Model.objects`).
     fn objects() -> QuerySet<Self> {

@@ -3,16 +3,19 @@
 
 use std::marker::PhantomData;
 
+use futures_util::future::BoxFuture;
 use sea_query::{
-    Alias, Asterisk, ExprTrait, InsertStatement, NullOrdering, Order as SqlOrder, Query, SelectStatement,
+    Alias, Asterisk, ExprTrait, InsertStatement, JoinType, NullOrdering, Order as SqlOrder, Query,
+    SelectStatement,
 };
 
-use crate::backend::{Dialect, Executor};
-use crate::condition::{Node, Operand, Q};
+use crate::backend::{Dialect, Executor, Target};
+use crate::condition::{Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
 use crate::model::{FromRow, Model};
-use crate::value::{ColumnKind, SqlType, Value};
+use crate::relation::{meta_of, Relates};
+use crate::value::{ColumnKind, RowRef, SqlType, Value};
 
 /// An order for [`QuerySet::order_by`]: `Post::created_at().desc()`.
 pub struct Order<M> {
@@ -131,7 +134,21 @@ pub struct QuerySet<M> {
     order: Option<Vec<Order<M>>>,
     limit: Option<u64>,
     offset: Option<u64>,
+    /// Foreign keys whose targets come in the same query (JOIN).
+    related: Vec<Hop>,
+    /// Foreign keys whose targets come in one more query for all rows.
+    prefetch: Vec<(&'static str, PrefetchFn<M>)>,
     _model: PhantomData<fn() -> M>,
+}
+
+type PrefetchFn<M> = for<'a> fn(&'a mut [M], &'static str, Target<'a>) -> BoxFuture<'a, Result<(), Error>>;
+
+fn prefetch_fn<'a, M: Model, T: Model>(
+    rows: &'a mut [M],
+    column: &'static str,
+    target: Target<'a>,
+) -> BoxFuture<'a, Result<(), Error>> {
+    Box::pin(crate::relation::prefetch_forward::<M, T>(rows, column, target))
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -141,6 +158,8 @@ impl<M> Clone for QuerySet<M> {
             order: self.order.clone(),
             limit: self.limit,
             offset: self.offset,
+            related: self.related.clone(),
+            prefetch: self.prefetch.clone(),
             _model: PhantomData,
         }
     }
@@ -182,7 +201,15 @@ fn rows_per_insert(columns: usize) -> usize {
 impl<M: Model> QuerySet<M> {
     /// Every row (ordered by the model's `ordering`, if it has one).
     pub fn new() -> Self {
-        QuerySet { filters: Vec::new(), order: None, limit: None, offset: None, _model: PhantomData }
+        QuerySet {
+            filters: Vec::new(),
+            order: None,
+            limit: None,
+            offset: None,
+            related: Vec::new(),
+            prefetch: Vec::new(),
+            _model: PhantomData,
+        }
     }
 
     /// Keeps the rows that match `q`; several `filter`s all apply.
@@ -197,15 +224,49 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
+    fn pk_operand() -> Operand {
+        Operand::Column {
+            table: M::META.table,
+            column: M::META.primary_key().column,
+            path: Path::new_empty(),
+        }
+    }
+
     pub(crate) fn filter_pk(mut self, pk: Value) -> Self {
-        let column = M::META.primary_key().column;
-        let lhs = Operand::Column { table: M::META.table, column };
+        let lhs = Self::pk_operand();
         self.filters.push(Node::Cmp {
             lhs,
             op: crate::condition::CmpOp::Eq,
             rhs: Operand::Value(pk),
             text: false,
         });
+        self
+    }
+
+    pub(crate) fn filter_pk_in(mut self, keys: Vec<Value>) -> Self {
+        let values = keys.into_iter().map(Operand::Value).collect();
+        self.filters.push(Node::In { lhs: Self::pk_operand(), values });
+        self
+    }
+
+    /// Loads the rows this foreign key points at in the same query (a LEFT JOIN); then
+    /// `row.author.get()` is `Some` with no further query (Django's `select_related`).
+    pub fn select_related<F: SqlType + Relates>(mut self, field: Field<M, F>) -> Self {
+        if field.is_direct() {
+            let hop = Hop { column: field.column(), target: meta_of::<F::Target> };
+            if !self.related.iter().any(|h| h.column == hop.column) {
+                self.related.push(hop);
+            }
+        }
+        self
+    }
+
+    /// Loads the rows this foreign key points at with one more query for all the rows
+    /// found (`WHERE pk IN (...)`), never one per row (Django's `prefetch_related`).
+    pub fn prefetch_related<F: SqlType + Relates>(mut self, field: Field<M, F>) -> Self {
+        if field.is_direct() {
+            self.prefetch.push((field.column(), prefetch_fn::<M, F::Target>));
+        }
         self
     }
 
@@ -241,7 +302,8 @@ impl<M: Model> QuerySet<M> {
                     None => (false, *spec),
                 };
                 let field = meta.field(name)?;
-                let operand = Operand::Column { table: meta.table, column: field.column };
+                let operand =
+                    Operand::Column { table: meta.table, column: field.column, path: Path::new_empty() };
                 Some(Order::new(operand, desc, field.nullable, field.kind == ColumnKind::Text))
             })
             .collect()
@@ -254,16 +316,49 @@ impl<M: Model> QuerySet<M> {
             return orders;
         }
         let pk = M::META.primary_key();
-        vec![Order::new(Operand::Column { table: M::META.table, column: pk.column }, false, false, false)]
+        let operand = Operand::Column { table: M::META.table, column: pk.column, path: Path::new_empty() };
+        vec![Order::new(operand, false, false, false)]
     }
 
     fn condition(&self, dialect: Dialect) -> Option<sea_query::Expr> {
         self.filters.iter().map(|n| n.to_expr(dialect)).reduce(|a, b| a.and(b))
     }
 
+    /// LEFT JOINs for every relation the columns, filters and orders follow, each once,
+    /// parents first.
+    fn add_joins(&self, select: &mut SelectStatement, columns: &[Operand], orders: &[Order<M>]) {
+        let mut paths = Vec::new();
+        columns.iter().for_each(|c| c.paths(&mut paths));
+        self.filters.iter().for_each(|n| n.paths(&mut paths));
+        orders.iter().for_each(|o| o.operand.paths(&mut paths));
+        let mut joined: Vec<String> = Vec::new();
+        for path in paths {
+            for (i, hop) in path.hops().enumerate() {
+                let target = (hop.target)();
+                let alias = path.alias(i + 1);
+                if !joined.contains(&alias) {
+                    let from = if i == 0 { M::META.table.to_owned() } else { path.alias(i) };
+                    let on = sea_query::Expr::col((
+                        Alias::new(alias.clone()),
+                        Alias::new(target.primary_key().column),
+                    ))
+                    .equals((Alias::new(from), Alias::new(hop.column)));
+                    select.join_as(
+                        JoinType::LeftJoin,
+                        Alias::new(target.table),
+                        Alias::new(alias.clone()),
+                        on,
+                    );
+                    joined.push(alias);
+                }
+            }
+        }
+    }
+
     fn select_with(&self, dialect: Dialect, columns: Vec<Operand>, orders: &[Order<M>]) -> SelectStatement {
         let mut select = Query::select();
         select.from(table::<M>());
+        self.add_joins(&mut select, &columns, orders);
         for c in columns {
             select.expr(c.to_expr(dialect));
         }
@@ -291,11 +386,58 @@ impl<M: Model> QuerySet<M> {
 
     fn all_columns() -> Vec<Operand> {
         let meta = M::META;
-        meta.fields.iter().map(|f| Operand::Column { table: meta.table, column: f.column }).collect()
+        let direct = Path::new_empty();
+        meta.fields
+            .iter()
+            .map(|f| Operand::Column { table: meta.table, column: f.column, path: direct })
+            .collect()
+    }
+
+    /// The model's columns, then those of each `select_related` target.
+    fn columns_with_related(&self) -> Vec<Operand> {
+        let mut columns = Self::all_columns();
+        for hop in &self.related {
+            let target = (hop.target)();
+            let path = Path::new_empty().then(*hop, Path::new_empty());
+            columns.extend(target.fields.iter().map(|f| Operand::Column {
+                table: target.table,
+                column: f.column,
+                path,
+            }));
+        }
+        columns
+    }
+
+    /// Runs a SELECT of [`Self::columns_with_related`] and reads each row with its related
+    /// rows, then runs the prefetches.
+    async fn fetch_models(&self, target: Target<'_>, select: SelectStatement) -> Result<Vec<M>, Error> {
+        let (sql, values) = target.dialect().build(&select);
+        let mut rows = if self.related.is_empty() {
+            target.fetch::<M>(false, sql, values).await?
+        } else {
+            let mut fills = Vec::new();
+            let mut offset = M::META.fields.len();
+            for hop in &self.related {
+                fills.push((hop.column, offset));
+                offset += (hop.target)().fields.len();
+            }
+            let read = move |row: &RowRef<'_>| {
+                let mut model = M::from_row(row)?;
+                for (column, offset) in &fills {
+                    model.fill_related(column, &row.shifted(*offset))?;
+                }
+                Ok(model)
+            };
+            target.fetch_with(false, sql, values, read).await?
+        };
+        for (column, run) in &self.prefetch {
+            run(&mut rows, column, target).await?;
+        }
+        Ok(rows)
     }
 
     fn select(&self, dialect: Dialect) -> SelectStatement {
-        self.select_with(dialect, Self::all_columns(), &self.orders())
+        self.select_with(dialect, self.columns_with_related(), &self.orders())
     }
 
     /// The SELECT this QuerySet runs, with its values written in (for reading and logs; the
@@ -309,9 +451,11 @@ impl<M: Model> QuerySet<M> {
 
     /// Every matching row.
     pub async fn all(&self, ex: &impl Executor) -> Result<Vec<M>, Error> {
-        let target = ex.target();
-        let (sql, values) = target.dialect().build(&self.select(target.dialect()));
-        target.fetch(false, sql, values).await
+        self.all_on(ex.target()).await
+    }
+
+    pub(crate) async fn all_on(&self, target: Target<'_>) -> Result<Vec<M>, Error> {
+        self.fetch_models(target, self.select(target.dialect())).await
     }
 
     /// Only these columns of every matching row, as tuples (Django's `values_list`).
@@ -335,9 +479,8 @@ impl<M: Model> QuerySet<M> {
         let target = ex.target();
         let mut one = self.clone();
         one.limit = Some(1);
-        let select = one.select_with(target.dialect(), Self::all_columns(), &self.orders_or_pk());
-        let (sql, values) = target.dialect().build(&select);
-        Ok(target.fetch(false, sql, values).await?.into_iter().next())
+        let select = one.select_with(target.dialect(), self.columns_with_related(), &self.orders_or_pk());
+        Ok(self.fetch_models(target, select).await?.into_iter().next())
     }
 
     /// The last row in order (by primary key when no order is set), if any.
@@ -352,9 +495,8 @@ impl<M: Model> QuerySet<M> {
         let target = ex.target();
         let mut two = self.clone();
         two.limit = Some(2);
-        let (sql, values) =
-            target.dialect().build(&two.select_with(target.dialect(), Self::all_columns(), &[]));
-        let mut rows: Vec<M> = target.fetch(false, sql, values).await?;
+        let select = two.select_with(target.dialect(), self.columns_with_related(), &[]);
+        let mut rows = self.fetch_models(target, select).await?;
         match rows.len() {
             0 => Err(Error::DoesNotExist { model: M::META.name }),
             1 => Ok(rows.remove(0)),
@@ -381,6 +523,7 @@ impl<M: Model> QuerySet<M> {
         } else {
             let mut select = Query::select();
             select.expr(sea_query::Expr::col(Asterisk).count()).from(table::<M>());
+            self.add_joins(&mut select, &[], &[]);
             if let Some(cond) = self.condition(dialect) {
                 select.and_where(cond);
             }
@@ -403,17 +546,15 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The condition that picks this QuerySet's rows for an UPDATE or DELETE: its filters, or
-    /// (when sliced) `pk IN (the sliced SELECT)`.
+    /// (when sliced, or following relations) `pk IN (the SELECT)`.
     fn write_condition(&self, dialect: Dialect) -> Option<sea_query::Expr> {
-        if self.limit.is_none() && self.offset.is_none() {
+        let mut paths = Vec::new();
+        self.filters.iter().for_each(|n| n.paths(&mut paths));
+        if self.limit.is_none() && self.offset.is_none() && paths.is_empty() {
             return self.condition(dialect);
         }
         let pk = M::META.primary_key().column;
-        let inner = self.select_with(
-            dialect,
-            vec![Operand::Column { table: M::META.table, column: pk }],
-            &self.orders(),
-        );
+        let inner = self.select_with(dialect, vec![Self::pk_operand()], &self.orders());
         Some(sea_query::Expr::col((table::<M>(), Alias::new(pk))).in_subquery(inner))
     }
 

@@ -69,6 +69,15 @@ fn column_def(field: &FieldMeta, dialect: Dialect) -> String {
     if field.unique && !field.primary_key {
         def.push_str(" UNIQUE");
     }
+    if let Some(relation) = &field.relation {
+        let target = (relation.target)();
+        def.push_str(&format!(
+            " REFERENCES {} ({}) ON DELETE {}",
+            quote(target.table),
+            quote(target.primary_key().column),
+            relation.on_delete.sql()
+        ));
+    }
     let mut checks = Vec::new();
     if dialect == Dialect::Sqlite {
         if let Some(n) = field.max_length {
@@ -130,13 +139,31 @@ impl Database {
         self.create_tables_for(&models).await
     }
 
-    /// Creates these models' tables (if they do not exist), in one transaction.
+    /// Creates these models' tables (if they do not exist), in one transaction; a table
+    /// comes after the tables its foreign keys point at.
     pub async fn create_tables_for(&self, models: &[&ModelMeta]) -> Result<(), Error> {
         let dialect = self.dialect();
-        let sql: Vec<String> = models.iter().flat_map(|m| create_table_sql(m, dialect)).collect();
+        let sql: Vec<String> =
+            in_dependency_order(models).iter().flat_map(|m| create_table_sql(m, dialect)).collect();
         let sql = sql.join(";\n");
         self.atomic(|tx| async move { tx.execute_raw(&sql).await }).await
     }
+}
+
+/// `models`, each after the models its foreign keys point at (a cycle keeps the given order).
+fn in_dependency_order<'a>(models: &[&'a ModelMeta]) -> Vec<&'a ModelMeta> {
+    let mut done: Vec<&'a ModelMeta> = Vec::new();
+    let mut left: Vec<&'a ModelMeta> = models.to_vec();
+    while !left.is_empty() {
+        let ready = left.iter().position(|m| {
+            m.fields.iter().filter_map(|f| f.relation.as_ref()).all(|r| {
+                let target = (r.target)().table;
+                target == m.table || !left.iter().any(|o| o.table == target)
+            })
+        });
+        done.push(left.remove(ready.unwrap_or(0)));
+    }
+    done
 }
 
 #[cfg(test)]

@@ -9,11 +9,10 @@ use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::Work;
-use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Target};
+use crate::backend::{pg_rows, sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
-use crate::model::FromRow;
-use crate::value::{RowRef, Value};
+use crate::value::Value;
 
 type Hook = Box<dyn FnOnce() + Send>;
 
@@ -107,13 +106,15 @@ impl Transaction {
         }
     }
 
-    pub(crate) async fn fetch<R: FromRow>(&self, sql: String, values: Vec<Value>) -> Result<Vec<R>, Error> {
+    pub(crate) async fn fetch<R: Send + 'static>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+        read: impl Reader<R>,
+    ) -> Result<Vec<R>, Error> {
         match self.0.db.backend() {
-            Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values)).await,
-            Backend::Postgres(_) => {
-                let rows = self.pg()?.query(&sql, &values).await?;
-                rows.iter().map(|row| R::from_row(&RowRef::Postgres(row))).collect()
-            }
+            Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read)).await,
+            Backend::Postgres(_) => pg_rows(self.pg()?.query(&sql, &values).await?, &read),
         }
     }
 

@@ -1,6 +1,7 @@
 //! How a Rust field type maps to a column: its SQL kind, the value it binds, and how it is read
 //! back from a row of either backend.
 
+use crate::backend::Dialect;
 use crate::error::Error;
 
 pub use sea_query::Value;
@@ -40,41 +41,71 @@ pub enum ColumnKind {
     Choice,
 }
 
-/// One row of a result, from either backend. Types read their column with [`SqlType::read`].
-pub enum RowRef<'a> {
-    /// A row of rusqlite, read on the database thread.
+/// One row of a result, from either backend. Types read their column with [`SqlType::read`];
+/// column numbers count from the row's start, or from the model a JOIN brought in.
+#[derive(Clone, Copy)]
+pub struct RowRef<'a> {
+    raw: RawRow<'a>,
+    offset: usize,
+}
+
+#[derive(Clone, Copy)]
+enum RawRow<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
-    /// A row of tokio-postgres.
     Postgres(&'a tokio_postgres::Row),
 }
 
-impl RowRef<'_> {
+impl<'a> RowRef<'a> {
+    pub(crate) fn sqlite_row(row: &'a rusqlite::Row<'a>) -> Self {
+        RowRef { raw: RawRow::Sqlite(row), offset: 0 }
+    }
+
+    pub(crate) fn postgres_row(row: &'a tokio_postgres::Row) -> Self {
+        RowRef { raw: RawRow::Postgres(row), offset: 0 }
+    }
+
+    /// The same row, its column 0 being this row's column `by`.
+    pub fn shifted(&self, by: usize) -> Self {
+        RowRef { raw: self.raw, offset: self.offset + by }
+    }
+
+    /// Which backend the row came from.
+    pub fn dialect(&self) -> Dialect {
+        match self.raw {
+            RawRow::Sqlite(_) => Dialect::Sqlite,
+            RawRow::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// True when column `idx` is NULL.
     pub fn is_null(&self, idx: usize) -> Result<bool, Error> {
-        match self {
-            RowRef::Sqlite(row) => {
-                Ok(matches!(row.get_ref(idx).map_err(decode(idx))?, rusqlite::types::ValueRef::Null))
+        let at = idx + self.offset;
+        match self.raw {
+            RawRow::Sqlite(row) => {
+                Ok(matches!(row.get_ref(at).map_err(decode(at))?, rusqlite::types::ValueRef::Null))
             }
-            RowRef::Postgres(row) => {
-                let raw: Option<PgAny> = row.try_get(idx).map_err(decode(idx))?;
+            RawRow::Postgres(row) => {
+                let raw: Option<PgAny> = row.try_get(at).map_err(decode(at))?;
                 Ok(raw.is_none())
             }
         }
     }
 
-    /// The SQLite value of column `idx` (NULL is an error: the caller checked [`Self::is_null`]).
-    pub(crate) fn sqlite(&self, idx: usize) -> Result<rusqlite::types::ValueRef<'_>, Error> {
-        match self {
-            RowRef::Sqlite(row) => row.get_ref(idx).map_err(decode(idx)),
-            RowRef::Postgres(_) => Err(Error::decode(idx, "not a SQLite row")),
+    /// The SQLite value of column `idx`.
+    pub(crate) fn sqlite(&self, idx: usize) -> Result<rusqlite::types::ValueRef<'a>, Error> {
+        let at = idx + self.offset;
+        match self.raw {
+            RawRow::Sqlite(row) => row.get_ref(at).map_err(decode(at)),
+            RawRow::Postgres(_) => Err(Error::decode(at, "not a SQLite row")),
         }
     }
 
     /// Column `idx` of a PostgreSQL row as `T`.
-    pub(crate) fn pg<'r, T: tokio_postgres::types::FromSql<'r>>(&'r self, idx: usize) -> Result<T, Error> {
-        match self {
-            RowRef::Postgres(row) => row.try_get(idx).map_err(decode(idx)),
-            RowRef::Sqlite(_) => Err(Error::decode(idx, "not a PostgreSQL row")),
+    pub(crate) fn pg<T: tokio_postgres::types::FromSql<'a>>(&self, idx: usize) -> Result<T, Error> {
+        let at = idx + self.offset;
+        match self.raw {
+            RawRow::Postgres(row) => row.try_get(at).map_err(decode(at)),
+            RawRow::Sqlite(_) => Err(Error::decode(at, "not a PostgreSQL row")),
         }
     }
 }
@@ -118,6 +149,8 @@ pub trait SqlType: Sized + Send + Sync + 'static {
     const NULLABLE: bool = false;
     /// The variants' strings, for [`ColumnKind::Choice`].
     const CHOICES: &'static [&'static str] = &[];
+    /// The model a foreign key points at.
+    const RELATED: Option<fn() -> &'static crate::meta::ModelMeta> = None;
     /// The value to bind.
     fn to_value(&self) -> Value;
     /// A NULL of this type's value kind.
@@ -147,7 +180,7 @@ fn sqlite_int(row: &RowRef<'_>, idx: usize) -> Result<i64, Error> {
     }
 }
 
-pub(crate) fn sqlite_text<'r>(row: &'r RowRef<'_>, idx: usize) -> Result<&'r str, Error> {
+pub(crate) fn sqlite_text<'r>(row: &RowRef<'r>, idx: usize) -> Result<&'r str, Error> {
     match row.sqlite(idx)? {
         rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).map_err(decode(idx)),
         other => Err(Error::decode(idx, format!("expected text, found {:?}", other.data_type()))),
@@ -166,10 +199,10 @@ macro_rules! integer {
                 Value::$variant(None)
             }
             fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-                match row {
-                    RowRef::Sqlite(_) => <$t>::try_from(sqlite_int(row, idx)?)
+                match row.dialect() {
+                    Dialect::Sqlite => <$t>::try_from(sqlite_int(row, idx)?)
                         .map_err(|_| Error::decode(idx, concat!("out of range for ", stringify!($t)))),
-                    RowRef::Postgres(_) => row.pg(idx),
+                    Dialect::Postgres => row.pg(idx),
                 }
             }
         }
@@ -190,9 +223,9 @@ impl SqlType for bool {
         Value::Bool(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => Ok(sqlite_int(row, idx)? != 0),
-            RowRef::Postgres(_) => row.pg(idx),
+        match row.dialect() {
+            Dialect::Sqlite => Ok(sqlite_int(row, idx)? != 0),
+            Dialect::Postgres => row.pg(idx),
         }
     }
 }
@@ -207,13 +240,13 @@ impl SqlType for f64 {
         Value::Double(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => match row.sqlite(idx)? {
+        match row.dialect() {
+            Dialect::Sqlite => match row.sqlite(idx)? {
                 rusqlite::types::ValueRef::Real(f) => Ok(f),
                 rusqlite::types::ValueRef::Integer(i) => Ok(i as f64),
                 other => Err(Error::decode(idx, format!("expected a number, found {:?}", other.data_type()))),
             },
-            RowRef::Postgres(_) => row.pg(idx),
+            Dialect::Postgres => row.pg(idx),
         }
     }
 }
@@ -228,9 +261,9 @@ impl SqlType for String {
         Value::String(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => sqlite_text(row, idx).map(str::to_owned),
-            RowRef::Postgres(_) => row.pg(idx),
+        match row.dialect() {
+            Dialect::Sqlite => sqlite_text(row, idx).map(str::to_owned),
+            Dialect::Postgres => row.pg(idx),
         }
     }
 }
@@ -245,12 +278,12 @@ impl SqlType for Vec<u8> {
         Value::Bytes(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        match row {
-            RowRef::Sqlite(_) => match row.sqlite(idx)? {
+        match row.dialect() {
+            Dialect::Sqlite => match row.sqlite(idx)? {
                 rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
                 other => Err(Error::decode(idx, format!("expected bytes, found {:?}", other.data_type()))),
             },
-            RowRef::Postgres(_) => row.pg(idx),
+            Dialect::Postgres => row.pg(idx),
         }
     }
 }
@@ -260,6 +293,7 @@ impl<T: SqlType> SqlType for Option<T> {
     const KIND: ColumnKind = T::KIND;
     const NULLABLE: bool = true;
     const CHOICES: &'static [&'static str] = T::CHOICES;
+    const RELATED: Option<fn() -> &'static crate::meta::ModelMeta> = T::RELATED;
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
@@ -295,9 +329,9 @@ where
         Value::Json(None)
     }
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
-        let value = match row {
-            RowRef::Sqlite(_) => serde_json::from_str(sqlite_text(row, idx)?).map_err(decode(idx))?,
-            RowRef::Postgres(_) => {
+        let value = match row.dialect() {
+            Dialect::Sqlite => serde_json::from_str(sqlite_text(row, idx)?).map_err(decode(idx))?,
+            Dialect::Postgres => {
                 let v: serde_json::Value = row.pg(idx)?;
                 serde_json::from_value(v).map_err(decode(idx))?
             }

@@ -76,18 +76,23 @@ pub enum Target<'a> {
     Tx(&'a Transaction),
 }
 
+/// How a row is read: a type's `from_row`, or a model with the rows a JOIN brought.
+pub(crate) trait Reader<R>: Fn(&RowRef<'_>) -> Result<R, Error> + Send + 'static {}
+impl<R, F: Fn(&RowRef<'_>) -> Result<R, Error> + Send + 'static> Reader<R> for F {}
+
 /// Runs a query on a SQLite connection and reads every row.
-pub(crate) fn sqlite_fetch<R: FromRow>(
+pub(crate) fn sqlite_fetch<R>(
     conn: &mut Connection,
     sql: &str,
     values: &[Value],
+    read: &impl Reader<R>,
 ) -> Result<Vec<R>, Error> {
     let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
     let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
     let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(from_sqlite)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(from_sqlite)? {
-        out.push(R::from_row(&RowRef::Sqlite(row))?);
+        out.push(read(&RowRef::sqlite_row(row))?);
     }
     Ok(out)
 }
@@ -99,8 +104,8 @@ pub(crate) fn sqlite_execute(conn: &mut Connection, sql: &str, values: &[Value])
     statement.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(from_sqlite)
 }
 
-fn pg_rows<R: FromRow>(rows: Vec<tokio_postgres::Row>) -> Result<Vec<R>, Error> {
-    rows.iter().map(|row| R::from_row(&RowRef::Postgres(row))).collect()
+pub(crate) fn pg_rows<R>(rows: Vec<tokio_postgres::Row>, read: &impl Reader<R>) -> Result<Vec<R>, Error> {
+    rows.iter().map(|row| read(&RowRef::postgres_row(row))).collect()
 }
 
 impl Target<'_> {
@@ -125,15 +130,28 @@ impl Target<'_> {
         sql: String,
         values: Vec<Value>,
     ) -> Result<Vec<R>, Error> {
+        self.fetch_with(write, sql, values, R::from_row).await
+    }
+
+    /// Runs a query and reads each row with `read`.
+    pub(crate) async fn fetch_with<R: Send + 'static>(
+        self,
+        write: bool,
+        sql: String,
+        values: Vec<Value>,
+        read: impl Reader<R>,
+    ) -> Result<Vec<R>, Error> {
         self.database().count_query();
         match self {
             Target::Db(db) => match db.backend() {
-                Backend::Sqlite(pool) => pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values)).await,
+                Backend::Sqlite(pool) => {
+                    pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values, &read)).await
+                }
                 Backend::Postgres(pool) => {
-                    pg_rows(pool.on_shared(|c| async move { c.query(&sql, &values).await }).await?)
+                    pg_rows(pool.on_shared(|c| async move { c.query(&sql, &values).await }).await?, &read)
                 }
             },
-            Target::Tx(tx) => tx.fetch(sql, values).await,
+            Target::Tx(tx) => tx.fetch(sql, values, read).await,
         }
     }
 
