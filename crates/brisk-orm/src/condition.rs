@@ -75,6 +75,21 @@ pub(crate) enum Operand {
     },
     /// SQL written by brisk-orm itself (`1`), never from a user.
     Literal(&'static str),
+    /// A part of a date or timestamp, as an integer (UTC).
+    Part(Box<Operand>, DatePart),
+}
+
+/// A part of a date or a timestamp (in UTC): `Post::created_at().year()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    /// The year.
+    Year,
+    /// The month, 1 to 12.
+    Month,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// The hour, 0 to 23.
+    Hour,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -189,8 +204,27 @@ impl Operand {
                     "+" => l.add(r),
                     "-" => l.sub(r),
                     "*" => l.mul(r),
+                    // SQLite's `/` answers NULL for a division by zero; brisk_div fails as
+                    // PostgreSQL's does.
+                    _ if dialect == Dialect::Sqlite => {
+                        SqlExpr::from(Func::cust(Alias::new("brisk_div")).args([l, r]))
+                    }
                     _ => l.div(r),
                 }
+            }
+            Operand::Part(operand, part) => {
+                let e = operand.to_expr(dialect);
+                let sql = match (dialect, part) {
+                    (Dialect::Sqlite, DatePart::Year) => "CAST(strftime('%Y', ?) AS INTEGER)",
+                    (Dialect::Sqlite, DatePart::Month) => "CAST(strftime('%m', ?) AS INTEGER)",
+                    (Dialect::Sqlite, DatePart::Day) => "CAST(strftime('%d', ?) AS INTEGER)",
+                    (Dialect::Sqlite, DatePart::Hour) => "CAST(strftime('%H', ?) AS INTEGER)",
+                    (Dialect::Postgres, DatePart::Year) => "CAST(EXTRACT(YEAR FROM $1) AS INTEGER)",
+                    (Dialect::Postgres, DatePart::Month) => "CAST(EXTRACT(MONTH FROM $1) AS INTEGER)",
+                    (Dialect::Postgres, DatePart::Day) => "CAST(EXTRACT(DAY FROM $1) AS INTEGER)",
+                    (Dialect::Postgres, DatePart::Hour) => "CAST(EXTRACT(HOUR FROM $1) AS INTEGER)",
+                };
+                SqlExpr::cust_with_exprs(sql, [e])
             }
             Operand::Fold { operand, upper } => fold(dialect, operand.to_expr(dialect), *upper),
             Operand::Literal(sql) => SqlExpr::cust(*sql),
@@ -238,7 +272,7 @@ impl Operand {
                 l.paths(out);
                 r.paths(out);
             }
-            Operand::Fold { operand, .. } => operand.paths(out),
+            Operand::Fold { operand, .. } | Operand::Part(operand, _) => operand.paths(out),
             _ => {}
         }
     }

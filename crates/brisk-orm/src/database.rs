@@ -123,8 +123,11 @@ impl Database {
                 busy_timeout: options.acquire_timeout,
             })?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let config = tokio_postgres::Config::from_str(url)
+            let mut config = tokio_postgres::Config::from_str(url)
                 .map_err(|e| Error::Config(format!("{}: {e}", redact(url))))?;
+            // Dates and times are read, and their parts taken, in UTC on both backends.
+            let session = format!("{} -c TimeZone=UTC", config.get_options().unwrap_or_default());
+            config.options(session.trim());
             Backend::Postgres(Arc::new(PgPool::new(PgConfig {
                 config,
                 shared: options.connections.unwrap_or(2),

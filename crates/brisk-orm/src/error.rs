@@ -216,6 +216,13 @@ pub(crate) fn from_sqlite(e: rusqlite::Error) -> Error {
             }
             _ => {}
         }
+        if message.contains(crate::backend::DIVISION_BY_ZERO) {
+            // The same error as PostgreSQL's (SQLSTATE 22012).
+            return Error::Database {
+                message: crate::backend::DIVISION_BY_ZERO.into(),
+                code: Some("22012".into()),
+            };
+        }
         if code.code == rusqlite::ErrorCode::ConstraintViolation {
             return Error::ConstraintViolation { message };
         }

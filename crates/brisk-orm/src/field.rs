@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use crate::condition::{CmpOp, Hop, Node, Operand, Path, TextOp, Q};
+use crate::condition::{CmpOp, DatePart, Hop, Node, Operand, Path, TextOp, Q};
 use crate::queryset::{Assignment, Order};
 use crate::relation::Relates;
 use crate::value::{ColumnKind, Ordered, SqlType, Value};
@@ -15,6 +15,7 @@ pub struct Field<M, T> {
     table: &'static str,
     column: &'static str,
     path: Path,
+    part: Option<DatePart>,
     _types: PhantomData<fn() -> (M, T)>,
 }
 
@@ -124,7 +125,7 @@ impl<M, T: SqlType> Field<M, T> {
     /// The field of `table` stored in `column` (what the derive calls).
     #[doc(hidden)]
     pub const fn new(table: &'static str, column: &'static str) -> Self {
-        Field { table, column, path: Path::new_empty(), _types: PhantomData }
+        Field { table, column, path: Path::new_empty(), part: None, _types: PhantomData }
     }
 
     /// The column's name.
@@ -134,7 +135,7 @@ impl<M, T: SqlType> Field<M, T> {
 
     /// True for a column of the model itself, not reached through a relation.
     pub(crate) fn is_direct(&self) -> bool {
-        self.path.len() == 0
+        self.path.len() == 0 && self.part.is_none()
     }
 
     /// This column as an expression, to call [`Expr::lower`] on, say.
@@ -143,7 +144,11 @@ impl<M, T: SqlType> Field<M, T> {
     }
 
     pub(crate) fn operand(&self) -> Operand {
-        Operand::Column { table: self.table, column: self.column, path: self.path }
+        let column = Operand::Column { table: self.table, column: self.column, path: self.path };
+        match self.part {
+            Some(part) => Operand::Part(Box::new(column), part),
+            None => column,
+        }
     }
 
     fn cmp(self, op: CmpOp, rhs: impl Into<Expr<M, T::Inner>>) -> Q<M> {
@@ -283,7 +288,45 @@ impl<M, F: SqlType + Relates> Field<M, F> {
             table: self.table,
             column: field.column,
             path: self.path.then(hop, field.path),
+            part: field.part,
             _types: PhantomData,
         }
+    }
+}
+
+/// Date and timestamp fields: lookups on a part (`Post::created_at().year().eq(2025)`), in UTC
+/// on both backends.
+pub trait HasDate {}
+impl HasDate for crate::DateTime {}
+impl HasDate for crate::Date {}
+
+impl<M, T: SqlType> Field<M, T>
+where
+    T::Inner: HasDate,
+{
+    fn part(self, part: DatePart) -> Field<M, i32> {
+        Field {
+            table: self.table,
+            column: self.column,
+            path: self.path,
+            part: Some(part),
+            _types: PhantomData,
+        }
+    }
+    /// The year, for lookups and ordering.
+    pub fn year(self) -> Field<M, i32> {
+        self.part(DatePart::Year)
+    }
+    /// The month (1 to 12).
+    pub fn month(self) -> Field<M, i32> {
+        self.part(DatePart::Month)
+    }
+    /// The day of the month (1 to 31).
+    pub fn day(self) -> Field<M, i32> {
+        self.part(DatePart::Day)
+    }
+    /// The hour (0 to 23, UTC).
+    pub fn hour(self) -> Field<M, i32> {
+        self.part(DatePart::Hour)
     }
 }

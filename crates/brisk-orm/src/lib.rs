@@ -4,6 +4,7 @@
 // The derive names `::brisk_orm::...`, which must resolve inside this crate's tests too.
 extern crate self as brisk_orm;
 
+pub mod aggregate;
 mod app;
 mod backend;
 mod condition;

@@ -9,6 +9,7 @@ use sea_query::{
     SelectStatement,
 };
 
+use crate::aggregate::Aggregates;
 use crate::backend::{Dialect, Executor, Target};
 use crate::condition::{Hop, Node, Operand, Path, Q};
 use crate::error::Error;
@@ -95,16 +96,17 @@ pub trait Columns<M> {
     fn operands(&self) -> ColumnList;
 }
 
-/// The columns of a [`Columns`] tuple; not public API.
+/// The columns of a [`Columns`] tuple (with whether each is nullable, and text); not public
+/// API.
 #[doc(hidden)]
-pub struct ColumnList(pub(crate) Vec<Operand>);
+pub struct ColumnList(pub(crate) Vec<(Operand, bool, bool)>);
 
 macro_rules! columns {
     ($($name:ident $idx:tt),+) => {
         impl<M, $($name: SqlType),+> Columns<M> for ($(Field<M, $name>,)+) {
             type Row = ($($name,)+);
             fn operands(&self) -> ColumnList {
-                ColumnList(vec![$(self.$idx.operand()),+])
+                ColumnList(vec![$((self.$idx.operand(), $name::NULLABLE, $name::KIND == ColumnKind::Text)),+])
             }
         }
     };
@@ -356,9 +358,23 @@ impl<M: Model> QuerySet<M> {
     }
 
     fn select_with(&self, dialect: Dialect, columns: Vec<Operand>, orders: &[Order<M>]) -> SelectStatement {
+        self.select_exprs(dialect, columns, &[], orders)
+    }
+
+    /// The SELECT of `columns` with this QuerySet's filters, `orders` and slice, JOINed for
+    /// every relation they (and `also`) follow.
+    fn select_exprs(
+        &self,
+        dialect: Dialect,
+        columns: Vec<Operand>,
+        also: &[Operand],
+        orders: &[Order<M>],
+    ) -> SelectStatement {
         let mut select = Query::select();
         select.from(table::<M>());
-        self.add_joins(&mut select, &columns, orders);
+        let mut joined_by = columns.clone();
+        joined_by.extend(also.iter().cloned());
+        self.add_joins(&mut select, &joined_by, orders);
         for c in columns {
             select.expr(c.to_expr(dialect));
         }
@@ -469,9 +485,78 @@ impl<M: Model> QuerySet<M> {
         ex: &impl Executor,
     ) -> Result<Vec<C::Row>, Error> {
         let target = ex.target();
-        let select = self.select_with(target.dialect(), columns.operands().0, &self.orders());
+        let operands = columns.operands().0.into_iter().map(|(o, _, _)| o).collect();
+        let select = self.select_with(target.dialect(), operands, &self.orders());
         let (sql, values) = target.dialect().build(&select);
         target.fetch(false, sql, values).await
+    }
+
+    /// Aggregates over every matching row, in one row (Django's `aggregate`).
+    ///
+    /// ```ignore
+    /// use brisk_orm::aggregate::count;
+    /// let (n, total, mean): (i64, Option<i64>, Option<f64>) =
+    ///     Post::objects().aggregate((count(), Post::views().sum(), Post::views().avg()), &db).await?;
+    /// ```
+    ///
+    /// A sliced QuerySet (`limit`, `offset`) is refused: say which rows with a filter.
+    pub async fn aggregate<A: Aggregates<M>>(
+        &self,
+        aggregates: A,
+        ex: &impl Executor,
+    ) -> Result<A::Row, Error> {
+        if self.limit.is_some() || self.offset.is_some() {
+            return Err(Error::Config("aggregate() over a sliced QuerySet: filter the rows instead".into()));
+        }
+        let target = ex.target();
+        let dialect = target.dialect();
+        let parts = aggregates.parts(dialect);
+        let mut select = Query::select();
+        select.from(table::<M>());
+        self.add_joins(&mut select, &parts.operands, &[]);
+        select.exprs(parts.exprs);
+        if let Some(cond) = self.condition(dialect) {
+            select.and_where(cond);
+        }
+        let (sql, values) = dialect.build(&select);
+        let mut rows: Vec<A::Row> = target.fetch(false, sql, values).await?;
+        rows.pop().ok_or(Error::DoesNotExist { model: M::META.name })
+    }
+
+    /// Aggregates per group of `columns` (Django's `values(...).annotate(...)`): one row per
+    /// distinct value of the columns, ordered by them unless `order_by` says otherwise;
+    /// `limit` and `offset` apply to the groups.
+    ///
+    /// ```ignore
+    /// let per_author: Vec<((i64,), (i64,))> =
+    ///     Post::objects().group_by((Post::author(),), (count(),), &db).await?;
+    /// ```
+    pub async fn group_by<C: Columns<M>, A: Aggregates<M>>(
+        &self,
+        columns: C,
+        aggregates: A,
+        ex: &impl Executor,
+    ) -> Result<Vec<(C::Row, A::Row)>, Error> {
+        let target = ex.target();
+        let dialect = target.dialect();
+        let group = columns.operands().0;
+        let width = group.len();
+        let orders: Vec<Order<M>> = match &self.order {
+            Some(order) => order.clone(),
+            None => group
+                .iter()
+                .map(|(o, nullable, text)| Order::new(o.clone(), false, *nullable, *text))
+                .collect(),
+        };
+        let parts = aggregates.parts(dialect);
+        let group: Vec<Operand> = group.into_iter().map(|(o, _, _)| o).collect();
+        let mut select = self.select_exprs(dialect, group.clone(), &parts.operands, &orders);
+        select.exprs(parts.exprs);
+        select.add_group_by(group.iter().map(|o| o.to_expr(dialect)));
+        let (sql, values) = dialect.build(&select);
+        let read =
+            move |row: &RowRef<'_>| Ok((C::Row::from_row(row)?, A::Row::from_row(&row.shifted(width))?));
+        target.fetch_with(false, sql, values, read).await
     }
 
     /// The first row in order (by primary key when no order is set), if any.

@@ -7,6 +7,8 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 mod sqlite_functions;
 
+pub(crate) use sqlite_functions::DIVISION_BY_ZERO;
+
 use std::sync::Arc;
 
 use rusqlite::Connection;
