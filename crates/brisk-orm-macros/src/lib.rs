@@ -144,6 +144,21 @@ fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
     }
 }
 
+/// The `T` of a `ManyToMany<T>` field.
+fn many_target(ty: &syn::Type) -> Option<&syn::Type> {
+    let seg = last_segment(ty)?;
+    if seg.ident != "ManyToMany" {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+            Some(syn::GenericArgument::Type(inner)) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// For a relation field: whether it is optional (`Option<ForeignKey<T>>`) and one-to-one.
 fn relation_kind(ty: &syn::Type) -> Option<(bool, bool)> {
     let seg = last_segment(ty)?;
@@ -236,13 +251,47 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let mut names = Vec::new();
     let mut fills = Vec::new();
     let mut slots = Vec::new();
-    for (idx, field) in fields.iter().enumerate() {
+    let mut manys = Vec::new();
+    let mut idx = 0usize;
+    for field in fields.iter() {
         let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
         let raw = ident.to_string();
         let fname = raw.strip_prefix("r#").unwrap_or(&raw).to_owned();
-        names.push(fname.clone());
         let ty = &field.ty;
         let fa = field_attrs(&field.attrs)?;
+        if let Some(target) = many_target(ty) {
+            // No column: links live in a through table.
+            let target_name =
+                last_segment(target).map(|s| s.ident.to_string().to_lowercase()).unwrap_or_default();
+            let (from, to) = if target_name == lower {
+                (format!("from_{lower}_id"), format!("to_{lower}_id"))
+            } else {
+                (format!("{lower}_id"), format!("{target_name}_id"))
+            };
+            let suffix = format!("_{fname}");
+            let meta = quote! {
+                ::brisk_orm::ManyToManyMeta {
+                    name: #fname,
+                    through: ::core::concat!(#table, #suffix),
+                    from_column: #from,
+                    to_column: #to,
+                    target: ::brisk_orm::meta_of::<#target>,
+                }
+            };
+            let doc = format!("The `{fname}` links (a many-to-many field).");
+            accessors.push(quote! {
+                #[doc = #doc]
+                #[allow(dead_code)]
+                pub const fn #ident() -> ::brisk_orm::ManyField<#name, #target> {
+                    ::brisk_orm::ManyField::new(#meta)
+                }
+            });
+            manys.push(meta);
+            reads.push(quote!(#ident: ::core::default::Default::default()));
+            slots.push(quote!(#fname => ::core::option::Option::Some(&mut self.#ident),));
+            continue;
+        }
+        names.push(fname.clone());
         let column = fa.column.clone().unwrap_or_else(|| fname.clone());
         if fa.primary_key {
             if pk.is_some() {
@@ -325,6 +374,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             }
         });
         reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));
+        idx += 1;
         values.push(quote!(::brisk_orm::SqlType::to_value(&self.#ident)));
         let accessor = format_ident!("{}", fname);
         let doc = format!("The `{fname}` column, for lookups, ordering and updates.");
@@ -379,6 +429,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 ordering: &[#(#ordering),*],
                 indexes: &[#(#indexes),*],
                 unique_together: &[#(#unique_together),*],
+                many_to_many: &[#(#manys),*],
                 verbose_name: #verbose,
                 verbose_name_plural: #verbose_plural,
             };

@@ -112,13 +112,45 @@ pub(crate) enum TextOp {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
-    Cmp { lhs: Operand, op: CmpOp, rhs: Operand, text: bool },
-    In { lhs: Operand, values: Vec<Operand> },
-    IsNull { lhs: Operand, is_null: bool },
-    Text { lhs: Operand, op: TextOp, fold: bool, rhs: Operand },
+    Cmp {
+        lhs: Operand,
+        op: CmpOp,
+        rhs: Operand,
+        text: bool,
+    },
+    In {
+        lhs: Operand,
+        values: Vec<Operand>,
+    },
+    IsNull {
+        lhs: Operand,
+        is_null: bool,
+    },
+    Text {
+        lhs: Operand,
+        op: TextOp,
+        fold: bool,
+        rhs: Operand,
+    },
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
+    /// `lhs IN (SELECT through.select FROM through [JOIN target ON ...] WHERE filter)`: a
+    /// many-to-many link.
+    Through {
+        lhs: Operand,
+        through: &'static str,
+        select: &'static str,
+        /// The target's table, its key column, and the through column pointing at it.
+        join: Option<(&'static str, &'static str, &'static str)>,
+        filter: Box<Node>,
+    },
+    /// `through.column = key`, inside a [`Node::Through`].
+    Link {
+        through: &'static str,
+        column: &'static str,
+        key: Value,
+    },
 }
 
 /// A condition on rows of model `M` (Django's `Q`). Lookups on fields make them:
@@ -293,6 +325,9 @@ impl Node {
             Node::IsNull { lhs, .. } => lhs.paths(out),
             Node::And(nodes) | Node::Or(nodes) => nodes.iter().for_each(|n| n.paths(out)),
             Node::Not(node) => node.paths(out),
+            // A subquery of its own: the outer query joins nothing for it.
+            Node::Through { lhs, .. } => lhs.paths(out),
+            Node::Link { .. } => {}
         }
     }
 
@@ -337,6 +372,22 @@ impl Node {
                 .reduce(|a, b| a.or(b))
                 .unwrap_or(SqlExpr::cust("1 = 0")),
             Node::Not(node) => node.to_expr(dialect).not(),
+            Node::Through { lhs, through, select, join, filter } => {
+                let mut sub = sea_query::Query::select();
+                sub.column((Alias::new(*through), Alias::new(*select))).from(Alias::new(*through));
+                if let Some((table, key, to)) = join {
+                    sub.inner_join(
+                        Alias::new(*table),
+                        SqlExpr::col((Alias::new(*table), Alias::new(*key)))
+                            .equals((Alias::new(*through), Alias::new(*to))),
+                    );
+                }
+                sub.and_where(filter.to_expr(dialect));
+                lhs.to_expr(dialect).in_subquery(sub)
+            }
+            Node::Link { through, column, key } => {
+                SqlExpr::col((Alias::new(*through), Alias::new(*column))).eq(SqlExpr::val(key.clone()))
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod database;
 mod error;
 mod field;
 mod field_types;
+mod many;
 mod meta;
 mod model;
 mod queryset;
@@ -29,6 +30,7 @@ pub use database::{Database, DbOptions, DEFAULT_URL};
 pub use error::Error;
 pub use field::{Expr, Field};
 pub use field_types::{AutoId, Date, DateTime, Uuid};
+pub use many::{ManyField, ManyToMany, ManyToManyMeta};
 pub use meta::{registry, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use queryset::{Assignment, Columns, Order, QuerySet};
@@ -48,7 +50,7 @@ pub mod __private {
 /// What a module using the ORM needs: `use brisk_orm::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AutoId, Choice, Database, Date, DateTime, Db, Executor, ForeignKey, Model, ModelExt, OnDelete,
-        OneToOne, QuerySet, Uuid, Q,
+        AutoId, Choice, Database, Date, DateTime, Db, Executor, ForeignKey, ManyToMany, Model, ModelExt,
+        OnDelete, OneToOne, QuerySet, Uuid, Q,
     };
 }

@@ -14,6 +14,7 @@ use crate::backend::{Dialect, Executor, Target};
 use crate::condition::{Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
+use crate::many::{ManyField, ManyToManyMeta};
 use crate::model::{FromRow, Model};
 use crate::relation::{meta_of, Relates};
 use crate::value::{ColumnKind, RowRef, SqlType, Value};
@@ -139,18 +140,32 @@ pub struct QuerySet<M> {
     /// Foreign keys whose targets come in the same query (JOIN).
     related: Vec<Hop>,
     /// Foreign keys whose targets come in one more query for all rows.
-    prefetch: Vec<(&'static str, PrefetchFn<M>)>,
+    prefetch: Vec<(Prefetched, PrefetchFn<M>)>,
     _model: PhantomData<fn() -> M>,
 }
 
-type PrefetchFn<M> = for<'a> fn(&'a mut [M], &'static str, Target<'a>) -> BoxFuture<'a, Result<(), Error>>;
+/// What a prefetch loads: a foreign key's targets, or a many-to-many field's links.
+#[derive(Clone, Copy)]
+enum Prefetched {
+    Column(&'static str),
+    Many(ManyToManyMeta),
+}
+
+type PrefetchFn<M> = for<'a> fn(&'a mut [M], Prefetched, Target<'a>) -> BoxFuture<'a, Result<(), Error>>;
 
 fn prefetch_fn<'a, M: Model, T: Model>(
     rows: &'a mut [M],
-    column: &'static str,
+    what: Prefetched,
     target: Target<'a>,
 ) -> BoxFuture<'a, Result<(), Error>> {
-    Box::pin(crate::relation::prefetch_forward::<M, T>(rows, column, target))
+    Box::pin(async move {
+        match what {
+            Prefetched::Column(column) => {
+                crate::relation::prefetch_forward::<M, T>(rows, column, target).await
+            }
+            Prefetched::Many(meta) => crate::many::prefetch_many::<M, T>(rows, meta, target).await,
+        }
+    })
 }
 
 impl<M> Clone for QuerySet<M> {
@@ -226,7 +241,7 @@ impl<M: Model> QuerySet<M> {
         self
     }
 
-    fn pk_operand() -> Operand {
+    pub(crate) fn pk_operand() -> Operand {
         Operand::Column {
             table: M::META.table,
             column: M::META.primary_key().column,
@@ -267,8 +282,15 @@ impl<M: Model> QuerySet<M> {
     /// found (`WHERE pk IN (...)`), never one per row (Django's `prefetch_related`).
     pub fn prefetch_related<F: SqlType + Relates>(mut self, field: Field<M, F>) -> Self {
         if field.is_direct() {
-            self.prefetch.push((field.column(), prefetch_fn::<M, F::Target>));
+            self.prefetch.push((Prefetched::Column(field.column()), prefetch_fn::<M, F::Target>));
         }
+        self
+    }
+
+    /// Loads a many-to-many field's linked rows with one more query for all the rows found
+    /// (then `post.tags.get()` is `Some`).
+    pub fn prefetch_many<T: Model>(mut self, field: ManyField<M, T>) -> Self {
+        self.prefetch.push((Prefetched::Many(*field.meta()), prefetch_fn::<M, T>));
         self
     }
 
@@ -446,8 +468,8 @@ impl<M: Model> QuerySet<M> {
             };
             target.fetch_with(false, sql, values, read).await?
         };
-        for (column, run) in &self.prefetch {
-            run(&mut rows, column, target).await?;
+        for (what, run) in &self.prefetch {
+            run(&mut rows, *what, target).await?;
         }
         Ok(rows)
     }
