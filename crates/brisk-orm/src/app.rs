@@ -1,12 +1,16 @@
 //! The database in a brisk app: `App::install(Database)` and the [`Db`] extractor.
 
-use brisk::extract::{FromRequestParts, RequestContext};
+use brisk::extract::{FromRequestParts, Request, RequestContext};
+use brisk::handler::BoxFuture;
 use brisk::http::request::Parts;
+use brisk::middleware::{from_fn, FromFnLayer, Next};
 use brisk::openapi::{DescribeInput, DocContext, Operation};
+use brisk::response::{IntoResponse, Response};
 use brisk::{App, Install};
 
 use crate::backend::{Executor, Target};
 use crate::database::Database;
+use crate::transaction::Transaction;
 
 /// Installing a database shares it with every handler (as [`Db`]) and checks at start-up
 /// that it answers, so a wrong `DATABASE_URL` stops the server at once with a sentence.
@@ -40,32 +44,111 @@ impl Install for Database {
 }
 
 /// The app's [`Database`], as a handler argument: `async fn list(db: Db) -> ...`. Dereferences
-/// to [`Database`] and runs queries (`Post::objects().all(&db)`).
-#[derive(Clone, Debug)]
-pub struct Db(pub Database);
+/// to [`Database`] and runs queries (`Post::objects().all(&db)`); under [`atomic_requests`] its
+/// queries run in the request's transaction.
+#[derive(Clone)]
+pub struct Db {
+    db: Database,
+    tx: Option<Transaction>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("db", &self.db).field("in_transaction", &self.tx.is_some()).finish()
+    }
+}
+
+impl Db {
+    /// A handle on `db` outside any transaction.
+    pub fn new(db: Database) -> Self {
+        Db { db, tx: None }
+    }
+
+    /// The request's transaction, under [`atomic_requests`] (for `on_commit`, say).
+    pub fn transaction(&self) -> Option<&Transaction> {
+        self.tx.as_ref()
+    }
+}
 
 impl std::ops::Deref for Db {
     type Target = Database;
     fn deref(&self) -> &Database {
-        &self.0
+        &self.db
     }
 }
 
 impl Executor for Db {
     fn target(&self) -> Target<'_> {
-        Target::Db(&self.0)
+        match &self.tx {
+            Some(tx) => Target::Tx(tx),
+            None => Target::Db(&self.db),
+        }
     }
 }
 
+/// The transaction [`atomic_requests`] opened for a request.
+#[derive(Clone)]
+struct RequestTransaction(Transaction);
+
 impl FromRequestParts for Db {
-    async fn from_request_parts(_parts: &mut Parts, cx: &RequestContext) -> Result<Self, brisk::Error> {
+    async fn from_request_parts(parts: &mut Parts, cx: &RequestContext) -> Result<Self, brisk::Error> {
+        let tx = parts.extensions.get::<RequestTransaction>().map(|t| t.0.clone());
         match cx.state::<Database>() {
-            Some(db) => Ok(Db(db.clone())),
+            Some(db) => Ok(Db { db: db.clone(), tx }),
             None => Err(brisk::Error::internal(
                 "no database: install one with App::install(Database::from_env()?)",
             )),
         }
     }
+}
+
+/// Runs each request of the routes it wraps in one transaction (Django's `ATOMIC_REQUESTS`):
+/// every query through [`Db`] runs in it; it commits when the handler answers 1xx-3xx and
+/// rolls back on an error answer, a panic, or a client that left. A failed commit answers
+/// with the error (503 or 500), never with the handler's success.
+///
+/// Opt in per router or app-wide with `.layer(atomic_requests(db.clone()))`. On SQLite a
+/// transaction holds the one writer for the whole request, so wrapped requests run one at a
+/// time; wrap only the routes that need it.
+///
+/// ```no_run
+/// use brisk::prelude::*;
+/// use brisk_orm::{atomic_requests, Database, Db};
+///
+/// async fn transfer(db: Db) -> Result<&'static str> {
+///     db.execute_raw("SELECT 1").await?;
+///     Ok("done")
+/// }
+///
+/// # fn main() -> Result<(), brisk_orm::Error> {
+/// let db = Database::from_env()?;
+/// let payments = Router::new().route("/transfer", post(transfer)).layer(atomic_requests(db.clone()));
+/// let app = App::new().install(db).merge(payments);
+/// # Ok(()) }
+/// ```
+pub fn atomic_requests(
+    db: Database,
+) -> FromFnLayer<impl Fn(Request, Next) -> BoxFuture<'static, Response> + Clone + Send + Sync + 'static> {
+    from_fn(move |mut req: Request, next: Next| -> BoxFuture<'static, Response> {
+        let db = db.clone();
+        Box::pin(async move {
+            let tx = match db.begin().await {
+                Ok(tx) => tx,
+                Err(e) => return e.into_http().into_response(),
+            };
+            req.extensions_mut().insert(RequestTransaction(tx.clone()));
+            let res = next.run(req).await;
+            let status = res.status();
+            if status.is_success() || status.is_redirection() || status.is_informational() {
+                if let Err(e) = tx.commit().await {
+                    return e.into_http().into_response();
+                }
+            } else if let Err(e) = tx.rollback().await {
+                tracing::warn!(target: "brisk_orm", error = %e, "rollback failed");
+            }
+            res
+        })
+    })
 }
 
 /// The database is the server's own: documents nothing.

@@ -22,7 +22,7 @@ pub mod testing;
 mod transaction;
 mod value;
 
-pub use app::Db;
+pub use app::{atomic_requests, Db};
 pub use backend::{Dialect, Executor, Target};
 pub use brisk_orm_macros::{Choice, Model};
 pub use condition::Q;

@@ -131,3 +131,36 @@ async fn a_wrong_database_url_stops_the_app_at_start() {
     };
     assert!(err.contains("does not answer"), "{err}");
 }
+
+/// Creates a note, then fails when its title says so: under atomic_requests the note stays
+/// only when the answer is a success.
+async fn create_then(db: Db, Json(note): Json<Note>) -> Result<Created<Json<Note>>> {
+    let title = note.title.clone();
+    let stored = Note::objects().create(note, &db).await?;
+    match title.as_str() {
+        "fail" => Err(brisk::Error::http(StatusCode::BAD_REQUEST, "refused after writing")),
+        "panic" => panic!("handler panicked after writing"),
+        _ => Ok(Created(Json(stored))),
+    }
+}
+
+#[tokio::test]
+async fn atomic_requests_keep_only_what_succeeded() {
+    each_backend(|db| async move {
+        let wrapped =
+            Router::new().route("/atomic", post(create_then)).layer(brisk_orm::atomic_requests(db.clone()));
+        let plain = Router::new().route("/plain", post(create_then));
+        let client = TestClient::new(App::new().install(db.clone()).merge(wrapped).merge(plain));
+        assert_eq!(client.post("/atomic").json(&json!({"title": "kept"})).send().await.status(), 201);
+        assert_eq!(client.post("/atomic").json(&json!({"title": "fail"})).send().await.status(), 400);
+        assert_eq!(client.post("/atomic").json(&json!({"title": "panic"})).send().await.status(), 500);
+        // Without the layer, the write before the failure stays.
+        assert_eq!(client.post("/plain").json(&json!({"title": "fail"})).send().await.status(), 400);
+        let mut titles: Vec<(String,)> = Note::objects().values_list((Note::title(),), &db).await.unwrap();
+        titles.sort();
+        assert_eq!(titles, [("fail".to_owned(),), ("kept".to_owned(),)], "{}", support::name(&db));
+        // The writer (SQLite) or connection (PostgreSQL) was given back each time.
+        assert_eq!(client.post("/atomic").json(&json!({"title": "again"})).send().await.status(), 201);
+    })
+    .await;
+}
