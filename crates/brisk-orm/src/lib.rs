@@ -16,6 +16,7 @@ mod many;
 mod meta;
 mod model;
 mod queryset;
+mod raw;
 mod relation;
 pub mod schema;
 pub mod testing;
@@ -34,6 +35,7 @@ pub use many::{ManyField, ManyToMany, ManyToManyMeta};
 pub use meta::{registry, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use queryset::{Assignment, Columns, Order, QuerySet};
+pub use raw::Raw;
 pub use relation::{
     meta_of, ForeignKey, KeyOf, OnDelete, OneToOne, PrimaryKey, RelatedField, Relates, Relation,
 };

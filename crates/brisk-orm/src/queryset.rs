@@ -450,28 +450,48 @@ impl<M: Model> QuerySet<M> {
     /// rows, then runs the prefetches.
     async fn fetch_models(&self, target: Target<'_>, select: SelectStatement) -> Result<Vec<M>, Error> {
         let (sql, values) = target.dialect().build(&select);
-        let mut rows = if self.related.is_empty() {
-            target.fetch::<M>(false, sql, values).await?
-        } else {
-            let mut fills = Vec::new();
-            let mut offset = M::META.fields.len();
-            for hop in &self.related {
-                fills.push((hop.column, offset));
-                offset += (hop.target)().fields.len();
-            }
-            let read = move |row: &RowRef<'_>| {
-                let mut model = M::from_row(row)?;
-                for (column, offset) in &fills {
-                    model.fill_related(column, &row.shifted(*offset))?;
-                }
-                Ok(model)
-            };
-            target.fetch_with(false, sql, values, read).await?
-        };
+        let mut rows = target.fetch_with(false, sql, values, self.reader()).await?;
         for (what, run) in &self.prefetch {
             run(&mut rows, *what, target).await?;
         }
         Ok(rows)
+    }
+
+    /// Reads a row of [`Self::columns_with_related`]: the model, then each JOINed target.
+    fn reader(&self) -> impl Fn(&RowRef<'_>) -> Result<M, Error> + Send + Sync + 'static {
+        let mut fills = Vec::new();
+        let mut offset = M::META.fields.len();
+        for hop in &self.related {
+            fills.push((hop.column, offset));
+            offset += (hop.target)().fields.len();
+        }
+        move |row: &RowRef<'_>| {
+            let mut model = M::from_row(row)?;
+            for (column, offset) in &fills {
+                model.fill_related(column, &row.shifted(*offset))?;
+            }
+            Ok(model)
+        }
+    }
+
+    /// Every matching row as a stream, each read as the database sends it, so memory stays
+    /// bounded however large the result (`select_related` applies; `prefetch_related` needs
+    /// every row at once and does not).
+    ///
+    /// On SQLite a reader thread (in a transaction: the writer) is busy until the stream ends
+    /// or is dropped; it waits while the consumer is slow.
+    ///
+    /// ```ignore
+    /// use futures_util::StreamExt;
+    /// let mut rows = Post::objects().stream(&db);
+    /// while let Some(post) = rows.next().await {
+    ///     let post = post?;
+    /// }
+    /// ```
+    pub fn stream(&self, ex: &impl Executor) -> futures_util::stream::BoxStream<'static, Result<M, Error>> {
+        let target = ex.target();
+        let (sql, values) = target.dialect().build(&self.select(target.dialect()));
+        target.stream_with(sql, values, self.reader())
     }
 
     fn select(&self, dialect: Dialect) -> SelectStatement {

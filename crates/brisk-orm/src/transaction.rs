@@ -99,7 +99,18 @@ impl Transaction {
         rx.await.map_err(|_| ended())?
     }
 
-    fn pg(&self) -> Result<Arc<crate::backend::postgres::PgConn>, Error> {
+    /// Sends `work` to SQLite's leased writer without waiting for it.
+    pub(crate) fn spawn_sqlite(
+        &self,
+        work: impl FnOnce(&mut rusqlite::Connection) + Send + 'static,
+    ) -> Result<(), Error> {
+        match &self.state().link {
+            Some(Link::Sqlite(jobs)) => jobs.send(Box::new(work)).map_err(|_| ended()),
+            _ => Err(ended()),
+        }
+    }
+
+    pub(crate) fn pg(&self) -> Result<Arc<crate::backend::postgres::PgConn>, Error> {
         match &self.state().link {
             Some(Link::Postgres(lease)) => Ok(lease.conn.clone()),
             _ => Err(ended()),

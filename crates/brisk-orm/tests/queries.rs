@@ -374,3 +374,77 @@ fn the_registry_describes_the_model() {
     assert_eq!(meta.indexes, [["kind", "views"]]);
     assert_eq!(meta.verbose_name, "thing");
 }
+
+#[tokio::test]
+async fn streams_read_every_row_and_stop_when_dropped() {
+    use futures_util::StreamExt;
+    each_backend(|db| async move {
+        let many: Vec<Thing> =
+            (0..500).map(|i| thing(&format!("t{i:03}"), i, None, None, Kind::Tool)).collect();
+        Thing::objects().bulk_create(many, &db).await.unwrap();
+        let mut stream = Thing::objects().order_by([Thing::views().asc()]).stream(&db);
+        let mut seen = 0;
+        while let Some(row) = stream.next().await {
+            assert_eq!(row.unwrap().views, seen);
+            seen += 1;
+        }
+        assert_eq!(seen, 500, "{}", name(&db));
+        // Dropped after a few rows: the database is free for the next queries.
+        let first: Vec<Thing> =
+            Thing::objects().stream(&db).take(3).map(|r| r.unwrap()).collect::<Vec<_>>().await;
+        assert_eq!(first.len(), 3);
+        for _ in 0..10 {
+            assert_eq!(Thing::objects().count(&db).await.unwrap(), 500);
+        }
+        // An error arrives as an item.
+        let bad: Vec<_> =
+            Thing::objects().filter(Thing::views().gt(Thing::views() / 0)).stream(&db).collect().await;
+        assert!(matches!(bad.as_slice(), [Err(Error::Database { .. })]), "{bad:?}");
+        // In a transaction too.
+        db.atomic(|tx| async move {
+            let n = Thing::objects().stream(&tx).count().await;
+            assert_eq!(n, 500);
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn raw_sql_binds_values_and_reads_typed_rows() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let rows: Vec<(String, i64)> = brisk_orm::Raw::new(
+            "SELECT name, views FROM queries_thing WHERE views > ? AND name <> '?' ORDER BY views DESC",
+        )
+        .bind(4i64)
+        .fetch(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            [("Hammer".to_owned(), 10), ("Saw".to_owned(), 7), ("kite_1".to_owned(), 5)],
+            "{}",
+            name(&db)
+        );
+        let models: Vec<Thing> = brisk_orm::Raw::new("SELECT * FROM queries_thing WHERE name = ?")
+            .bind("Saw".to_owned())
+            .fetch(&db)
+            .await
+            .unwrap();
+        assert_eq!(models.len(), 1);
+        let hostile = "x'; DROP TABLE queries_thing; --".to_owned();
+        let n = brisk_orm::Raw::new("UPDATE queries_thing SET note = ? WHERE views = ?")
+            .bind(hostile.clone())
+            .bind(1i64)
+            .execute(&db)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(Thing::objects().filter(Thing::note().eq(hostile)).count(&db).await.unwrap(), 1);
+        assert!(brisk_orm::Raw::new("SELECT ?").fetch::<(i64,)>(&db).await.is_err(), "missing value");
+    })
+    .await;
+}

@@ -117,6 +117,22 @@ impl ToSql for PgParam<'_> {
     tokio_postgres::types::to_sql_checked!();
 }
 
+/// A value owned by a streaming query's parameters.
+#[derive(Debug)]
+pub(crate) struct PgOwned(pub Value);
+
+impl ToSql for PgOwned {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        PgParam(&self.0).to_sql(ty, out)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
 fn is_null(v: &Value) -> bool {
     matches!(
         v,

@@ -11,6 +11,7 @@ pub(crate) use sqlite_functions::DIVISION_BY_ZERO;
 
 use std::sync::Arc;
 
+use futures_util::stream::{self, BoxStream, StreamExt};
 use rusqlite::Connection;
 use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 
@@ -110,6 +111,67 @@ pub(crate) fn pg_rows<R>(rows: Vec<tokio_postgres::Row>, read: &impl Reader<R>) 
     rows.iter().map(|row| read(&RowRef::postgres_row(row))).collect()
 }
 
+fn failed<R: Send + 'static>(e: Error) -> BoxStream<'static, Result<R, Error>> {
+    Box::pin(stream::once(async move { Err(e) }))
+}
+
+/// Sends a job that reads the rows into a bounded channel, and yields what arrives.
+fn sqlite_stream<R: Send + 'static>(
+    spawn: impl FnOnce(Box<dyn FnOnce(&mut Connection) + Send>) -> Result<(), Error>,
+    sql: String,
+    values: Vec<Value>,
+    read: impl Reader<R>,
+) -> BoxStream<'static, Result<R, Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<R, Error>>(64);
+    let work = move |conn: &mut Connection| {
+        let run = || -> Result<(), Error> {
+            let mut statement = conn.prepare_cached(&sql).map_err(from_sqlite)?;
+            let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
+            let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(from_sqlite)?;
+            while let Some(row) = rows.next().map_err(from_sqlite)? {
+                if tx.blocking_send(read(&RowRef::sqlite_row(row))).is_err() {
+                    return Ok(()); // the consumer left: stop reading
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = run() {
+            let _ = tx.blocking_send(Err(e));
+        }
+    };
+    match spawn(Box::new(work)) {
+        Ok(()) => {
+            Box::pin(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// Runs a query on `conn` and yields its rows as the server sends them.
+fn pg_stream<R: Send + 'static>(
+    conn: Arc<postgres::PgConn>,
+    sql: String,
+    values: Vec<Value>,
+    read: impl Reader<R> + Sync,
+) -> BoxStream<'static, Result<R, Error>> {
+    Box::pin(
+        stream::once(async move {
+            match conn.query_stream(&sql, values).await {
+                Ok(rows) => {
+                    let rows = rows.map(move |row| {
+                        let _connection = &conn;
+                        let row = row.map_err(crate::error::from_pg)?;
+                        read(&RowRef::postgres_row(&row))
+                    });
+                    Box::pin(rows) as BoxStream<'static, Result<R, Error>>
+                }
+                Err(e) => failed(e),
+            }
+        })
+        .flatten(),
+    )
+}
+
 impl Target<'_> {
     /// The database the queries go to.
     pub(crate) fn database(&self) -> &Database {
@@ -154,6 +216,42 @@ impl Target<'_> {
                 }
             },
             Target::Tx(tx) => tx.fetch(sql, values, read).await,
+        }
+    }
+
+    /// Runs a query and yields its rows as they are read: SQLite's thread sends them through
+    /// a bounded channel (it waits while the consumer is slow, and stops when the consumer
+    /// leaves); PostgreSQL's come as the server sends them.
+    pub(crate) fn stream_with<R: Send + 'static>(
+        self,
+        sql: String,
+        values: Vec<Value>,
+        read: impl Reader<R> + Sync,
+    ) -> BoxStream<'static, Result<R, Error>> {
+        self.database().count_query();
+        match self {
+            Target::Db(db) => match db.backend() {
+                Backend::Sqlite(pool) => sqlite_stream(|work| pool.spawn(work), sql, values, read),
+                Backend::Postgres(pool) => {
+                    let pool = pool.clone();
+                    Box::pin(
+                        stream::once(async move {
+                            match pool.next_shared().await {
+                                Ok(conn) => pg_stream(conn, sql, values, read),
+                                Err(e) => failed(e),
+                            }
+                        })
+                        .flatten(),
+                    )
+                }
+            },
+            Target::Tx(tx) => match tx.database().backend() {
+                Backend::Sqlite(_) => sqlite_stream(|work| tx.spawn_sqlite(work), sql, values, read),
+                Backend::Postgres(_) => match tx.pg() {
+                    Ok(conn) => pg_stream(conn, sql, values, read),
+                    Err(e) => failed(e),
+                },
+            },
         }
     }
 

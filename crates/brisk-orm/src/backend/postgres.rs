@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-use crate::backend::bind::PgParam;
+use crate::backend::bind::{PgOwned, PgParam};
 use crate::error::{from_pg, Error};
 use crate::value::Value;
 
@@ -51,6 +51,17 @@ impl PgConn {
         let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.client.query(&statement, &refs).await.map_err(from_pg)
+    }
+
+    /// Runs a prepared query and hands its rows over as the server sends them.
+    pub(crate) async fn query_stream(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<tokio_postgres::RowStream, Error> {
+        let statement = self.statement(sql).await?;
+        let params: Vec<PgOwned> = values.into_iter().map(PgOwned).collect();
+        self.client.query_raw(&statement, params).await.map_err(from_pg)
     }
 
     /// Runs a prepared statement and returns how many rows it touched.
@@ -149,6 +160,11 @@ impl PgPool {
             }
         }
         result
+    }
+
+    /// The next shared connection (round robin), for a streaming query.
+    pub(crate) async fn next_shared(&self) -> Result<Arc<PgConn>, Error> {
+        self.shared(self.next.fetch_add(1, Ordering::Relaxed) % self.shared.len()).await
     }
 
     /// The shared connection of slot `index`, reconnected if it is gone or closed.

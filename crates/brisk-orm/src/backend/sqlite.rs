@@ -102,6 +102,12 @@ impl SqlitePool {
         sender.send(job).map_err(|_| Error::Unavailable { message: "the SQLite threads have stopped".into() })
     }
 
+    /// Runs `work` on a reader without waiting for it (a streaming query sends its rows as
+    /// it reads them).
+    pub(crate) fn spawn(&self, work: impl FnOnce(&mut Connection) + Send + 'static) -> Result<(), Error> {
+        self.send(false, Job::Run(Box::new(work)))
+    }
+
     /// Runs `f` on a reader (or on the writer when `write`), waiting at most the acquire
     /// timeout for it to start.
     pub(crate) async fn run<R, F>(&self, write: bool, f: F) -> Result<R, Error>
