@@ -28,18 +28,13 @@ pub(crate) enum AggFunc {
 pub struct Aggregate<M, T> {
     func: AggFunc,
     operand: Option<Operand>,
-    text: bool,
-    integer: bool,
+    kind: ColumnKind,
     _types: PhantomData<fn() -> (M, T)>,
 }
 
 impl<M, T> Aggregate<M, T> {
     fn new(func: AggFunc, operand: Option<Operand>, kind: ColumnKind) -> Self {
-        let integer = matches!(
-            kind,
-            ColumnKind::SmallInt | ColumnKind::Int | ColumnKind::BigInt | ColumnKind::AutoBigInt
-        );
-        Aggregate { func, operand, text: kind == ColumnKind::Text, integer, _types: PhantomData }
+        Aggregate { func, operand, kind, _types: PhantomData }
     }
 
     pub(crate) fn to_expr(&self, dialect: Dialect) -> sea_query::Expr {
@@ -47,10 +42,29 @@ impl<M, T> Aggregate<M, T> {
             Some(o) => o.to_expr(dialect),
             None => sea_query::Expr::cust("*"),
         };
-        let arg = if self.text
-            && dialect == Dialect::Postgres
-            && matches!(self.func, AggFunc::Min | AggFunc::Max)
-        {
+        let integer = matches!(
+            self.kind,
+            ColumnKind::SmallInt
+                | ColumnKind::Int
+                | ColumnKind::BigInt
+                | ColumnKind::AutoBigInt
+                | ColumnKind::Duration
+        );
+        if self.kind == ColumnKind::Decimal && dialect == Dialect::Sqlite {
+            // SQLite keeps decimals as exact text: brisk's aggregates add and compare them.
+            let name = match self.func {
+                AggFunc::Sum => Some("brisk_dec_sum"),
+                AggFunc::Avg => Some("brisk_dec_avg"),
+                AggFunc::Min => Some("brisk_dec_min"),
+                AggFunc::Max => Some("brisk_dec_max"),
+                AggFunc::Count | AggFunc::CountDistinct => None,
+            };
+            if let Some(name) = name {
+                return sea_query::Expr::from(Func::cust(Alias::new(name)).arg(arg));
+            }
+        }
+        let min_max = matches!(self.func, AggFunc::Min | AggFunc::Max);
+        let arg = if self.kind == ColumnKind::Text && dialect == Dialect::Postgres && min_max {
             sea_query::Expr::cust_with_exprs(r#"($1 COLLATE "C")"#, [arg])
         } else {
             arg
@@ -68,13 +82,13 @@ impl<M, T> Aggregate<M, T> {
             AggFunc::Max => call("MAX", arg),
         };
         match (dialect, self.func) {
-            (Dialect::Postgres, AggFunc::Sum) if self.integer => {
+            (Dialect::Postgres, AggFunc::Sum) if integer => {
                 sea_query::Expr::cust_with_exprs("CAST($1 AS BIGINT)", [e])
             }
-            (Dialect::Postgres, AggFunc::Avg) => {
+            (Dialect::Postgres, AggFunc::Avg) if self.kind != ColumnKind::Decimal => {
                 sea_query::Expr::cust_with_exprs("CAST($1 AS DOUBLE PRECISION)", [e])
             }
-            (Dialect::Sqlite, AggFunc::Sum) if !self.integer => {
+            (Dialect::Sqlite, AggFunc::Sum) if !integer && self.kind != ColumnKind::Decimal => {
                 // A float column's sum reads as a float even if every value was whole.
                 sea_query::Expr::cust_with_exprs("CAST(? AS REAL)", [e])
             }
@@ -88,23 +102,32 @@ pub fn count<M>() -> Aggregate<M, i64> {
     Aggregate::new(AggFunc::Count, None, ColumnKind::BigInt)
 }
 
-/// Numbers a `SUM` adds: integers sum to `i64`, floats to `f64`.
+/// Numbers a `SUM` adds: integers sum to `i64` and average to `f64`, floats to `f64`,
+/// decimals to exact decimals.
 pub trait Summable: SqlType {
     /// The sum's type.
     type Sum: SqlType;
+    /// The average's type.
+    type Avg: SqlType;
 }
-impl Summable for i16 {
-    type Sum = i64;
+
+macro_rules! summable {
+    ($($t:ty => $sum:ty, $avg:ty);* $(;)?) => {$(
+        impl Summable for $t {
+            type Sum = $sum;
+            type Avg = $avg;
+        }
+    )*};
 }
-impl Summable for i32 {
-    type Sum = i64;
-}
-impl Summable for i64 {
-    type Sum = i64;
-}
-impl Summable for f64 {
-    type Sum = f64;
-}
+
+summable!(
+    i16 => i64, f64;
+    i32 => i64, f64;
+    i64 => i64, f64;
+    f64 => f64, f64;
+    crate::Decimal => crate::Decimal, crate::Decimal;
+    crate::Duration => crate::Duration, f64;
+);
 
 impl<M, T: SqlType> Field<M, T> {
     /// `COUNT(field)`: the rows where the field is not NULL.
@@ -128,7 +151,7 @@ where
     }
 
     /// `AVG(field)`; `None` over no rows.
-    pub fn avg(self) -> Aggregate<M, Option<f64>> {
+    pub fn avg(self) -> Aggregate<M, Option<<T::Inner as Summable>::Avg>> {
         Aggregate::new(AggFunc::Avg, Some(self.operand()), T::KIND)
     }
 }

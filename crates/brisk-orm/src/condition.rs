@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use sea_query::{Alias, ExprTrait, Func};
 
 use crate::backend::Dialect;
-use crate::value::Value;
+use crate::value::{ColumnKind, Value};
 
 /// The most relations a lookup may follow (`Post::author().join(User::team()).join(...)`).
 pub(crate) const MAX_HOPS: usize = 4;
@@ -68,7 +68,7 @@ pub(crate) enum Operand {
         path: Path,
     },
     Value(Value),
-    Binary(Box<Operand>, &'static str, Box<Operand>),
+    Binary(Box<Operand>, &'static str, Box<Operand>, ColumnKind),
     Fold {
         operand: Box<Operand>,
         upper: bool,
@@ -116,11 +116,12 @@ pub(crate) enum Node {
         lhs: Operand,
         op: CmpOp,
         rhs: Operand,
-        text: bool,
+        kind: ColumnKind,
     },
     In {
         lhs: Operand,
         values: Vec<Operand>,
+        kind: ColumnKind,
     },
     IsNull {
         lhs: Operand,
@@ -230,8 +231,18 @@ impl Operand {
                 n => SqlExpr::col((Alias::new(path.alias(n)), Alias::new(*column))),
             },
             Operand::Value(v) => SqlExpr::val(v.clone()),
-            Operand::Binary(l, op, r) => {
+            Operand::Binary(l, op, r, kind) => {
                 let (l, r) = (l.to_expr(dialect), r.to_expr(dialect));
+                if *kind == ColumnKind::Decimal && dialect == Dialect::Sqlite {
+                    // Exact decimal arithmetic on SQLite's text decimals.
+                    let name = match *op {
+                        "+" => "brisk_dec_add",
+                        "-" => "brisk_dec_sub",
+                        "*" => "brisk_dec_mul",
+                        _ => "brisk_dec_div",
+                    };
+                    return SqlExpr::from(Func::cust(Alias::new(name)).args([l, r]));
+                }
                 match *op {
                     "+" => l.add(r),
                     "-" => l.sub(r),
@@ -286,12 +297,16 @@ fn fold(dialect: Dialect, e: SqlExpr, upper: bool) -> SqlExpr {
     SqlExpr::from(Func::cust(Alias::new(name)).arg(e))
 }
 
-/// Text comparisons on PostgreSQL use the "C" collation (code point order), as SQLite does,
-/// whatever the database's locale.
-fn collate_c(dialect: Dialect, e: SqlExpr) -> SqlExpr {
-    match dialect {
-        Dialect::Postgres => SqlExpr::cust_with_exprs(r#"($1 COLLATE "C")"#, [e]),
-        Dialect::Sqlite => e,
+/// An expression as it compares and sorts the same on both backends: text on PostgreSQL in
+/// the "C" collation (code point order, as SQLite's), whatever the database's locale; a
+/// decimal on SQLite as its sortable key (SQLite stores decimals as exact text).
+pub(crate) fn comparable(dialect: Dialect, kind: ColumnKind, e: SqlExpr) -> SqlExpr {
+    match (dialect, kind) {
+        (Dialect::Postgres, ColumnKind::Text) => SqlExpr::cust_with_exprs(r#"($1 COLLATE "C")"#, [e]),
+        (Dialect::Sqlite, ColumnKind::Decimal) => {
+            SqlExpr::from(Func::cust(Alias::new("brisk_dec_key")).arg(e))
+        }
+        _ => e,
     }
 }
 
@@ -300,7 +315,7 @@ impl Operand {
     pub(crate) fn paths(&self, out: &mut Vec<Path>) {
         match self {
             Operand::Column { path, .. } if path.len() > 0 => out.push(*path),
-            Operand::Binary(l, _, r) => {
+            Operand::Binary(l, _, r, _) => {
                 l.paths(out);
                 r.paths(out);
             }
@@ -318,7 +333,7 @@ impl Node {
                 lhs.paths(out);
                 rhs.paths(out);
             }
-            Node::In { lhs, values } => {
+            Node::In { lhs, values, .. } => {
                 lhs.paths(out);
                 values.iter().for_each(|v| v.paths(out));
             }
@@ -333,10 +348,12 @@ impl Node {
 
     pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
         match self {
-            Node::Cmp { lhs, op, rhs, text } => {
+            Node::Cmp { lhs, op, rhs, kind } => {
                 let (mut l, mut r) = (lhs.to_expr(dialect), rhs.to_expr(dialect));
-                if *text && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                    (l, r) = (collate_c(dialect, l), collate_c(dialect, r));
+                // Equal text is equal in any collation; an equal decimal may be written
+                // differently (1.1, 1.10).
+                if *kind == ColumnKind::Decimal || !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    (l, r) = (comparable(dialect, *kind, l), comparable(dialect, *kind, r));
                 }
                 match op {
                     CmpOp::Eq => l.eq(r),
@@ -347,11 +364,14 @@ impl Node {
                     CmpOp::Lte => l.lte(r),
                 }
             }
-            Node::In { lhs, values } if values.is_empty() => {
-                let _ = lhs;
-                SqlExpr::cust("1 = 0")
+            Node::In { values, .. } if values.is_empty() => SqlExpr::cust("1 = 0"),
+            Node::In { lhs, values, kind } => {
+                let key = |o: &Operand| match kind {
+                    ColumnKind::Decimal => comparable(dialect, *kind, o.to_expr(dialect)),
+                    _ => o.to_expr(dialect),
+                };
+                key(lhs).is_in(values.iter().map(key))
             }
-            Node::In { lhs, values } => lhs.to_expr(dialect).is_in(values.iter().map(|v| v.to_expr(dialect))),
             Node::IsNull { lhs, is_null: true } => lhs.to_expr(dialect).is_null(),
             Node::IsNull { lhs, is_null: false } => lhs.to_expr(dialect).is_not_null(),
             Node::Text { lhs, op, fold: folded, rhs } => {

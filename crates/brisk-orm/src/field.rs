@@ -94,6 +94,9 @@ value_into_expr!(
     crate::DateTime => crate::DateTime,
     crate::Date => crate::Date,
     crate::Uuid => crate::Uuid,
+    crate::Time => crate::Time,
+    crate::Duration => crate::Duration,
+    crate::Decimal => crate::Decimal,
 );
 
 impl<M, T: SqlType> From<&T> for Expr<M, T> {
@@ -104,16 +107,17 @@ impl<M, T: SqlType> From<&T> for Expr<M, T> {
 
 macro_rules! arithmetic {
     ($($trait:ident $method:ident $op:literal),*) => {$(
-        impl<M, T, R: Into<Expr<M, T>>> std::ops::$trait<R> for Expr<M, T> {
+        impl<M, T: SqlType, R: Into<Expr<M, T>>> std::ops::$trait<R> for Expr<M, T> {
             type Output = Expr<M, T>;
             fn $method(self, rhs: R) -> Expr<M, T> {
-                Expr::new(Operand::Binary(Box::new(self.operand), $op, Box::new(rhs.into().operand)))
+                Expr::new(Operand::Binary(Box::new(self.operand), $op, Box::new(rhs.into().operand), T::KIND))
             }
         }
         impl<M, T: SqlType, R: Into<Expr<M, T::Inner>>> std::ops::$trait<R> for Field<M, T> {
             type Output = Expr<M, T::Inner>;
             fn $method(self, rhs: R) -> Expr<M, T::Inner> {
-                Expr::new(Operand::Binary(Box::new(self.operand()), $op, Box::new(rhs.into().operand)))
+                let kind = self.kind();
+                Expr::new(Operand::Binary(Box::new(self.operand()), $op, Box::new(rhs.into().operand), kind))
             }
         }
     )*};
@@ -151,9 +155,16 @@ impl<M, T: SqlType> Field<M, T> {
         }
     }
 
+    /// The kind of what this field yields (a date part is an integer).
+    pub(crate) fn kind(&self) -> ColumnKind {
+        match self.part {
+            Some(_) => ColumnKind::Int,
+            None => T::KIND,
+        }
+    }
+
     fn cmp(self, op: CmpOp, rhs: impl Into<Expr<M, T::Inner>>) -> Q<M> {
-        let text = T::KIND == ColumnKind::Text;
-        Q::new(Node::Cmp { lhs: self.operand(), op, rhs: rhs.into().operand, text })
+        Q::new(Node::Cmp { lhs: self.operand(), op, rhs: rhs.into().operand, kind: self.kind() })
     }
 
     /// `= value` (Django's `exact`).
@@ -169,7 +180,7 @@ impl<M, T: SqlType> Field<M, T> {
     /// One of `values` (Django's `in`); an empty list matches nothing.
     pub fn is_in<V: Into<Expr<M, T::Inner>>>(self, values: impl IntoIterator<Item = V>) -> Q<M> {
         let values = values.into_iter().map(|v| v.into().operand).collect();
-        Q::new(Node::In { lhs: self.operand(), values })
+        Q::new(Node::In { lhs: self.operand(), values, kind: self.kind() })
     }
 
     /// `IS NULL` when `true`, `IS NOT NULL` when `false`.
@@ -190,12 +201,12 @@ impl<M, T: SqlType> Field<M, T> {
 
     /// Ascending order; NULLs last, as PostgreSQL orders them, on both backends.
     pub fn asc(self) -> Order<M> {
-        Order::new(self.operand(), false, T::NULLABLE, T::KIND == ColumnKind::Text)
+        Order::new(self.operand(), false, T::NULLABLE, self.kind())
     }
 
     /// Descending order; NULLs first, as PostgreSQL orders them, on both backends.
     pub fn desc(self) -> Order<M> {
-        Order::new(self.operand(), true, T::NULLABLE, T::KIND == ColumnKind::Text)
+        Order::new(self.operand(), true, T::NULLABLE, self.kind())
     }
 }
 

@@ -170,6 +170,209 @@ newtype!(
     Uuid(uuid::Uuid),
     "uuid"
 );
+newtype!(
+    /// A time of day, with microseconds.
+    Time(chrono::NaiveTime),
+    "time"
+);
+
+/// A length of time, stored as whole microseconds (`BIGINT` on both backends, so sums and
+/// comparisons are exact and the same); in JSON, a number of seconds (`1.5`).
+///
+/// ```
+/// let d = brisk_orm::Duration::from_micros(1_500_000);
+/// assert_eq!(d.as_secs_f64(), 1.5);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Duration(i64);
+
+impl Duration {
+    /// `micros` microseconds (negative for a duration backwards).
+    pub const fn from_micros(micros: i64) -> Self {
+        Duration(micros)
+    }
+    /// The whole microseconds.
+    pub const fn as_micros(&self) -> i64 {
+        self.0
+    }
+    /// The seconds, with their fraction.
+    pub fn as_secs_f64(&self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+}
+
+impl From<std::time::Duration> for Duration {
+    /// Saturates at about 292,000 years.
+    fn from(d: std::time::Duration) -> Self {
+        Duration(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_secs_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let secs = f64::deserialize(d)?;
+        let micros = (secs * 1e6).round();
+        if !micros.is_finite() || micros.abs() > i64::MAX as f64 {
+            return Err(serde::de::Error::custom("a duration out of range"));
+        }
+        Ok(Duration(micros as i64))
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "description": "seconds" })
+    }
+}
+
+impl brisk::Validate for Duration {}
+
+impl SqlType for Duration {
+    type Inner = Duration;
+    const KIND: ColumnKind = ColumnKind::Duration;
+    fn to_value(&self) -> Value {
+        Value::BigInt(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::BigInt(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        i64::read(row, idx).map(Duration)
+    }
+}
+
+impl SqlType for Time {
+    type Inner = Time;
+    const KIND: ColumnKind = ColumnKind::Time;
+    fn to_value(&self) -> Value {
+        Value::ChronoTime(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::ChronoTime(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        match row.dialect() {
+            Dialect::Sqlite => {
+                let text = sqlite_text(row, idx)?;
+                chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.6f")
+                    .map(Time)
+                    .map_err(|e| Error::decode(idx, format!("not a time ({e}): {text:?}")))
+            }
+            Dialect::Postgres => row.pg(idx).map(Time),
+        }
+    }
+}
+
+/// An exact decimal number (up to 28 significant digits), as money wants: `NUMERIC` on
+/// PostgreSQL; on SQLite its exact text, compared, ordered, added and summed by functions
+/// brisk registers (never `REAL`). In JSON it is a string (`"12.50"`), as pydantic writes a
+/// `Decimal`; a JSON number is accepted too.
+///
+/// ```
+/// let price: brisk_orm::Decimal = "12.50".parse().unwrap();
+/// assert_eq!(price.to_string(), "12.50");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Decimal(pub rust_decimal::Decimal);
+
+impl std::str::FromStr for Decimal {
+    type Err = rust_decimal::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        rust_decimal::Decimal::from_str_exact(s.trim()).map(Decimal)
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<rust_decimal::Decimal> for Decimal {
+    fn from(d: rust_decimal::Decimal) -> Self {
+        Decimal(d)
+    }
+}
+
+impl From<i64> for Decimal {
+    fn from(i: i64) -> Self {
+        Decimal(rust_decimal::Decimal::from(i))
+    }
+}
+
+impl Serialize for Decimal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "a decimal is a string or a number, not {other}"
+                )))
+            }
+        };
+        text.parse().map_err(|e| serde::de::Error::custom(format!("not a decimal ({e}): {text:?}")))
+    }
+}
+
+impl JsonSchema for Decimal {
+    fn schema_name() -> Cow<'static, str> {
+        "Decimal".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number"], "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" })
+    }
+}
+
+impl brisk::Validate for Decimal {}
+
+impl SqlType for Decimal {
+    type Inner = Decimal;
+    const KIND: ColumnKind = ColumnKind::Decimal;
+    fn to_value(&self) -> Value {
+        Value::Decimal(Some(self.0))
+    }
+    fn null() -> Value {
+        Value::Decimal(None)
+    }
+    fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
+        match row.dialect() {
+            Dialect::Sqlite => {
+                let text = sqlite_text(row, idx)?;
+                text.parse().map_err(|e| Error::decode(idx, format!("not a decimal ({e}): {text:?}")))
+            }
+            Dialect::Postgres => row.pg(idx).map(Decimal),
+        }
+    }
+}
+
+impl Time {
+    /// `hour:minute:second.micro`, if it exists.
+    pub fn from_hms_micro(hour: u32, minute: u32, second: u32, micro: u32) -> Option<Self> {
+        chrono::NaiveTime::from_hms_micro_opt(hour, minute, second, micro).map(Time)
+    }
+}
 
 /// The SQLite text form of a timestamp: fixed width, so text order is time order.
 pub(crate) const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";

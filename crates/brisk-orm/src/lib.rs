@@ -30,7 +30,7 @@ pub use condition::Q;
 pub use database::{Database, DbOptions, DEFAULT_URL};
 pub use error::Error;
 pub use field::{Expr, Field};
-pub use field_types::{AutoId, Date, DateTime, Uuid};
+pub use field_types::{AutoId, Date, DateTime, Decimal, Duration, Time, Uuid};
 pub use many::{ManyField, ManyToMany, ManyToManyMeta};
 pub use meta::{registry, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};

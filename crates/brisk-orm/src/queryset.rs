@@ -11,7 +11,7 @@ use sea_query::{
 
 use crate::aggregate::Aggregates;
 use crate::backend::{Dialect, Executor, Target};
-use crate::condition::{Hop, Node, Operand, Path, Q};
+use crate::condition::{comparable, Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
 use crate::many::{ManyField, ManyToManyMeta};
@@ -25,7 +25,7 @@ pub struct Order<M> {
     desc: bool,
     nullable: bool,
     nulls_first: Option<bool>,
-    text: bool,
+    kind: ColumnKind,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -36,8 +36,8 @@ impl<M> Clone for Order<M> {
 }
 
 impl<M> Order<M> {
-    pub(crate) fn new(operand: Operand, desc: bool, nullable: bool, text: bool) -> Self {
-        Order { operand, desc, nullable, nulls_first: None, text, _model: PhantomData }
+    pub(crate) fn new(operand: Operand, desc: bool, nullable: bool, kind: ColumnKind) -> Self {
+        Order { operand, desc, nullable, nulls_first: None, kind, _model: PhantomData }
     }
 
     /// NULLs before every value.
@@ -59,10 +59,7 @@ impl<M> Order<M> {
     }
 
     fn apply(&self, select: &mut SelectStatement, dialect: Dialect) {
-        let mut expr = self.operand.to_expr(dialect);
-        if self.text && dialect == Dialect::Postgres {
-            expr = sea_query::Expr::cust_with_exprs(r#"$1 COLLATE "C""#, [expr]);
-        }
+        let expr = comparable(dialect, self.kind, self.operand.to_expr(dialect));
         let order = if self.desc { SqlOrder::Desc } else { SqlOrder::Asc };
         if self.nullable {
             // PostgreSQL's rule on both backends unless asked: NULLs count as the largest.
@@ -97,17 +94,17 @@ pub trait Columns<M> {
     fn operands(&self) -> ColumnList;
 }
 
-/// The columns of a [`Columns`] tuple (with whether each is nullable, and text); not public
-/// API.
+/// The columns of a [`Columns`] tuple (with whether each is nullable, and its kind); not
+/// public API.
 #[doc(hidden)]
-pub struct ColumnList(pub(crate) Vec<(Operand, bool, bool)>);
+pub struct ColumnList(pub(crate) Vec<(Operand, bool, ColumnKind)>);
 
 macro_rules! columns {
     ($($name:ident $idx:tt),+) => {
         impl<M, $($name: SqlType),+> Columns<M> for ($(Field<M, $name>,)+) {
             type Row = ($($name,)+);
             fn operands(&self) -> ColumnList {
-                ColumnList(vec![$((self.$idx.operand(), $name::NULLABLE, $name::KIND == ColumnKind::Text)),+])
+                ColumnList(vec![$((self.$idx.operand(), $name::NULLABLE, self.$idx.kind())),+])
             }
         }
     };
@@ -255,14 +252,14 @@ impl<M: Model> QuerySet<M> {
             lhs,
             op: crate::condition::CmpOp::Eq,
             rhs: Operand::Value(pk),
-            text: false,
+            kind: M::META.primary_key().kind,
         });
         self
     }
 
     pub(crate) fn filter_pk_in(mut self, keys: Vec<Value>) -> Self {
         let values = keys.into_iter().map(Operand::Value).collect();
-        self.filters.push(Node::In { lhs: Self::pk_operand(), values });
+        self.filters.push(Node::In { lhs: Self::pk_operand(), values, kind: M::META.primary_key().kind });
         self
     }
 
@@ -328,7 +325,7 @@ impl<M: Model> QuerySet<M> {
                 let field = meta.field(name)?;
                 let operand =
                     Operand::Column { table: meta.table, column: field.column, path: Path::new_empty() };
-                Some(Order::new(operand, desc, field.nullable, field.kind == ColumnKind::Text))
+                Some(Order::new(operand, desc, field.nullable, field.kind))
             })
             .collect()
     }
@@ -341,7 +338,7 @@ impl<M: Model> QuerySet<M> {
         }
         let pk = M::META.primary_key();
         let operand = Operand::Column { table: M::META.table, column: pk.column, path: Path::new_empty() };
-        vec![Order::new(operand, false, false, false)]
+        vec![Order::new(operand, false, false, pk.kind)]
     }
 
     fn condition(&self, dialect: Dialect) -> Option<sea_query::Expr> {
@@ -587,7 +584,7 @@ impl<M: Model> QuerySet<M> {
             Some(order) => order.clone(),
             None => group
                 .iter()
-                .map(|(o, nullable, text)| Order::new(o.clone(), false, *nullable, *text))
+                .map(|(o, nullable, kind)| Order::new(o.clone(), false, *nullable, *kind))
                 .collect(),
         };
         let parts = aggregates.parts(dialect);

@@ -48,6 +48,12 @@ fn column_type(field: &FieldMeta, dialect: Dialect) -> String {
         Date => "DATE".into(),
         Uuid if sqlite => "TEXT".into(),
         Uuid => "UUID".into(),
+        Time if sqlite => "TEXT".into(),
+        Time => "TIME".into(),
+        Duration if sqlite => "INTEGER".into(),
+        Duration => "BIGINT".into(),
+        Decimal if sqlite => "TEXT".into(),
+        Decimal => "NUMERIC".into(),
         Json if sqlite => "TEXT".into(),
         Json => "JSONB".into(),
     }

@@ -39,6 +39,12 @@ pub enum ColumnKind {
     Json,
     /// A Rust enum stored as the string of its variant (text with a `CHECK` on the choices).
     Choice,
+    /// A time of day with microseconds (`TIME`; SQLite text `HH:MM:SS.ffffff`).
+    Time,
+    /// A length of time in microseconds (`BIGINT` on both).
+    Duration,
+    /// An exact decimal (`NUMERIC`; SQLite text, compared by brisk's functions).
+    Decimal,
 }
 
 /// One row of a result, from either backend. Types read their column with [`SqlType::read`];
@@ -171,7 +177,20 @@ pub trait Ordered {}
 macro_rules! ordered {
     ($($t:ty),*) => { $(impl Ordered for $t {})* };
 }
-ordered!(i16, i32, i64, f64, String, crate::DateTime, crate::Date, crate::Uuid, crate::AutoId);
+ordered!(
+    i16,
+    i32,
+    i64,
+    f64,
+    String,
+    crate::DateTime,
+    crate::Date,
+    crate::Time,
+    crate::Duration,
+    crate::Decimal,
+    crate::Uuid,
+    crate::AutoId
+);
 
 fn sqlite_int(row: &RowRef<'_>, idx: usize) -> Result<i64, Error> {
     match row.sqlite(idx)? {

@@ -113,3 +113,112 @@ async fn a_uuid_primary_key_is_set_by_the_app() {
     })
     .await;
 }
+
+#[derive(Debug, Clone, PartialEq, Model)]
+struct Ledger {
+    #[model(primary_key)]
+    id: AutoId,
+    amount: brisk_orm::Decimal,
+    fee: Option<brisk_orm::Decimal>,
+    at: brisk_orm::Time,
+    took: brisk_orm::Duration,
+}
+
+fn dec(s: &str) -> brisk_orm::Decimal {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn decimals_are_exact_and_compare_as_numbers_on_both_backends() {
+    use brisk_orm::aggregate::count;
+    each_backend(|db| async move {
+        let rows = [
+            ("0.1", Some("0.10")),
+            ("0.2", None),
+            ("-2.5", Some("1")),
+            ("1234567890123456789.012345678", None), // 28 significant digits
+            ("-0.0000000000000000000000000001", None),
+        ];
+        for (i, (amount, fee)) in rows.iter().enumerate() {
+            let row = Ledger {
+                id: AutoId::default(),
+                amount: dec(amount),
+                fee: fee.map(dec),
+                at: brisk_orm::Time::from_hms_micro(23, 59, 59, 999_999 - i as u32).unwrap(),
+                took: brisk_orm::Duration::from_micros(1_500_000 * i as i64 - 1),
+            };
+            let stored = Ledger::objects().create(row.clone(), &db).await.unwrap();
+            let read = Ledger::objects().filter(Ledger::id().eq(stored.id.value())).get(&db).await.unwrap();
+            assert_eq!(read.amount.to_string(), *amount, "digits and scale kept on {}", name(&db));
+            assert_eq!(read.fee.map(|f| f.to_string()), fee.map(str::to_owned));
+            assert_eq!((read.at, read.took), (row.at, row.took));
+        }
+        // Exact sums: 0.1 + 0.2 is 0.3, not 0.30000000000000004.
+        let (sum,) = Ledger::objects()
+            .filter(Ledger::amount().lt(dec("1")))
+            .filter(Ledger::amount().gt(dec("0")))
+            .aggregate((Ledger::amount().sum(),), &db)
+            .await
+            .unwrap();
+        assert_eq!(sum, Some(dec("0.3")), "{}", name(&db));
+        // Compared as numbers: 0.10 equals 0.1; -2.5 < -0.000...1 < 0.1.
+        assert_eq!(Ledger::objects().filter(Ledger::fee().eq(dec("0.1"))).count(&db).await.unwrap(), 1);
+        let order: Vec<(brisk_orm::Decimal,)> = Ledger::objects()
+            .order_by([Ledger::amount().asc()])
+            .values_list((Ledger::amount(),), &db)
+            .await
+            .unwrap();
+        let order: Vec<String> = order.into_iter().map(|(d,)| d.to_string()).collect();
+        assert_eq!(
+            order,
+            ["-2.5", "-0.0000000000000000000000000001", "0.1", "0.2", "1234567890123456789.012345678"]
+        );
+        let (n, low, high) = Ledger::objects()
+            .aggregate((count(), Ledger::amount().min(), Ledger::amount().max()), &db)
+            .await
+            .unwrap();
+        assert_eq!((n, low, high), (5, Some(dec("-2.5")), Some(dec("1234567890123456789.012345678"))));
+        assert_eq!(
+            Ledger::objects()
+                .filter(Ledger::amount().is_in([dec("0.20"), dec("7")]))
+                .count(&db)
+                .await
+                .unwrap(),
+            1
+        );
+        // F expressions stay exact: amount + fee.
+        Ledger::objects()
+            .filter(Ledger::fee().isnull(false))
+            .update([Ledger::amount().set(Ledger::amount() + Ledger::fee())], &db)
+            .await
+            .unwrap();
+        let mut sums: Vec<String> = Ledger::objects()
+            .filter(Ledger::fee().isnull(false))
+            .values_list((Ledger::amount(),), &db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(d,)| d.to_string())
+            .collect();
+        sums.sort();
+        assert_eq!(
+            sums.iter().map(|s| s.parse::<brisk_orm::Decimal>().unwrap()).collect::<Vec<_>>(),
+            [dec("-1.5"), dec("0.2")]
+        );
+        // Dividing by a zero decimal is the same error on both.
+        let err = Ledger::objects()
+            .update([Ledger::amount().set(Ledger::amount() / dec("0"))], &db)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, brisk_orm::Error::Database { ref code, .. } if code.as_deref() == Some("22012")),
+            "{err:?}"
+        );
+        // Durations and times compare and sum.
+        let (total,) = Ledger::objects().aggregate((Ledger::took().sum(),), &db).await.unwrap();
+        assert_eq!(total, Some(brisk_orm::Duration::from_micros(1_500_000 * 10 - 5)));
+        let late = brisk_orm::Time::from_hms_micro(23, 59, 59, 999_997).unwrap();
+        assert_eq!(Ledger::objects().filter(Ledger::at().gt(late)).count(&db).await.unwrap(), 2);
+    })
+    .await;
+}

@@ -45,6 +45,8 @@ impl rusqlite::ToSql for SqliteParam<'_> {
             Value::Json(v) => text(v.as_ref().map(|j| j.to_string())),
             Value::ChronoDateTimeUtc(v) => text(v.map(|t| t.format(SQLITE_DATETIME).to_string())),
             Value::ChronoDate(v) => text(v.map(|d| d.format("%Y-%m-%d").to_string())),
+            Value::ChronoTime(v) => text(v.map(|t| t.format("%H:%M:%S%.6f").to_string())),
+            Value::Decimal(v) => text(v.map(|d| d.to_string())),
             Value::Uuid(v) => text(v.map(|u| u.hyphenated().to_string())),
             other => Err(rusqlite::Error::ToSqlConversionFailure(
                 format!("brisk-orm does not bind {other:?} on SQLite").into(),
@@ -104,6 +106,11 @@ impl ToSql for PgParam<'_> {
                 _ => t.to_sql(ty, out),
             },
             Value::ChronoDate(Some(d)) => d.to_sql(ty, out),
+            Value::ChronoTime(Some(t)) => t.to_sql(ty, out),
+            Value::Decimal(Some(d)) => match *ty {
+                Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
+                _ => d.to_sql(ty, out),
+            },
             Value::Uuid(Some(u)) => u.to_sql(ty, out),
             _ if is_null(self.0) => Ok(IsNull::Yes),
             other => Err(format!("brisk-orm does not bind {other:?} on PostgreSQL").into()),
@@ -153,6 +160,8 @@ fn is_null(v: &Value) -> bool {
             | Value::Json(None)
             | Value::ChronoDateTimeUtc(None)
             | Value::ChronoDate(None)
+            | Value::ChronoTime(None)
+            | Value::Decimal(None)
             | Value::Uuid(None)
     )
 }
