@@ -15,6 +15,7 @@ mod field_types;
 mod many;
 mod meta;
 mod model;
+mod patch;
 mod queryset;
 mod raw;
 mod relation;
@@ -34,6 +35,7 @@ pub use field_types::{AutoId, Date, DateTime, Decimal, Duration, Time, Uuid};
 pub use many::{ManyField, ManyToMany, ManyToManyMeta};
 pub use meta::{registry, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
+pub use patch::Patch;
 pub use queryset::{Assignment, Columns, Order, QuerySet};
 pub use raw::Raw;
 pub use relation::{

@@ -45,11 +45,18 @@ async fn slow(db: Db) -> Result<&'static str> {
     Ok("slept")
 }
 
+async fn patch(db: Db, Path(p): Path<NotePath>, patch: brisk_orm::Patch<Note>) -> Result<Json<Note>> {
+    let mut note = Note::objects().filter(Note::id().eq(p.id)).get_or_404(&db).await?;
+    patch.apply(&mut note)?;
+    note.update(&db).await?;
+    Ok(Json(note))
+}
+
 fn app(db: Database) -> App {
     App::new()
         .install(db)
         .route("/notes", post(create))
-        .route("/notes/{id}", get(read))
+        .route("/notes/{id}", get(read).patch(patch))
         .route("/slow", get(slow))
 }
 
@@ -89,6 +96,10 @@ async fn the_model_is_the_api_schema() {
     assert_eq!(note["properties"]["id"]["readOnly"], true, "{note}");
     assert_eq!(note["properties"]["title"]["maxLength"], 80, "{note}");
     assert_eq!(note["properties"]["title"]["description"], "A unique title.");
+    let partial =
+        &doc["paths"]["/notes/{id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(partial.get("required").is_none(), "a patch requires nothing: {partial}");
+    assert_eq!(partial["properties"]["title"]["maxLength"], 80, "the rules stay: {partial}");
 }
 
 #[tokio::test]
@@ -161,6 +172,28 @@ async fn atomic_requests_keep_only_what_succeeded() {
         assert_eq!(titles, [("fail".to_owned(),), ("kept".to_owned(),)], "{}", support::name(&db));
         // The writer (SQLite) or connection (PostgreSQL) was given back each time.
         assert_eq!(client.post("/atomic").json(&json!({"title": "again"})).send().await.status(), 201);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_patch_changes_only_the_fields_sent() {
+    each_backend(|db| async move {
+        let client = TestClient::new(app(db));
+        client.post("/notes").json(&json!({"title": "first", "body": "text"})).send().await;
+        let res = client.patch("/notes/1").json(&json!({"body": "new", "id": 7, "unknown": 1})).send().await;
+        assert_eq!(res.status(), 200, "{}", res.text());
+        assert_eq!(res.json::<Value>(), json!({"id": 1, "title": "first", "body": "new"}));
+        // The model's rules apply to what is sent, with FastAPI's errors, and nothing changes.
+        let res = client.patch("/notes/1").json(&json!({"title": "", "body": 5})).send().await;
+        assert_eq!(res.status(), 422);
+        let detail = res.json::<Value>()["detail"].clone();
+        let locs: Vec<&Value> = detail.as_array().unwrap().iter().map(|e| &e["loc"]).collect();
+        assert_eq!(locs, [&json!(["body", "title"]), &json!(["body", "body"])], "{detail}");
+        assert_eq!(client.get("/notes/1").send().await.json::<Value>()["title"], "first");
+        // Not an object: 422; an unknown row: 404.
+        assert_eq!(client.patch("/notes/1").json(&json!([1])).send().await.status(), 422);
+        assert_eq!(client.patch("/notes/9").json(&json!({"body": "x"})).send().await.status(), 404);
     })
     .await;
 }

@@ -109,6 +109,21 @@ impl DocContext {
         schema
     }
 
+    /// The schema of a request type whose every field is optional (a PATCH body that sends
+    /// only what changes): inline, with its rules, and no `required` list.
+    pub fn partial_input_schema<T: JsonSchema + Validate + ?Sized>(&mut self) -> Value {
+        let mut root = T::json_schema(&mut self.input).to_value();
+        T::apply_rules(&mut RuleTarget::new(&mut root, self.input.definitions_mut()));
+        if let Some(object) = root.as_object_mut() {
+            object.remove("required");
+            if let Some(title) = object.get("title").and_then(Value::as_str).map(|t| format!("{t} (partial)"))
+            {
+                object.insert("title".into(), Value::String(title));
+            }
+        }
+        root
+    }
+
     /// The schema of a response type; named types become components.
     pub fn output_schema<T: JsonSchema + ?Sized>(&mut self) -> Value {
         self.output.subschema_for::<T>().to_value()

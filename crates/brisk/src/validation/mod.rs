@@ -37,7 +37,7 @@ mod strings;
 mod walk;
 
 pub use brisk_macros::Validate;
-pub use model::model_schema;
+pub use model::{model_schema, validate_json};
 pub use rules::{Bound, Rule, RuleTarget};
 
 pub(crate) use model::{from_json, from_strings};

@@ -68,6 +68,29 @@ fn model<T: JsonSchema + Validate + 'static>() -> Arc<Model> {
     model
 }
 
+/// Parses JSON into `T` as a request body is parsed: typed, validated, and on failure every
+/// error at once in FastAPI's 422 format, located under `["body", ...]`. For a body a handler
+/// assembles itself (a PATCH merged into a stored row, say).
+///
+/// ```
+/// use brisk::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema, Validate)]
+/// struct Item {
+///     #[validate(gt = 0)]
+///     price: f64,
+/// }
+///
+/// let err = brisk::validation::validate_json::<Item>(br#"{"price": -1}"#).err().unwrap();
+/// assert_eq!(err.status(), 422);
+/// ```
+pub fn validate_json<T>(bytes: &[u8]) -> Result<T, Error>
+where
+    T: DeserializeOwned + JsonSchema + Validate + 'static,
+{
+    from_json(bytes)
+}
+
 /// Parses a JSON body into `T`: one serde pass and a rules check; on failure, every error.
 pub(crate) fn from_json<T>(bytes: &[u8]) -> Result<T, Error>
 where
