@@ -39,22 +39,66 @@ pub struct ManyToManyMeta {
 /// them with `prefetch_many`; otherwise not loaded. Change the links with the model's
 /// accessor (`Post::tags().add(&post, [1, 2], &db)`).
 ///
-/// In JSON it is the list of linked keys when loaded, else `null`.
+/// In JSON it is the list of linked keys (`null` when neither loaded nor sent). A request
+/// body's list is kept as [`ManyToMany::keys`] for the handler to store once the row has its
+/// key (`Post::tags().set(&post, keys, &db)`), as Django REST framework saves links after
+/// the row.
 pub struct ManyToMany<T: Model> {
     loaded: Option<Vec<Arc<T>>>,
+    sent: Option<Vec<KeyOf<T>>>,
 }
 
 impl<T: Model> Default for ManyToMany<T> {
     fn default() -> Self {
-        ManyToMany { loaded: None }
+        ManyToMany { loaded: None, sent: None }
     }
 }
 
 impl<T: Model> Clone for ManyToMany<T> {
     fn clone(&self) -> Self {
-        ManyToMany { loaded: self.loaded.clone() }
+        ManyToMany { loaded: self.loaded.clone(), sent: self.sent.clone() }
     }
 }
+
+impl<T: Model> ManyToMany<T> {
+    /// The keys: of the loaded rows, else those a request body sent.
+    pub fn keys(&self) -> Option<Vec<KeyOf<T>>> {
+        match &self.loaded {
+            Some(rows) => Some(rows.iter().filter_map(|r| r.pk().key()).collect()),
+            None => self.sent.clone(),
+        }
+    }
+}
+
+impl<'de, T: Model> serde::Deserialize<'de> for ManyToMany<T>
+where
+    KeyOf<T>: serde::Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let sent = Option::<Vec<KeyOf<T>>>::deserialize(d)?;
+        Ok(ManyToMany { loaded: None, sent })
+    }
+}
+
+impl<T: Model> schemars::JsonSchema for ManyToMany<T>
+where
+    KeyOf<T>: schemars::JsonSchema,
+{
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <Option<Vec<KeyOf<T>>>>::schema_name()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Option<Vec<KeyOf<T>>>>::json_schema(generator)
+    }
+    fn _schemars_private_is_option() -> bool {
+        true
+    }
+}
+
+impl<T: Model> brisk::Validate for ManyToMany<T> {}
 
 impl<T: Model> fmt::Debug for ManyToMany<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,11 +121,8 @@ where
     KeyOf<T>: Serialize,
 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.loaded {
-            Some(rows) => {
-                let keys: Vec<KeyOf<T>> = rows.iter().filter_map(|r| r.pk().key()).collect();
-                keys.serialize(s)
-            }
+        match self.keys() {
+            Some(keys) => keys.serialize(s),
             None => s.serialize_none(),
         }
     }
