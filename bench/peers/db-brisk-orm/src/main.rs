@@ -5,13 +5,14 @@
 //!
 //! `/updates` reads its rows with the ORM and writes them back in one statement. brisk-orm has
 //! no way to give each row of one UPDATE its own value (an `update()` sets the same expression on
-//! every matching row), so that statement is raw SQL (`Database::execute_raw`), with numbers
-//! the server chose (never user input) written in.
+//! every matching row), so that statement is raw SQL: brisk-orm's `Raw`, with every value bound
+//! (prepared once per connection, as the ORM's own queries are).
 
 use brisk::http::Uri;
 use brisk::prelude::*;
 use brisk::response::Html;
 use brisk_orm::prelude::*;
+use brisk_orm::Raw;
 use futures_util::future::try_join_all;
 
 /// A row of TechEmpower's World table.
@@ -58,13 +59,13 @@ async fn updates(db: Db, uri: Uri) -> Result<Json<Vec<World>>> {
     let ids = tfb::distinct_ids(tfb::queries(uri.query()));
     let db = &db;
     let mut worlds = try_join_all(ids.into_iter().map(|id| one(db, id))).await?;
-    let mut rows = Vec::with_capacity(worlds.len());
+    // Raw SQL: see the module's comment.
+    let mut update = Raw::new(tfb::update_sql_question(worlds.len()));
     for w in &mut worlds {
         w.random_number = tfb::random_id();
-        rows.push(tfb::World { id: w.id, random_number: w.random_number });
+        update = update.bind(w.id).bind(w.random_number);
     }
-    // Raw SQL: see the module's comment.
-    db.execute_raw(&tfb::update_sql_literal(&rows)).await?;
+    update.execute(db).await?;
     Ok(Json(worlds))
 }
 

@@ -54,8 +54,10 @@ pub fn random_id() -> i32 {
     ((next() >> 32) % WORLD_ROWS as u64) as i32 + 1
 }
 
-/// `n` different random ids, for `/updates`: with a repeated id, one batched UPDATE would set
-/// the row to either of two numbers while the answer reports both.
+/// `n` different random ids in ascending order, for `/updates`. Different: with a repeated id,
+/// one batched UPDATE would set the row to either of two numbers while the answer reports both.
+/// Ascending: concurrent batches then lock their rows in one order, where random orders
+/// deadlock now and then (PostgreSQL aborts one of them: a failed request).
 pub fn distinct_ids(n: usize) -> Vec<i32> {
     let mut ids = Vec::with_capacity(n);
     while ids.len() < n {
@@ -64,6 +66,7 @@ pub fn distinct_ids(n: usize) -> Vec<i32> {
             ids.push(id);
         }
     }
+    ids.sort_unstable();
     ids
 }
 
@@ -128,6 +131,16 @@ pub fn update_sql_prepared(n: usize) -> String {
     sql
 }
 
+/// The same statement with `?` placeholders (brisk-orm's `Raw` numbers them for PostgreSQL).
+pub fn update_sql_question(n: usize) -> String {
+    let mut sql = String::from("UPDATE world SET randomnumber = v.r FROM (VALUES ");
+    for i in 0..n {
+        sql.push_str(if i == 0 { "(?::int, ?::int)" } else { ", (?::int, ?::int)" });
+    }
+    sql.push_str(") AS v(id, r) WHERE world.id = v.id");
+    sql
+}
+
 /// The same statement with the numbers written in (integers the server chose: no user input).
 pub fn update_sql_literal(rows: &[World]) -> String {
     let mut sql = String::from("UPDATE world SET randomnumber = v.r FROM (VALUES ");
@@ -160,9 +173,10 @@ mod tests {
         }
         let ids = distinct_ids(500);
         let mut sorted = ids.clone();
-        sorted.sort();
         sorted.dedup();
+        assert_eq!(sorted, ids);
         assert_eq!(sorted.len(), 500);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
@@ -178,6 +192,10 @@ mod tests {
         assert_eq!(
             update_sql_prepared(2),
             "UPDATE world SET randomnumber = v.r FROM (VALUES ($1::int, $2::int), ($3::int, $4::int)) AS v(id, r) WHERE world.id = v.id"
+        );
+        assert_eq!(
+            update_sql_question(2),
+            "UPDATE world SET randomnumber = v.r FROM (VALUES (?::int, ?::int), (?::int, ?::int)) AS v(id, r) WHERE world.id = v.id"
         );
         let rows = [World { id: 3, random_number: 7 }];
         assert_eq!(
