@@ -296,7 +296,13 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="seconds-long end-to-end check of the harness")
     parser.add_argument("--report", action="store_true",
                         help="only rewrite results/latest.md (and the goals) from results/latest.json")
+    parser.add_argument("--db", action="store_true",
+                        help="the database suite instead (TechEmpower's /db, /queries, /fortunes, /updates on brisk-orm "
+                             "and its peers): results/db-latest.md")
     args = parser.parse_args()
+    if args.db:
+        import db
+        return db.rewrite_report(args.smoke) if args.report else db.main(args.smoke)
     if args.report:
         return rewrite_report(BENCH / "results" / ("smoke" if args.smoke else ""))
     cfg = config(args.smoke)

@@ -164,13 +164,13 @@ class Running:
     def pid(self) -> int:
         return self.proc.pid
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 30.0, path: str = "/plaintext") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerError(f"{self.server.name} exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                status, _, _ = self.request("GET", "/plaintext")
+                status, _, _ = self.request("GET", path)
                 if status == 200:
                     return
             except OSError:
