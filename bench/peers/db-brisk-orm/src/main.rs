@@ -79,3 +79,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     brisk::run(app)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brisk_orm::Dialect;
+
+    /// The SQL each test sends (for reading profiles against the raw servers' statements).
+    #[test]
+    fn print_sql() {
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            println!("{}", World::objects().filter(World::id().eq(42)).sql(dialect));
+            println!("{}", Fortune::objects().sql(dialect));
+        }
+    }
+}
