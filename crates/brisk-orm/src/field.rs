@@ -1,7 +1,54 @@
 //! [`Field`]: a typed path to a column (`Post::title()`), whose methods are Django's lookups,
 //! and [`Expr`], a value or a column expression of the same type (Django's `F`).
 //!
-//! A lookup's argument must have the field's type: `Post::views().gt("ten")` does not compile.
+//! A lookup's argument must have the field's type:
+//!
+//! ```compile_fail
+//! use brisk_orm::prelude::*;
+//!
+//! #[derive(Model)]
+//! struct Post {
+//!     #[model(primary_key)]
+//!     id: AutoId,
+//!     views: i64,
+//! }
+//!
+//! let q = Post::views().gt("ten"); // a string for an integer field: refused at compile time
+//! ```
+//!
+//! and a field of another model does not filter this one:
+//!
+//! ```compile_fail
+//! use brisk_orm::prelude::*;
+//!
+//! #[derive(Model)]
+//! struct Post {
+//!     #[model(primary_key)]
+//!     id: AutoId,
+//! }
+//! #[derive(Model)]
+//! struct Tag {
+//!     #[model(primary_key)]
+//!     id: AutoId,
+//! }
+//!
+//! let posts = Post::objects().filter(Tag::id().eq(1));
+//! ```
+//!
+//! while the right types compile:
+//!
+//! ```
+//! use brisk_orm::prelude::*;
+//!
+//! #[derive(Model)]
+//! struct Post {
+//!     #[model(primary_key)]
+//!     id: AutoId,
+//!     views: i64,
+//! }
+//!
+//! let posts = Post::objects().filter(Post::views().gt(10) & Post::id().eq(1));
+//! ```
 
 use std::marker::PhantomData;
 
@@ -286,6 +333,26 @@ impl<M> Expr<M, String> {
     /// An expression of a value (to call [`Expr::lower`] on it, say).
     pub fn value(v: impl Into<String>) -> Self {
         Expr::new(Operand::Value(Value::String(Some(v.into()))))
+    }
+}
+
+impl<M: crate::model::Model, F: SqlType + Relates> Field<M, F> {
+    /// The rows of `M` whose relation points at `target` (Django's reverse accessor,
+    /// `ada.post_set`): `Post::author().of(&ada)?.count(&db)`. `Err` when `target` is unsaved.
+    pub fn of(self, target: &F::Target) -> Result<crate::QuerySet<M>, crate::Error> {
+        use crate::model::Model;
+        use crate::relation::PrimaryKey;
+        let key = target
+            .pk()
+            .key()
+            .ok_or_else(|| crate::Error::Config("the target row is not saved: it has no key yet".into()))?;
+        let q = Q::new(Node::Cmp {
+            lhs: self.operand(),
+            op: CmpOp::Eq,
+            rhs: Operand::Value(key.to_value()),
+            kind: self.kind(),
+        });
+        Ok(crate::QuerySet::new().filter(q))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::field::Field;
 use crate::many::{ManyField, ManyToManyMeta};
 use crate::model::{FromRow, Model};
-use crate::relation::{meta_of, Relates};
+use crate::relation::{meta_of, KeyOf, PrimaryKey, Relates};
 use crate::value::{ColumnKind, RowRef, SqlType, Value};
 
 /// An order for [`QuerySet::order_by`]: `Post::created_at().desc()`.
@@ -282,6 +282,48 @@ impl<M: Model> QuerySet<M> {
             self.prefetch.push((Prefetched::Column(field.column()), prefetch_fn::<M, F::Target>));
         }
         self
+    }
+
+    /// Every matching row with the rows of `M` that point at it through `field` (Django's
+    /// `prefetch_related("post_set")`): two queries however many rows.
+    ///
+    /// ```ignore
+    /// for (author, posts) in Author::objects().with_related(Post::author(), &db).await? {
+    ///     println!("{} wrote {}", author.username, posts.len());
+    /// }
+    /// ```
+    pub async fn with_related<R: Model, F: SqlType + Relates<Target = M>>(
+        &self,
+        field: Field<R, F>,
+        ex: &impl Executor,
+    ) -> Result<Vec<(M, Vec<R>)>, Error> {
+        let owners = self.all(ex).await?;
+        let keys: Vec<Value> = owners.iter().filter_map(|o| o.pk().key()).map(|k| k.to_value()).collect();
+        let mut referrers = if keys.is_empty() || !field.is_direct() {
+            Vec::new()
+        } else {
+            let q = Q::new(Node::In {
+                lhs: field.operand(),
+                values: keys.into_iter().map(Operand::Value).collect(),
+                kind: field.kind(),
+            });
+            QuerySet::<R>::new().filter(q).all(ex).await?
+        };
+        let mut by_key: std::collections::HashMap<KeyOf<M>, Vec<R>> = std::collections::HashMap::new();
+        for row in referrers.drain(..) {
+            let mut row = row;
+            let key = row.related_mut(field.column()).and_then(crate::relation::key_in::<M>);
+            if let Some(key) = key {
+                by_key.entry(key).or_default().push(row);
+            }
+        }
+        Ok(owners
+            .into_iter()
+            .map(|o| {
+                let rows = o.pk().key().and_then(|k| by_key.remove(&k)).unwrap_or_default();
+                (o, rows)
+            })
+            .collect())
     }
 
     /// Loads a many-to-many field's linked rows with one more query for all the rows found

@@ -263,6 +263,14 @@ impl<T: Model> RelatedField for Option<ForeignKey<T>> {
     }
 }
 
+/// The key a relation field (`ForeignKey<T>` or `Option<ForeignKey<T>>`) holds.
+pub(crate) fn key_in<T: Model>(any: &mut dyn Any) -> Option<KeyOf<T>> {
+    if let Some(fk) = any.downcast_ref::<ForeignKey<T>>() {
+        return Some(fk.key.clone());
+    }
+    any.downcast_ref::<Option<ForeignKey<T>>>().and_then(|fk| fk.as_ref().map(|fk| fk.key.clone()))
+}
+
 /// Loads the targets of field `field` of every row in one query and fills them
 /// (`prefetch_related` on a foreign key).
 pub(crate) async fn prefetch_forward<M: Model, T: Model>(

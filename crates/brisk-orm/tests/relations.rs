@@ -234,3 +234,30 @@ fn the_registry_records_relations() {
     let profile = brisk_orm::registry().into_iter().find(|m| m.name == "Profile").expect("registered");
     assert!(profile.field("author").is_some_and(|f| f.unique), "one-to-one is unique");
 }
+
+#[tokio::test]
+async fn reverse_relations_read_the_rows_pointing_back() {
+    each_backend(|db| async move {
+        let (ada, bob) = seed(&db).await;
+        assert_eq!(Post::author().of(&ada).unwrap().count(&db).await.unwrap(), 3, "{}", name(&db));
+        assert_eq!(titles(&Post::author().of(&bob).unwrap().all(&db).await.unwrap()), ["b1"]);
+        let unsaved = Author { id: AutoId::default(), username: "x".into(), team: None };
+        assert!(Post::author().of(&unsaved).is_err());
+        // Every author with their posts: two queries however many authors.
+        let before = db.queries_run();
+        let all = Author::objects()
+            .order_by([Author::username().asc()])
+            .with_related(Post::author(), &db)
+            .await
+            .unwrap();
+        assert_eq!(db.queries_run() - before, 2);
+        let summary: Vec<(String, Vec<&str>)> =
+            all.iter().map(|(a, posts)| (a.username.clone(), titles(posts))).collect();
+        assert_eq!(summary, [("ada".to_owned(), vec!["a1", "a2", "a3"]), ("bob".to_owned(), vec!["b1"])]);
+        // Through a nullable relation too.
+        let teams = Team::objects().with_related(Author::team(), &db).await.unwrap();
+        assert_eq!(teams.len(), 1);
+        assert_eq!(teams[0].1.len(), 1);
+    })
+    .await;
+}
