@@ -33,6 +33,7 @@ struct ModelAttrs {
     unique_together: Vec<Vec<String>>,
     verbose_name: Option<String>,
     verbose_name_plural: Option<String>,
+    checks: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -79,9 +80,15 @@ fn model_attrs(attrs: &[syn::Attribute]) -> syn::Result<ModelAttrs> {
                 "ordering" => out.ordering = strings(&meta.value()?.parse::<ExprArray>()?)?,
                 "indexes" => out.indexes = arrays(meta.input)?,
                 "unique_together" => out.unique_together = arrays(meta.input)?,
+                "check" => meta.parse_nested_meta(|check| {
+                    let name = check.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                    let sql = check.value()?.parse::<LitStr>()?.value();
+                    out.checks.push((name, sql));
+                    Ok(())
+                })?,
                 _ => {
                     return Err(meta.error(
-                        "unknown model option; brisk-orm knows table, app_label, ordering, indexes, unique_together, verbose_name and verbose_name_plural",
+                        "unknown model option; brisk-orm knows table, app_label, ordering, indexes, unique_together, check, verbose_name and verbose_name_plural",
                     ))
                 }
             }
@@ -252,6 +259,8 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let mut fills = Vec::new();
     let mut slots = Vec::new();
     let mut manys = Vec::new();
+    let mut lookup_sigs = Vec::new();
+    let mut lookup_impls = Vec::new();
     let mut idx = 0usize;
     for field in fields.iter() {
         let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
@@ -385,6 +394,15 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 ::brisk_orm::Field::new(<#name as ::brisk_orm::Model>::META.table, #column)
             }
         });
+        lookup_sigs.push(quote! {
+            #[doc = #doc]
+            fn #accessor(self) -> ::brisk_orm::Field<__BriskM, #ty>;
+        });
+        lookup_impls.push(quote! {
+            fn #accessor(self) -> ::brisk_orm::Field<__BriskM, #ty> {
+                self.join(#name::#accessor())
+            }
+        });
         if fa.auto_now {
             touches.push(quote!(self.#ident = ::core::convert::From::from(::brisk_orm::DateTime::now());));
         } else if fa.auto_now_add {
@@ -408,6 +426,12 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
         }
     }
     let ordering = &attrs.ordering;
+    let checks = attrs.checks.iter().map(|(n, sql)| quote!((#n, #sql)));
+    let vis = &input.vis;
+    let lookups = format_ident!("{}Fields", name);
+    let lookups_doc = format!(
+        "The fields of {name} reached through a relation that points at it: `Post::author().username()` for `Post::author().join({name}::username())` (bring this trait into scope)."
+    );
     let indexes = attrs.indexes.iter().map(|set| quote!(&[#(#set),*]));
     let unique_together = attrs.unique_together.iter().map(|set| quote!(&[#(#set),*]));
     let name_str = name.to_string();
@@ -430,6 +454,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 indexes: &[#(#indexes),*],
                 unique_together: &[#(#unique_together),*],
                 many_to_many: &[#(#manys),*],
+                checks: &[#(#checks),*],
                 verbose_name: #verbose,
                 verbose_name_plural: #verbose_plural,
             };
@@ -469,6 +494,19 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
 
         impl #name {
             #(#accessors)*
+        }
+
+        #[doc = #lookups_doc]
+        #[allow(dead_code)]
+        #vis trait #lookups<__BriskM> {
+            #(#lookup_sigs)*
+        }
+
+        impl<__BriskM, __BriskF> #lookups<__BriskM> for ::brisk_orm::Field<__BriskM, __BriskF>
+        where
+            __BriskF: ::brisk_orm::SqlType + ::brisk_orm::Relates<Target = #name>,
+        {
+            #(#lookup_impls)*
         }
 
         ::brisk_orm::__private::inventory::submit! {

@@ -23,6 +23,8 @@ pub struct ModelMeta {
     pub indexes: &'static [&'static [&'static str]],
     /// Sets of fields unique together.
     pub unique_together: &'static [&'static [&'static str]],
+    /// Named `CHECK` constraints: `#[model(check(price_positive = "price > 0"))]`.
+    pub checks: &'static [(&'static str, &'static str)],
     /// Many-to-many fields (no column of their own: a through table each).
     pub many_to_many: &'static [crate::many::ManyToManyMeta],
     /// The singular name people read ("blog post"); default from the struct's name.

@@ -116,6 +116,9 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: Dialect) -> Vec<String> {
         let cols: Vec<String> = set.iter().filter_map(|n| meta.field(n)).map(|f| quote(f.column)).collect();
         parts.push(format!("UNIQUE ({})", cols.join(", ")));
     }
+    for (name, sql) in meta.checks {
+        parts.push(format!("CONSTRAINT {} CHECK ({sql})", quote(&format!("{}_{name}", meta.table))));
+    }
     let strict = if dialect == Dialect::Sqlite { " STRICT" } else { "" };
     let mut statements = vec![format!("CREATE TABLE IF NOT EXISTS {table} ({}){strict}", parts.join(", "))];
     let mut index = |fields: Vec<&FieldMeta>| {

@@ -9,7 +9,7 @@ use brisk_orm::{Dialect, Error};
 use support::{each_backend, name};
 
 #[derive(Debug, Clone, PartialEq, Model, Serialize, Deserialize, JsonSchema, Validate)]
-#[model(ordering = ["name"], indexes(["kind", "views"]))]
+#[model(ordering = ["name"], indexes(["kind", "views"]), check(views_not_negative = "views >= 0"))]
 struct Thing {
     #[model(primary_key)]
     id: AutoId,
@@ -343,6 +343,12 @@ async fn a_value_breaking_a_column_rule_is_refused_on_both_backends() {
         let long = "x".repeat(51);
         let err = Thing::objects().create(thing(&long, 0, None, None, Kind::Tool), &db).await.unwrap_err();
         assert!(matches!(err, Error::ConstraintViolation { .. }), "{} {err:?}", name(&db));
+        // A model's own check constraint.
+        let err =
+            Thing::objects().create(thing("negative", -1, None, None, Kind::Tool), &db).await.unwrap_err();
+        assert!(matches!(err, Error::ConstraintViolation { .. }), "{} {err:?}", name(&db));
+        let http: brisk::Error = err.into();
+        assert_eq!(http.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(Thing::objects().count(&db).await.unwrap(), 0);
     })
     .await;
@@ -372,6 +378,7 @@ fn the_registry_describes_the_model() {
     assert_eq!(meta.field("kind").unwrap().choices, ["tool", "toy"]);
     assert!(meta.primary_key().primary_key);
     assert_eq!(meta.indexes, [["kind", "views"]]);
+    assert_eq!(meta.checks, [("views_not_negative", "views >= 0")]);
     assert_eq!(meta.verbose_name, "thing");
 }
 

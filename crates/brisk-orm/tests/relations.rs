@@ -83,6 +83,11 @@ async fn lookups_follow_foreign_keys() {
         // Two hops: posts whose author is in the team "core".
         let core = Post::author().join(Author::team()).join(Team::name());
         assert_eq!(Post::objects().filter(core.eq("core")).count(&db).await.unwrap(), 3);
+        // The same, as Django writes it (the generated AuthorFields and TeamFields traits).
+        let core = Post::author().team().name();
+        assert_eq!(Post::objects().filter(core.eq("core")).count(&db).await.unwrap(), 3);
+        let by_name = Post::objects().filter(Post::author().username().eq("bob")).all(&db).await.unwrap();
+        assert_eq!(titles(&by_name), ["b1"]);
         assert_eq!(
             Post::objects()
                 .exclude(Post::author().join(Author::username()).eq("ada"))
