@@ -488,7 +488,7 @@ impl<M: Model> QuerySet<M> {
     /// Runs a SELECT of [`Self::columns_with_related`] and reads each row with its related
     /// rows, then runs the prefetches.
     async fn fetch_models(&self, target: Target<'_>, select: SelectStatement) -> Result<Vec<M>, Error> {
-        let (sql, values) = target.dialect().build(&select);
+        let (sql, values) = target.dialect().build_select(&select);
         let mut rows = target.fetch_with(false, sql, values, self.reader()).await?;
         for (what, run) in &self.prefetch {
             run(&mut rows, *what, target).await?;
@@ -529,7 +529,7 @@ impl<M: Model> QuerySet<M> {
     /// ```
     pub fn stream(&self, ex: &impl Executor) -> futures_util::stream::BoxStream<'static, Result<M, Error>> {
         let target = ex.target();
-        let (sql, values) = target.dialect().build(&self.select(target.dialect()));
+        let (sql, values) = target.dialect().build_select(&self.select(target.dialect()));
         target.stream_with(sql, values, self.reader())
     }
 
@@ -568,7 +568,7 @@ impl<M: Model> QuerySet<M> {
         let target = ex.target();
         let operands = columns.operands().0.into_iter().map(|(o, _, _)| o).collect();
         let select = self.select_with(target.dialect(), operands, &self.orders());
-        let (sql, values) = target.dialect().build(&select);
+        let (sql, values) = target.dialect().build_select(&select);
         target.fetch(false, sql, values).await
     }
 
@@ -599,7 +599,7 @@ impl<M: Model> QuerySet<M> {
         if let Some(cond) = self.condition(dialect) {
             select.and_where(cond);
         }
-        let (sql, values) = dialect.build(&select);
+        let (sql, values) = dialect.build_select(&select);
         let mut rows: Vec<A::Row> = target.fetch(false, sql, values).await?;
         rows.pop().ok_or(Error::DoesNotExist { model: M::META.name })
     }
@@ -634,7 +634,7 @@ impl<M: Model> QuerySet<M> {
         let mut select = self.select_exprs(dialect, group.clone(), &parts.operands, &orders);
         select.exprs(parts.exprs);
         select.add_group_by(group.iter().map(|o| o.to_expr(dialect)));
-        let (sql, values) = dialect.build(&select);
+        let (sql, values) = dialect.build_select(&select);
         let read =
             move |row: &RowRef<'_>| Ok((C::Row::from_row(row)?, A::Row::from_row(&row.shifted(width))?));
         target.fetch_with(false, sql, values, read).await
@@ -695,7 +695,7 @@ impl<M: Model> QuerySet<M> {
             }
             select
         };
-        let (sql, values) = dialect.build(&select);
+        let (sql, values) = dialect.build_select(&select);
         let rows: Vec<(i64,)> = target.fetch(false, sql, values).await?;
         Ok(rows.first().map_or(0, |r| r.0))
     }
@@ -706,7 +706,7 @@ impl<M: Model> QuerySet<M> {
         let mut one = self.clone();
         one.limit = Some(1);
         let select = one.select_with(target.dialect(), vec![Operand::Literal("1")], &[]);
-        let (sql, values) = target.dialect().build(&select);
+        let (sql, values) = target.dialect().build_select(&select);
         let rows: Vec<(i32,)> = target.fetch(false, sql, values).await?;
         Ok(!rows.is_empty())
     }

@@ -42,6 +42,38 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The SQL of a top-level SELECT. On SQLite its trailing `LIMIT ? OFFSET ?` are written
+    /// as integers: a bound LIMIT makes SQLite compile the statement again on every run,
+    /// which cost brisk-orm's `get` (its `LIMIT 2`) several times a plain query's work
+    /// (measured in `bench/`). They are brisk-orm's own `u64`s, never text from a request.
+    pub(crate) fn build_select(self, select: &sea_query::SelectStatement) -> (String, Vec<Value>) {
+        let (mut sql, mut values) = self.build(select);
+        if self == Dialect::Sqlite {
+            let literal = |v: Option<&Value>| match v {
+                Some(Value::BigUnsigned(Some(n))) => Some(*n),
+                _ => None,
+            };
+            let n = values.len();
+            if sql.ends_with(" LIMIT ? OFFSET ?") && n >= 2 {
+                if let (Some(limit), Some(offset)) = (literal(values.get(n - 2)), literal(values.get(n - 1)))
+                {
+                    values.truncate(n - 2);
+                    sql.truncate(sql.len() - " LIMIT ? OFFSET ?".len());
+                    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+                }
+            } else if sql.ends_with(" LIMIT ?") {
+                if let Some(limit) = literal(values.last()) {
+                    values.pop();
+                    sql.truncate(sql.len() - " LIMIT ?".len());
+                    sql.push_str(&format!(" LIMIT {limit}"));
+                }
+            }
+        }
+        (sql, values)
+    }
+}
+
 pub(crate) enum Backend {
     Sqlite(sqlite::SqlitePool),
     Postgres(Arc<postgres::PgPool>),
@@ -269,5 +301,25 @@ impl Target<'_> {
             },
             Target::Tx(tx) => tx.execute(sql, values).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_limits_are_written_into_the_statement() {
+        let mut select = sea_query::Query::select();
+        select.expr(sea_query::Expr::val(5)).from(sea_query::Alias::new("t")).limit(2).offset(40);
+        let (sql, values) = Dialect::Sqlite.build_select(&select);
+        assert!(sql.ends_with(" LIMIT 2 OFFSET 40"), "{sql}");
+        assert_eq!(values.len(), 1, "only the bound 5 is left");
+        let (sql, values) = Dialect::Postgres.build_select(&select);
+        assert!(sql.ends_with("LIMIT $2 OFFSET $3"), "PostgreSQL keeps them bound: {sql}");
+        assert_eq!(values.len(), 3);
+        let mut one = sea_query::Query::select();
+        one.expr(sea_query::Expr::val(5)).from(sea_query::Alias::new("t")).limit(1);
+        assert!(Dialect::Sqlite.build_select(&one).0.ends_with(" LIMIT 1"));
     }
 }
