@@ -6,7 +6,7 @@
 
 use std::marker::PhantomData;
 
-use sea_query::{Alias, Func};
+use sea_query::Func;
 
 use crate::backend::Dialect;
 use crate::condition::Operand;
@@ -60,7 +60,7 @@ impl<M, T> Aggregate<M, T> {
                 AggFunc::Count | AggFunc::CountDistinct => None,
             };
             if let Some(name) = name {
-                return sea_query::Expr::from(Func::cust(Alias::new(name)).arg(arg));
+                return sea_query::Expr::from(Func::cust(name).arg(arg));
             }
         }
         let min_max = matches!(self.func, AggFunc::Min | AggFunc::Max);
@@ -69,7 +69,7 @@ impl<M, T> Aggregate<M, T> {
         } else {
             arg
         };
-        let call = |name: &str, a| sea_query::Expr::from(Func::cust(Alias::new(name)).arg(a));
+        let call = |name: &'static str, a| sea_query::Expr::from(Func::cust(name).arg(a));
         let e = match self.func {
             AggFunc::Count => call("COUNT", arg),
             AggFunc::CountDistinct => sea_query::Expr::cust_with_exprs(

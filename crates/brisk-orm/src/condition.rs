@@ -227,8 +227,8 @@ impl Operand {
     pub(crate) fn to_expr(&self, dialect: Dialect) -> SqlExpr {
         match self {
             Operand::Column { table, column, path } => match path.len() {
-                0 => SqlExpr::col((Alias::new(*table), Alias::new(*column))),
-                n => SqlExpr::col((Alias::new(path.alias(n)), Alias::new(*column))),
+                0 => SqlExpr::col((*table, *column)),
+                n => SqlExpr::col((Alias::new(path.alias(n)), *column)),
             },
             Operand::Value(v) => SqlExpr::val(v.clone()),
             Operand::Binary(l, op, r, kind) => {
@@ -241,7 +241,7 @@ impl Operand {
                         "*" => "brisk_dec_mul",
                         _ => "brisk_dec_div",
                     };
-                    return SqlExpr::from(Func::cust(Alias::new(name)).args([l, r]));
+                    return SqlExpr::from(Func::cust(name).args([l, r]));
                 }
                 match *op {
                     "+" => l.add(r),
@@ -249,9 +249,7 @@ impl Operand {
                     "*" => l.mul(r),
                     // SQLite's `/` answers NULL for a division by zero; brisk_div fails as
                     // PostgreSQL's does.
-                    _ if dialect == Dialect::Sqlite => {
-                        SqlExpr::from(Func::cust(Alias::new("brisk_div")).args([l, r]))
-                    }
+                    _ if dialect == Dialect::Sqlite => SqlExpr::from(Func::cust("brisk_div").args([l, r])),
                     _ => l.div(r),
                 }
             }
@@ -294,7 +292,7 @@ fn fold(dialect: Dialect, e: SqlExpr, upper: bool) -> SqlExpr {
         (Dialect::Postgres, false) => "lower",
         (Dialect::Postgres, true) => "upper",
     };
-    SqlExpr::from(Func::cust(Alias::new(name)).arg(e))
+    SqlExpr::from(Func::cust(name).arg(e))
 }
 
 /// An expression as it compares and sorts the same on both backends: text on PostgreSQL in
@@ -303,9 +301,7 @@ fn fold(dialect: Dialect, e: SqlExpr, upper: bool) -> SqlExpr {
 pub(crate) fn comparable(dialect: Dialect, kind: ColumnKind, e: SqlExpr) -> SqlExpr {
     match (dialect, kind) {
         (Dialect::Postgres, ColumnKind::Text) => SqlExpr::cust_with_exprs(r#"($1 COLLATE "C")"#, [e]),
-        (Dialect::Sqlite, ColumnKind::Decimal) => {
-            SqlExpr::from(Func::cust(Alias::new("brisk_dec_key")).arg(e))
-        }
+        (Dialect::Sqlite, ColumnKind::Decimal) => SqlExpr::from(Func::cust("brisk_dec_key").arg(e)),
         _ => e,
     }
 }
@@ -394,19 +390,15 @@ impl Node {
             Node::Not(node) => node.to_expr(dialect).not(),
             Node::Through { lhs, through, select, join, filter } => {
                 let mut sub = sea_query::Query::select();
-                sub.column((Alias::new(*through), Alias::new(*select))).from(Alias::new(*through));
+                sub.column((*through, *select)).from(*through);
                 if let Some((table, key, to)) = join {
-                    sub.inner_join(
-                        Alias::new(*table),
-                        SqlExpr::col((Alias::new(*table), Alias::new(*key)))
-                            .equals((Alias::new(*through), Alias::new(*to))),
-                    );
+                    sub.inner_join(*table, SqlExpr::col((*table, *key)).equals((*through, *to)));
                 }
                 sub.and_where(filter.to_expr(dialect));
                 lhs.to_expr(dialect).in_subquery(sub)
             }
             Node::Link { through, column, key } => {
-                SqlExpr::col((Alias::new(*through), Alias::new(*column))).eq(SqlExpr::val(key.clone()))
+                SqlExpr::col((*through, *column)).eq(SqlExpr::val(key.clone()))
             }
         }
     }

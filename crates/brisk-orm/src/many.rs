@@ -8,7 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sea_query::{Alias, ExprTrait, OnConflict, Query};
+use sea_query::{ExprTrait, OnConflict, Query};
 use serde::{Serialize, Serializer};
 
 use crate::backend::{Executor, Target};
@@ -170,8 +170,8 @@ impl<M: Model, T: Model> ManyField<M, T> {
     ) -> Result<(), Error> {
         let from = Self::owner_key(owner)?;
         let mut insert = Query::insert();
-        insert.into_table(Alias::new(self.meta.through));
-        insert.columns([Alias::new(self.meta.from_column), Alias::new(self.meta.to_column)]);
+        insert.into_table(self.meta.through);
+        insert.columns([self.meta.from_column, self.meta.to_column]);
         let mut any = false;
         for key in keys {
             insert.values_panic([sea_query::Expr::val(from.clone()), sea_query::Expr::val(key.to_value())]);
@@ -181,9 +181,7 @@ impl<M: Model, T: Model> ManyField<M, T> {
             return Ok(());
         }
         insert.on_conflict(
-            OnConflict::columns([Alias::new(self.meta.from_column), Alias::new(self.meta.to_column)])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([self.meta.from_column, self.meta.to_column]).do_nothing().to_owned(),
         );
         let target = ex.target();
         let (sql, values) = target.dialect().build(&insert);
@@ -204,9 +202,9 @@ impl<M: Model, T: Model> ManyField<M, T> {
         }
         let mut delete = Query::delete();
         delete
-            .from_table(Alias::new(self.meta.through))
-            .and_where(sea_query::Expr::col(Alias::new(self.meta.from_column)).eq(from))
-            .and_where(sea_query::Expr::col(Alias::new(self.meta.to_column)).is_in(keys));
+            .from_table(self.meta.through)
+            .and_where(sea_query::Expr::col(self.meta.from_column).eq(from))
+            .and_where(sea_query::Expr::col(self.meta.to_column).is_in(keys));
         let target = ex.target();
         let (sql, values) = target.dialect().build(&delete);
         target.execute(sql, values).await
@@ -216,9 +214,7 @@ impl<M: Model, T: Model> ManyField<M, T> {
     pub async fn clear(&self, owner: &M, ex: &impl Executor) -> Result<u64, Error> {
         let from = Self::owner_key(owner)?;
         let mut delete = Query::delete();
-        delete
-            .from_table(Alias::new(self.meta.through))
-            .and_where(sea_query::Expr::col(Alias::new(self.meta.from_column)).eq(from));
+        delete.from_table(self.meta.through).and_where(sea_query::Expr::col(self.meta.from_column).eq(from));
         let target = ex.target();
         let (sql, values) = target.dialect().build(&delete);
         target.execute(sql, values).await
@@ -235,12 +231,10 @@ impl<M: Model, T: Model> ManyField<M, T> {
         let keys: Vec<KeyOf<T>> = keys.into_iter().collect();
         let from = Self::owner_key(owner)?;
         let mut delete = Query::delete();
-        delete
-            .from_table(Alias::new(self.meta.through))
-            .and_where(sea_query::Expr::col(Alias::new(self.meta.from_column)).eq(from));
+        delete.from_table(self.meta.through).and_where(sea_query::Expr::col(self.meta.from_column).eq(from));
         if !keys.is_empty() {
             let kept: Vec<sea_query::Value> = keys.iter().map(SqlType::to_value).collect();
-            delete.and_where(sea_query::Expr::col(Alias::new(self.meta.to_column)).is_not_in(kept));
+            delete.and_where(sea_query::Expr::col(self.meta.to_column).is_not_in(kept));
         }
         let target = ex.target();
         let (sql, values) = target.dialect().build(&delete);
@@ -290,21 +284,21 @@ pub(crate) async fn prefetch_many<M: Model, T: Model>(
         return Ok(());
     }
     let dialect = target.dialect();
-    let through = Alias::new(meta.through);
+    let through = meta.through;
     let mut select = Query::select();
-    select.column((through.clone(), Alias::new(meta.from_column)));
+    select.column((through, meta.from_column));
     for f in T::META.fields {
-        select.column((Alias::new(T::META.table), Alias::new(f.column)));
+        select.column((T::META.table, f.column));
     }
     select
-        .from(through.clone())
+        .from(through)
         .inner_join(
-            Alias::new(T::META.table),
-            sea_query::Expr::col((Alias::new(T::META.table), Alias::new(T::META.primary_key().column)))
-                .equals((through.clone(), Alias::new(meta.to_column))),
+            T::META.table,
+            sea_query::Expr::col((T::META.table, T::META.primary_key().column))
+                .equals((through, meta.to_column)),
         )
-        .and_where(sea_query::Expr::col((through.clone(), Alias::new(meta.from_column))).is_in(owners))
-        .order_by((through, Alias::new("id")), sea_query::Order::Asc);
+        .and_where(sea_query::Expr::col((through, meta.from_column)).is_in(owners))
+        .order_by((through, "id"), sea_query::Order::Asc);
     let (sql, values) = dialect.build(&select);
     let read = |row: &RowRef<'_>| Ok((<KeyOf<M>>::read(row, 0)?, T::from_row(&row.shifted(1))?));
     let links: Vec<(KeyOf<M>, T)> = target.fetch_with(false, sql, values, read).await?;

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use sea_query::{Alias, ExprTrait, Query};
+use sea_query::{ExprTrait, Query};
 
 use crate::backend::Executor;
 use crate::error::Error;
@@ -114,11 +114,11 @@ pub trait ModelExt: Model {
             let meta = Self::META;
             let pk = meta.primary_key();
             let mut update = Query::update();
-            update.table(Alias::new(meta.table));
+            update.table(meta.table);
             let mut columns = 0;
             for (field, value) in meta.fields.iter().zip(self.values()) {
                 if !field.primary_key {
-                    update.value(Alias::new(field.column), value);
+                    update.value(field.column, value);
                     columns += 1;
                 }
             }
@@ -126,7 +126,7 @@ pub trait ModelExt: Model {
             if columns == 0 {
                 return q.exists(ex).await;
             }
-            update.and_where(sea_query::Expr::col(Alias::new(pk.column)).eq(self.pk_value()));
+            update.and_where(sea_query::Expr::col(pk.column).eq(self.pk_value()));
             let target = ex.target();
             let (sql, values) = target.dialect().build(&update);
             Ok(target.execute(sql, values).await? > 0)

@@ -185,8 +185,8 @@ impl<M: Model> Default for QuerySet<M> {
     }
 }
 
-fn table<M: Model>() -> Alias {
-    Alias::new(M::META.table)
+fn table<M: Model>() -> &'static str {
+    M::META.table
 }
 
 /// The INSERT of `rows` (an unset [`AutoId`](crate::AutoId) is left to the database), with
@@ -197,13 +197,13 @@ pub(crate) fn insert_statement<M: Model>(rows: &[M]) -> InsertStatement {
     let keep: Vec<bool> = meta.fields.iter().map(|f| !(skip_pk && f.primary_key)).collect();
     let mut insert = Query::insert();
     insert.into_table(table::<M>());
-    insert.columns(meta.fields.iter().zip(&keep).filter(|(_, k)| **k).map(|(f, _)| Alias::new(f.column)));
+    insert.columns(meta.fields.iter().zip(&keep).filter(|(_, k)| **k).map(|(f, _)| f.column));
     for row in rows {
         let values =
             row.values().into_iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| sea_query::Expr::val(v));
         insert.values_panic(values);
     }
-    insert.returning(Query::returning().columns(meta.fields.iter().map(|f| Alias::new(f.column))));
+    insert.returning(Query::returning().columns(meta.fields.iter().map(|f| f.column)));
     insert
 }
 
@@ -401,17 +401,9 @@ impl<M: Model> QuerySet<M> {
                 let alias = path.alias(i + 1);
                 if !joined.contains(&alias) {
                     let from = if i == 0 { M::META.table.to_owned() } else { path.alias(i) };
-                    let on = sea_query::Expr::col((
-                        Alias::new(alias.clone()),
-                        Alias::new(target.primary_key().column),
-                    ))
-                    .equals((Alias::new(from), Alias::new(hop.column)));
-                    select.join_as(
-                        JoinType::LeftJoin,
-                        Alias::new(target.table),
-                        Alias::new(alias.clone()),
-                        on,
-                    );
+                    let on = sea_query::Expr::col((Alias::new(alias.clone()), target.primary_key().column))
+                        .equals((from, hop.column));
+                    select.join_as(JoinType::LeftJoin, target.table, Alias::new(alias.clone()), on);
                     joined.push(alias);
                 }
             }
@@ -682,9 +674,7 @@ impl<M: Model> QuerySet<M> {
         let select = if self.limit.is_some() || self.offset.is_some() {
             let inner = self.select_with(dialect, vec![Operand::Literal("1")], &[]);
             let mut outer = Query::select();
-            outer
-                .expr(sea_query::Expr::col(Asterisk).count())
-                .from_subquery(inner, Alias::new("brisk_counted"));
+            outer.expr(sea_query::Expr::col(Asterisk).count()).from_subquery(inner, "brisk_counted");
             outer
         } else {
             let mut select = Query::select();
@@ -721,7 +711,7 @@ impl<M: Model> QuerySet<M> {
         }
         let pk = M::META.primary_key().column;
         let inner = self.select_with(dialect, vec![Self::pk_operand()], &self.orders());
-        Some(sea_query::Expr::col((table::<M>(), Alias::new(pk))).in_subquery(inner))
+        Some(sea_query::Expr::col((table::<M>(), pk)).in_subquery(inner))
     }
 
     /// Deletes every matching row; returns how many.
@@ -753,7 +743,7 @@ impl<M: Model> QuerySet<M> {
         update.table(table::<M>());
         let mut any = false;
         for a in assignments {
-            update.value(Alias::new(a.column), a.value.to_expr(dialect));
+            update.value(a.column, a.value.to_expr(dialect));
             any = true;
         }
         if !any {
