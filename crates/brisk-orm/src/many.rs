@@ -188,6 +188,29 @@ impl<M: Model, T: Model> ManyField<M, T> {
         target.execute(sql, values).await.map(drop)
     }
 
+    /// Deletes `owner`'s links, those to `keys` only (`Some`), or all but `keys` (`None`
+    /// with `keep`).
+    async fn unlink(
+        &self,
+        owner: &M,
+        only: Option<Vec<sea_query::Value>>,
+        keep: Vec<sea_query::Value>,
+        ex: &impl Executor,
+    ) -> Result<u64, Error> {
+        let from = Self::owner_key(owner)?;
+        let mut delete = Query::delete();
+        delete.from_table(self.meta.through).and_where(sea_query::Expr::col(self.meta.from_column).eq(from));
+        if let Some(only) = only {
+            delete.and_where(sea_query::Expr::col(self.meta.to_column).is_in(only));
+        }
+        if !keep.is_empty() {
+            delete.and_where(sea_query::Expr::col(self.meta.to_column).is_not_in(keep));
+        }
+        let target = ex.target();
+        let (sql, values) = target.dialect().build(&delete);
+        target.execute(sql, values).await
+    }
+
     /// Unlinks `owner` from the rows with these keys.
     pub async fn remove(
         &self,
@@ -195,29 +218,17 @@ impl<M: Model, T: Model> ManyField<M, T> {
         keys: impl IntoIterator<Item = KeyOf<T>>,
         ex: &impl Executor,
     ) -> Result<u64, Error> {
-        let from = Self::owner_key(owner)?;
         let keys: Vec<sea_query::Value> = keys.into_iter().map(|k| k.to_value()).collect();
         if keys.is_empty() {
+            Self::owner_key(owner)?;
             return Ok(0);
         }
-        let mut delete = Query::delete();
-        delete
-            .from_table(self.meta.through)
-            .and_where(sea_query::Expr::col(self.meta.from_column).eq(from))
-            .and_where(sea_query::Expr::col(self.meta.to_column).is_in(keys));
-        let target = ex.target();
-        let (sql, values) = target.dialect().build(&delete);
-        target.execute(sql, values).await
+        self.unlink(owner, Some(keys), Vec::new(), ex).await
     }
 
     /// Unlinks `owner` from every row.
     pub async fn clear(&self, owner: &M, ex: &impl Executor) -> Result<u64, Error> {
-        let from = Self::owner_key(owner)?;
-        let mut delete = Query::delete();
-        delete.from_table(self.meta.through).and_where(sea_query::Expr::col(self.meta.from_column).eq(from));
-        let target = ex.target();
-        let (sql, values) = target.dialect().build(&delete);
-        target.execute(sql, values).await
+        self.unlink(owner, None, Vec::new(), ex).await
     }
 
     /// Makes `owner`'s links exactly these keys (two statements: run it in `atomic` to make
@@ -229,16 +240,7 @@ impl<M: Model, T: Model> ManyField<M, T> {
         ex: &impl Executor,
     ) -> Result<(), Error> {
         let keys: Vec<KeyOf<T>> = keys.into_iter().collect();
-        let from = Self::owner_key(owner)?;
-        let mut delete = Query::delete();
-        delete.from_table(self.meta.through).and_where(sea_query::Expr::col(self.meta.from_column).eq(from));
-        if !keys.is_empty() {
-            let kept: Vec<sea_query::Value> = keys.iter().map(SqlType::to_value).collect();
-            delete.and_where(sea_query::Expr::col(self.meta.to_column).is_not_in(kept));
-        }
-        let target = ex.target();
-        let (sql, values) = target.dialect().build(&delete);
-        target.execute(sql, values).await?;
+        self.unlink(owner, None, keys.iter().map(SqlType::to_value).collect(), ex).await?;
         self.add(owner, keys, ex).await
     }
 
