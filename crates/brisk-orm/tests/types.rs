@@ -222,3 +222,12 @@ async fn decimals_are_exact_and_compare_as_numbers_on_both_backends() {
     })
     .await;
 }
+
+#[test]
+fn datetimes_with_an_offset_are_read_as_utc() {
+    let local: DateTime = serde_json::from_str(r#""2024-01-01T12:00:00.000001+02:00""#).unwrap();
+    let utc: DateTime = serde_json::from_str(r#""2024-01-01T10:00:00.000001Z""#).unwrap();
+    assert_eq!(local, utc);
+    assert_eq!(serde_json::to_string(&local).unwrap(), r#""2024-01-01T10:00:00.000001Z""#);
+    assert!(serde_json::from_str::<DateTime>(r#""yesterday""#).is_err());
+}
