@@ -10,7 +10,7 @@ use syn::{Data, DeriveInput, Expr, ExprArray, Fields, Lit, LitStr, Token};
 
 /// Derives `brisk_orm::Model`: the table, typed field paths (`Post::title()`), row reading, and
 /// the registry entry. See the `brisk_orm` crate docs for the attributes.
-#[proc_macro_derive(Model, attributes(model))]
+#[proc_macro_derive(Model, attributes(model, validate))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     model(input).unwrap_or_else(syn::Error::into_compile_error).into()

@@ -14,6 +14,7 @@ mod field;
 mod field_types;
 mod many;
 mod meta;
+pub mod migrations;
 mod model;
 mod patch;
 mod queryset;

@@ -51,7 +51,8 @@ pub type KeyOf<T> = <<T as Model>::Pk as PrimaryKey>::Key;
 
 /// What deleting a row does to the rows whose foreign key points at it. Enforced by the
 /// database itself, so the same on SQLite and PostgreSQL, and also for deletes made in SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnDelete {
     /// Delete them too.
     Cascade,

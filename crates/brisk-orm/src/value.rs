@@ -8,7 +8,8 @@ pub use sea_query::Value;
 
 /// The kind of column a field is stored in; each backend turns it into its own SQL type
 /// (see [`crate::schema`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ColumnKind {
     /// `BOOLEAN` (SQLite: `INTEGER` 0/1).

@@ -1,0 +1,166 @@
+use crate::migrations::*;
+use crate::prelude::*;
+use crate::{Model, OnDelete};
+
+#[derive(Debug, Clone, Model)]
+#[model(app_label = "shop", unique_together(["name", "maker"]), check(price_positive = "price > 0"))]
+struct Product {
+    #[model(primary_key)]
+    id: AutoId,
+    #[validate(max_length = 80)]
+    name: String,
+    maker: String,
+    price: f64,
+    #[model(on_delete = SetNull)]
+    category: Option<ForeignKey<Category>>,
+    labels: ManyToMany<Category>,
+}
+
+#[derive(Debug, Clone, Model)]
+#[model(app_label = "shop", indexes(["name", "id"]))]
+struct Category {
+    #[model(primary_key)]
+    id: AutoId,
+    #[model(unique, column = "title")]
+    name: String,
+}
+
+fn registry_state() -> ProjectState {
+    ProjectState::from_registry(&[Product::META, Category::META])
+}
+
+fn initial() -> Migration {
+    let state = registry_state();
+    Migration {
+        app: "shop".into(),
+        name: "0001_initial".into(),
+        dependencies: vec![],
+        operations: vec![
+            Operation::CreateModel { model: state.models["shop.Category"].clone() },
+            Operation::CreateModel { model: state.models["shop.Product"].clone() },
+        ],
+    }
+}
+
+#[test]
+fn the_registry_becomes_state() {
+    let state = registry_state();
+    let product = &state.models["shop.Product"];
+    assert_eq!(product.table, "shop_product");
+    let category = product.field("category").unwrap();
+    assert_eq!(category.references.as_deref(), Some("shop.Category"));
+    assert_eq!(category.on_delete, Some(OnDelete::SetNull));
+    assert!(category.nullable && category.index);
+    assert_eq!(product.field("name").unwrap().max_length, Some(80));
+    assert_eq!(product.many_to_many[0].through, "shop_product_labels");
+    assert_eq!(product.constraints.len(), 2);
+    let name = state.models["shop.Category"].field("name").unwrap();
+    assert_eq!((name.column(), name.unique), ("title", true));
+}
+
+#[test]
+fn replaying_the_creation_rebuilds_the_declared_state() {
+    let graph = Graph::new(vec![initial()]).unwrap();
+    assert_eq!(graph.state().unwrap(), registry_state());
+}
+
+#[test]
+fn files_round_trip_and_their_checksum_ignores_comments() {
+    let m = initial();
+    let text = m.to_toml();
+    let back = Migration::parse("shop", "0001_initial", &text).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(back.checksum(), m.checksum());
+    let commented =
+        format!("# reviewed by ada\n{}", text.replace("\n[[operations]]", "\n\n# next\n[[operations]]"));
+    assert_eq!(Migration::parse("shop", "0001_initial", &commented).unwrap().checksum(), m.checksum());
+    let changed = text.replacen("shop_product", "shop_products", 1);
+    assert_ne!(Migration::parse("shop", "0001_initial", &changed).unwrap().checksum(), m.checksum());
+}
+
+#[test]
+fn a_bad_file_is_named_with_its_line() {
+    let text = "dependencies = []\n\n[[operations]]\nop = \"AddColum\"\nmodel = \"shop.Product\"\n";
+    let err = Migration::parse("shop", "0002_auto", text).unwrap_err();
+    assert_eq!(err.file, "migrations/shop/0002_auto.toml");
+    assert!(err.message.contains("line 3") || err.message.contains("line 4"), "{err}");
+    assert!(err.message.contains("AddColum"), "{err}");
+    let err = Migration::parse("shop", "2_auto", "").unwrap_err();
+    assert!(err.message.contains("four digits"), "{err}");
+    let err = Migration::parse("shop", "0002_auto", "dependencies = [\"nowhere\"]").unwrap_err();
+    assert!(err.message.contains("nowhere"), "{err}");
+    let err = Migration::parse("shop", "0002_auto", "surprise = 1").unwrap_err();
+    assert!(err.message.contains("surprise"), "{err}");
+}
+
+fn migration(app: &str, name: &str, deps: &[&str]) -> Migration {
+    Migration {
+        app: app.into(),
+        name: name.into(),
+        dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
+        operations: vec![],
+    }
+}
+
+#[test]
+fn the_graph_orders_by_dependencies_and_names_what_is_wrong() {
+    let graph = Graph::new(vec![
+        migration("shop", "0002_more", &["shop/0001_initial", "auth/0001_initial"]),
+        migration("shop", "0001_initial", &[]),
+        migration("auth", "0001_initial", &[]),
+    ])
+    .unwrap();
+    let order: Vec<String> = graph.ordered().map(Migration::key).collect();
+    assert_eq!(order, ["auth/0001_initial", "shop/0001_initial", "shop/0002_more"]);
+    assert_eq!(graph.head("shop").map(Migration::key).as_deref(), Some("shop/0002_more"));
+
+    let missing = Graph::new(vec![migration("shop", "0002_more", &["shop/0001_initial"])]).unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "migrations/shop/0002_more.toml depends on shop/0001_initial, which does not exist"
+    );
+
+    let cycle =
+        Graph::new(vec![migration("a", "0001_x", &["b/0001_y"]), migration("b", "0001_y", &["a/0001_x"])])
+            .unwrap_err();
+    assert!(matches!(&cycle, GraphError::Cycle { path } if path.len() == 3), "{cycle}");
+
+    let conflict = Graph::new(vec![
+        migration("shop", "0001_initial", &[]),
+        migration("shop", "0002_a", &["shop/0001_initial"]),
+        migration("shop", "0002_b", &["shop/0001_initial"]),
+    ])
+    .unwrap_err();
+    assert!(conflict.to_string().contains("shop/0002_a, shop/0002_b"), "{conflict}");
+}
+
+#[test]
+fn operations_change_the_state_and_refuse_what_does_not_fit() {
+    let mut second = migration("shop", "0002_rename", &["shop/0001_initial"]);
+    second.operations = vec![
+        Operation::RenameField { model: "shop.Category".into(), old: "name".into(), new: "label".into() },
+        Operation::RenameModel { old: "shop.Category".into(), new: "Kind".into(), table: "shop_kind".into() },
+    ];
+    let graph = Graph::new(vec![initial(), second]).unwrap();
+    let state = graph.state().unwrap();
+    let kind = &state.models["shop.Kind"];
+    assert_eq!(kind.indexes, [["label", "id"]], "the index follows the renamed field");
+    assert_eq!(kind.field("label").unwrap().column(), "title");
+    let product = &state.models["shop.Product"];
+    assert_eq!(product.field("category").unwrap().references.as_deref(), Some("shop.Kind"));
+    assert_eq!(product.many_to_many[0].to, "shop.Kind");
+
+    let mut bad = migration("shop", "0002_bad", &["shop/0001_initial"]);
+    bad.operations = vec![
+        Operation::RemoveField {
+            model: "shop.Product".into(),
+            field: registry_state().models["shop.Product"].field("price").unwrap().clone(),
+        },
+        Operation::RemoveIndex { model: "shop.Product".into(), fields: vec!["nope".into()] },
+    ];
+    let err = Graph::new(vec![initial(), bad]).unwrap().state().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "migrations/shop/0002_bad.toml, operation 2: shop.Product has no index on (nope)"
+    );
+}
