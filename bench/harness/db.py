@@ -497,7 +497,8 @@ def markdown(result: dict) -> str:
         "axum + tokio-postgres 1 pipelined connection; sqlx a pool of 16; Django one per gunicorn thread (4); "
         "SQLAlchemy its default pool (5 + 10). SQLite: brisk-orm 4 reader threads (default), rusqlite 4 threads, sqlx 4 "
         "connections.",
-        "- Servers and how they are written: `bench/README.md`, \"The database suite\".",
+        "- Servers and how they are written, and where brisk-orm's extra instructions go (callgrind, "
+        "`bench/profile-db`): `bench/README.md`, \"The database suite\".",
         "",
     ]
     return "\n".join(lines)
