@@ -178,7 +178,7 @@ impl<'a> Ddl<'a> {
     pub fn index_sql(&self, model: &ModelState) -> Vec<String> {
         let mut statements = Vec::new();
         for field in model.fields.iter().filter(|f| f.index && !f.unique && !f.primary_key) {
-            statements.push(self.create_index(model, &[field.name.clone()]));
+            statements.push(self.create_index(model, std::slice::from_ref(&field.name)));
         }
         for set in &model.indexes {
             statements.push(self.create_index(model, set));
