@@ -518,6 +518,9 @@ def main(smoke: bool) -> int:
     servers = [s for s in SERVERS if s.name in cfg["servers"]]
     if any(s.kind == "python" for s in servers):
         ensure_venv()
+    # The code measured is the code built now; the other engineer may commit during the run.
+    commit = bench.main_commit()
+    built_at = datetime.now(timezone.utc).strftime("%H:%M UTC")
     built: dict[str, Path] = {}
     for s in servers:
         if s.kind != "rust":
@@ -585,7 +588,7 @@ def main(smoke: bool) -> int:
                        f"Python {m['python']}",
             "postgres": postgres,
             "config": cfg,
-            "main_commit": bench.main_commit(),
+            "main_commit": f"{commit} (built {built_at})",
             "server_order": [s.name for s in servers],
             "elapsed_min": (time.monotonic() - started) / 60,
             "interference": {
