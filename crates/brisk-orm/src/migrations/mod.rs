@@ -3,11 +3,13 @@
 //! orders them. The change detector, the executor and the `makemigrations` / `migrate`
 //! commands are built on these; until they are, `Database::create_tables` makes the tables.
 
+pub mod ddl;
 pub mod file;
 pub mod graph;
 pub mod operation;
 pub mod state;
 
+pub use ddl::{steps, Fill, Step};
 pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ddl::Fill;
 use super::state::{Constraint, FieldState, ManyToManyState, ModelState, ProjectState};
 
 /// One change to the schema. In a file: `[[operations]]` with `op = "AddField"` and the
@@ -36,6 +37,9 @@ pub enum Operation {
         model: String,
         /// The new field.
         field: FieldState,
+        /// Fills the rows already there (for a NOT NULL field); not kept as a default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill: Option<Fill>,
     },
     /// A column dropped (the field as it was, for reversal).
     RemoveField {
@@ -50,6 +54,9 @@ pub enum Operation {
         model: String,
         /// The field as it is to be (its name finds it).
         field: FieldState,
+        /// Fills the NULLs when a nullable field becomes NOT NULL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill: Option<Fill>,
     },
     /// A column renamed (its data kept).
     RenameField {
@@ -146,9 +153,11 @@ impl Operation {
             Operation::CreateModel { model } => format!("+ model {}", model.label()),
             Operation::DeleteModel { model } => format!("- model {}", model.label()),
             Operation::RenameModel { old, new, .. } => format!("~ model {old} renamed to {new}"),
-            Operation::AddField { model, field } => format!("+ {model}.{} ({:?})", field.name, field.kind),
+            Operation::AddField { model, field, .. } => {
+                format!("+ {model}.{} ({:?})", field.name, field.kind)
+            }
             Operation::RemoveField { model, field } => format!("- {model}.{}", field.name),
-            Operation::AlterField { model, field } => format!("~ {model}.{} altered", field.name),
+            Operation::AlterField { model, field, .. } => format!("~ {model}.{} altered", field.name),
             Operation::RenameField { model, old, new } => format!("~ {model}.{old} renamed to {new}"),
             Operation::AddIndex { model, fields } => format!("+ index on {model} ({})", fields.join(", ")),
             Operation::RemoveIndex { model, fields } => format!("- index on {model} ({})", fields.join(", ")),
@@ -201,7 +210,7 @@ impl Operation {
                 }
                 state.models.insert(new_label, model);
             }
-            Operation::AddField { model, field } => {
+            Operation::AddField { model, field, .. } => {
                 let m = model_mut(state, model)?;
                 if m.field(&field.name).is_some() {
                     return Err(StateError(format!("{model} has a field {} already", field.name)));
@@ -213,7 +222,7 @@ impl Operation {
                 let i = field_index(m, &field.name)?;
                 m.fields.remove(i);
             }
-            Operation::AlterField { model, field } => {
+            Operation::AlterField { model, field, .. } => {
                 let m = model_mut(state, model)?;
                 let i = field_index(m, &field.name)?;
                 m.fields[i] = field.clone();

@@ -164,3 +164,64 @@ fn operations_change_the_state_and_refuse_what_does_not_fit() {
         "migrations/shop/0002_bad.toml, operation 2: shop.Product has no index on (nope)"
     );
 }
+
+fn after(op: &Operation, before: &ProjectState) -> ProjectState {
+    let mut state = before.clone();
+    op.state_forwards(&mut state).unwrap();
+    state
+}
+
+fn texts(steps: Vec<Step>) -> Vec<String> {
+    steps
+        .into_iter()
+        .map(|s| match s {
+            Step::Sql(sql) => sql,
+            Step::ForeignKeyCheck(t) => format!("fk_check {t}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_not_null_field_added_fills_the_rows_there() {
+    let before = registry_state();
+    let field = FieldState {
+        name: "stock".into(),
+        column: None,
+        kind: crate::ColumnKind::BigInt,
+        nullable: false,
+        primary_key: false,
+        unique: false,
+        index: false,
+        max_length: None,
+        choices: vec![],
+        references: None,
+        on_delete: None,
+    };
+    let op = Operation::AddField { model: "shop.Product".into(), field, fill: Some(Fill::Int(0)) };
+    let after = after(&op, &before);
+    let pg = texts(steps(&op, &before, &after, crate::Dialect::Postgres).unwrap());
+    assert_eq!(
+        pg,
+        [
+            r#"ALTER TABLE "shop_product" ADD COLUMN "stock" BIGINT NOT NULL DEFAULT 0"#,
+            r#"ALTER TABLE "shop_product" ALTER COLUMN "stock" DROP DEFAULT"#
+        ]
+    );
+    let sqlite = texts(steps(&op, &before, &after, crate::Dialect::Sqlite).unwrap());
+    assert!(sqlite[0].starts_with(r#"CREATE TABLE "new__shop_product" ("#), "{sqlite:?}");
+    assert!(sqlite[1].starts_with(r#"INSERT INTO "new__shop_product" ("id", "name", "maker", "price", "category", "stock") SELECT "id", "name", "maker", "price", "category", 0 FROM "shop_product""#), "{sqlite:?}");
+    assert!(sqlite.contains(&r#"DROP TABLE "shop_product""#.to_owned()));
+    assert!(sqlite.contains(&r#"ALTER TABLE "new__shop_product" RENAME TO "shop_product""#.to_owned()));
+    assert_eq!(sqlite.last().map(String::as_str), Some("fk_check shop_product"));
+}
+
+#[test]
+fn a_type_change_converts_on_postgres() {
+    let before = registry_state();
+    let mut field = before.models["shop.Product"].field("maker").unwrap().clone();
+    field.kind = crate::ColumnKind::BigInt;
+    let op = Operation::AlterField { model: "shop.Product".into(), field, fill: None };
+    let after = after(&op, &before);
+    let pg = texts(steps(&op, &before, &after, crate::Dialect::Postgres).unwrap());
+    assert_eq!(pg, [r#"ALTER TABLE "shop_product" ALTER COLUMN "maker" TYPE BIGINT USING "maker"::BIGINT"#]);
+}
