@@ -21,6 +21,7 @@ mod queryset;
 mod raw;
 mod relation;
 pub mod schema;
+mod shape;
 pub mod testing;
 mod transaction;
 mod value;

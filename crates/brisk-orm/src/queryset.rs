@@ -479,13 +479,94 @@ impl<M: Model> QuerySet<M> {
 
     /// Runs a SELECT of [`Self::columns_with_related`] and reads each row with its related
     /// rows, then runs the prefetches.
-    async fn fetch_models(&self, target: Target<'_>, select: SelectStatement) -> Result<Vec<M>, Error> {
-        let (sql, values) = target.dialect().build_select(&select);
+    async fn fetch_models(
+        &self,
+        target: Target<'_>,
+        (sql, values): (String, Vec<Value>),
+    ) -> Result<Vec<M>, Error> {
         let mut rows = target.fetch_with(false, sql, values, self.reader()).await?;
         for (what, run) in &self.prefetch {
             run(&mut rows, *what, target).await?;
         }
         Ok(rows)
+    }
+
+    /// The SQL and values of a query, from the shape cache when the query is simple (filters
+    /// that compare the model's own columns with values, plain orders): see [`crate::shape`].
+    fn shaped(
+        &self,
+        dialect: Dialect,
+        what: &str,
+        limit: Option<u64>,
+        orders: &[Order<M>],
+        build: impl FnOnce() -> (String, Vec<Value>),
+    ) -> (String, Vec<Value>) {
+        match self.shape(dialect, what, limit, orders) {
+            Some((key, values)) => crate::shape::sql(key, values, build),
+            None => build(),
+        }
+    }
+
+    /// The shape key of a simple query and its values in binding order, or `None`.
+    fn shape(
+        &self,
+        dialect: Dialect,
+        what: &str,
+        limit: Option<u64>,
+        orders: &[Order<M>],
+    ) -> Option<(String, Vec<Value>)> {
+        use std::fmt::Write;
+        if !self.related.is_empty() {
+            return None;
+        }
+        let mut key = format!("{}|{dialect:?}|{what}", M::META.table);
+        let mut values = Vec::new();
+        let direct = |o: &Operand| match o {
+            Operand::Column { column, path, .. } if path.len() == 0 => Some(*column),
+            _ => None,
+        };
+        for node in &self.filters {
+            match node {
+                Node::Cmp { lhs, op, rhs: Operand::Value(v), kind } => {
+                    write!(key, "|{}{op:?}{kind:?}", direct(lhs)?).ok()?;
+                    values.push(v.clone());
+                }
+                Node::IsNull { lhs, is_null } => write!(key, "|{}null{is_null}", direct(lhs)?).ok()?,
+                Node::In { lhs, values: list, kind } => {
+                    write!(key, "|{}in{}{kind:?}", direct(lhs)?, list.len()).ok()?;
+                    for v in list {
+                        match v {
+                            Operand::Value(v) => values.push(v.clone()),
+                            _ => return None,
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+        for o in orders {
+            write!(key, "|o{}{}{:?}{}{:?}", direct(&o.operand)?, o.desc, o.nulls_first, o.nullable, o.kind)
+                .ok()?;
+        }
+        match dialect {
+            // SQLite's LIMIT and OFFSET are written into the SQL (build_select).
+            Dialect::Sqlite => write!(key, "|l{limit:?}o{:?}", self.offset).ok()?,
+            Dialect::Postgres => {
+                write!(key, "|l{}o{}", limit.is_some(), self.offset.is_some()).ok()?;
+                match (limit, self.offset) {
+                    (Some(limit), offset) => {
+                        values.push(Value::BigUnsigned(Some(limit)));
+                        values.extend(offset.map(|o| Value::BigUnsigned(Some(o))));
+                    }
+                    (None, Some(offset)) => {
+                        values.push(Value::BigUnsigned(Some(i64::MAX as u64)));
+                        values.push(Value::BigUnsigned(Some(offset)));
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        Some((key, values))
     }
 
     /// Reads a row of [`Self::columns_with_related`]: the model, then each JOINed target.
@@ -544,7 +625,12 @@ impl<M: Model> QuerySet<M> {
     }
 
     pub(crate) async fn all_on(&self, target: Target<'_>) -> Result<Vec<M>, Error> {
-        self.fetch_models(target, self.select(target.dialect())).await
+        let dialect = target.dialect();
+        let orders = self.orders();
+        let query = self.shaped(dialect, "all", self.limit, &orders, || {
+            dialect.build_select(&self.select_with(dialect, self.columns_with_related(), &orders))
+        });
+        self.fetch_models(target, query).await
     }
 
     /// Only these columns of every matching row, as tuples (Django's `values_list`).
@@ -635,10 +721,14 @@ impl<M: Model> QuerySet<M> {
     /// The first row in order (by primary key when no order is set), if any.
     pub async fn first(&self, ex: &impl Executor) -> Result<Option<M>, Error> {
         let target = ex.target();
-        let mut one = self.clone();
-        one.limit = Some(1);
-        let select = one.select_with(target.dialect(), self.columns_with_related(), &self.orders_or_pk());
-        Ok(self.fetch_models(target, select).await?.into_iter().next())
+        let dialect = target.dialect();
+        let orders = self.orders_or_pk();
+        let query = self.shaped(dialect, "first", Some(1), &orders, || {
+            let mut one = self.clone();
+            one.limit = Some(1);
+            dialect.build_select(&one.select_with(dialect, self.columns_with_related(), &orders))
+        });
+        Ok(self.fetch_models(target, query).await?.into_iter().next())
     }
 
     /// The last row in order (by primary key when no order is set), if any.
@@ -651,10 +741,13 @@ impl<M: Model> QuerySet<M> {
     /// [`Error::MultipleObjectsReturned`] when there are more.
     pub async fn get(&self, ex: &impl Executor) -> Result<M, Error> {
         let target = ex.target();
-        let mut two = self.clone();
-        two.limit = Some(2);
-        let select = two.select_with(target.dialect(), self.columns_with_related(), &[]);
-        let mut rows = self.fetch_models(target, select).await?;
+        let dialect = target.dialect();
+        let query = self.shaped(dialect, "get", Some(2), &[], || {
+            let mut two = self.clone();
+            two.limit = Some(2);
+            dialect.build_select(&two.select_with(dialect, self.columns_with_related(), &[]))
+        });
+        let mut rows = self.fetch_models(target, query).await?;
         match rows.len() {
             0 => Err(Error::DoesNotExist { model: M::META.name }),
             1 => Ok(rows.remove(0)),
@@ -677,13 +770,18 @@ impl<M: Model> QuerySet<M> {
             outer.expr(sea_query::Expr::col(Asterisk).count()).from_subquery(inner, "brisk_counted");
             outer
         } else {
-            let mut select = Query::select();
-            select.expr(sea_query::Expr::col(Asterisk).count()).from(table::<M>());
-            self.add_joins(&mut select, &[], &[]);
-            if let Some(cond) = self.condition(dialect) {
-                select.and_where(cond);
-            }
-            select
+            let build = || {
+                let mut select = Query::select();
+                select.expr(sea_query::Expr::col(Asterisk).count()).from(table::<M>());
+                self.add_joins(&mut select, &[], &[]);
+                if let Some(cond) = self.condition(dialect) {
+                    select.and_where(cond);
+                }
+                dialect.build_select(&select)
+            };
+            let (sql, values) = self.shaped(dialect, "count", None, &[], build);
+            let rows: Vec<(i64,)> = target.fetch(false, sql, values).await?;
+            return Ok(rows.first().map_or(0, |r| r.0));
         };
         let (sql, values) = dialect.build_select(&select);
         let rows: Vec<(i64,)> = target.fetch(false, sql, values).await?;

@@ -38,82 +38,82 @@ impl Raw {
 
     /// The statement in `dialect`'s placeholders.
     pub fn sql(&self, dialect: Dialect) -> String {
-        match dialect {
-            Dialect::Sqlite => self.sql.clone(),
-            Dialect::Postgres => numbered(&self.sql),
-        }
+        numbered(&self.sql, dialect == Dialect::Postgres).0
     }
 
-    fn check(&self) -> Result<(), Error> {
-        let placeholders = numbered(&self.sql).matches('$').count() - self.sql.matches('$').count();
+    /// The statement for `dialect`, once the placeholders match the values.
+    fn checked(self, dialect: Dialect) -> Result<(String, Vec<Value>), Error> {
+        let (sql, placeholders) = numbered(&self.sql, dialect == Dialect::Postgres);
         if placeholders != self.values.len() {
             return Err(Error::Config(format!(
                 "the statement has {placeholders} placeholders and {} bound values",
                 self.values.len()
             )));
         }
-        Ok(())
+        Ok((sql, self.values))
     }
 
     /// Runs it and reads every row as `R` (a model, or a tuple of column types).
     pub async fn fetch<R: FromRow>(self, ex: &impl Executor) -> Result<Vec<R>, Error> {
-        self.check()?;
         let target = ex.target();
-        target.fetch(true, self.sql(target.dialect()), self.values).await
+        let (sql, values) = self.checked(target.dialect())?;
+        target.fetch(true, sql, values).await
     }
 
     /// Runs it and counts the rows it touched.
     pub async fn execute(self, ex: &impl Executor) -> Result<u64, Error> {
-        self.check()?;
         let target = ex.target();
-        target.execute(self.sql(target.dialect()), self.values).await
+        let (sql, values) = self.checked(target.dialect())?;
+        target.execute(sql, values).await
     }
 }
 
-/// `?` → `$1`, `$2` ... outside quotes and comments.
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                out.push(c);
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == c {
-                        break; // a doubled quote reopens at once: same result
-                    }
+/// Counts the `?` placeholders outside quotes and comments, and (when `number`) writes them
+/// as `$1`, `$2` ...: one pass over the bytes, plain runs copied whole.
+fn numbered(sql: &str, number: bool) -> (String, usize) {
+    use std::fmt::Write;
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(if number { sql.len() + 16 } else { 0 });
+    let (mut n, mut copied, mut i) = (0, 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                // To the closing quote (a doubled quote closes and reopens: the same).
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
                 }
             }
-            '-' if chars.peek() == Some(&'-') => {
-                out.push(c);
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == '\n' {
-                        break;
-                    }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
                 }
             }
-            '/' if chars.peek() == Some(&'*') => {
-                out.push(c);
-                let mut prev = ' ';
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if prev == '*' && d == '/' {
-                        break;
-                    }
-                    prev = d;
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
                 }
+                i += 1;
             }
-            '?' => {
+            b'?' => {
                 n += 1;
-                out.push_str(&format!("${n}"));
+                if number {
+                    out.push_str(&sql[copied..i]);
+                    let _ = write!(out, "${n}");
+                    copied = i + 1;
+                }
             }
-            _ => out.push(c),
+            _ => {}
         }
+        i += 1;
     }
-    out
+    if number {
+        out.push_str(&sql[copied.min(sql.len())..]);
+    } else {
+        out = sql.to_owned();
+    }
+    (out, n)
 }
 
 #[cfg(test)]
@@ -122,15 +122,21 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_outside_quotes_and_comments() {
-        assert_eq!(numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
-        assert_eq!(numbered("x = '?' AND y = ? -- ?\n AND z = ?"), "x = '?' AND y = $1 -- ?\n AND z = $2");
-        assert_eq!(numbered(r#""we?ird" = ? /* ? */"#), r#""we?ird" = $1 /* ? */"#);
-        assert_eq!(numbered("'it''s ?' = ?"), "'it''s ?' = $1");
+        let pg = |s: &str| numbered(s, true);
+        assert_eq!(pg("a = ? AND b = ?"), ("a = $1 AND b = $2".into(), 2));
+        assert_eq!(
+            pg("x = '?' AND y = ? -- ?\n AND z = ?"),
+            ("x = '?' AND y = $1 -- ?\n AND z = $2".into(), 2)
+        );
+        assert_eq!(pg(r#""we?ird" = ? /* ? */"#), (r#""we?ird" = $1 /* ? */"#.into(), 1));
+        assert_eq!(pg("'it''s ?' = ?"), ("'it''s ?' = $1".into(), 1));
+        assert_eq!(pg("'unclosed ?"), ("'unclosed ?".into(), 0));
+        assert_eq!(numbered("a = ? -- ?", false), ("a = ? -- ?".into(), 1));
     }
 
     #[test]
     fn a_count_mismatch_is_refused() {
-        assert!(Raw::new("SELECT ?").check().is_err());
-        assert!(Raw::new("SELECT ?").bind(1i64).check().is_ok());
+        assert!(Raw::new("SELECT ?").checked(Dialect::Postgres).is_err());
+        assert!(Raw::new("SELECT ?").bind(1i64).checked(Dialect::Sqlite).is_ok());
     }
 }

@@ -21,10 +21,41 @@ use crate::value::Value;
 /// Statements kept per connection before the cache starts over.
 const STATEMENT_CACHE: usize = 512;
 
+/// Hashes statement texts eight bytes at a time (FxHash's mix): the statement cache is looked
+/// up on every query, and SipHash over a whole SELECT cost several hundred instructions.
+#[derive(Default)]
+struct TextHasher(u64);
+
+impl std::hash::Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.mix(u64::from(b));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl TextHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Statements = HashMap<String, Statement, std::hash::BuildHasherDefault<TextHasher>>;
+
 /// One connection and its prepared statements.
 pub(crate) struct PgConn {
     client: Client,
-    statements: Mutex<HashMap<String, Statement>>,
+    statements: Mutex<Statements>,
 }
 
 impl PgConn {
@@ -140,7 +171,7 @@ impl PgPool {
                 tracing::warn!(target: "brisk_orm", error = %e, "PostgreSQL connection closed");
             }
         });
-        Ok(PgConn { client, statements: Mutex::new(HashMap::new()) })
+        Ok(PgConn { client, statements: Mutex::new(Statements::default()) })
     }
 
     /// Runs `work` on a shared connection; a connection that fails as unreachable (the server
