@@ -516,6 +516,7 @@ impl<M: Model> QuerySet<M> {
         orders: &[Order<M>],
     ) -> Option<(String, Vec<Value>)> {
         use std::fmt::Write;
+        let fixed = matches!(what, "get" | "first");
         if !self.related.is_empty() {
             return None;
         }
@@ -551,6 +552,8 @@ impl<M: Model> QuerySet<M> {
         match dialect {
             // SQLite's LIMIT and OFFSET are written into the SQL (build_select).
             Dialect::Sqlite => write!(key, "|l{limit:?}o{:?}", self.offset).ok()?,
+            // A fixed limit (get, first) without an offset is written into the SQL there too.
+            Dialect::Postgres if fixed && self.offset.is_none() => write!(key, "|l{limit:?}").ok()?,
             Dialect::Postgres => {
                 write!(key, "|l{}o{}", limit.is_some(), self.offset.is_some()).ok()?;
                 match (limit, self.offset) {
@@ -726,7 +729,7 @@ impl<M: Model> QuerySet<M> {
         let query = self.shaped(dialect, "first", Some(1), &orders, || {
             let mut one = self.clone();
             one.limit = Some(1);
-            dialect.build_select(&one.select_with(dialect, self.columns_with_related(), &orders))
+            dialect.build_select_fixed_limit(&one.select_with(dialect, self.columns_with_related(), &orders))
         });
         Ok(self.fetch_models(target, query).await?.into_iter().next())
     }
@@ -745,7 +748,7 @@ impl<M: Model> QuerySet<M> {
         let query = self.shaped(dialect, "get", Some(2), &[], || {
             let mut two = self.clone();
             two.limit = Some(2);
-            dialect.build_select(&two.select_with(dialect, self.columns_with_related(), &[]))
+            dialect.build_select_fixed_limit(&two.select_with(dialect, self.columns_with_related(), &[]))
         });
         let mut rows = self.fetch_models(target, query).await?;
         match rows.len() {
@@ -794,7 +797,7 @@ impl<M: Model> QuerySet<M> {
         let mut one = self.clone();
         one.limit = Some(1);
         let select = one.select_with(target.dialect(), vec![Operand::Literal("1")], &[]);
-        let (sql, values) = target.dialect().build_select(&select);
+        let (sql, values) = target.dialect().build_select_fixed_limit(&select);
         let rows: Vec<(i32,)> = target.fetch(false, sql, values).await?;
         Ok(!rows.is_empty())
     }

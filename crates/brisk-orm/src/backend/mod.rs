@@ -72,6 +72,28 @@ impl Dialect {
         }
         (sql, values)
     }
+
+    /// [`Dialect::build_select`] for a query whose LIMIT is brisk-orm's own constant (`get`'s
+    /// 2, `first`'s and `exists`' 1): on PostgreSQL too it is written into the SQL, so the
+    /// server plans `LIMIT 2` rather than an unknown limit. (A limit an app chooses stays
+    /// bound there: one prepared statement serves every page.)
+    pub(crate) fn build_select_fixed_limit(
+        self,
+        select: &sea_query::SelectStatement,
+    ) -> (String, Vec<Value>) {
+        let (mut sql, mut values) = self.build_select(select);
+        if self == Dialect::Postgres {
+            let placeholder = format!(" LIMIT ${}", values.len());
+            if let (true, Some(Value::BigUnsigned(Some(limit)))) =
+                (sql.ends_with(&placeholder), values.last().cloned())
+            {
+                values.pop();
+                sql.truncate(sql.len() - placeholder.len());
+                sql.push_str(&format!(" LIMIT {limit}"));
+            }
+        }
+        (sql, values)
+    }
 }
 
 pub(crate) enum Backend {
@@ -321,5 +343,11 @@ mod tests {
         let mut one = sea_query::Query::select();
         one.expr(sea_query::Expr::val(5)).from(sea_query::Alias::new("t")).limit(1);
         assert!(Dialect::Sqlite.build_select(&one).0.ends_with(" LIMIT 1"));
+        // get()'s and first()'s own limits are written on PostgreSQL too; an app's stay bound.
+        let (sql, values) = Dialect::Postgres.build_select_fixed_limit(&one);
+        assert!(sql.ends_with(" LIMIT 1"), "{sql}");
+        assert_eq!(values.len(), 1);
+        let (sql, _) = Dialect::Postgres.build_select_fixed_limit(&select);
+        assert!(sql.ends_with("LIMIT $2 OFFSET $3"), "with an offset nothing is written in: {sql}");
     }
 }
