@@ -25,7 +25,9 @@ pub const DEFAULT_URL: &str = "sqlite://app.db";
 #[derive(Debug, Clone)]
 pub struct DbOptions {
     /// SQLite: reader threads beside the one writer (default 4; an in-memory database has
-    /// only the writer). PostgreSQL: shared, pipelined connections (default 2).
+    /// only the writer). PostgreSQL: shared, pipelined connections (default: one per core
+    /// the process may run on, at most 4 — as TechEmpower's fastest entries use one per
+    /// thread; more connections only add PostgreSQL backends to switch between).
     pub connections: Option<usize>,
     /// PostgreSQL: at most this many transactions at once, each on its own connection
     /// (default 8).
@@ -46,6 +48,11 @@ impl Default for DbOptions {
             connect_timeout: Duration::from_secs(5),
         }
     }
+}
+
+/// One shared PostgreSQL connection per core the process may run on (its CPU affinity), 1 to 4.
+fn default_connections() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4)
 }
 
 struct Inner {
@@ -130,7 +137,7 @@ impl Database {
             config.options(session.trim());
             Backend::Postgres(Arc::new(PgPool::new(PgConfig {
                 config,
-                shared: options.connections.unwrap_or(2),
+                shared: options.connections.unwrap_or_else(default_connections),
                 transactions: options.transactions,
                 acquire_timeout: options.acquire_timeout,
                 connect_timeout: options.connect_timeout,

@@ -507,6 +507,17 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
+    /// True when a top-level filter says `pk = value` (and the query is not sliced).
+    fn pins_primary_key(&self) -> bool {
+        let pk = M::META.primary_key().column;
+        self.limit.is_none()
+            && self.offset.is_none()
+            && self.filters.iter().any(|n| {
+                matches!(n, Node::Cmp { lhs: Operand::Column { column, path, .. }, op: crate::condition::CmpOp::Eq, rhs: Operand::Value(_), .. }
+                    if *column == pk && path.len() == 0)
+            })
+    }
+
     /// The shape key of a simple query and its values in binding order, or `None`.
     fn shape(
         &self,
@@ -745,9 +756,11 @@ impl<M: Model> QuerySet<M> {
     pub async fn get(&self, ex: &impl Executor) -> Result<M, Error> {
         let target = ex.target();
         let dialect = target.dialect();
-        let query = self.shaped(dialect, "get", Some(2), &[], || {
+        // A filter on the primary key's value finds one row at most: no LIMIT to plan then.
+        let limit = if self.pins_primary_key() { self.limit } else { Some(2) };
+        let query = self.shaped(dialect, "get", limit, &[], || {
             let mut two = self.clone();
-            two.limit = Some(2);
+            two.limit = limit;
             dialect.build_select_fixed_limit(&two.select_with(dialect, self.columns_with_related(), &[]))
         });
         let mut rows = self.fetch_models(target, query).await?;
