@@ -47,6 +47,7 @@ struct FieldAttrs {
     verbose_name: Option<String>,
     help_text: Option<String>,
     on_delete: Option<syn::Ident>,
+    default: Option<Tokens>,
 }
 
 fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
@@ -113,9 +114,23 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "help_text" => out.help_text = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "on_delete" => out.on_delete = Some(meta.value()?.parse::<syn::Ident>()?),
+                "default" => {
+                    let negative = meta.value()?.peek(Token![-]);
+                    if negative {
+                        meta.input.parse::<Token![-]>()?;
+                    }
+                    let sign = if negative { quote!(-) } else { quote!() };
+                    out.default = Some(match meta.input.parse::<Lit>()? {
+                        Lit::Bool(b) if !negative => quote!(::brisk_orm::DefaultValue::Bool(#b)),
+                        Lit::Int(i) => quote!(::brisk_orm::DefaultValue::Int(#sign #i)),
+                        Lit::Float(f) => quote!(::brisk_orm::DefaultValue::Float(#sign #f)),
+                        Lit::Str(s) if !negative => quote!(::brisk_orm::DefaultValue::Text(#s)),
+                        other => return Err(syn::Error::new(other.span(), "a default is a literal: true, 0, 1.5 or \"text\"")),
+                    });
+                }
                 _ => {
                     return Err(meta.error(
-                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, verbose_name and help_text",
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, verbose_name and help_text",
                     ))
                 }
             }
@@ -363,6 +378,10 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
         let help = fa.help_text.clone().unwrap_or_else(|| doc(&field.attrs));
         // Foreign keys are indexed, as Django indexes them.
         let index = fa.index || relation_kind(ty).is_some();
+        let default = match &fa.default {
+            Some(value) => quote!(::core::option::Option::Some(#value)),
+            None => quote!(::core::option::Option::None),
+        };
         let (primary_key, auto_now, auto_now_add) = (fa.primary_key, fa.auto_now, fa.auto_now_add);
         metas.push(quote! {
             ::brisk_orm::FieldMeta {
@@ -380,6 +399,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 verbose_name: #verbose_name,
                 help_text: #help,
                 relation: #relation,
+                default: #default,
             }
         });
         reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));

@@ -35,7 +35,7 @@ pub use error::Error;
 pub use field::{Expr, Field};
 pub use field_types::{AutoId, Date, DateTime, Decimal, Duration, Time, Uuid};
 pub use many::{ManyField, ManyToMany, ManyToManyMeta};
-pub use meta::{registry, FieldMeta, ModelMeta};
+pub use meta::{registry, DefaultValue, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use patch::Patch;
 pub use queryset::{Assignment, Columns, Order, QuerySet};

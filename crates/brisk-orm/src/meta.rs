@@ -64,6 +64,23 @@ pub struct FieldMeta {
     pub help_text: &'static str,
     /// The model this field points at, for a [`ForeignKey`](crate::ForeignKey).
     pub relation: Option<crate::relation::Relation>,
+    /// The column's database default (`#[model(default = 0)]`): what a row inserted without
+    /// the column gets (by SQL written by hand, an older binary during a rolling deploy), and
+    /// what a migration that adds the column fills the existing rows with.
+    pub default: Option<DefaultValue>,
+}
+
+/// A column's default, as `#[model(default = ...)]` declares it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (also a date, a decimal ... in its text form).
+    Text(&'static str),
 }
 
 impl ModelMeta {

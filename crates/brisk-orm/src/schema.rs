@@ -108,6 +108,9 @@ impl<'a> Ddl<'a> {
         } else if !field.nullable {
             def.push_str(" NOT NULL");
         }
+        if let Some(default) = &field.default {
+            def.push_str(&format!(" DEFAULT {}", default.sql(dialect)));
+        }
         if field.unique && !field.primary_key {
             def.push_str(" UNIQUE");
         }

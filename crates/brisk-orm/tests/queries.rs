@@ -17,6 +17,7 @@ struct Thing {
     #[validate(min_length = 1, max_length = 50)]
     name: String,
     note: Option<String>,
+    #[model(default = 0)]
     views: i64,
     score: Option<f64>,
     kind: Kind,
@@ -379,6 +380,7 @@ fn the_registry_describes_the_model() {
     assert!(meta.primary_key().primary_key);
     assert_eq!(meta.indexes, [["kind", "views"]]);
     assert_eq!(meta.checks, [("views_not_negative", "views >= 0")]);
+    assert_eq!(meta.field("views").unwrap().default, Some(brisk_orm::DefaultValue::Int(0)));
     assert_eq!(meta.verbose_name, "thing");
 }
 
@@ -415,6 +417,23 @@ async fn streams_read_every_row_and_stop_when_dropped() {
         })
         .await
         .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_column_default_fills_rows_inserted_without_it() {
+    each_backend(|db| async move {
+        let n = brisk_orm::Raw::new("INSERT INTO queries_thing (name, kind, created_at) VALUES (?, ?, ?)")
+            .bind("raw".to_owned())
+            .bind(Kind::Toy)
+            .bind(DateTime::now())
+            .execute(&db)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let row = Thing::objects().filter(Thing::name().eq("raw")).get(&db).await.unwrap();
+        assert_eq!(row.views, 0, "{}", name(&db));
     })
     .await;
 }

@@ -102,6 +102,8 @@ pub fn steps(
             let now = model(after, label)?;
             if pg {
                 let mut def = ddl.column_def(field)?;
+                // A column with a default of its own fills the rows with it and keeps it.
+                let fill = fill.as_ref().filter(|_| field.default.is_none());
                 if let Some(fill) = fill {
                     def.push_str(&format!(" DEFAULT {}", fill.sql(dialect)));
                 }
@@ -120,7 +122,9 @@ pub fn steps(
             } else {
                 remake(model(before, label)?, now, &ddl, |f| match before_field(before, label, &f.name) {
                     Some(old) => Some(quote(old.column())),
-                    None => Some(fill.as_ref().map_or("NULL".into(), |v| v.sql(dialect))),
+                    None => Some(
+                        fill.as_ref().or(field.default.as_ref()).map_or("NULL".into(), |v| v.sql(dialect)),
+                    ),
                 })?
             }
         }

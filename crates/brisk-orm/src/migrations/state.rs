@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{FieldMeta, ModelMeta};
+use super::ddl::Fill;
+use crate::meta::{DefaultValue, FieldMeta, ModelMeta};
 use crate::relation::OnDelete;
 use crate::value::ColumnKind;
 
@@ -52,6 +53,9 @@ pub struct FieldState {
     /// What deleting the target does, for a foreign key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDelete>,
+    /// The column's database default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Fill>,
 }
 
 impl FieldState {
@@ -74,6 +78,12 @@ impl FieldState {
             choices: field.choices.iter().map(|c| (*c).to_owned()).collect(),
             references: field.relation.as_ref().map(|r| (r.target)().label()),
             on_delete: field.relation.as_ref().map(|r| r.on_delete),
+            default: field.default.map(|d| match d {
+                DefaultValue::Bool(b) => Fill::Bool(b),
+                DefaultValue::Int(i) => Fill::Int(i),
+                DefaultValue::Float(f) => Fill::Float(f),
+                DefaultValue::Text(t) => Fill::Text(t.to_owned()),
+            }),
         }
     }
 

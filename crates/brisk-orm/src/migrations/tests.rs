@@ -196,6 +196,7 @@ fn a_not_null_field_added_fills_the_rows_there() {
         choices: vec![],
         references: None,
         on_delete: None,
+        default: None,
     };
     let op = Operation::AddField { model: "shop.Product".into(), field, fill: Some(Fill::Int(0)) };
     let after = after(&op, &before);
