@@ -62,8 +62,18 @@ fn ended() -> Error {
 
 impl Transaction {
     pub(crate) async fn begin(db: &Database) -> Result<Transaction, Error> {
+        Transaction::begin_with(db, false).await
+    }
+
+    /// A transaction that changes the schema: on SQLite, foreign keys are off while it runs
+    /// (and checked by the caller), so tables can be rebuilt without cascading deletes.
+    pub(crate) async fn begin_schema(db: &Database) -> Result<Transaction, Error> {
+        Transaction::begin_with(db, true).await
+    }
+
+    async fn begin_with(db: &Database, schema: bool) -> Result<Transaction, Error> {
         let link = match db.backend() {
-            Backend::Sqlite(pool) => Link::Sqlite(pool.begin().await?),
+            Backend::Sqlite(pool) => Link::Sqlite(pool.begin(schema).await?),
             Backend::Postgres(pool) => {
                 let lease = pool.lease().await?;
                 lease.conn.batch("BEGIN").await?;

@@ -23,7 +23,7 @@ enum Job {
     /// Run one closure.
     Run(Work),
     /// Lease the writer to a transaction: run its jobs until its channel closes.
-    Lease { begun: oneshot::Sender<Result<(), Error>>, jobs: Receiver<Work>, claim: Arc<Claim> },
+    Lease { begun: oneshot::Sender<Result<(), Error>>, jobs: Receiver<Work>, claim: Arc<Claim>, schema: bool },
 }
 
 /// Queued (0), started (1), or given up by the caller (2).
@@ -130,11 +130,13 @@ impl SqlitePool {
     }
 
     /// Leases the writer to a transaction; jobs sent on the returned channel run inside it.
-    pub(crate) async fn begin(&self) -> Result<Sender<Work>, Error> {
+    /// With `schema`, foreign keys are off for the transaction (set before it begins, as
+    /// SQLite requires), so a table can be rebuilt; they are on again after it.
+    pub(crate) async fn begin(&self, schema: bool) -> Result<Sender<Work>, Error> {
         let (jobs_tx, jobs) = mpsc::channel::<Work>();
         let (begun, rx) = oneshot::channel();
         let claim = Claim::new();
-        self.send(true, Job::Lease { begun, jobs, claim: claim.clone() })?;
+        self.send(true, Job::Lease { begun, jobs, claim: claim.clone(), schema })?;
         wait(rx, &claim, self.acquire_timeout).await??;
         Ok(jobs_tx)
     }
@@ -163,9 +165,15 @@ fn spawn_thread(name: &str, mut conn: Connection, jobs: Arc<Mutex<Receiver<Job>>
             };
             match job {
                 Job::Run(work) => work(&mut conn),
-                Job::Lease { begun, jobs, claim } => {
+                Job::Lease { begun, jobs, claim, schema } => {
                     if claim.start() {
+                        if schema {
+                            let _ = conn.execute_batch("PRAGMA foreign_keys = OFF");
+                        }
                         lease(&mut conn, begun, jobs);
+                        if schema {
+                            let _ = conn.execute_batch("PRAGMA foreign_keys = ON");
+                        }
                     }
                 }
             }

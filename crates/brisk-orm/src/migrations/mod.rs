@@ -4,12 +4,14 @@
 //! commands are built on these; until they are, `Database::create_tables` makes the tables.
 
 pub mod ddl;
+pub mod executor;
 pub mod file;
 pub mod graph;
 pub mod operation;
 pub mod state;
 
 pub use ddl::{steps, Fill, Step};
+pub use executor::{Applied, Migrator};
 pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};

@@ -175,6 +175,64 @@ impl Operation {
         }
     }
 
+    /// The operation that undoes this one, given the state before this one; `Err` says why
+    /// it cannot be undone (a RunSql without its reverse).
+    pub fn reverse(&self, before: &ProjectState) -> Result<Operation, StateError> {
+        let field_before = |model: &str, name: &str| {
+            before
+                .models
+                .get(model)
+                .and_then(|m| m.field(name))
+                .cloned()
+                .ok_or_else(|| StateError(format!("{model} has no field {name}")))
+        };
+        Ok(match self.clone() {
+            Operation::CreateModel { model } => Operation::DeleteModel { model },
+            Operation::DeleteModel { model } => Operation::CreateModel { model },
+            Operation::RenameModel { old, new, .. } => {
+                let was =
+                    before.models.get(&old).ok_or_else(|| StateError(format!("there is no model {old}")))?;
+                Operation::RenameModel {
+                    old: format!("{}.{new}", was.app),
+                    new: was.name.clone(),
+                    table: was.table.clone(),
+                }
+            }
+            Operation::AddField { model, field, .. } => Operation::RemoveField { model, field },
+            Operation::RemoveField { model, field } => Operation::AddField { model, field, fill: None },
+            Operation::AlterField { model, field, .. } => {
+                let was = field_before(&model, &field.name)?;
+                Operation::AlterField { model, field: was, fill: None }
+            }
+            Operation::RenameField { model, old, new } => {
+                Operation::RenameField { model, old: new, new: old }
+            }
+            Operation::AddIndex { model, fields } => Operation::RemoveIndex { model, fields },
+            Operation::RemoveIndex { model, fields } => Operation::AddIndex { model, fields },
+            Operation::AddConstraint { model, constraint } => {
+                Operation::RemoveConstraint { model, constraint }
+            }
+            Operation::RemoveConstraint { model, constraint } => {
+                Operation::AddConstraint { model, constraint }
+            }
+            Operation::AddManyToMany { model, field } => Operation::RemoveManyToMany { model, field },
+            Operation::RemoveManyToMany { model, field } => Operation::AddManyToMany { model, field },
+            Operation::RunSql { sqlite, postgres, reverse_sqlite: Some(rs), reverse_postgres: Some(rp) } => {
+                Operation::RunSql {
+                    sqlite: rs,
+                    postgres: rp,
+                    reverse_sqlite: Some(sqlite),
+                    reverse_postgres: Some(postgres),
+                }
+            }
+            Operation::RunSql { .. } => {
+                return Err(StateError(
+                    "a RunSql without reverse_sqlite and reverse_postgres cannot be undone".into(),
+                ))
+            }
+        })
+    }
+
     /// Applies this operation to `state`.
     pub fn state_forwards(&self, state: &mut ProjectState) -> Result<(), StateError> {
         match self {

@@ -1,0 +1,325 @@
+//! Migrations applied, checked and undone on both backends: a model goes through eight
+//! changes with rows present, every change is undone back to nothing, and applied again; bad
+//! files (changed after applying, failing SQL) leave the database as it was.
+
+use brisk_orm::migrations::{
+    Constraint, FieldState, Fill, ManyToManyState, Migration, Migrator, ModelState, Operation,
+};
+use brisk_orm::testing::TestDatabase;
+use brisk_orm::{ColumnKind, Database, Dialect, OnDelete, Raw};
+
+fn field(name: &str, kind: ColumnKind) -> FieldState {
+    FieldState {
+        name: name.into(),
+        column: None,
+        kind,
+        nullable: false,
+        primary_key: false,
+        unique: false,
+        index: false,
+        max_length: None,
+        choices: vec![],
+        references: None,
+        on_delete: None,
+        default: None,
+    }
+}
+
+fn id() -> FieldState {
+    FieldState { primary_key: true, ..field("id", ColumnKind::AutoBigInt) }
+}
+
+fn migration(name: &str, deps: &[&str], operations: Vec<Operation>) -> Migration {
+    let mut m = Migration::parse("journal", name, "").unwrap();
+    m.dependencies = deps.iter().map(|d| format!("journal/{d}")).collect();
+    m.operations = operations;
+    // Through the file format, as a user's files are.
+    Migration::parse("journal", name, &m.to_toml()).unwrap()
+}
+
+const AUTHOR: &str = "journal.Author";
+
+fn steps() -> Vec<Migration> {
+    let author = ModelState {
+        app: "journal".into(),
+        name: "Author".into(),
+        table: "journal_author".into(),
+        fields: vec![id(), FieldState { max_length: Some(50), ..field("name", ColumnKind::Text) }],
+        many_to_many: vec![],
+        indexes: vec![],
+        constraints: vec![],
+    };
+    let book = ModelState {
+        app: "journal".into(),
+        name: "Book".into(),
+        table: "journal_book".into(),
+        fields: vec![
+            id(),
+            field("title", ColumnKind::Text),
+            FieldState {
+                references: Some(AUTHOR.into()),
+                on_delete: Some(OnDelete::Cascade),
+                index: true,
+                ..field("author", ColumnKind::BigInt)
+            },
+        ],
+        many_to_many: vec![],
+        indexes: vec![],
+        constraints: vec![],
+    };
+    let op = |m: &str, o| migration(m, &[], vec![o]);
+    let mut all = vec![op("0001_initial", Operation::CreateModel { model: author })];
+    let mut next = |name: &str, ops: Vec<Operation>| {
+        let previous = all.last().map(|m: &Migration| m.name.clone()).unwrap_or_default();
+        all.push(migration(name, &[&previous], ops));
+    };
+    // 2. a nullable field
+    next(
+        "0002_bio",
+        vec![Operation::AddField {
+            model: AUTHOR.into(),
+            field: FieldState { nullable: true, ..field("bio", ColumnKind::Text) },
+            fill: None,
+        }],
+    );
+    // 3. a NOT NULL field, the rows there filled
+    next(
+        "0003_age",
+        vec![Operation::AddField {
+            model: AUTHOR.into(),
+            field: field("age", ColumnKind::BigInt),
+            fill: Some(Fill::Int(30)),
+        }],
+    );
+    // 4. a rename, data kept
+    next(
+        "0004_full_name",
+        vec![Operation::RenameField { model: AUTHOR.into(), old: "name".into(), new: "full_name".into() }],
+    );
+    // 5. a type change, data converted
+    next(
+        "0005_age_text",
+        vec![Operation::AlterField {
+            model: AUTHOR.into(),
+            field: field("age", ColumnKind::Text),
+            fill: None,
+        }],
+    );
+    // 6. a foreign key to a new model, and a unique constraint
+    next(
+        "0006_books",
+        vec![
+            Operation::CreateModel { model: book },
+            Operation::AddConstraint {
+                model: "journal.Book".into(),
+                constraint: Constraint::Unique { fields: vec!["title".into(), "author".into()] },
+            },
+            Operation::AddManyToMany {
+                model: AUTHOR.into(),
+                field: ManyToManyState {
+                    name: "friends".into(),
+                    to: AUTHOR.into(),
+                    through: "journal_author_friends".into(),
+                    from_column: "from_author_id".into(),
+                    to_column: "to_author_id".into(),
+                },
+            },
+        ],
+    );
+    // 7. a field removed
+    next(
+        "0007_no_bio",
+        vec![Operation::RemoveField {
+            model: AUTHOR.into(),
+            field: FieldState { nullable: true, ..field("bio", ColumnKind::Text) },
+        }],
+    );
+    // 8. the model renamed
+    next(
+        "0008_writer",
+        vec![Operation::RenameModel {
+            old: AUTHOR.into(),
+            new: "Writer".into(),
+            table: "journal_writer".into(),
+        }],
+    );
+    all
+}
+
+async fn strings(db: &Database, sql: &str) -> Vec<String> {
+    Raw::new(sql).fetch::<(String,)>(db).await.unwrap().into_iter().map(|(s,)| s).collect()
+}
+
+async fn tables(db: &Database) -> Vec<String> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'journal%' ORDER BY name",
+        Dialect::Postgres => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'journal%' ORDER BY 1",
+    };
+    strings(db, sql).await
+}
+
+/// Applies the journey one migration at a time, checking the data after each.
+async fn journey(db: &Database) {
+    let all = steps();
+    for n in 1..=all.len() {
+        let migrator = Migrator::new(db.clone(), all[..n].to_vec()).unwrap();
+        let applied = migrator.migrate().await.unwrap_or_else(|e| panic!("{}: {e}", all[n - 1].name));
+        assert_eq!(applied, [all[n - 1].key()]);
+        match n {
+            1 => {
+                Raw::new("INSERT INTO journal_author (name) VALUES (?), (?)")
+                    .bind("Ada".to_owned())
+                    .bind("Bob".to_owned())
+                    .execute(db)
+                    .await
+                    .unwrap();
+            }
+            3 => assert_eq!(
+                strings(db, "SELECT CAST(age AS TEXT) FROM journal_author ORDER BY id").await,
+                ["30", "30"]
+            ),
+            4 => assert_eq!(
+                strings(db, "SELECT full_name FROM journal_author ORDER BY id").await,
+                ["Ada", "Bob"]
+            ),
+            5 => {
+                assert_eq!(strings(db, "SELECT age FROM journal_author ORDER BY id").await, ["30", "30"]);
+                Raw::new("INSERT INTO journal_author (full_name, age) VALUES (?, ?)")
+                    .bind("Cy".to_owned())
+                    .bind("old".to_owned())
+                    .execute(db)
+                    .await
+                    .unwrap();
+            }
+            6 => {
+                Raw::new("INSERT INTO journal_book (title, author) VALUES (?, ?)")
+                    .bind("Notes".to_owned())
+                    .bind(1i64)
+                    .execute(db)
+                    .await
+                    .unwrap();
+                let twice = Raw::new("INSERT INTO journal_book (title, author) VALUES (?, ?)")
+                    .bind("Notes".to_owned())
+                    .bind(1i64)
+                    .execute(db)
+                    .await;
+                assert!(matches!(twice, Err(brisk_orm::Error::UniqueViolation { .. })), "{twice:?}");
+                let orphan = Raw::new("INSERT INTO journal_book (title, author) VALUES (?, ?)")
+                    .bind("X".to_owned())
+                    .bind(99i64)
+                    .execute(db)
+                    .await;
+                assert!(matches!(orphan, Err(brisk_orm::Error::ForeignKeyViolation { .. })), "{orphan:?}");
+            }
+            7 => assert_eq!(
+                strings(db, "SELECT full_name FROM journal_author ORDER BY id").await,
+                ["Ada", "Bob", "Cy"]
+            ),
+            8 => {
+                assert_eq!(
+                    strings(db, "SELECT full_name FROM journal_writer ORDER BY id").await,
+                    ["Ada", "Bob", "Cy"]
+                );
+                // The foreign key followed the renamed table: deleting a writer cascades.
+                Raw::new("DELETE FROM journal_writer WHERE id = ?").bind(1i64).execute(db).await.unwrap();
+                assert!(strings(db, "SELECT title FROM journal_book").await.is_empty());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(tables(db).await, ["journal_author_friends", "journal_book", "journal_writer"]);
+}
+
+#[tokio::test]
+async fn a_model_evolves_is_undone_and_applied_again_on_both_backends() {
+    for test_db in [TestDatabase::sqlite().await.unwrap(), TestDatabase::postgres().await.unwrap()] {
+        let db = test_db.database();
+        journey(&db).await;
+        let migrator = Migrator::new(db.clone(), steps()).unwrap();
+        assert!(migrator.migrate().await.unwrap().is_empty(), "nothing left to apply");
+        // Back to 0004: age turns into an integer again, which Cy's "old" cannot be: refused,
+        // and that migration's undoing is rolled back whole (the later ones stay undone).
+        let err = migrator.migrate_back("journal", Some("0004_full_name")).await.unwrap_err().to_string();
+        assert!(err.contains("0005_age_text.toml"), "{err}");
+        assert_eq!(
+            strings(&db, "SELECT age FROM journal_author ORDER BY id").await,
+            ["30", "old"],
+            "{}",
+            db.url()
+        );
+        Raw::new("UPDATE journal_author SET age = ? WHERE age = ?")
+            .bind("41".to_owned())
+            .bind("old".to_owned())
+            .execute(&db)
+            .await
+            .unwrap();
+        let undone = migrator.migrate_back("journal", Some("0004_full_name")).await.unwrap();
+        assert_eq!(undone, ["journal/0005_age_text"]);
+        assert_eq!(strings(&db, "SELECT full_name FROM journal_author ORDER BY id").await, ["Bob", "Cy"]);
+        assert_eq!(
+            strings(&db, "SELECT CAST(age AS TEXT) FROM journal_author ORDER BY id").await,
+            ["30", "41"]
+        );
+        // To nothing, then everything again.
+        migrator.migrate_back("journal", None).await.unwrap();
+        assert!(tables(&db).await.is_empty(), "{:?}", tables(&db).await);
+        assert_eq!(migrator.migrate().await.unwrap().len(), 8);
+        assert_eq!(tables(&db).await, ["journal_author_friends", "journal_book", "journal_writer"]);
+    }
+}
+
+#[tokio::test]
+async fn a_failing_migration_leaves_the_database_as_it_was() {
+    for test_db in [TestDatabase::sqlite().await.unwrap(), TestDatabase::postgres().await.unwrap()] {
+        let db = test_db.database();
+        let mut all = steps()[..2].to_vec();
+        all.push(migration(
+            "0003_broken",
+            &["0002_bio"],
+            vec![
+                Operation::AddField {
+                    model: AUTHOR.into(),
+                    field: FieldState { nullable: true, ..field("nick", ColumnKind::Text) },
+                    fill: None,
+                },
+                Operation::RunSql {
+                    sqlite: "SELECT * FROM nowhere".into(),
+                    postgres: "SELECT * FROM nowhere".into(),
+                    reverse_sqlite: None,
+                    reverse_postgres: None,
+                },
+            ],
+        ));
+        let migrator = Migrator::new(db.clone(), all.clone()).unwrap();
+        let err = migrator.migrate().await.unwrap_err().to_string();
+        assert!(err.contains("migrations/journal/0003_broken.toml"), "{err}");
+        // 0001 and 0002 are applied; 0003's added column is not there, nor its record.
+        let applied: Vec<String> = migrator.applied().await.unwrap().into_iter().map(|a| a.name).collect();
+        assert_eq!(applied, ["0001_initial", "0002_bio"]);
+        let nick = Raw::new("SELECT nick FROM journal_author").fetch::<(Option<String>,)>(&db).await;
+        assert!(nick.is_err(), "the column was rolled back with the migration");
+
+        // A file changed after it was applied stops everything, naming it.
+        let mut changed = all[..2].to_vec();
+        changed[1].operations.push(Operation::AddIndex { model: AUTHOR.into(), fields: vec!["bio".into()] });
+        let err = Migrator::new(db.clone(), changed).unwrap().migrate().await.unwrap_err().to_string();
+        assert!(err.contains("0002_bio.toml changed after it was applied"), "{err}");
+        // An irreversible migration says so when asked to undo it.
+        let mut irreversible = all[..2].to_vec();
+        irreversible.push(migration(
+            "0003_sql",
+            &["0002_bio"],
+            vec![Operation::RunSql {
+                sqlite: "SELECT 1".into(),
+                postgres: "SELECT 1".into(),
+                reverse_sqlite: None,
+                reverse_postgres: None,
+            }],
+        ));
+        let migrator = Migrator::new(db.clone(), irreversible).unwrap();
+        migrator.migrate().await.unwrap();
+        let err = migrator.migrate_back("journal", None).await.unwrap_err().to_string();
+        assert!(err.contains("0003_sql.toml cannot be undone"), "{err}");
+        assert_eq!(migrator.applied().await.unwrap().len(), 3, "nothing was undone");
+    }
+}
