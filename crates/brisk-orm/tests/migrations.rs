@@ -323,3 +323,57 @@ async fn a_failing_migration_leaves_the_database_as_it_was() {
         assert_eq!(migrator.applied().await.unwrap().len(), 3, "nothing was undone");
     }
 }
+
+#[tokio::test]
+async fn makemigrations_writes_files_that_migrate_and_then_finds_nothing() {
+    use brisk_orm::migrations::{load, next_migration, write, Graph, NonInteractive, ProjectState};
+    let dir = std::env::temp_dir().join(format!("brisk_makemigrations_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let author = steps()[0].operations[0].clone();
+    let Operation::CreateModel { model } = author else { unreachable!() };
+    let mut declared = ProjectState::default();
+    declared.models.insert(model.label(), model.clone());
+
+    // The first migration, written and read back.
+    let graph = Graph::new(load(&dir).unwrap()).unwrap();
+    let first = next_migration(&graph, &declared, "journal", &mut NonInteractive).unwrap().unwrap();
+    let path = write(&dir, &first).unwrap();
+    assert!(path.ends_with("migrations/journal/0001_initial.toml"), "{}", path.display());
+    // A NOT NULL field with a default: no question, the rows get the default.
+    let mut with_rank = model.clone();
+    with_rank.fields.push(FieldState { default: Some(Fill::Int(7)), ..field("rank", ColumnKind::BigInt) });
+    declared.models.insert(with_rank.label(), with_rank);
+    let graph = Graph::new(load(&dir).unwrap()).unwrap();
+    let second = next_migration(&graph, &declared, "journal", &mut NonInteractive).unwrap().unwrap();
+    assert_eq!(
+        (second.name.as_str(), second.dependencies.as_slice()),
+        ("0002_auto", &["journal/0001_initial".to_owned()][..])
+    );
+    write(&dir, &second).unwrap();
+    let files = load(&dir).unwrap();
+    assert!(
+        next_migration(&Graph::new(files.clone()).unwrap(), &declared, "journal", &mut NonInteractive)
+            .unwrap()
+            .is_none(),
+        "a second run writes nothing"
+    );
+
+    for test_db in [TestDatabase::sqlite().await.unwrap(), TestDatabase::postgres().await.unwrap()] {
+        let db = test_db.database();
+        let only_first = Migrator::new(db.clone(), files[..1].to_vec()).unwrap();
+        only_first.migrate().await.unwrap();
+        Raw::new("INSERT INTO journal_author (name) VALUES (?)")
+            .bind("Ada".to_owned())
+            .execute(&db)
+            .await
+            .unwrap();
+        let all = Migrator::new(db.clone(), files.clone()).unwrap();
+        assert_eq!(all.migrate().await.unwrap(), ["journal/0002_auto"]);
+        let ranks: Vec<(i64,)> = Raw::new("SELECT rank FROM journal_author").fetch(&db).await.unwrap();
+        assert_eq!(ranks, [(7,)], "{}", db.url());
+        // sqlmigrate: the SQL of a migration, per backend.
+        let sql = all.sql(&files[1], db.dialect()).unwrap().join(";\n");
+        assert!(sql.contains("rank"), "{sql}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,19 +3,23 @@
 //! orders them. The change detector, the executor and the `makemigrations` / `migrate`
 //! commands are built on these; until they are, `Database::create_tables` makes the tables.
 
+pub mod autodetect;
 pub mod ddl;
 pub mod executor;
 pub mod file;
 pub mod graph;
 pub mod operation;
 pub mod state;
+pub mod writer;
 
+pub use autodetect::{detect, NonInteractive, Questioner, Scripted};
 pub use ddl::{steps, Fill, Step};
 pub use executor::{Applied, Migrator};
 pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};
 pub use state::{Constraint, FieldState, ManyToManyState, ModelState, ProjectState};
+pub use writer::{load, next_migration, write};
 
 #[cfg(test)]
 mod tests;

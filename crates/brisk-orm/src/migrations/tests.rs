@@ -226,3 +226,102 @@ fn a_type_change_converts_on_postgres() {
     let pg = texts(steps(&op, &before, &after, crate::Dialect::Postgres).unwrap());
     assert_eq!(pg, [r#"ALTER TABLE "shop_product" ALTER COLUMN "maker" TYPE BIGINT USING "maker"::BIGINT"#]);
 }
+
+fn with_field(mut state: ProjectState, model: &str, field: FieldState) -> ProjectState {
+    state.models.get_mut(model).unwrap().fields.push(field);
+    state
+}
+
+fn text_field(name: &str) -> FieldState {
+    FieldState {
+        name: name.into(),
+        column: None,
+        kind: crate::ColumnKind::Text,
+        nullable: false,
+        primary_key: false,
+        unique: false,
+        index: false,
+        max_length: None,
+        choices: vec![],
+        references: None,
+        on_delete: None,
+        default: None,
+    }
+}
+
+#[test]
+fn the_detector_writes_the_first_migration_and_then_nothing() {
+    let declared = registry_state();
+    let graph = Graph::new(vec![]).unwrap();
+    let first = next_migration(&graph, &declared, "shop", &mut NonInteractive).unwrap().unwrap();
+    assert_eq!(first.name, "0001_initial");
+    let kinds: Vec<String> = first.operations.iter().map(Operation::describe).collect();
+    assert_eq!(
+        kinds,
+        ["+ model shop.Category", "+ model shop.Product", "+ shop.Product.labels (many-to-many)"]
+    );
+    // Replayed, it builds the declared state: a second run finds nothing to do.
+    let graph = Graph::new(vec![first]).unwrap();
+    assert_eq!(graph.state().unwrap(), declared);
+    assert!(next_migration(&graph, &declared, "shop", &mut NonInteractive).unwrap().is_none());
+}
+
+#[test]
+fn renames_and_not_null_fields_are_asked_never_guessed() {
+    let graph = Graph::new(vec![initial()]).unwrap();
+    let built = graph.state().unwrap();
+    // A NOT NULL field without a default: without a terminal, a sentence saying what to add.
+    let declared = with_field(built.clone(), "shop.Product", text_field("sku"));
+    let err = next_migration(&graph, &declared, "shop", &mut NonInteractive).unwrap_err().to_string();
+    assert!(err.contains("shop.Product.sku") && err.contains("#[model(default = ...)]"), "{err}");
+    let mut ask = Scripted {
+        fills: vec![("shop.Product.sku".into(), Fill::Text("none".into()))],
+        ..Default::default()
+    };
+    let m = next_migration(&graph, &declared, "shop", &mut ask).unwrap().unwrap();
+    assert_eq!(m.name, "0002_auto");
+    assert_eq!(m.dependencies, ["shop/0001_initial"]);
+    assert!(
+        matches!(&m.operations[..], [Operation::AddField { fill: Some(Fill::Text(t)), .. }] if t == "none")
+    );
+
+    // A field renamed: removed + added unless someone says it is a rename.
+    let mut renamed = built.clone();
+    let product = renamed.models.get_mut("shop.Product").unwrap();
+    product.fields.iter_mut().find(|f| f.name == "maker").unwrap().name = "brand".into();
+    product.constraints[0] = Constraint::Unique { fields: vec!["name".into(), "brand".into()] };
+    // Without a terminal no rename is assumed; and the new NOT NULL field then needs a value
+    // for the rows there, so the run stops with a sentence instead of dropping maker's data.
+    let err = next_migration(&graph, &renamed, "shop", &mut NonInteractive).unwrap_err().to_string();
+    assert!(err.contains("shop.Product.brand"), "{err}");
+    let mut nullable = renamed.clone();
+    nullable
+        .models
+        .get_mut("shop.Product")
+        .unwrap()
+        .fields
+        .iter_mut()
+        .find(|f| f.name == "brand")
+        .unwrap()
+        .nullable = true;
+    let m = next_migration(&graph, &nullable, "shop", &mut NonInteractive).unwrap().unwrap();
+    let kinds: Vec<String> = m.operations.iter().map(Operation::describe).collect();
+    assert_eq!(
+        kinds,
+        [
+            "- constraint on shop.Product: Unique { fields: [\"name\", \"maker\"] }",
+            "- shop.Product.maker",
+            "+ shop.Product.brand (Text)",
+            "+ constraint on shop.Product: Unique { fields: [\"name\", \"brand\"] }",
+        ],
+        "defined differently: not a rename; the constraint goes before its field and comes back after"
+    );
+    let mut ask =
+        Scripted { renames: vec![("shop.Product.maker".into(), "brand".into())], ..Default::default() };
+    let m = next_migration(&graph, &renamed, "shop", &mut ask).unwrap().unwrap();
+    assert!(
+        matches!(&m.operations[..], [Operation::RenameField { old, new, .. }] if old == "maker" && new == "brand"),
+        "{:?}",
+        m.operations
+    );
+}
