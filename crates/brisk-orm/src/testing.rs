@@ -45,19 +45,32 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A fresh SQLite file in a temporary folder.
+    /// A fresh SQLite file in a temporary folder, with the registered models' tables.
     pub async fn sqlite() -> Result<TestDatabase, Error> {
-        let dir = std::env::temp_dir().join(unique_name("brisk_test"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
-        let url = format!("sqlite://{}", dir.join("test.db").display());
-        let test = TestDatabase { db: Database::open(&url)?, url, cleanup: Cleanup::Dir(dir) };
+        let test = TestDatabase::empty_sqlite()?;
         test.db.create_tables().await?;
         Ok(test)
     }
 
-    /// A fresh database on the PostgreSQL server of [`postgres_admin_url`].
+    /// A fresh SQLite file with no tables (for an app that makes its own, by migrations).
+    pub fn empty_sqlite() -> Result<TestDatabase, Error> {
+        let dir = std::env::temp_dir().join(unique_name("brisk_test"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+        let url = format!("sqlite://{}", dir.join("test.db").display());
+        Ok(TestDatabase { db: Database::open(&url)?, url, cleanup: Cleanup::Dir(dir) })
+    }
+
+    /// A fresh database on the PostgreSQL server of [`postgres_admin_url`], with the
+    /// registered models' tables.
     pub async fn postgres() -> Result<TestDatabase, Error> {
+        let test = TestDatabase::empty_postgres().await?;
+        test.db.create_tables().await?;
+        Ok(test)
+    }
+
+    /// A fresh PostgreSQL database with no tables.
+    pub async fn empty_postgres() -> Result<TestDatabase, Error> {
         let admin_url = postgres_admin_url();
         let admin = Database::open(&admin_url)?;
         let name = unique_name("brisk_test");
@@ -66,9 +79,7 @@ impl TestDatabase {
             Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin_url[..i]),
             _ => format!("{admin_url}/{name}"),
         };
-        let test = TestDatabase { db: Database::open(&url)?, url, cleanup: Cleanup::Postgres { name } };
-        test.db.create_tables().await?;
-        Ok(test)
+        Ok(TestDatabase { db: Database::open(&url)?, url, cleanup: Cleanup::Postgres { name } })
     }
 
     /// The backend `BRISK_TEST_BACKEND` names (`sqlite`, the default, or `postgres`).
@@ -76,6 +87,14 @@ impl TestDatabase {
         match std::env::var("BRISK_TEST_BACKEND").as_deref() {
             Ok("postgres") => TestDatabase::postgres().await,
             _ => TestDatabase::sqlite().await,
+        }
+    }
+
+    /// [`TestDatabase::from_env`]'s backend, with no tables.
+    pub async fn empty_from_env() -> Result<TestDatabase, Error> {
+        match std::env::var("BRISK_TEST_BACKEND").as_deref() {
+            Ok("postgres") => TestDatabase::empty_postgres().await,
+            _ => TestDatabase::empty_sqlite(),
         }
     }
 

@@ -9,7 +9,8 @@ pub mod store;
 pub mod ws;
 
 use brisk::prelude::*;
-use brisk_orm::{Database, Model};
+use brisk_orm::migrations::{Migration, Migrator};
+use brisk_orm::Database;
 
 /// The body of `GET /json`.
 #[derive(Serialize, JsonSchema)]
@@ -38,10 +39,21 @@ pub fn app() -> Result<App, String> {
     Ok(app_with(auth::AuthConfig::from_env()?, db))
 }
 
+/// The showcase's migrations (`migrations/showcase/*.toml`), embedded in the binary.
+pub fn migrations() -> Result<Vec<Migration>, String> {
+    const FILES: &[(&str, &str)] =
+        &[("0001_initial", include_str!("../migrations/showcase/0001_initial.toml"))];
+    FILES
+        .iter()
+        .map(|(name, text)| Migration::parse("showcase", name, text).map_err(|e| e.to_string()))
+        .collect()
+}
+
 /// The whole app with the given users and token keys, on `db`. At start-up it checks that the
-/// database answers and creates the items table if it does not exist.
+/// database answers and applies the showcase's migrations that are not applied yet (so the
+/// items table is the migrations', and a new deploy migrates by starting).
 pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
-    let tables = db.clone();
+    let migrating = db.clone();
     App::new()
         .title("brisk showcase")
         .version(env!("CARGO_PKG_VERSION"))
@@ -54,7 +66,10 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .merge(ws::router())
         .install(db)
         .on_startup(move || async move {
-            tables.create_tables_for(&[items::Item::META]).await?;
+            let migrator = Migrator::new(migrating, migrations()?)?;
+            for applied in migrator.migrate().await? {
+                tracing::info!(target: "showcase", migration = %applied, "applied");
+            }
             Ok(())
         })
         .with_state(store::Sessions::default())

@@ -20,7 +20,7 @@ impl std::ops::Deref for Server {
 }
 
 async fn server() -> Server {
-    let db = TestDatabase::from_env().await.unwrap_or_else(|e| panic!("test database: {e}"));
+    let db = TestDatabase::empty_from_env().await.unwrap_or_else(|e| panic!("test database: {e}"));
     let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
     let client = TestClient::serve(showcase::app_with(auth, db.database())).await;
     Server { client, _db: db }
