@@ -90,6 +90,8 @@ pub struct App {
     pub(crate) config: ServerConfig,
     pub(crate) startup: Vec<Hook>,
     pub(crate) shutdown: Vec<Hook>,
+    #[cfg(feature = "cli")]
+    pub(crate) commands: Vec<Arc<dyn crate::cli::Command>>,
 }
 
 impl Default for App {
@@ -113,6 +115,8 @@ impl App {
             config: ServerConfig::default(),
             startup: Vec::new(),
             shutdown: Vec::new(),
+            #[cfg(feature = "cli")]
+            commands: Vec::new(),
         }
     }
 

@@ -7,6 +7,8 @@ extern crate self as brisk;
 pub mod background;
 pub mod batch;
 pub mod body;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod depends;
 pub mod error;
 pub mod extract;

@@ -49,11 +49,17 @@ pub fn migrations() -> Result<Vec<Migration>, String> {
         .collect()
 }
 
-/// The whole app with the given users and token keys, on `db`. At start-up it checks that the
-/// database answers and applies the showcase's migrations that are not applied yet (so the
-/// items table is the migrations', and a new deploy migrates by starting).
+/// The whole app with the given users and token keys, on `db`, with its management commands
+/// (`migrate`, `makemigrations`, `showmigrations`, `sqlmigrate`, `routes`, `openapi`).
+///
+/// At start-up it checks that the database answers and applies the migrations not applied
+/// yet, unless `MIGRATE_ON_START=0`. On by default so that the showcase starts with one
+/// command on a fresh machine; a deployment that runs `showcase migrate` as its own step sets
+/// it to 0.
 pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
     let migrating = db.clone();
+    let files = migrations().unwrap_or_default();
+    let commands = brisk_orm::Migrations::new(db.clone(), files).source(env!("CARGO_MANIFEST_DIR"));
     App::new()
         .title("brisk showcase")
         .version(env!("CARGO_PKG_VERSION"))
@@ -65,7 +71,11 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .merge(chat::router())
         .merge(ws::router())
         .install(db)
+        .install(commands)
         .on_startup(move || async move {
+            if std::env::var("MIGRATE_ON_START").is_ok_and(|v| v == "0") {
+                return Ok(());
+            }
             let migrator = Migrator::new(migrating, migrations()?)?;
             for applied in migrator.migrate().await? {
                 tracing::info!(target: "showcase", migration = %applied, "applied");

@@ -8,8 +8,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = brisk::run(app) {
-        eprintln!("showcase: {e}");
-        std::process::exit(1);
-    }
+    // `showcase` serves; `showcase migrate`, `showcase makemigrations --check` ... manage.
+    brisk::cli::main(app)
 }
