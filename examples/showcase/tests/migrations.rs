@@ -1,9 +1,9 @@
-//! The showcase's migrations match its models (what `makemigrations --check` will do in CI),
-//! and migrate an empty database on either backend (`BRISK_TEST_BACKEND`).
+//! The showcase's migrations match its models (as `cargo run -p showcase -- makemigrations
+//! --check` says), and migrate an empty database on either backend (`BRISK_TEST_BACKEND`).
 //!
-//! After changing a model, `UPDATE_MIGRATIONS=1 cargo test -p showcase --test migrations`
-//! writes the next migration into `migrations/showcase/` (until the `makemigrations` command
-//! lands); review it and add it to `showcase::migrations`.
+//! After changing a model, `cargo run -p showcase -- makemigrations` writes the next
+//! migration into `migrations/showcase/`; review it and list it in `showcase::migrations`.
+//! (`UPDATE_MIGRATIONS=1` on this test writes it too.)
 
 use brisk_orm::migrations::{next_migration, write, Graph, Migrator, NonInteractive, ProjectState};
 use brisk_orm::testing::TestDatabase;
