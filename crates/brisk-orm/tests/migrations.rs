@@ -9,20 +9,7 @@ use brisk_orm::testing::TestDatabase;
 use brisk_orm::{ColumnKind, Database, Dialect, OnDelete, Raw};
 
 fn field(name: &str, kind: ColumnKind) -> FieldState {
-    FieldState {
-        name: name.into(),
-        column: None,
-        kind,
-        nullable: false,
-        primary_key: false,
-        unique: false,
-        index: false,
-        max_length: None,
-        choices: vec![],
-        references: None,
-        on_delete: None,
-        default: None,
-    }
+    FieldState::new(name, kind)
 }
 
 fn id() -> FieldState {

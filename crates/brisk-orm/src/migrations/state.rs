@@ -59,6 +59,25 @@ pub struct FieldState {
 }
 
 impl FieldState {
+    /// A NOT NULL column `name` of `kind` with no other option (set them with struct update:
+    /// `FieldState { nullable: true, ..FieldState::new("bio", ColumnKind::Text) }`).
+    pub fn new(name: &str, kind: ColumnKind) -> Self {
+        FieldState {
+            name: name.to_owned(),
+            column: None,
+            kind,
+            nullable: false,
+            primary_key: false,
+            unique: false,
+            index: false,
+            max_length: None,
+            choices: Vec::new(),
+            references: None,
+            on_delete: None,
+            default: None,
+        }
+    }
+
     /// The column's name.
     pub fn column(&self) -> &str {
         self.column.as_deref().unwrap_or(&self.name)

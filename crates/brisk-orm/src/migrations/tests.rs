@@ -184,20 +184,7 @@ fn texts(steps: Vec<Step>) -> Vec<String> {
 #[test]
 fn a_not_null_field_added_fills_the_rows_there() {
     let before = registry_state();
-    let field = FieldState {
-        name: "stock".into(),
-        column: None,
-        kind: crate::ColumnKind::BigInt,
-        nullable: false,
-        primary_key: false,
-        unique: false,
-        index: false,
-        max_length: None,
-        choices: vec![],
-        references: None,
-        on_delete: None,
-        default: None,
-    };
+    let field = FieldState::new("stock", crate::ColumnKind::BigInt);
     let op = Operation::AddField { model: "shop.Product".into(), field, fill: Some(Fill::Int(0)) };
     let after = after(&op, &before);
     let pg = texts(steps(&op, &before, &after, crate::Dialect::Postgres).unwrap());
@@ -233,20 +220,7 @@ fn with_field(mut state: ProjectState, model: &str, field: FieldState) -> Projec
 }
 
 fn text_field(name: &str) -> FieldState {
-    FieldState {
-        name: name.into(),
-        column: None,
-        kind: crate::ColumnKind::Text,
-        nullable: false,
-        primary_key: false,
-        unique: false,
-        index: false,
-        max_length: None,
-        choices: vec![],
-        references: None,
-        on_delete: None,
-        default: None,
-    }
+    FieldState::new(name, crate::ColumnKind::Text)
 }
 
 #[test]
