@@ -48,6 +48,7 @@ struct FieldAttrs {
     help_text: Option<String>,
     on_delete: Option<syn::Ident>,
     default: Option<Tokens>,
+    renamed_from: Option<String>,
 }
 
 fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
@@ -114,6 +115,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "help_text" => out.help_text = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "on_delete" => out.on_delete = Some(meta.value()?.parse::<syn::Ident>()?),
+                "renamed_from" => out.renamed_from = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "default" => {
                     let negative = meta.value()?.peek(Token![-]);
                     if negative {
@@ -130,7 +132,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 }
                 _ => {
                     return Err(meta.error(
-                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, verbose_name and help_text",
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, renamed_from, verbose_name and help_text",
                     ))
                 }
             }
@@ -378,6 +380,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
         let help = fa.help_text.clone().unwrap_or_else(|| doc(&field.attrs));
         // Foreign keys are indexed, as Django indexes them.
         let index = fa.index || relation_kind(ty).is_some();
+        let renamed_from = fa.renamed_from.clone().unwrap_or_default();
         let default = match &fa.default {
             Some(value) => quote!(::core::option::Option::Some(#value)),
             None => quote!(::core::option::Option::None),
@@ -400,6 +403,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 help_text: #help,
                 relation: #relation,
                 default: #default,
+                renamed_from: #renamed_from,
             }
         });
         reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));

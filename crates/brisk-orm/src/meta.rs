@@ -68,6 +68,9 @@ pub struct FieldMeta {
     /// the column gets (by SQL written by hand, an older binary during a rolling deploy), and
     /// what a migration that adds the column fills the existing rows with.
     pub default: Option<DefaultValue>,
+    /// The field's former name (`#[model(renamed_from = "old")]`): `makemigrations` then
+    /// writes a rename without asking, also where no one can be asked (CI). Empty when none.
+    pub renamed_from: &'static str,
 }
 
 /// A column's default, as `#[model(default = ...)]` declares it.

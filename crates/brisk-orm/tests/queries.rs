@@ -17,7 +17,7 @@ struct Thing {
     #[validate(min_length = 1, max_length = 50)]
     name: String,
     note: Option<String>,
-    #[model(default = 0)]
+    #[model(default = 0, renamed_from = "hits")]
     views: i64,
     score: Option<f64>,
     kind: Kind,
@@ -381,6 +381,12 @@ fn the_registry_describes_the_model() {
     assert_eq!(meta.indexes, [["kind", "views"]]);
     assert_eq!(meta.checks, [("views_not_negative", "views >= 0")]);
     assert_eq!(meta.field("views").unwrap().default, Some(brisk_orm::DefaultValue::Int(0)));
+    assert_eq!(meta.field("views").unwrap().renamed_from, "hits");
+    let state = brisk_orm::migrations::ProjectState::from_registry(&[meta]);
+    assert_eq!(
+        state.renamed_from.get(&("queries.Thing".to_owned(), "views".to_owned())).map(String::as_str),
+        Some("hits")
+    );
     assert_eq!(meta.verbose_name, "thing");
 }
 

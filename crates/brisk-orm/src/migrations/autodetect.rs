@@ -26,8 +26,8 @@ pub trait Questioner {
 }
 
 /// The questioner of a run without a terminal (CI, `--no-input`): renames are never assumed
-/// (a removed and an added field stay so: say the rename by answering in a terminal), and a
-/// NOT NULL field without a default is an error that says what to add.
+/// (a removed and an added field stay so, unless the field says `#[model(renamed_from =
+/// "old")]`), and a NOT NULL field without a default is an error that says what to add.
 pub struct NonInteractive;
 
 impl Questioner for NonInteractive {
@@ -127,9 +127,17 @@ pub fn detect(
         let removed: Vec<FieldState> =
             have.fields.iter().filter(|f| want.field(&f.name).is_none()).cloned().collect();
         for gone in &removed {
-            let alike = want.fields.iter().find(|f| have.field(&f.name).is_none() && f.same_definition(gone));
+            let new_here = |f: &&FieldState| have.field(&f.name).is_none();
+            // Declared in the code (`renamed_from`): a rename, even with a new definition.
+            let declared = want
+                .fields
+                .iter()
+                .filter(new_here)
+                .find(|f| to.renamed_from.get(&(label.clone(), f.name.clone())) == Some(&gone.name));
+            let alike =
+                declared.or_else(|| want.fields.iter().filter(new_here).find(|f| f.same_definition(gone)));
             if let Some(alike) = alike {
-                if ask.rename_field(&label, &gone.name, &alike.name)? {
+                if declared.is_some() || ask.rename_field(&label, &gone.name, &alike.name)? {
                     let op = Operation::RenameField {
                         model: label.clone(),
                         old: gone.name.clone(),

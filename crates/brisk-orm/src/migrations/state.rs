@@ -216,17 +216,33 @@ impl ModelState {
 }
 
 /// Every model, by `app.Name`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct ProjectState {
     /// The models.
     pub models: BTreeMap<String, ModelState>,
+    /// Renames the code declares (`#[model(renamed_from = "old")]`): (`app.Model`, new field)
+    /// → old field. They tell the change detector without asking; the database never sees
+    /// them, so two states compare equal whatever they say.
+    pub renamed_from: BTreeMap<(String, String), String>,
+}
+
+impl PartialEq for ProjectState {
+    fn eq(&self, other: &Self) -> bool {
+        self.models == other.models
+    }
 }
 
 impl ProjectState {
     /// The state the code declares for these models (`brisk_orm::registry()` for all).
     pub fn from_registry(models: &[&ModelMeta]) -> Self {
+        let mut renamed_from = BTreeMap::new();
+        for m in models {
+            for f in m.fields.iter().filter(|f| !f.renamed_from.is_empty()) {
+                renamed_from.insert((m.label(), f.name.to_owned()), f.renamed_from.to_owned());
+            }
+        }
         let models = models.iter().map(|m| (m.label(), ModelState::from_meta(m))).collect();
-        ProjectState { models }
+        ProjectState { models, renamed_from }
     }
 
     /// The models of one app.

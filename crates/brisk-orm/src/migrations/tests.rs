@@ -299,3 +299,21 @@ fn renames_and_not_null_fields_are_asked_never_guessed() {
         m.operations
     );
 }
+
+#[test]
+fn a_declared_rename_needs_no_question_even_with_a_new_type() {
+    let graph = Graph::new(vec![initial()]).unwrap();
+    let mut declared = graph.state().unwrap();
+    let product = declared.models.get_mut("shop.Product").unwrap();
+    let maker = product.fields.iter_mut().find(|f| f.name == "maker").unwrap();
+    maker.name = "brand".into();
+    maker.max_length = Some(40);
+    product.constraints[0] = Constraint::Unique { fields: vec!["name".into(), "brand".into()] };
+    declared.renamed_from.insert(("shop.Product".into(), "brand".into()), "maker".into());
+    let m = next_migration(&graph, &declared, "shop", &mut NonInteractive).unwrap().unwrap();
+    let kinds: Vec<String> = m.operations.iter().map(Operation::describe).collect();
+    assert_eq!(kinds, ["~ shop.Product.maker renamed to brand", "~ shop.Product.brand altered"]);
+    // The attribute left in the code changes nothing once the rename is applied.
+    let graph = Graph::new(vec![initial(), m]).unwrap();
+    assert!(next_migration(&graph, &declared, "shop", &mut NonInteractive).unwrap().is_none());
+}
