@@ -102,27 +102,22 @@ def _servers() -> list[DbServer]:
 SERVERS = _servers()
 
 
-def env_num(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
 def config(smoke: bool) -> dict:
     d = {
-        "duration_s": env_num("BENCH_DURATION", 1 if smoke else 5),
-        "warmup_s": env_num("BENCH_WARMUP", 1 if smoke else 2),
-        "rounds": int(env_num("BENCH_ROUNDS", 1 if smoke else 2)),
-        "connections": int(env_num("BENCH_CONNECTIONS", 64)),
-        "server_core": int(env_num("BENCH_SERVER_CORE", 0)),
-        "wrk_core": int(env_num("BENCH_WRK_CORE", 1)),
+        "duration_s": measure.env_num("BENCH_DURATION", 1 if smoke else 5),
+        "warmup_s": measure.env_num("BENCH_WARMUP", 1 if smoke else 2),
+        "rounds": int(measure.env_num("BENCH_ROUNDS", 1 if smoke else 2)),
+        "connections": int(measure.env_num("BENCH_CONNECTIONS", 64)),
+        "server_core": int(measure.env_num("BENCH_SERVER_CORE", 0)),
+        "wrk_core": int(measure.env_num("BENCH_WRK_CORE", 1)),
         "host": "127.0.0.1",
-        "port": int(env_num("BENCH_PORT", 18400)),
-        "quiet_budget_s": env_num("BENCH_QUIET_BUDGET", 0 if smoke else 60),
-        "quiet_threshold_pct": env_num("BENCH_QUIET_THRESHOLD", 15),
+        "port": int(measure.env_num("BENCH_PORT", 18400)),
+        "quiet_budget_s": measure.env_num("BENCH_QUIET_BUDGET", 0 if smoke else 60),
+        "quiet_threshold_pct": measure.env_num("BENCH_QUIET_THRESHOLD", 15),
         "profile": os.environ.get("BENCH_PROFILE", "dev" if smoke else "release"),
         "servers": os.environ.get("BENCH_SERVERS", ",".join(s.name for s in SERVERS)).split(","),
         "endpoints": os.environ.get("BENCH_ENDPOINTS", ",".join(ENDPOINTS)).split(","),
-        "nice": int(env_num("BENCH_NICE", -20 if os.geteuid() == 0 else 0)),
+        "nice": int(measure.env_num("BENCH_NICE", -20 if os.geteuid() == 0 else 0)),
     }
     unknown = set(d["servers"]) - {s.name for s in SERVERS} | set(d["endpoints"]) - set(ENDPOINTS)
     if unknown:

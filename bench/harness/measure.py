@@ -212,3 +212,9 @@ def run_wrk(
                 wrk_user_s=usage.ru_utime,
             )
     raise WrkError(f"wrk printed no BENCH_RESULT line: {out.strip()[-500:]} {err.strip()[-500:]}")
+
+
+def env_num(name: str, default: float) -> float:
+    """A number from the environment variable `name` (unset or empty: `default`)."""
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
