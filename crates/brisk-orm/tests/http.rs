@@ -197,3 +197,14 @@ async fn a_patch_changes_only_the_fields_sent() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_db_with_no_database_installed_is_a_500_that_says_nothing_to_the_client() {
+    async fn count(db: Db) -> Result<String> {
+        Ok(Note::objects().count(&db).await?.to_string())
+    }
+    let client = TestClient::new(App::new().route("/count", get(count)));
+    let res = client.get("/count").send().await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.json::<Value>(), json!({"detail": "Internal Server Error"}));
+}

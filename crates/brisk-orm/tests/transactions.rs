@@ -194,3 +194,31 @@ async fn concurrent_transactions_all_commit() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_busy_pool_answers_pool_timeout_not_a_hang() {
+    use brisk_orm::testing::TestDatabase;
+    use brisk_orm::DbOptions;
+    use std::time::{Duration, Instant};
+    for test_db in [TestDatabase::sqlite().await.unwrap(), TestDatabase::postgres().await.unwrap()] {
+        let options =
+            DbOptions { acquire_timeout: Duration::from_millis(300), transactions: 1, ..Default::default() };
+        let db = Database::open_with(test_db.url(), options).unwrap();
+        // One transaction holds SQLite's writer (PostgreSQL: the one transaction connection).
+        let held = db.begin().await.unwrap();
+        let started = Instant::now();
+        let waited = db
+            .atomic(|tx| async move { Account::objects().create(account("x", 1), &tx).await.map(drop) })
+            .await;
+        assert!(matches!(waited, Err(Error::PoolTimeout)), "{waited:?} on {}", name(&db));
+        assert!(started.elapsed() < Duration::from_secs(3), "bounded by the acquire timeout");
+        let http: brisk::Error = Error::PoolTimeout.into();
+        assert_eq!(http.status(), 503);
+        // Once it is free, the next one gets it, and the refused work never ran.
+        drop(held);
+        db.atomic(|tx| async move { Account::objects().create(account("y", 1), &tx).await.map(drop) })
+            .await
+            .unwrap();
+        assert_eq!(Account::objects().count(&db).await.unwrap(), 1);
+    }
+}
