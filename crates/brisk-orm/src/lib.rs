@@ -48,6 +48,25 @@ pub use relation::{
 pub use transaction::Transaction;
 pub use value::{ColumnKind, Ordered, RowRef, SqlType, Value};
 
+/// The migrations `brisk_build::embed_migrations("migrations")` embedded from the package's
+/// `build.rs`, parsed: a `Result<Vec<Migration>, FileError>` naming the file at fault. A release
+/// binary so migrates without its source tree.
+///
+/// ```ignore
+/// // build.rs: fn main() { brisk_build::embed_migrations("migrations"); }
+/// let files = brisk_orm::embedded_migrations!()?;
+/// let app = App::new().install(db.clone()).install(brisk_orm::Migrations::new(db, files));
+/// ```
+#[macro_export]
+macro_rules! embedded_migrations {
+    () => {
+        $crate::migrations::parse_embedded(::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/brisk_migrations.rs"
+        )))
+    };
+}
+
 /// Re-exports for the derive macros; not public API.
 #[doc(hidden)]
 pub mod __private {

@@ -39,14 +39,9 @@ pub fn app() -> Result<App, String> {
     Ok(app_with(auth::AuthConfig::from_env()?, db))
 }
 
-/// The showcase's migrations (`migrations/showcase/*.toml`), embedded in the binary.
+/// The showcase's migrations (`migrations/<app>/*.toml`), embedded in the binary by `build.rs`.
 pub fn migrations() -> Result<Vec<Migration>, String> {
-    const FILES: &[(&str, &str)] =
-        &[("0001_initial", include_str!("../migrations/showcase/0001_initial.toml"))];
-    FILES
-        .iter()
-        .map(|(name, text)| Migration::parse("showcase", name, text).map_err(|e| e.to_string()))
-        .collect()
+    brisk_orm::embedded_migrations!().map_err(|e| e.to_string())
 }
 
 /// The whole app with the given users and token keys, on `db`, with its management commands

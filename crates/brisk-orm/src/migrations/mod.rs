@@ -19,7 +19,7 @@ pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};
 pub use state::{Constraint, FieldState, ManyToManyState, ModelState, ProjectState};
-pub use writer::{load, next_migration, write};
+pub use writer::{load, next_migration, parse_embedded, write};
 
 #[cfg(test)]
 mod tests;

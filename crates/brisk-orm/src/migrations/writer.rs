@@ -106,3 +106,14 @@ pub fn load(root: &Path) -> Result<Vec<Migration>, FileError> {
     out.sort_by_key(Migration::key);
     Ok(out)
 }
+
+/// Parses migrations embedded in the binary as `(app, name, text)`, sorted as [`load`] sorts
+/// them. `embedded_migrations!()` calls it on what `brisk_build::embed_migrations` embedded.
+pub fn parse_embedded(files: &[(&str, &str, &str)]) -> Result<Vec<Migration>, FileError> {
+    let mut out = files
+        .iter()
+        .map(|(app, name, text)| Migration::parse(app, name, text))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(Migration::key);
+    Ok(out)
+}
