@@ -24,6 +24,75 @@ pub fn derive_choice(input: TokenStream) -> TokenStream {
     choice(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
+/// Derives `brisk_orm::Values<M>` (and `FromRow`) for a struct read from some fields of a
+/// model: `#[values(model = Post)]` on the struct; each field reads the model's field of the
+/// same name, or `#[values(from = <expression giving a Field<Post, T>>)]`.
+#[proc_macro_derive(Values, attributes(values))]
+pub fn derive_values(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    values(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+fn values(input: DeriveInput) -> syn::Result<Tokens> {
+    let name = &input.ident;
+    let mut model: Option<syn::Path> = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("values")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("model") {
+                model = Some(meta.value()?.parse()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown option; #[values(model = Model)] names the model read from"))
+            }
+        })?;
+    }
+    let model = model
+        .ok_or_else(|| syn::Error::new(name.span(), "name the model read from: #[values(model = Post)]"))?;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(name.span(), "Values is derived for a struct with named fields"));
+    };
+    let Fields::Named(fields) = &data.fields else {
+        return Err(syn::Error::new(name.span(), "Values is derived for a struct with named fields"));
+    };
+    let mut reads = Vec::new();
+    let mut columns = Vec::new();
+    for (idx, field) in fields.named.iter().enumerate() {
+        let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
+        let ty = &field.ty;
+        let mut from: Option<Expr> = None;
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("values")) {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("from") {
+                    from = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    Err(meta.error(
+                        "unknown option; #[values(from = Post::author().username())] names the field read",
+                    ))
+                }
+            })?;
+        }
+        let source = from.map(|e| quote!(#e)).unwrap_or_else(|| quote!(#model::#ident()));
+        reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));
+        // The explicit `Field<M, T>` makes a field of another type (or model) a compile error.
+        columns.push(quote!(.column::<#model, #ty>(#source)));
+    }
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics ::brisk_orm::FromRow for #name #ty_generics #where_clause {
+            fn from_row(row: &::brisk_orm::RowRef<'_>) -> ::core::result::Result<Self, ::brisk_orm::Error> {
+                ::core::result::Result::Ok(#name { #(#reads),* })
+            }
+        }
+
+        impl #impl_generics ::brisk_orm::Values<#model> for #name #ty_generics #where_clause {
+            fn columns() -> ::brisk_orm::ColumnList {
+                ::brisk_orm::ColumnList::default() #(#columns)*
+            }
+        }
+    })
+}
+
 #[derive(Default)]
 struct ModelAttrs {
     table: Option<String>,

@@ -24,12 +24,13 @@ mod relation;
 pub mod schema;
 mod shape;
 pub mod testing;
+mod tracked;
 mod transaction;
 mod value;
 
 pub use app::{atomic_requests, Db};
 pub use backend::{Dialect, Executor, Target};
-pub use brisk_orm_macros::{Choice, Model};
+pub use brisk_orm_macros::{Choice, Model, Values};
 pub use commands::Migrations;
 pub use condition::Q;
 pub use database::{Database, DbOptions, DEFAULT_URL};
@@ -40,11 +41,12 @@ pub use many::{ManyField, ManyToMany, ManyToManyMeta};
 pub use meta::{registry, DefaultValue, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use patch::Patch;
-pub use queryset::{Assignment, Columns, Order, QuerySet};
+pub use queryset::{Assignment, ColumnList, Columns, Order, QuerySet, Values};
 pub use raw::Raw;
 pub use relation::{
     meta_of, ForeignKey, KeyOf, OnDelete, OneToOne, PrimaryKey, RelatedField, Relates, Relation,
 };
+pub use tracked::Tracked;
 pub use transaction::Transaction;
 pub use value::{ColumnKind, Ordered, RowRef, SqlType, Value};
 
@@ -78,6 +80,6 @@ pub mod __private {
 pub mod prelude {
     pub use crate::{
         AutoId, Choice, Database, Date, DateTime, Db, Executor, ForeignKey, ManyToMany, Model, ModelExt,
-        OnDelete, OneToOne, QuerySet, Uuid, Q,
+        OnDelete, OneToOne, QuerySet, Uuid, Values, Q,
     };
 }

@@ -141,6 +141,12 @@ pub trait ModelExt: Model {
         }
     }
 
+    /// This row, remembering its current values, so that [`Tracked::save`](crate::Tracked::save)
+    /// writes only the fields changed afterwards.
+    fn tracked(self) -> crate::Tracked<Self> {
+        crate::Tracked::new(self)
+    }
+
     /// Reads this row again, replacing every field.
     fn refresh_from_db<E: Executor>(&mut self, ex: &E) -> impl Future<Output = Result<(), Error>> + Send {
         async move {

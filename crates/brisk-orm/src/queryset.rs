@@ -97,7 +97,77 @@ pub trait Columns<M> {
 /// The columns of a [`Columns`] tuple (with whether each is nullable, and its kind); not
 /// public API.
 #[doc(hidden)]
+#[derive(Default)]
 pub struct ColumnList(pub(crate) Vec<(Operand, bool, ColumnKind)>);
+
+impl ColumnList {
+    /// Adds `field` (what `#[derive(Values)]` generates for each struct field).
+    #[doc(hidden)]
+    pub fn column<M, T: SqlType>(mut self, field: Field<M, T>) -> Self {
+        self.0.push((field.operand(), T::NULLABLE, field.kind()));
+        self
+    }
+}
+
+/// A struct read from some fields of `M` instead of whole rows (Django's `values()`, typed):
+/// derive it with `#[derive(Values)]` and `#[values(model = M)]`, then read it with
+/// [`QuerySet::values`]. Each struct field reads the model's field of the same name, or the
+/// field `#[values(from = ...)]` names (one across a relation too); a field of another type
+/// does not compile.
+///
+/// ```
+/// use brisk_orm::prelude::*;
+///
+/// #[derive(Model)]
+/// struct Author {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     username: String,
+/// }
+/// #[derive(Model)]
+/// struct Post {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     title: String,
+///     #[model(on_delete = Cascade)]
+///     author: ForeignKey<Author>,
+/// }
+///
+/// #[derive(Values)]
+/// #[values(model = Post)]
+/// struct PostTitle {
+///     title: String,
+///     #[values(from = Post::author().username())]
+///     author: String,
+/// }
+///
+/// # async fn demo(db: Database) -> Result<(), brisk_orm::Error> {
+/// let titles: Vec<PostTitle> = Post::objects().values(&db).await?; // one query, one JOIN
+/// # Ok(()) }
+/// ```
+///
+/// A struct field whose type is not the model field's does not compile:
+///
+/// ```compile_fail
+/// use brisk_orm::prelude::*;
+///
+/// #[derive(Model)]
+/// struct Post {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     views: i64,
+/// }
+/// #[derive(Values)]
+/// #[values(model = Post)]
+/// struct Views {
+///     views: String, // i64 in the model
+/// }
+/// ```
+pub trait Values<M>: FromRow {
+    /// The columns read, in the struct's order.
+    #[doc(hidden)]
+    fn columns() -> ColumnList;
+}
 
 macro_rules! columns {
     ($($name:ident $idx:tt),+) => {
@@ -659,6 +729,19 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<Vec<C::Row>, Error> {
         let target = ex.target();
         let operands = columns.operands().0.into_iter().map(|(o, _, _)| o).collect();
+        let select = self.select_with(target.dialect(), operands, &self.orders());
+        let (sql, values) = target.dialect().build_select(&select);
+        target.fetch(false, sql, values).await
+    }
+
+    /// Only the fields of the struct `V` (see [`Values`]) of every matching row.
+    ///
+    /// ```ignore
+    /// let titles: Vec<PostTitle> = Post::objects().filter(Post::published().eq(true)).values(&db).await?;
+    /// ```
+    pub async fn values<V: Values<M>>(&self, ex: &impl Executor) -> Result<Vec<V>, Error> {
+        let target = ex.target();
+        let operands = V::columns().0.into_iter().map(|(o, _, _)| o).collect();
         let select = self.select_with(target.dialect(), operands, &self.orders());
         let (sql, values) = target.dialect().build_select(&select);
         target.fetch(false, sql, values).await

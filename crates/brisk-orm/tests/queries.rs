@@ -480,3 +480,44 @@ async fn raw_sql_binds_values_and_reads_typed_rows() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_tracked_row_saves_only_what_changed() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let mut hammer =
+            Thing::objects().filter(Thing::name().eq("Hammer")).get(&db).await.unwrap().tracked();
+        // Meanwhile another request changes another field of the same row.
+        Thing::objects()
+            .filter(Thing::name().eq("Hammer"))
+            .update([Thing::views().set(99)], &db)
+            .await
+            .unwrap();
+        hammer.note = Some("changed".into());
+        assert_eq!(hammer.changed(), ["note"]);
+        let before = db.queries_run();
+        hammer.save(&db).await.unwrap();
+        assert_eq!(db.queries_run() - before, 1);
+        let stored = Thing::objects().filter(Thing::name().eq("Hammer")).get(&db).await.unwrap();
+        assert_eq!(stored.note.as_deref(), Some("changed"), "{}", name(&db));
+        assert_eq!(stored.views, 99, "the other request's change is kept ({})", name(&db));
+        // Nothing changed since: no query at all.
+        assert!(hammer.changed().is_empty());
+        let before = db.queries_run();
+        hammer.save(&db).await.unwrap();
+        assert_eq!(db.queries_run(), before);
+        // A row deleted meanwhile is an error, not a row written back.
+        Thing::objects().filter(Thing::name().eq("Hammer")).delete(&db).await.unwrap();
+        hammer.views = 1;
+        assert!(matches!(hammer.save(&db).await, Err(Error::DoesNotExist { .. })), "{}", name(&db));
+        assert_eq!(Thing::objects().filter(Thing::name().eq("Hammer")).count(&db).await.unwrap(), 0);
+        // A new row is inserted whole, then tracked from what was stored.
+        let mut fresh = thing("Drill", 4, None, None, Kind::Tool).tracked();
+        fresh.save(&db).await.unwrap();
+        assert!(fresh.id.value() > 0);
+        assert!(fresh.changed().is_empty());
+        let json = serde_json::to_value(&fresh).unwrap();
+        assert_eq!(json["name"], "Drill");
+    })
+    .await;
+}

@@ -266,3 +266,40 @@ async fn reverse_relations_read_the_rows_pointing_back() {
     })
     .await;
 }
+
+/// A post's title and its author's name, read into a struct (Django's `values()`, typed).
+#[derive(Debug, PartialEq, brisk_orm::Values)]
+#[values(model = Post)]
+struct TitleAndAuthor {
+    title: String,
+    #[values(from = Post::author().join(Author::username()))]
+    author: String,
+}
+
+/// Only the key and the title, by the model's own field names.
+#[derive(Debug, PartialEq, brisk_orm::Values)]
+#[values(model = Post)]
+struct JustTitle {
+    id: AutoId,
+    title: String,
+}
+
+#[tokio::test]
+async fn values_read_structs_across_relations_in_one_query() {
+    each_backend(|db| async move {
+        seed(&db).await;
+        let before = db.queries_run();
+        let rows: Vec<TitleAndAuthor> =
+            Post::objects().filter(Post::title().startswith("a")).values(&db).await.unwrap();
+        assert_eq!(db.queries_run() - before, 1, "{}", name(&db));
+        let expect = |t: &str, a: &str| TitleAndAuthor { title: t.into(), author: a.into() };
+        assert_eq!(rows, [expect("a1", "ada"), expect("a2", "ada"), expect("a3", "ada")], "{}", name(&db));
+        let sql = Post::objects().filter(Post::title().eq("b1")).sql(brisk_orm::Dialect::Postgres);
+        assert!(!sql.contains("JOIN"), "a plain query joins nothing: {sql}");
+        let b: Vec<JustTitle> = Post::objects().filter(Post::title().eq("b1")).values(&db).await.unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].title, "b1");
+        assert!(b[0].id.value() > 0);
+    })
+    .await;
+}
