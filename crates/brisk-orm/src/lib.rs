@@ -7,6 +7,7 @@ extern crate self as brisk_orm;
 pub mod aggregate;
 mod app;
 mod backend;
+mod bulk_update;
 mod commands;
 mod condition;
 mod database;

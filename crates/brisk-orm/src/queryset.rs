@@ -283,6 +283,11 @@ fn rows_per_insert(columns: usize) -> usize {
 }
 
 impl<M: Model> QuerySet<M> {
+    /// True when no filter, slice or relation narrows the rows (the whole table).
+    pub(crate) fn is_whole_table(&self) -> bool {
+        self.filters.is_empty() && self.limit.is_none() && self.offset.is_none()
+    }
+
     /// Every row (ordered by the model's `ordering`, if it has one).
     pub fn new() -> Self {
         QuerySet {

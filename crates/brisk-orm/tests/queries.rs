@@ -521,3 +521,40 @@ async fn a_tracked_row_saves_only_what_changed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn bulk_update_writes_each_rows_own_values_in_one_statement() {
+    each_backend(|db| async move {
+        let mut things = seed(&db).await;
+        for (i, t) in things.iter_mut().enumerate() {
+            t.views = 100 + i as i64;
+            t.note = if i % 2 == 0 { None } else { Some(format!("it's 100% n°{i}")) };
+            t.name = "not written".into(); // not listed: kept as stored
+        }
+        let before = db.queries_run();
+        let n = Thing::objects().bulk_update(&things, (Thing::views(), Thing::note()), &db).await.unwrap();
+        assert_eq!((n, db.queries_run() - before), (5, 1), "{}", name(&db));
+        let stored: Vec<(i64, Option<String>, String)> = Thing::objects()
+            .order_by([Thing::id().asc()])
+            .values_list((Thing::views(), Thing::note(), Thing::name()), &db)
+            .await
+            .unwrap();
+        assert_eq!(stored[0], (100, None, "Hammer".into()), "{}", name(&db));
+        assert_eq!(stored[3], (103, Some("it's 100% n°3".into()), "École".into()), "{}", name(&db));
+        // A value the table refuses (the check views >= 0) fails the whole statement.
+        things[1].views = -1;
+        let refused = Thing::objects().bulk_update(&things, (Thing::views(),), &db).await;
+        assert!(matches!(refused, Err(Error::ConstraintViolation { .. })), "{refused:?} ({})", name(&db));
+        assert_eq!(Thing::objects().filter(Thing::views().eq(100)).count(&db).await.unwrap(), 1);
+        // By key only: a filtered QuerySet and the primary key are refused.
+        let filtered =
+            Thing::objects().filter(Thing::views().gt(0)).bulk_update(&things, (Thing::views(),), &db).await;
+        assert!(matches!(filtered, Err(Error::Config(_))));
+        assert!(matches!(
+            Thing::objects().bulk_update(&things, (Thing::id(),), &db).await,
+            Err(Error::Config(_))
+        ));
+        assert_eq!(Thing::objects().bulk_update(&[], (Thing::views(),), &db).await.unwrap(), 0);
+    })
+    .await;
+}

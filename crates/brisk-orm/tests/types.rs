@@ -77,6 +77,30 @@ async fn every_type_round_trips_on_both_backends() {
             Sample::objects().filter(Sample::bytes().eq(vec![0, 1, 254, 255])).count(&db).await.unwrap(),
             3
         );
+        // bulk_update writes every type back the same (typed VALUES on PostgreSQL).
+        let mut all = Sample::objects().order_by([Sample::id().asc()]).all(&db).await.unwrap();
+        let mut changed = extreme(7, -2.5);
+        changed.maybe_text = Some("ß".into());
+        changed.maybe_at = Some(DateTime::from_micros(1));
+        for row in &mut all {
+            let id = row.id;
+            *row = changed.clone();
+            row.id = id;
+        }
+        let fields =
+            (Sample::flag(), Sample::big(), Sample::real(), Sample::text(), Sample::bytes(), Sample::at());
+        assert_eq!(Sample::objects().bulk_update(&all, fields, &db).await.unwrap(), 3, "{}", name(&db));
+        let fields = (
+            Sample::day(),
+            Sample::uid(),
+            Sample::doc(),
+            Sample::maybe_text(),
+            Sample::maybe_at(),
+            Sample::small(),
+        );
+        assert_eq!(Sample::objects().bulk_update(&all, fields, &db).await.unwrap(), 3, "{}", name(&db));
+        let read = Sample::objects().order_by([Sample::id().asc()]).all(&db).await.unwrap();
+        assert_eq!(read, all, "{}", name(&db));
     })
     .await;
 }

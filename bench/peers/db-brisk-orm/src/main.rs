@@ -3,16 +3,14 @@
 //! is `DATABASE_URL` (PostgreSQL, or SQLite for `/db` and `/fortunes`), with brisk-orm's default
 //! pool (PostgreSQL: two shared pipelined connections; SQLite: one writer and four readers).
 //!
-//! `/updates` reads its rows with the ORM and writes them back in one statement. brisk-orm has
-//! no way to give each row of one UPDATE its own value (an `update()` sets the same expression on
-//! every matching row), so that statement is raw SQL: brisk-orm's `Raw`, with every value bound
-//! (prepared once per connection, as the ORM's own queries are).
+//! `/updates` reads its rows with the ORM and writes them back in one statement with
+//! `bulk_update` (a join with a typed VALUES list, as the raw servers write it; prepared once per
+//! connection for each batch size, as the ORM's other queries are).
 
 use brisk::http::Uri;
 use brisk::prelude::*;
 use brisk::response::Html;
 use brisk_orm::prelude::*;
-use brisk_orm::Raw;
 use futures_util::future::try_join_all;
 
 /// A row of TechEmpower's World table.
@@ -59,13 +57,10 @@ async fn updates(db: Db, uri: Uri) -> Result<Json<Vec<World>>> {
     let ids = tfb::distinct_ids(tfb::queries(uri.query()));
     let db = &db;
     let mut worlds = try_join_all(ids.into_iter().map(|id| one(db, id))).await?;
-    // Raw SQL: see the module's comment.
-    let mut update = Raw::new(tfb::update_sql_question(worlds.len()));
     for w in &mut worlds {
         w.random_number = tfb::random_id();
-        update = update.bind(w.id).bind(w.random_number);
     }
-    update.execute(db).await?;
+    World::objects().bulk_update(&worlds, (World::random_number(),), db).await?;
     Ok(Json(worlds))
 }
 

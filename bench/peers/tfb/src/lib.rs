@@ -131,16 +131,6 @@ pub fn update_sql_prepared(n: usize) -> String {
     sql
 }
 
-/// The same statement with `?` placeholders (brisk-orm's `Raw` numbers them for PostgreSQL).
-pub fn update_sql_question(n: usize) -> String {
-    let mut sql = String::from("UPDATE world SET randomnumber = v.r FROM (VALUES ");
-    for i in 0..n {
-        sql.push_str(if i == 0 { "(?::int, ?::int)" } else { ", (?::int, ?::int)" });
-    }
-    sql.push_str(") AS v(id, r) WHERE world.id = v.id");
-    sql
-}
-
 /// The same statement with the numbers written in (integers the server chose: no user input).
 pub fn update_sql_literal(rows: &[World]) -> String {
     let mut sql = String::from("UPDATE world SET randomnumber = v.r FROM (VALUES ");
@@ -192,10 +182,6 @@ mod tests {
         assert_eq!(
             update_sql_prepared(2),
             "UPDATE world SET randomnumber = v.r FROM (VALUES ($1::int, $2::int), ($3::int, $4::int)) AS v(id, r) WHERE world.id = v.id"
-        );
-        assert_eq!(
-            update_sql_question(2),
-            "UPDATE world SET randomnumber = v.r FROM (VALUES (?::int, ?::int), (?::int, ?::int)) AS v(id, r) WHERE world.id = v.id"
         );
         let rows = [World { id: 3, random_number: 7 }];
         assert_eq!(
