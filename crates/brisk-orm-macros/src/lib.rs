@@ -118,6 +118,8 @@ struct FieldAttrs {
     on_delete: Option<syn::Ident>,
     default: Option<Tokens>,
     renamed_from: Option<String>,
+    through: Option<syn::Path>,
+    through_fields: Option<(String, String)>,
 }
 
 fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
@@ -185,6 +187,18 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 "help_text" => out.help_text = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "on_delete" => out.on_delete = Some(meta.value()?.parse::<syn::Ident>()?),
                 "renamed_from" => out.renamed_from = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "through" => out.through = Some(meta.value()?.parse::<syn::Path>()?),
+                "through_fields" => {
+                    let content;
+                    meta.value()?;
+                    syn::parenthesized!(content in meta.input);
+                    let pair = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                    let names: Vec<String> = pair.iter().map(LitStr::value).collect();
+                    let [from, to] = names.as_slice() else {
+                        return Err(meta.error("through_fields = (\"from\", \"to\"): the through model's two foreign keys"));
+                    };
+                    out.through_fields = Some((from.clone(), to.clone()));
+                }
                 "default" => {
                     let negative = meta.value()?.peek(Token![-]);
                     if negative {
@@ -201,7 +215,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 }
                 _ => {
                     return Err(meta.error(
-                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, renamed_from, verbose_name and help_text",
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, renamed_from, through, through_fields, verbose_name and help_text",
                     ))
                 }
             }
@@ -347,6 +361,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let mut manys = Vec::new();
     let mut lookup_sigs = Vec::new();
     let mut lookup_impls = Vec::new();
+    let mut checks_extra = Vec::new();
     let mut idx = 0usize;
     for field in fields.iter() {
         let ident = field.ident.as_ref().ok_or_else(|| syn::Error::new(field.span(), "unnamed field"))?;
@@ -363,14 +378,56 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             } else {
                 (format!("{lower}_id"), format!("{target_name}_id"))
             };
-            let suffix = format!("_{fname}");
-            let meta = quote! {
-                ::brisk_orm::ManyToManyMeta {
-                    name: #fname,
-                    through: ::core::concat!(#table, #suffix),
-                    from_column: #from,
-                    to_column: #to,
-                    target: ::brisk_orm::meta_of::<#target>,
+            let meta = match &fa.through {
+                None => {
+                    if fa.through_fields.is_some() {
+                        return Err(syn::Error::new(
+                            field.span(),
+                            "through_fields goes with through = Model",
+                        ));
+                    }
+                    let suffix = format!("_{fname}");
+                    quote! {
+                        ::brisk_orm::ManyToManyMeta {
+                            name: #fname,
+                            through: ::core::concat!(#table, #suffix),
+                            from_column: #from,
+                            to_column: #to,
+                            target: ::brisk_orm::meta_of::<#target>,
+                            through_model: ::core::option::Option::None,
+                            through_key: "id",
+                        }
+                    }
+                }
+                Some(through) => {
+                    // The through model's foreign keys: named, or this model's and the
+                    // target's names in lowercase (Django's default too).
+                    let (from_field, to_field) = fa.through_fields.clone().unwrap_or_else(|| {
+                        if target_name == lower {
+                            (format!("from_{lower}"), format!("to_{lower}"))
+                        } else {
+                            (lower.clone(), target_name.clone())
+                        }
+                    });
+                    let from_ident = format_ident!("{}", from_field);
+                    let to_ident = format_ident!("{}", to_field);
+                    checks_extra.push(quote! {
+                        const _: () = ::brisk_orm::__private::check_through(<#through as ::brisk_orm::Model>::META, #from_field, #to_field);
+                        // Both foreign keys point where they must, or the build stops here.
+                        const _: fn() -> ::brisk_orm::Field<#through, ::brisk_orm::ForeignKey<#name>> = #through::#from_ident;
+                        const _: fn() -> ::brisk_orm::Field<#through, ::brisk_orm::ForeignKey<#target>> = #through::#to_ident;
+                    });
+                    quote! {
+                        ::brisk_orm::ManyToManyMeta {
+                            name: #fname,
+                            through: <#through as ::brisk_orm::Model>::META.table,
+                            from_column: ::brisk_orm::__private::through_column(<#through as ::brisk_orm::Model>::META, #from_field),
+                            to_column: ::brisk_orm::__private::through_column(<#through as ::brisk_orm::Model>::META, #to_field),
+                            target: ::brisk_orm::meta_of::<#target>,
+                            through_model: ::core::option::Option::Some(::brisk_orm::meta_of::<#through>),
+                            through_key: ::brisk_orm::__private::through_key(<#through as ::brisk_orm::Model>::META),
+                        }
+                    }
                 }
             };
             let doc = format!("The `{fname}` links (a many-to-many field).");
@@ -531,6 +588,8 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let touch_body = if touches.is_empty() { quote!(let _ = adding;) } else { quote!(#(#touches)*) };
 
     Ok(quote! {
+        #(#checks_extra)*
+
         impl ::brisk_orm::FromRow for #name {
             fn from_row(row: &::brisk_orm::RowRef<'_>) -> ::core::result::Result<Self, ::brisk_orm::Error> {
                 ::core::result::Result::Ok(#name { #(#reads),* })

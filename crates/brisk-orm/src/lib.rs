@@ -73,6 +73,7 @@ macro_rules! embedded_migrations {
 /// Re-exports for the derive macros; not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::many::{check_through, through_column, through_key};
     pub use crate::meta::Registered;
     pub use inventory;
 }

@@ -33,6 +33,70 @@ pub struct ManyToManyMeta {
     pub to_column: &'static str,
     /// The model linked to.
     pub target: fn() -> &'static ModelMeta,
+    /// The through model, when the field names one (`#[model(through = PostTag)]`); `None`
+    /// for the table brisk-orm makes.
+    pub through_model: Option<fn() -> &'static ModelMeta>,
+    /// The through table's primary key column (`id` for the table brisk-orm makes).
+    pub through_key: &'static str,
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The column of `field` in an explicit through model (what `#[derive(Model)]` generates);
+/// a field it lacks stops the build.
+#[doc(hidden)]
+pub const fn through_column(meta: &'static ModelMeta, field: &str) -> &'static str {
+    let mut i = 0;
+    while i < meta.fields.len() {
+        if same(meta.fields[i].name, field) {
+            return meta.fields[i].column;
+        }
+        i += 1;
+    }
+    panic!("the through model has no field of this name: name its two foreign keys with through_fields = (\"from\", \"to\")")
+}
+
+/// The primary key column of an explicit through model.
+#[doc(hidden)]
+pub const fn through_key(meta: &'static ModelMeta) -> &'static str {
+    let mut i = 0;
+    while i < meta.fields.len() {
+        if meta.fields[i].primary_key {
+            return meta.fields[i].column;
+        }
+        i += 1;
+    }
+    panic!("the through model has no primary key")
+}
+
+/// Stops the build unless the through model declares its two foreign keys unique together
+/// (`#[model(unique_together(["post", "tag"]))]`): `add` links a pair at most once.
+#[doc(hidden)]
+pub const fn check_through(meta: &'static ModelMeta, from: &str, to: &str) {
+    let mut i = 0;
+    while i < meta.unique_together.len() {
+        let set = meta.unique_together[i];
+        if set.len() == 2
+            && ((same(set[0], from) && same(set[1], to)) || (same(set[0], to) && same(set[1], from)))
+        {
+            return;
+        }
+        i += 1;
+    }
+    panic!("a through model declares its two foreign keys unique together: #[model(unique_together([\"from\", \"to\"]))] with its field names")
 }
 
 /// A many-to-many field (Django's `ManyToManyField`): the linked rows, once a query loaded
@@ -43,6 +107,69 @@ pub struct ManyToManyMeta {
 /// body's list is kept as [`ManyToMany::keys`] for the handler to store once the row has its
 /// key (`Post::tags().set(&post, keys, &db)`), as Django REST framework saves links after
 /// the row.
+///
+/// With `#[model(through = Enrollment)]` the links are rows of a model of your own, which can
+/// hold data of the link (a grade, a date). It has a foreign key to each side (named by the
+/// models' names in lowercase, or `through_fields = ("student", "course")`), unique together,
+/// and its own migrations make its table. `add` fills the two keys only (the other fields need
+/// a default or NULL); create the through rows yourself to give them data.
+///
+/// ```
+/// use brisk_orm::prelude::*;
+///
+/// #[derive(Model)]
+/// struct Course {
+///     #[model(primary_key)]
+///     id: AutoId,
+/// }
+/// #[derive(Model)]
+/// struct Student {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     #[model(through = Enrollment)]
+///     courses: ManyToMany<Course>,
+/// }
+/// #[derive(Model)]
+/// #[model(unique_together(["student", "course"]))]
+/// struct Enrollment {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     #[model(on_delete = Cascade)]
+///     student: ForeignKey<Student>,
+///     #[model(on_delete = Cascade)]
+///     course: ForeignKey<Course>,
+///     grade: Option<i32>,
+/// }
+/// ```
+///
+/// A through model without the two keys unique together, or whose keys point elsewhere, stops
+/// the build:
+///
+/// ```compile_fail
+/// use brisk_orm::prelude::*;
+///
+/// #[derive(Model)]
+/// struct Course {
+///     #[model(primary_key)]
+///     id: AutoId,
+/// }
+/// #[derive(Model)]
+/// struct Student {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     #[model(through = Enrollment)]
+///     courses: ManyToMany<Course>,
+/// }
+/// #[derive(Model)]
+/// struct Enrollment {
+///     #[model(primary_key)]
+///     id: AutoId,
+///     #[model(on_delete = Cascade)]
+///     student: ForeignKey<Student>,
+///     #[model(on_delete = Cascade)]
+///     course: ForeignKey<Course>,
+/// }
+/// ```
 pub struct ManyToMany<T: Model> {
     loaded: Option<Vec<Arc<T>>>,
     sent: Option<Vec<KeyOf<T>>>,
@@ -300,7 +427,7 @@ pub(crate) async fn prefetch_many<M: Model, T: Model>(
                 .equals((through, meta.to_column)),
         )
         .and_where(sea_query::Expr::col((through, meta.from_column)).is_in(owners))
-        .order_by((through, "id"), sea_query::Order::Asc);
+        .order_by((through, meta.through_key), sea_query::Order::Asc);
     let (sql, values) = dialect.build(&select);
     let read = |row: &RowRef<'_>| Ok((<KeyOf<M>>::read(row, 0)?, T::from_row(&row.shifted(1))?));
     let links: Vec<(KeyOf<M>, T)> = target.fetch_with(false, sql, values, read).await?;

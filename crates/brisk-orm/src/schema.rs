@@ -245,7 +245,7 @@ impl<'a> Ddl<'a> {
     pub fn create_model(&self, model: &ModelState) -> Result<Vec<String>, Error> {
         let mut statements = vec![self.table_sql(model, &model.table, true)?];
         statements.extend(self.index_sql(model));
-        for many in &model.many_to_many {
+        for many in model.many_to_many.iter().filter(|m| m.through_model.is_none()) {
             statements.extend(self.through_sql(model, many)?);
         }
         Ok(statements)

@@ -109,3 +109,111 @@ fn the_registry_records_the_through_table() {
     );
     assert_eq!((many.target)().name, "Tag");
 }
+
+#[derive(Debug, Clone, Model)]
+struct Course {
+    #[model(primary_key)]
+    id: AutoId,
+    code: String,
+}
+
+/// A student's courses, through a model that holds the grade too.
+#[derive(Debug, Clone, Model)]
+struct Student {
+    #[model(primary_key)]
+    id: AutoId,
+    name: String,
+    #[model(through = Enrollment)]
+    courses: ManyToMany<Course>,
+}
+
+/// The explicit through model: its two keys unique together, and a grade of its own.
+#[derive(Debug, Clone, Model)]
+#[model(unique_together(["student", "course"]))]
+struct Enrollment {
+    #[model(primary_key)]
+    id: AutoId,
+    #[model(on_delete = Cascade)]
+    student: ForeignKey<Student>,
+    #[model(on_delete = Cascade)]
+    course: ForeignKey<Course>,
+    grade: Option<i32>,
+}
+
+#[tokio::test]
+async fn an_explicit_through_model_holds_the_links_and_their_data() {
+    each_backend(|db| async move {
+        let course = |code: &str| Course { id: AutoId::default(), code: code.into() };
+        let maths = Course::objects().create(course("maths"), &db).await.unwrap();
+        let art = Course::objects().create(course("art"), &db).await.unwrap();
+        let ada = Student { id: AutoId::default(), name: "ada".into(), courses: ManyToMany::default() };
+        let ada = Student::objects().create(ada, &db).await.unwrap();
+        // A link with data: a row of the through model.
+        let enrol = Enrollment {
+            id: AutoId::default(),
+            student: ForeignKey::new(ada.id.value()),
+            course: ForeignKey::new(maths.id.value()),
+            grade: Some(17),
+        };
+        Enrollment::objects().create(enrol, &db).await.unwrap();
+        // A link without: add() fills the two keys (the grade stays NULL), once.
+        Student::courses().add(&ada, [art.id.value(), art.id.value()], &db).await.unwrap();
+        Student::courses().add(&ada, [art.id.value()], &db).await.unwrap();
+        let codes: Vec<(String,)> = Student::courses()
+            .of(&ada)
+            .unwrap()
+            .order_by([Course::code().asc()])
+            .values_list((Course::code(),), &db)
+            .await
+            .unwrap();
+        assert_eq!(codes, [("art".into(),), ("maths".into(),)], "{}", name(&db));
+        let graded =
+            Enrollment::objects().filter(Enrollment::grade().isnull(false)).count(&db).await.unwrap();
+        assert_eq!(graded, 1);
+        assert_eq!(
+            Student::objects()
+                .filter(Student::courses().any(Course::code().eq("maths")))
+                .count(&db)
+                .await
+                .unwrap(),
+            1
+        );
+        let loaded = Student::objects().prefetch_many(Student::courses()).all(&db).await.unwrap();
+        assert_eq!(loaded[0].courses.get().map(|c| c.len()), Some(2), "{}", name(&db));
+        assert_eq!(Student::courses().remove(&ada, [maths.id.value()], &db).await.unwrap(), 1);
+        assert_eq!(Enrollment::objects().count(&db).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[test]
+fn migrations_make_the_through_models_table_once() {
+    use brisk_orm::migrations::{detect, steps, NonInteractive, Operation, ProjectState};
+    use brisk_orm::Dialect;
+    let declared = ProjectState::from_registry(&brisk_orm::registry());
+    let app = Student::META.app_label;
+    let ops = detect(&ProjectState::default(), &declared, app, &mut NonInteractive).unwrap();
+    let added = ops.iter().find_map(|op| match op {
+        Operation::AddManyToMany { field, .. } if field.name == "courses" => Some(field.clone()),
+        _ => None,
+    });
+    let added = added.expect("the courses field is an operation");
+    assert_eq!(added.through, Enrollment::META.table);
+    assert_eq!(added.through_model.as_deref(), Some(format!("{app}.Enrollment").as_str()));
+    assert_eq!((added.from_column.as_str(), added.to_column.as_str()), ("student", "course"));
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let mut state = ProjectState::default();
+        let mut creates = 0;
+        for op in &ops {
+            let before = state.clone();
+            op.state_forwards(&mut state).unwrap();
+            for step in steps(op, &before, &state, dialect).unwrap() {
+                let brisk_orm::migrations::Step::Sql(sql) = step else { continue };
+                if sql.contains(&format!("CREATE TABLE \"{}\"", Enrollment::META.table)) {
+                    creates += 1;
+                }
+            }
+        }
+        assert_eq!(creates, 1, "{dialect:?}");
+    }
+}

@@ -74,14 +74,18 @@ pub fn steps(
         Operation::CreateModel { model } => {
             let mut out = vec![sql(ddl.table_sql(model, &model.table, false)?)];
             out.extend(ddl.index_sql(model).into_iter().map(sql));
-            for many in &model.many_to_many {
+            for many in model.many_to_many.iter().filter(|m| m.through_model.is_none()) {
                 out.extend(ddl.through_sql(model, many)?.into_iter().map(sql));
             }
             out
         }
         Operation::DeleteModel { model } => {
-            let mut out: Vec<Step> =
-                model.many_to_many.iter().map(|m| sql(format!("DROP TABLE {}", quote(&m.through)))).collect();
+            let mut out: Vec<Step> = model
+                .many_to_many
+                .iter()
+                .filter(|m| m.through_model.is_none())
+                .map(|m| sql(format!("DROP TABLE {}", quote(&m.through))))
+                .collect();
             out.push(sql(format!("DROP TABLE {}", quote(&model.table))));
             out
         }
@@ -210,6 +214,12 @@ pub fn steps(
                     before_field(before, label, &f.name).map(|o| quote(o.column()))
                 })?
             }
+        }
+        // An explicit through model's table is made and dropped by its own operations.
+        Operation::AddManyToMany { field, .. } | Operation::RemoveManyToMany { field, .. }
+            if field.through_model.is_some() =>
+        {
+            Vec::new()
         }
         Operation::AddManyToMany { model: label, field } => {
             ddl.through_sql(model(after, label)?, field)?.into_iter().map(sql).collect()

@@ -264,6 +264,9 @@ impl Operation {
                         if m.to == *old {
                             m.to = new_label.clone();
                         }
+                        if m.through_model.as_deref() == Some(old.as_str()) {
+                            m.through_model = Some(new_label.clone());
+                        }
                     }
                 }
                 state.models.insert(new_label, model);

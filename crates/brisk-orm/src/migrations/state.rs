@@ -127,6 +127,10 @@ pub struct ManyToManyState {
     pub from_column: String,
     /// Its column holding the target's key.
     pub to_column: String,
+    /// The through model (`app.Model`) when the field names one: that model's own
+    /// migrations make and drop the table, so this field's operations change no table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through_model: Option<String>,
 }
 
 /// A table-level constraint.
@@ -202,6 +206,7 @@ impl ModelState {
                     through: m.through.to_owned(),
                     from_column: m.from_column.to_owned(),
                     to_column: m.to_column.to_owned(),
+                    through_model: m.through_model.map(|t| t().label()),
                 })
                 .collect(),
             indexes: meta.indexes.iter().map(|set| set.iter().map(|f| (*f).to_owned()).collect()).collect(),
