@@ -120,6 +120,7 @@ struct FieldAttrs {
     renamed_from: Option<String>,
     through: Option<syn::Path>,
     through_fields: Option<(String, String)>,
+    default_fn: Option<syn::Path>,
 }
 
 fn strings(array: &ExprArray) -> syn::Result<Vec<String>> {
@@ -188,6 +189,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 "on_delete" => out.on_delete = Some(meta.value()?.parse::<syn::Ident>()?),
                 "renamed_from" => out.renamed_from = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "through" => out.through = Some(meta.value()?.parse::<syn::Path>()?),
+                "default_fn" => out.default_fn = Some(meta.value()?.parse::<syn::Path>()?),
                 "through_fields" => {
                     let content;
                     meta.value()?;
@@ -215,7 +217,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
                 }
                 _ => {
                     return Err(meta.error(
-                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, renamed_from, through, through_fields, verbose_name and help_text",
+                        "unknown field option; brisk-orm knows primary_key, unique, index, column, auto_now, auto_now_add, on_delete, default, default_fn, renamed_from, through, through_fields, verbose_name and help_text",
                     ))
                 }
             }
@@ -511,6 +513,16 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             Some(value) => quote!(::core::option::Option::Some(#value)),
             None => quote!(::core::option::Option::None),
         };
+        if fa.default.is_some() && fa.default_fn.is_some() {
+            return Err(syn::Error::new(field.span(), "a field has a default or a default_fn, not both"));
+        }
+        // A function returning the field's own type: anything else does not compile.
+        let default_fn = match &fa.default_fn {
+            Some(f) => {
+                quote!(::core::option::Option::Some(|| <#ty as ::brisk_orm::SqlType>::to_value(&#f())))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let (primary_key, auto_now, auto_now_add) = (fa.primary_key, fa.auto_now, fa.auto_now_add);
         metas.push(quote! {
             ::brisk_orm::FieldMeta {
@@ -529,6 +541,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 help_text: #help,
                 relation: #relation,
                 default: #default,
+                default_fn: #default_fn,
                 renamed_from: #renamed_from,
             }
         });

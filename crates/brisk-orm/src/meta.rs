@@ -68,6 +68,12 @@ pub struct FieldMeta {
     /// the column gets (by SQL written by hand, an older binary during a rolling deploy), and
     /// what a migration that adds the column fills the existing rows with.
     pub default: Option<DefaultValue>,
+    /// A function default (`#[model(default_fn = path)]`, a `fn() -> T` of the field's type):
+    /// the value a new row starts with where brisk makes one (the admin's add form), and what
+    /// the rows already there get when a migration adds the column — called once when
+    /// `makemigrations` writes the migration, its value written in the file for review (as
+    /// Django's one-off default). Not a database default.
+    pub default_fn: Option<fn() -> crate::value::Value>,
     /// The field's former name (`#[model(renamed_from = "old")]`): `makemigrations` then
     /// writes a rename without asking, also where no one can be asked (CI). Empty when none.
     pub renamed_from: &'static str,

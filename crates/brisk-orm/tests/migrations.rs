@@ -109,6 +109,7 @@ fn steps() -> Vec<Migration> {
                     through: "journal_author_friends".into(),
                     from_column: "from_author_id".into(),
                     to_column: "to_author_id".into(),
+                    through_model: None,
                 },
             },
         ],
@@ -363,4 +364,72 @@ async fn makemigrations_writes_files_that_migrate_and_then_finds_nothing() {
         assert!(sql.contains("rank"), "{sql}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn seven_days() -> brisk_orm::Duration {
+    brisk_orm::Duration::from_micros(7 * 86_400_000_000)
+}
+
+/// A NOT NULL field added with a function default.
+#[derive(brisk_orm::Model)]
+#[model(app_label = "leases")]
+struct Lease {
+    #[model(primary_key)]
+    id: brisk_orm::AutoId,
+    #[model(default_fn = seven_days)]
+    term: brisk_orm::Duration,
+    #[model(default_fn = default_label)]
+    label: String,
+}
+
+fn default_label() -> String {
+    "it's new".into()
+}
+
+#[tokio::test]
+async fn a_function_default_fills_the_rows_there_without_asking() {
+    use brisk_orm::migrations::{detect, NonInteractive, ProjectState};
+    use brisk_orm::Model;
+    let declared = ProjectState::from_registry(&[Lease::META]);
+    let mut before = declared.clone();
+    let lease = before.models.get_mut("leases.Lease").unwrap();
+    lease.fields.retain(|f| f.name == "id");
+    // NonInteractive would refuse a NOT NULL field with no default: the functions answer.
+    let ops = detect(&before, &declared, "leases", &mut NonInteractive).unwrap();
+    let fills: Vec<_> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Operation::AddField { field, fill, .. } => Some((field.name.clone(), fill.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fills,
+        [
+            ("term".to_owned(), Some(Fill::Int(7 * 86_400_000_000))),
+            ("label".to_owned(), Some(Fill::Text("it's new".into())))
+        ]
+    );
+    // Applied with a row there, on both backends.
+    let create = Operation::CreateModel { model: before.models["leases.Lease"].clone() };
+    let first = {
+        let mut m = Migration::parse("leases", "0001_initial", "").unwrap();
+        m.operations = vec![create];
+        Migration::parse("leases", "0001_initial", &m.to_toml()).unwrap()
+    };
+    let second = {
+        let mut m = Migration::parse("leases", "0002_auto", "").unwrap();
+        m.dependencies = vec!["leases/0001_initial".into()];
+        m.operations = ops;
+        Migration::parse("leases", "0002_auto", &m.to_toml()).unwrap()
+    };
+    for test_db in [TestDatabase::empty_sqlite().unwrap(), TestDatabase::empty_postgres().await.unwrap()] {
+        let db = test_db.database();
+        Migrator::new(db.clone(), vec![first.clone()]).unwrap().migrate().await.unwrap();
+        Raw::new("INSERT INTO leases_lease DEFAULT VALUES").execute(&db).await.unwrap();
+        Migrator::new(db.clone(), vec![first.clone(), second.clone()]).unwrap().migrate().await.unwrap();
+        let rows: Vec<(i64, String)> =
+            Raw::new("SELECT term, label FROM leases_lease").fetch(&db).await.unwrap();
+        assert_eq!(rows, [(7 * 86_400_000_000, "it's new".to_owned())], "{}", db.url());
+    }
 }

@@ -164,6 +164,8 @@ pub fn detect(
                 None => {
                     let fill = if field.nullable || field.default.is_some() || field.primary_key {
                         None
+                    } else if let Some(fill) = to.function_fills.get(&(label.clone(), field.name.clone())) {
+                        Some(fill.clone())
                     } else {
                         Some(ask.fill(&label, field)?)
                     };
@@ -171,7 +173,10 @@ pub fn detect(
                 }
                 Some(was) if was != field => {
                     let fill = if was.nullable && !field.nullable && field.default.is_none() {
-                        Some(ask.fill(&label, field)?)
+                        match to.function_fills.get(&(label.clone(), field.name.clone())) {
+                            Some(fill) => Some(fill.clone()),
+                            None => Some(ask.fill(&label, field)?),
+                        }
                     } else {
                         None
                     };

@@ -32,6 +32,28 @@ pub enum Fill {
 }
 
 impl Fill {
+    /// `value` as a fill, in the text form the backends store (`None` for bytes and NULL).
+    pub fn from_value(value: &crate::value::Value) -> Option<Fill> {
+        use crate::value::Value as V;
+        Some(match value {
+            V::Bool(Some(b)) => Fill::Bool(*b),
+            V::SmallInt(Some(i)) => Fill::Int(i64::from(*i)),
+            V::Int(Some(i)) => Fill::Int(i64::from(*i)),
+            V::BigInt(Some(i)) => Fill::Int(*i),
+            V::Double(Some(f)) => Fill::Float(*f),
+            V::String(Some(s)) => Fill::Text(s.clone()),
+            V::Json(Some(j)) => Fill::Text(j.to_string()),
+            V::ChronoDateTimeUtc(Some(t)) => {
+                Fill::Text(t.format(crate::field_types::SQLITE_DATETIME).to_string())
+            }
+            V::ChronoDate(Some(d)) => Fill::Text(d.format("%Y-%m-%d").to_string()),
+            V::ChronoTime(Some(t)) => Fill::Text(t.format("%H:%M:%S%.6f").to_string()),
+            V::Decimal(Some(d)) => Fill::Text(d.to_string()),
+            V::Uuid(Some(u)) => Fill::Text(u.hyphenated().to_string()),
+            _ => return None,
+        })
+    }
+
     /// The value as an SQL literal for `dialect`.
     pub fn sql(&self, dialect: Dialect) -> String {
         match (self, dialect) {

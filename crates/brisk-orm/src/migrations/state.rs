@@ -229,6 +229,10 @@ pub struct ProjectState {
     /// → old field. They tell the change detector without asking; the database never sees
     /// them, so two states compare equal whatever they say.
     pub renamed_from: BTreeMap<(String, String), String>,
+    /// What the code's function defaults (`#[model(default_fn = path)]`) return now:
+    /// (`app.Model`, field) → value. A migration adding such a NOT NULL field fills the rows
+    /// there with it, without asking.
+    pub function_fills: BTreeMap<(String, String), super::Fill>,
 }
 
 impl PartialEq for ProjectState {
@@ -241,13 +245,19 @@ impl ProjectState {
     /// The state the code declares for these models (`brisk_orm::registry()` for all).
     pub fn from_registry(models: &[&ModelMeta]) -> Self {
         let mut renamed_from = BTreeMap::new();
+        let mut function_fills = BTreeMap::new();
         for m in models {
             for f in m.fields.iter().filter(|f| !f.renamed_from.is_empty()) {
                 renamed_from.insert((m.label(), f.name.to_owned()), f.renamed_from.to_owned());
             }
+            for f in m.fields {
+                if let Some(fill) = f.default_fn.and_then(|make| super::Fill::from_value(&make())) {
+                    function_fills.insert((m.label(), f.name.to_owned()), fill);
+                }
+            }
         }
         let models = models.iter().map(|m| (m.label(), ModelState::from_meta(m))).collect();
-        ProjectState { models, renamed_from }
+        ProjectState { models, renamed_from, function_fills }
     }
 
     /// The models of one app.
