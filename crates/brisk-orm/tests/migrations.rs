@@ -433,3 +433,20 @@ async fn a_function_default_fills_the_rows_there_without_asking() {
         assert_eq!(rows, [(7 * 86_400_000_000, "it's new".to_owned())], "{}", db.url());
     }
 }
+
+#[tokio::test]
+async fn two_migrate_runs_at_once_apply_each_migration_once() {
+    for test_db in [TestDatabase::empty_sqlite().unwrap(), TestDatabase::empty_postgres().await.unwrap()] {
+        // Two handles on one database, as two processes migrating at start.
+        let (a, b) = (test_db.database(), Database::open(test_db.url()).unwrap());
+        let (one, two) = (Migrator::new(a.clone(), steps()).unwrap(), Migrator::new(b, steps()).unwrap());
+        let (ran_one, ran_two) = tokio::join!(one.migrate(), two.migrate());
+        let (ran_one, ran_two) = (ran_one.unwrap(), ran_two.unwrap());
+        let mut all: Vec<String> = ran_one.iter().chain(&ran_two).cloned().collect();
+        all.sort();
+        let mut expected: Vec<String> = steps().iter().map(|m| format!("journal/{}", m.name)).collect();
+        expected.sort();
+        assert_eq!(all, expected, "each applied by exactly one run ({})", test_db.url());
+        assert_eq!(one.applied().await.unwrap().len(), expected.len());
+    }
+}

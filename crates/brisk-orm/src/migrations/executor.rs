@@ -17,6 +17,9 @@ use crate::raw::Raw;
 use crate::schema::quote;
 use crate::transaction::Transaction;
 
+/// The PostgreSQL advisory lock key every `migrate` run takes (`brisk` in ASCII, then `mig`).
+const LOCK_KEY: i64 = 0x6272_6973_6b6d_6967;
+
 /// A migration the database has applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -76,6 +79,28 @@ impl Migrator {
         &self.graph
     }
 
+    /// Begins a migration's transaction. On PostgreSQL it first takes a transaction-scoped
+    /// advisory lock, so two `migrate` runs at once (two deploys, several app processes
+    /// migrating at start) apply each migration once: the second waits, then finds it applied.
+    /// On SQLite, `BEGIN IMMEDIATE` on the one writer does the same across processes.
+    async fn begin_locked(&self) -> Result<Transaction, Error> {
+        let tx = Transaction::begin_schema(&self.db).await?;
+        if self.db.dialect() == Dialect::Postgres {
+            tx.execute_raw(&format!("SELECT pg_advisory_xact_lock({LOCK_KEY})")).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Whether `migration` is recorded as applied, seen from inside `tx` (after the lock).
+    async fn recorded(tx: &Transaction, migration: &Migration) -> Result<bool, Error> {
+        let rows: Vec<(i64,)> = Raw::new("SELECT COUNT(*) FROM brisk_migrations WHERE app = ? AND name = ?")
+            .bind(migration.app.clone())
+            .bind(migration.name.clone())
+            .fetch(tx)
+            .await?;
+        Ok(rows.first().is_some_and(|(n,)| *n > 0))
+    }
+
     async fn ensure_recorder(&self) -> Result<(), Error> {
         let sql = match self.db.dialect() {
             Dialect::Sqlite => {
@@ -89,7 +114,10 @@ impl Migrator {
                  UNIQUE (app, name))"
             }
         };
-        self.db.execute_raw(sql).await
+        // Under the lock: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself.
+        let tx = self.begin_locked().await?;
+        tx.execute_raw(sql).await?;
+        tx.commit().await
     }
 
     /// What the database has applied, in the order it was applied.
@@ -165,15 +193,31 @@ impl Migrator {
                     migration.path()
                 )));
             }
-            state = self.apply(migration, state).await.map_err(|e| in_file(migration, e))?;
+            let (after, ran) = self.apply(migration, state).await.map_err(|e| in_file(migration, e))?;
+            state = after;
             done.insert(migration.key());
-            out.push(migration.key());
+            if ran {
+                out.push(migration.key());
+            }
         }
         Ok(out)
     }
 
-    async fn apply(&self, migration: &Migration, mut state: ProjectState) -> Result<ProjectState, Error> {
-        let tx = Transaction::begin_schema(&self.db).await?;
+    /// Applies `migration` to the database in `state`; returns the state after it, and false
+    /// when another run applied it meanwhile (then this one changes nothing).
+    async fn apply(
+        &self,
+        migration: &Migration,
+        mut state: ProjectState,
+    ) -> Result<(ProjectState, bool), Error> {
+        let tx = self.begin_locked().await?;
+        if Self::recorded(&tx, migration).await? {
+            tx.rollback().await?;
+            for op in &migration.operations {
+                state = next_state(&state, op, migration)?;
+            }
+            return Ok((state, false));
+        }
         for op in &migration.operations {
             let after = next_state(&state, op, migration)?;
             run_steps(&tx, steps(op, &state, &after, self.db.dialect())?).await?;
@@ -187,7 +231,7 @@ impl Migrator {
             .execute(&tx)
             .await?;
         tx.commit().await?;
-        Ok(state)
+        Ok((state, true))
     }
 
     /// Undoes the migrations of `app` after `target` (`None`: all of them), latest first,
@@ -233,7 +277,11 @@ impl Migrator {
             let next = next_state(states.last().unwrap_or(&ProjectState::default()), op, migration)?;
             states.push(next);
         }
-        let tx = Transaction::begin_schema(&self.db).await?;
+        let tx = self.begin_locked().await?;
+        if !Self::recorded(&tx, migration).await? {
+            // Another run undid it meanwhile.
+            return tx.rollback().await;
+        }
         for (i, op) in migration.operations.iter().enumerate().rev() {
             let reverse = op.reverse(&states[i]).map_err(|e| {
                 Error::Config(format!("{} cannot be undone: operation {}: {e}", migration.path(), i + 1))
