@@ -5,10 +5,8 @@
 //! `build.rs`:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     brisk_build::embed_migrations("migrations");
-//! }
+//! // build.rs: fn main() { ... }
+//! brisk_build::embed_migrations("migrations");
 //! ```
 //!
 //! and read the files in the app with `brisk_orm::embedded_migrations!()`. Cargo runs the build

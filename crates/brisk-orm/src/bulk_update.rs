@@ -119,11 +119,11 @@ fn statement(dialect: Dialect, table: &str, kinds: &[(ColumnKind, &str)], rows: 
     let mut sql = String::from("UPDATE ");
     quote(&mut sql, table);
     sql.push_str(" SET ");
-    for i in 1..kinds.len() {
+    for (i, (_, column)) in kinds.iter().enumerate().skip(1) {
         if i > 1 {
             sql.push_str(", ");
         }
-        quote(&mut sql, kinds[i].1);
+        quote(&mut sql, column);
         sql.push_str(" = ");
         alias(i, &mut sql);
     }

@@ -1,5 +1,7 @@
 //! [`run`]: the one-call entry point that reads its settings from the environment.
 
+mod inherited;
+
 use std::env;
 
 use crate::app::App;
@@ -10,7 +12,11 @@ use crate::server::ServeError;
 /// - `HOST` (default `127.0.0.1`) and `PORT` (default `8000`): the address;
 /// - `WORKERS` (default: the number of cores): runtime worker threads, `1` meaning a
 ///   single-threaded runtime;
-/// - `RUST_LOG` (default `info`): log filter; `warn` silences the access log.
+/// - `RUST_LOG` (default `info`): log filter; `warn` silences the access log;
+/// - `LISTEN_FDS` (and `LISTEN_PID`): when a parent process hands over a listening socket as
+///   descriptor 3 (systemd's socket activation, `brisk dev`, systemfd), the app serves on it
+///   instead of binding `HOST:PORT`. `LISTEN_PID`, when set, must be this process's id; the
+///   variables are unset once read, so the app's own subprocesses do not claim the socket.
 ///
 /// Blocks until SIGINT or SIGTERM, then shuts down gracefully.
 ///
@@ -25,6 +31,8 @@ use crate::server::ServeError;
 /// ```
 pub fn run(app: App) -> Result<(), ServeError> {
     crate::logging::init();
+    // Before the runtime's threads start: it unsets the variables it reads.
+    let inherited = inherited::take()?;
     let host = env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let port = match env::var("PORT") {
         Ok(p) => p.parse::<u16>().map_err(|_| invalid(format!("PORT must be a port number, got {p:?}")))?,
@@ -45,7 +53,16 @@ pub fn run(app: App) -> Result<(), ServeError> {
         b
     };
     let runtime = builder.enable_all().build()?;
-    runtime.block_on(app.serve((host.as_str(), port)))
+    runtime.block_on(async move {
+        let listener = match inherited {
+            Some(listener) => {
+                tracing::info!(target: "brisk::server", "serving on the socket handed over by LISTEN_FDS");
+                tokio::net::TcpListener::from_std(listener)?
+            }
+            None => crate::bind((host.as_str(), port)).await?,
+        };
+        app.serve_with_shutdown(listener, crate::shutdown_signal()).await
+    })
 }
 
 fn invalid(message: String) -> ServeError {

@@ -66,7 +66,7 @@ where
         .about("The app's server and management commands")
         .subcommand(
             clap::Command::new("runserver")
-                .about("Serves the app (the default): HOST, PORT, WORKERS, RUST_LOG"),
+                .about("Serves the app (the default): HOST, PORT, WORKERS, RUST_LOG, LISTEN_FDS"),
         )
         .subcommand(clap::Command::new("routes").about("Lists the routes and their methods"))
         .subcommand(clap::Command::new("openapi").about("Prints the OpenAPI document"));
