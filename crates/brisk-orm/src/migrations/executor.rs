@@ -86,6 +86,14 @@ impl Migrator {
     async fn begin_locked(&self) -> Result<Transaction, Error> {
         let tx = Transaction::begin_schema(&self.db).await?;
         if self.db.dialect() == Dialect::Postgres {
+            // A killed `migrate` must not leave its statement running (and the lock held) on
+            // the server until it ends by itself: from PostgreSQL 14 the server checks every
+            // second that the client is still there, and cancels the migration when not.
+            tx.execute_raw(
+                "SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 \
+                 THEN set_config('client_connection_check_interval', '1000', true) END",
+            )
+            .await?;
             tx.execute_raw(&format!("SELECT pg_advisory_xact_lock({LOCK_KEY})")).await?;
         }
         Ok(tx)
