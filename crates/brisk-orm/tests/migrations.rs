@@ -450,3 +450,17 @@ async fn two_migrate_runs_at_once_apply_each_migration_once() {
         assert_eq!(one.applied().await.unwrap().len(), expected.len());
     }
 }
+
+#[tokio::test]
+async fn check_reports_models_changed_without_a_migration() {
+    let test_db = TestDatabase::empty_sqlite().unwrap();
+    // No migration files at all, and models in the registry (this test binary's).
+    let problems = brisk_orm::Migrations::new(test_db.database(), Vec::new()).problems().await.unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("the models of leases changed without a migration (+ model leases.Lease")
+                && p.ends_with("run `makemigrations`")),
+        "{problems:?}"
+    );
+}

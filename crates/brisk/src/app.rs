@@ -92,6 +92,8 @@ pub struct App {
     pub(crate) shutdown: Vec<Hook>,
     #[cfg(feature = "cli")]
     pub(crate) commands: Vec<Arc<dyn crate::cli::Command>>,
+    #[cfg(feature = "cli")]
+    pub(crate) checks: Vec<crate::cli::SystemCheck>,
 }
 
 impl Default for App {
@@ -117,6 +119,8 @@ impl App {
             shutdown: Vec::new(),
             #[cfg(feature = "cli")]
             commands: Vec::new(),
+            #[cfg(feature = "cli")]
+            checks: Vec::new(),
         }
     }
 

@@ -190,11 +190,22 @@ impl Migrator {
     /// Applies every pending migration, each in its own transaction; returns them
     /// (`app/name`). The first that fails is rolled back whole and stops the run.
     pub async fn migrate(&self) -> Result<Vec<String>, Error> {
+        self.migrate_reporting(|_, _, _| {}).await
+    }
+
+    /// [`Migrator::migrate`], calling `starting(key, n, total)` before each pending migration
+    /// (`n` from 1), for a progress display: `migrate` shows a bar at a terminal.
+    pub async fn migrate_reporting(
+        &self,
+        mut starting: impl FnMut(&str, usize, usize) + Send,
+    ) -> Result<Vec<String>, Error> {
         let applied = self.verified().await?;
         let mut done = applied.clone();
         let mut state = self.graph.state_until(|m| applied.contains(&m.key())).map_err(graph_error)?;
         let mut out = Vec::new();
-        for migration in self.graph.ordered().filter(|m| !applied.contains(&m.key())) {
+        let total = self.graph.ordered().filter(|m| !applied.contains(&m.key())).count();
+        for (n, migration) in self.graph.ordered().filter(|m| !applied.contains(&m.key())).enumerate() {
+            starting(&migration.key(), n + 1, total);
             if let Some(missing) = migration.dependencies.iter().find(|d| !done.contains(*d)) {
                 return Err(Error::Config(format!(
                     "{} needs {missing}, which is not applied",

@@ -38,11 +38,79 @@ pub trait Command: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<i32, BoxError>>;
 }
 
+/// A check `myapp check` runs (Django's system checks): the problems it finds, each a
+/// sentence saying what to do; none when all is well.
+pub(crate) type SystemCheck =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<String>, BoxError>> + Send + Sync + 'static>;
+
 impl App {
     /// Adds a management command (see [`crate::cli`]).
     pub fn command(mut self, command: impl Command) -> Self {
         self.commands.push(Arc::new(command));
         self
+    }
+
+    /// Adds a check that `myapp check` runs after building the app: the problems it finds, as
+    /// sentences (brisk-orm adds "migrations not applied" and "models changed without a
+    /// migration"). An error of the check itself is reported as a problem too.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    ///
+    /// let app = App::new().check(|| Box::pin(async {
+    ///     let mut problems = Vec::new();
+    ///     if std::env::var("SECRET_KEY").is_err() {
+    ///         problems.push("SECRET_KEY is not set: set it to a long random string".to_owned());
+    ///     }
+    ///     Ok(problems)
+    /// }));
+    /// ```
+    pub fn check<F>(mut self, check: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, Result<Vec<String>, BoxError>> + Send + Sync + 'static,
+    {
+        self.checks.push(Arc::new(check));
+        self
+    }
+}
+
+/// `check`: builds the app (its build errors are problems), then runs every check; exit 1
+/// when anything was found.
+fn check(mut app: App, out: &mut (dyn Write + Send)) -> i32 {
+    let checks = std::mem::take(&mut app.checks);
+    let mut problems = Vec::new();
+    if let Err(e) = app.into_parts() {
+        problems.push(format!("the app does not build: {e}"));
+    }
+    if !checks.is_empty() {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => {
+                for check in &checks {
+                    match runtime.block_on(check()) {
+                        Ok(found) => problems.extend(found),
+                        Err(e) => problems.push(format!("a check failed: {e}")),
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("cannot start the checks: {e}")),
+        }
+    }
+    for problem in &problems {
+        let _ = writeln!(out, "error: {problem}");
+    }
+    match problems.len() {
+        0 => {
+            let _ = writeln!(out, "System check identified no issues.");
+            0
+        }
+        1 => {
+            let _ = writeln!(out, "System check identified 1 issue.");
+            1
+        }
+        n => {
+            let _ = writeln!(out, "System check identified {n} issues.");
+            1
+        }
     }
 }
 
@@ -69,6 +137,9 @@ where
                 .about("Serves the app (the default): HOST, PORT, WORKERS, RUST_LOG, LISTEN_FDS"),
         )
         .subcommand(clap::Command::new("routes").about("Lists the routes and their methods"))
+        .subcommand(clap::Command::new("check").about(
+            "Builds the app and runs its checks (pending or missing migrations ...); exit 1 on a problem",
+        ))
         .subcommand(clap::Command::new("openapi").about("Prints the OpenAPI document"));
     for command in &app.commands {
         cli = cli.subcommand(command.args(clap::Command::new(command.name()).about(command.about())));
@@ -89,6 +160,7 @@ where
             Ok(()) => 0,
             Err(e) => failed(out, e.to_string()),
         },
+        Some(("check", _)) => check(app, out),
         Some(("routes", _)) => match app.openapi().map(|doc| serde_json::to_value(&doc)) {
             Ok(Ok(doc)) => {
                 for (path, item) in doc["paths"].as_object().into_iter().flatten() {

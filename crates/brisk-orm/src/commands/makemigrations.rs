@@ -1,0 +1,128 @@
+//! `makemigrations`: writes the migrations the models need; asks at a terminal, never guesses.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use brisk::cli::Command;
+use brisk::handler::BoxFuture;
+use clap::{Arg, ArgAction, ArgMatches};
+
+use super::{BoxError, Migrations};
+use std::io::{BufRead, IsTerminal};
+
+use crate::error::Error;
+use crate::migrations::{
+    load, next_migration, write, FieldState, Fill, Graph, Migration, NonInteractive, ProjectState, Questioner,
+};
+use crate::value::ColumnKind;
+
+pub(super) struct MakeMigrations(pub(super) Arc<Migrations>);
+
+impl Command for MakeMigrations {
+    fn name(&self) -> &'static str {
+        "makemigrations"
+    }
+    fn about(&self) -> &'static str {
+        "Writes the migrations the models need (renames and NOT NULL values are asked, never guessed)"
+    }
+    fn args(&self, command: clap::Command) -> clap::Command {
+        command
+            .arg(
+                Arg::new("check")
+                    .long("check")
+                    .action(ArgAction::SetTrue)
+                    .help("Writes nothing; exits 1 when a migration is missing (for CI)"),
+            )
+            .arg(
+                Arg::new("dry-run")
+                    .long("dry-run")
+                    .action(ArgAction::SetTrue)
+                    .help("Prints the migrations instead of writing them"),
+            )
+            .arg(
+                Arg::new("no-input")
+                    .long("no-input")
+                    .action(ArgAction::SetTrue)
+                    .help("Asks nothing: assumes no rename, refuses NOT NULL fields without a default"),
+            )
+    }
+    fn run<'a>(
+        &'a self,
+        args: &'a ArgMatches,
+        out: &'a mut (dyn Write + Send),
+    ) -> BoxFuture<'a, Result<i32, BoxError>> {
+        Box::pin(async move {
+            let check = args.get_flag("check");
+            let dry = args.get_flag("dry-run");
+            let on_disk = load(&self.0.source)?;
+            let files = if on_disk.is_empty() { self.0.files.clone() } else { on_disk };
+            let graph = Graph::new(files)?;
+            let declared = ProjectState::from_registry(&crate::registry());
+            let mut apps: Vec<String> = declared.models.values().map(|m| m.app.clone()).collect();
+            apps.dedup();
+            let interactive = !args.get_flag("no-input") && !check && std::io::stdin().is_terminal();
+            let mut terminal = Terminal;
+            let ask: &mut dyn Questioner = if interactive { &mut terminal } else { &mut NonInteractive };
+            let mut made = 0;
+            let mut graph_now = graph;
+            for app in apps {
+                let Some(migration) = next_migration(&graph_now, &declared, &app, ask)? else { continue };
+                made += 1;
+                writeln!(out, "{}:", migration.path())?;
+                for op in &migration.operations {
+                    writeln!(out, "  {}", op.describe())?;
+                }
+                if dry {
+                    writeln!(out, "{}", migration.to_toml())?;
+                } else if !check {
+                    write(&self.0.source, &migration)?;
+                }
+                let mut all: Vec<Migration> = graph_now.ordered().cloned().collect();
+                all.push(migration);
+                graph_now = Graph::new(all)?;
+            }
+            if made == 0 {
+                writeln!(out, "No changes detected.")?;
+            }
+            Ok(if check && made > 0 { 1 } else { 0 })
+        })
+    }
+}
+
+/// Asks at the terminal.
+struct Terminal;
+
+fn ask(question: &str) -> Result<String, Error> {
+    print!("{question} ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::Config(e.to_string()))?;
+    Ok(line.trim().to_owned())
+}
+
+impl Questioner for Terminal {
+    fn rename_field(&mut self, model: &str, old: &str, new: &str) -> Result<bool, Error> {
+        Ok(ask(&format!("Was {model}.{old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
+    }
+    fn rename_model(&mut self, old: &str, new: &str) -> Result<bool, Error> {
+        Ok(ask(&format!("Was the model {old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
+    }
+    fn fill(&mut self, model: &str, field: &FieldState) -> Result<Fill, Error> {
+        let answer = ask(&format!(
+            "{model}.{} is NOT NULL: the value for the rows already there (empty to stop)?",
+            field.name
+        ))?;
+        if answer.is_empty() {
+            return NonInteractive.fill(model, field);
+        }
+        let parsed = match field.kind {
+            ColumnKind::Bool => answer.parse().map(Fill::Bool).ok(),
+            ColumnKind::SmallInt | ColumnKind::Int | ColumnKind::BigInt | ColumnKind::Duration => {
+                answer.parse().map(Fill::Int).ok()
+            }
+            ColumnKind::Double => answer.parse().map(Fill::Float).ok(),
+            _ => Some(Fill::Text(answer.clone())),
+        };
+        parsed.ok_or_else(|| Error::Config(format!("{answer:?} is not a value of {model}.{}", field.name)))
+    }
+}
