@@ -23,6 +23,11 @@ fn migrations_are_shown_applied_undone_and_checked() {
     assert!(out.starts_with("CREATE TABLE \"items\""), "{out}");
     // The models and the migrations agree: what CI runs.
     assert_eq!(run(&db, &["makemigrations", "--check"]), (0, "No changes detected.\n".into()));
+    // An empty migration to write a data migration in, after the latest.
+    let (code, out) = run(&db, &["makemigrations", "--empty", "showcase", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("migrations/showcase/0002_data.toml:"), "{out}");
+    assert!(out.contains("showcase/0001_initial"), "{out}");
     // Back to nothing.
     assert_eq!(run(&db, &["migrate", "showcase", "zero"]), (0, "  Undid showcase/0001_initial\n".into()));
     assert_eq!(run(&db, &["showmigrations"]).1, "[ ] showcase/0001_initial\n");

@@ -12,7 +12,8 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::error::Error;
 use crate::migrations::{
-    load, next_migration, write, FieldState, Fill, Graph, Migration, NonInteractive, ProjectState, Questioner,
+    empty_migration, load, next_migration, write, FieldState, Fill, Graph, Migration, NonInteractive,
+    ProjectState, Questioner,
 };
 use crate::value::ColumnKind;
 
@@ -40,6 +41,11 @@ impl Command for MakeMigrations {
                     .help("Prints the migrations instead of writing them"),
             )
             .arg(
+                Arg::new("empty").long("empty").value_name("APP").help(
+                    "Writes an empty migration of APP, for a RunRust or RunSql operation written by hand",
+                ),
+            )
+            .arg(
                 Arg::new("no-input")
                     .long("no-input")
                     .action(ArgAction::SetTrue)
@@ -57,6 +63,16 @@ impl Command for MakeMigrations {
             let on_disk = load(&self.0.source)?;
             let files = if on_disk.is_empty() { self.0.files.clone() } else { on_disk };
             let graph = Graph::new(files)?;
+            if let Some(app) = args.get_one::<String>("empty") {
+                let migration = empty_migration(&graph, app);
+                if dry {
+                    writeln!(out, "{}:\n{}", migration.path(), migration.to_toml())?;
+                } else {
+                    let path = write(&self.0.source, &migration)?;
+                    writeln!(out, "{}: an empty migration; add its operations", path.display())?;
+                }
+                return Ok(0);
+            }
             let declared = ProjectState::from_registry(&crate::registry());
             let mut apps: Vec<String> = declared.models.values().map(|m| m.app.clone()).collect();
             apps.dedup();

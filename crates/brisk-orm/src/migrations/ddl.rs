@@ -73,6 +73,8 @@ pub enum Step {
     Sql(String),
     /// SQLite: fail when a row of this table breaks a foreign key.
     ForeignKeyCheck(String),
+    /// Run the data migration registered under this name.
+    Rust(String),
 }
 
 fn sql(s: impl Into<String>) -> Step {
@@ -249,6 +251,7 @@ pub fn steps(
         Operation::RemoveManyToMany { field, .. } => {
             vec![sql(format!("DROP TABLE {}", quote(&field.through)))]
         }
+        Operation::RunRust { forward, .. } => vec![Step::Rust(forward.clone())],
         Operation::RunSql { sqlite, postgres, .. } => {
             vec![sql(if pg { postgres.clone() } else { sqlite.clone() })]
         }

@@ -180,6 +180,7 @@ impl Migrator {
                 out.push(match step {
                     Step::Sql(sql) => sql,
                     Step::ForeignKeyCheck(table) => format!("PRAGMA foreign_key_check({})", quote(&table)),
+                    Step::Rust(name) => format!("-- RunRust {name}: Rust code, no SQL of its own"),
                 });
             }
             state = after;
@@ -239,7 +240,7 @@ impl Migrator {
         }
         for op in &migration.operations {
             let after = next_state(&state, op, migration)?;
-            run_steps(&tx, steps(op, &state, &after, self.db.dialect())?).await?;
+            run_steps(&tx, &after, steps(op, &state, &after, self.db.dialect())?).await?;
             state = after;
         }
         Raw::new("INSERT INTO brisk_migrations (app, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
@@ -305,7 +306,8 @@ impl Migrator {
             let reverse = op.reverse(&states[i]).map_err(|e| {
                 Error::Config(format!("{} cannot be undone: operation {}: {e}", migration.path(), i + 1))
             })?;
-            run_steps(&tx, steps(&reverse, &states[i + 1], &states[i], self.db.dialect())?).await?;
+            run_steps(&tx, &states[i], steps(&reverse, &states[i + 1], &states[i], self.db.dialect())?)
+                .await?;
         }
         Raw::new("DELETE FROM brisk_migrations WHERE app = ? AND name = ?")
             .bind(migration.app.clone())
@@ -322,9 +324,19 @@ fn next_state(state: &ProjectState, op: &Operation, migration: &Migration) -> Re
     Ok(next)
 }
 
-async fn run_steps(tx: &Transaction, steps: Vec<Step>) -> Result<(), Error> {
+/// Runs `steps` in `tx`; `state` is the models after them (what a data migration sees).
+async fn run_steps(tx: &Transaction, state: &ProjectState, steps: Vec<Step>) -> Result<(), Error> {
     for step in steps {
         match step {
+            Step::Rust(name) => {
+                let function = super::data::registered(&name).ok_or_else(|| {
+                    Error::Config(format!(
+                        "RunRust {name}: no function is registered under this name (brisk_orm::data_migration!(\"{name}\", ...))"
+                    ))
+                })?;
+                let migration = super::DataMigration::new(tx.clone(), state.clone());
+                (function.run)(&migration).await?;
+            }
             Step::Sql(sql) => tx.execute_raw(&sql).await?,
             Step::ForeignKeyCheck(table) => {
                 let broken: Vec<(String, Option<i64>, String, i64)> =

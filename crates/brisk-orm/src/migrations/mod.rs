@@ -4,6 +4,7 @@
 //! commands are built on these; until they are, `Database::create_tables` makes the tables.
 
 pub mod autodetect;
+pub mod data;
 pub mod ddl;
 pub mod executor;
 pub mod file;
@@ -13,13 +14,14 @@ pub mod state;
 pub mod writer;
 
 pub use autodetect::{detect, NonInteractive, Questioner, Scripted};
+pub use data::{DataFuture, DataMigration, DynRow, RustMigration};
 pub use ddl::{steps, Fill, Step};
 pub use executor::{Applied, Migrator};
 pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};
 pub use state::{Constraint, FieldState, ManyToManyState, ModelState, ProjectState};
-pub use writer::{load, next_migration, parse_embedded, write};
+pub use writer::{empty_migration, load, next_migration, parse_embedded, write};
 
 #[cfg(test)]
 mod tests;

@@ -122,6 +122,16 @@ pub enum Operation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reverse_postgres: Option<String>,
     },
+    /// A data migration in Rust: the function registered under `forward` with
+    /// `brisk_orm::data_migration!`, run in the migration's transaction over
+    /// [`DataMigration`](super::DataMigration)'s rows of the models as the migrations left them.
+    RunRust {
+        /// The registered name of the function that applies it.
+        forward: String,
+        /// The registered name of the function that undoes it; without one it cannot be undone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reverse: Option<String>,
+    },
 }
 
 /// Why an operation cannot apply to the state (a hand-edited or out-of-order file).
@@ -172,6 +182,7 @@ impl Operation {
                 format!("- {model}.{} (many-to-many)", field.name)
             }
             Operation::RunSql { .. } => "RunSql".to_owned(),
+            Operation::RunRust { forward, .. } => format!("RunRust {forward}"),
         }
     }
 
@@ -224,6 +235,14 @@ impl Operation {
                     reverse_sqlite: Some(sqlite),
                     reverse_postgres: Some(postgres),
                 }
+            }
+            Operation::RunRust { forward, reverse: Some(reverse) } => {
+                Operation::RunRust { forward: reverse, reverse: Some(forward) }
+            }
+            Operation::RunRust { forward, reverse: None } => {
+                return Err(StateError(format!(
+                    "RunRust {forward} has no reverse function, so it cannot be undone"
+                )))
             }
             Operation::RunSql { .. } => {
                 return Err(StateError(
@@ -341,7 +360,7 @@ impl Operation {
                     return Err(StateError(format!("{model} has no field {}", field.name)));
                 }
             }
-            Operation::RunSql { .. } => {}
+            Operation::RunSql { .. } | Operation::RunRust { .. } => {}
         }
         Ok(())
     }

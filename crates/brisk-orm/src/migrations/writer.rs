@@ -39,6 +39,19 @@ pub fn next_migration(
     Ok(Some(Migration { app: app.to_owned(), name, dependencies, operations }))
 }
 
+/// An empty next migration of `app` (`NNNN_data`), after its latest, for operations written
+/// by hand: a `RunRust` data migration, a `RunSql` (`makemigrations --empty APP`).
+pub fn empty_migration(graph: &Graph, app: &str) -> Migration {
+    let head = graph.head(app);
+    let number = head.and_then(|m| m.name.get(..4)).and_then(|n| n.parse::<u32>().ok()).map_or(1, |n| n + 1);
+    Migration {
+        app: app.to_owned(),
+        name: format!("{number:04}_data"),
+        dependencies: head.map(Migration::key).into_iter().collect(),
+        operations: Vec::new(),
+    }
+}
+
 /// The apps whose models these operations point at.
 fn referenced_apps(ops: &[Operation]) -> Vec<String> {
     let app_of = |label: &str| label.split_once('.').map(|(a, _)| a.to_owned());
