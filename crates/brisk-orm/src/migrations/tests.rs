@@ -177,6 +177,7 @@ fn texts(steps: Vec<Step>) -> Vec<String> {
         .map(|s| match s {
             Step::Sql(sql) => sql,
             Step::ForeignKeyCheck(t) => format!("fk_check {t}"),
+            Step::Rust(name) => format!("rust {name}"),
         })
         .collect()
 }
