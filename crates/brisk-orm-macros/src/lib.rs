@@ -102,6 +102,7 @@ struct ModelAttrs {
     unique_together: Vec<Vec<String>>,
     verbose_name: Option<String>,
     verbose_name_plural: Option<String>,
+    renamed_from: Option<String>,
     checks: Vec<(String, String)>,
 }
 
@@ -151,6 +152,7 @@ fn model_attrs(attrs: &[syn::Attribute]) -> syn::Result<ModelAttrs> {
                 "app_label" => out.app_label = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "verbose_name" => out.verbose_name = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "verbose_name_plural" => out.verbose_name_plural = Some(meta.value()?.parse::<LitStr>()?.value()),
+                "renamed_from" => out.renamed_from = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "ordering" => out.ordering = strings(&meta.value()?.parse::<ExprArray>()?)?,
                 "indexes" => out.indexes = arrays(meta.input)?,
                 "unique_together" => out.unique_together = arrays(meta.input)?,
@@ -162,7 +164,7 @@ fn model_attrs(attrs: &[syn::Attribute]) -> syn::Result<ModelAttrs> {
                 })?,
                 _ => {
                     return Err(meta.error(
-                        "unknown model option; brisk-orm knows table, app_label, ordering, indexes, unique_together, check, verbose_name and verbose_name_plural",
+                        "unknown model option; brisk-orm knows table, app_label, ordering, indexes, unique_together, check, renamed_from, verbose_name and verbose_name_plural",
                     ))
                 }
             }
@@ -350,6 +352,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     };
     let verbose = attrs.verbose_name.clone().unwrap_or_else(|| words(&name.to_string()));
     let verbose_plural = attrs.verbose_name_plural.clone().unwrap_or_else(|| format!("{verbose}s"));
+    let model_renamed_from = attrs.renamed_from.clone().unwrap_or_default();
 
     let mut metas = Vec::new();
     let mut reads = Vec::new();
@@ -622,6 +625,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 checks: &[#(#checks),*],
                 verbose_name: #verbose,
                 verbose_name_plural: #verbose_plural,
+                renamed_from: #model_renamed_from,
             };
             type Pk = #pk_ty;
             fn pk(&self) -> &#pk_ty {

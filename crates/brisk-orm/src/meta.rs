@@ -31,6 +31,9 @@ pub struct ModelMeta {
     pub verbose_name: &'static str,
     /// The plural name people read.
     pub verbose_name_plural: &'static str,
+    /// The model's former name in the same app (`#[model(renamed_from = "Article")]`):
+    /// `makemigrations` then writes a RenameModel without asking, also in CI. Empty when none.
+    pub renamed_from: &'static str,
 }
 
 /// A field's declaration.

@@ -464,3 +464,59 @@ async fn check_reports_models_changed_without_a_migration() {
         "{problems:?}"
     );
 }
+
+/// Was `Article`; renamed in the code, with a field added in the same change.
+#[derive(brisk_orm::Model)]
+#[model(app_label = "shop", renamed_from = "Article")]
+struct Product {
+    #[model(primary_key)]
+    id: brisk_orm::AutoId,
+    name: String,
+    price: Option<i64>,
+}
+
+#[tokio::test]
+async fn a_model_declared_renamed_is_renamed_without_asking_and_keeps_its_rows() {
+    use brisk_orm::migrations::{detect, NonInteractive, ProjectState};
+    use brisk_orm::Model;
+    let declared = ProjectState::from_registry(&[Product::META]);
+    let mut article = declared.models["shop.Product"].clone();
+    article.name = "Article".into();
+    article.table = "shop_article".into();
+    article.fields.retain(|f| f.name != "price");
+    let mut before = ProjectState::default();
+    before.models.insert(article.label(), article.clone());
+    // NonInteractive never guesses a rename: the declaration says it.
+    let ops = detect(&before, &declared, "shop", &mut NonInteractive).unwrap();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert!(
+        matches!(&ops[0], Operation::RenameModel { old, new, table } if old == "shop.Article" && new == "Product" && table == "shop_product"),
+        "{ops:?}"
+    );
+    assert!(matches!(&ops[1], Operation::AddField { field, .. } if field.name == "price"), "{ops:?}");
+    let first = {
+        let mut m = Migration::parse("shop", "0001_initial", "").unwrap();
+        m.operations = vec![Operation::CreateModel { model: article }];
+        Migration::parse("shop", "0001_initial", &m.to_toml()).unwrap()
+    };
+    let second = {
+        let mut m = Migration::parse("shop", "0002_auto", "").unwrap();
+        m.dependencies = vec!["shop/0001_initial".into()];
+        m.operations = ops;
+        Migration::parse("shop", "0002_auto", &m.to_toml()).unwrap()
+    };
+    for test_db in [TestDatabase::empty_sqlite().unwrap(), TestDatabase::empty_postgres().await.unwrap()] {
+        let db = test_db.database();
+        Migrator::new(db.clone(), vec![first.clone()]).unwrap().migrate().await.unwrap();
+        Raw::new("INSERT INTO shop_article (name) VALUES ('lamp')").execute(&db).await.unwrap();
+        let all = Migrator::new(db.clone(), vec![first.clone(), second.clone()]).unwrap();
+        all.migrate().await.unwrap();
+        let rows: Vec<(String, Option<i64>)> =
+            Raw::new("SELECT name, price FROM shop_product").fetch(&db).await.unwrap();
+        assert_eq!(rows, [("lamp".to_owned(), None)], "{}", db.url());
+        // And back.
+        all.migrate_back("shop", Some("0001_initial")).await.unwrap();
+        let rows: Vec<(String,)> = Raw::new("SELECT name FROM shop_article").fetch(&db).await.unwrap();
+        assert_eq!(rows, [("lamp".to_owned(),)], "{}", db.url());
+    }
+}

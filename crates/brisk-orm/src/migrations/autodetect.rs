@@ -85,6 +85,21 @@ pub fn detect(
 
     // Renamed models: removed and added, defined alike.
     for gone in old.iter().filter(|m| !to.models.contains_key(&m.label())) {
+        // Declared in the code (`#[model(renamed_from = "Old")]`): a rename, even when the
+        // fields changed too (those changes follow as operations of their own).
+        let declared = new.iter().find(|m| {
+            !from.models.contains_key(&m.label()) && to.renamed_models.get(&m.label()) == Some(&gone.label())
+        });
+        if let Some(renamed) = declared {
+            let op = Operation::RenameModel {
+                old: gone.label(),
+                new: renamed.name.clone(),
+                table: renamed.table.clone(),
+            };
+            apply(&mut from, &op)?;
+            ops.push(op);
+            continue;
+        }
         let alike = new.iter().find(|m| {
             !from.models.contains_key(&m.label())
                 && m.fields.len() == gone.fields.len()

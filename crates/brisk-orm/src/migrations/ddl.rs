@@ -121,6 +121,10 @@ pub fn steps(
                 .find(|m| m.app == was.app && m.table != was.table && m.fields == was.fields)
                 .or_else(|| after.models.values().find(|m| m.label() != *old && m.fields == was.fields))
                 .ok_or_else(|| Error::Config(format!("the renamed model {old} is not in the state after")))?;
+            if was.table == now.table {
+                // A table named explicitly (`#[model(table = "...")]`) keeps its name.
+                return Ok(Vec::new());
+            }
             let mut out =
                 vec![sql(format!("ALTER TABLE {} RENAME TO {}", quote(&was.table), quote(&now.table)))];
             out.extend(renamed_names(was, now, dialect));

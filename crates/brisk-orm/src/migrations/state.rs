@@ -233,6 +233,9 @@ pub struct ProjectState {
     /// (`app.Model`, field) → value. A migration adding such a NOT NULL field fills the rows
     /// there with it, without asking.
     pub function_fills: BTreeMap<(String, String), super::Fill>,
+    /// Model renames the code declares (`#[model(renamed_from = "Old")]`): `app.New` →
+    /// `app.Old`.
+    pub renamed_models: BTreeMap<String, String>,
 }
 
 impl PartialEq for ProjectState {
@@ -246,7 +249,11 @@ impl ProjectState {
     pub fn from_registry(models: &[&ModelMeta]) -> Self {
         let mut renamed_from = BTreeMap::new();
         let mut function_fills = BTreeMap::new();
+        let mut renamed_models = BTreeMap::new();
         for m in models {
+            if !m.renamed_from.is_empty() {
+                renamed_models.insert(m.label(), format!("{}.{}", m.app_label, m.renamed_from));
+            }
             for f in m.fields.iter().filter(|f| !f.renamed_from.is_empty()) {
                 renamed_from.insert((m.label(), f.name.to_owned()), f.renamed_from.to_owned());
             }
@@ -257,7 +264,7 @@ impl ProjectState {
             }
         }
         let models = models.iter().map(|m| (m.label(), ModelState::from_meta(m))).collect();
-        ProjectState { models, renamed_from, function_fills }
+        ProjectState { models, renamed_from, function_fills, renamed_models }
     }
 
     /// The models of one app.
