@@ -77,7 +77,7 @@ impl Command for MakeMigrations {
             let mut apps: Vec<String> = declared.models.values().map(|m| m.app.clone()).collect();
             apps.dedup();
             let interactive = !args.get_flag("no-input") && !check && std::io::stdin().is_terminal();
-            let mut terminal = Terminal;
+            let mut terminal = Terminal::stdio();
             let ask: &mut dyn Questioner = if interactive { &mut terminal } else { &mut NonInteractive };
             let mut made = 0;
             let mut graph_now = graph;
@@ -105,26 +105,39 @@ impl Command for MakeMigrations {
     }
 }
 
-/// Asks at the terminal.
-struct Terminal;
-
-fn ask(question: &str) -> Result<String, Error> {
-    print!("{question} ");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::Config(e.to_string()))?;
-    Ok(line.trim().to_owned())
+/// Asks a person: questions to `output`, answers read a line each from `input` (the terminal:
+/// stdin and stdout).
+pub(super) struct Terminal<R, W> {
+    input: R,
+    output: W,
 }
 
-impl Questioner for Terminal {
+impl Terminal<std::io::StdinLock<'static>, std::io::Stdout> {
+    fn stdio() -> Self {
+        Terminal { input: std::io::stdin().lock(), output: std::io::stdout() }
+    }
+}
+
+impl<R: BufRead, W: Write> Terminal<R, W> {
+    fn ask(&mut self, question: &str) -> Result<String, Error> {
+        let io = |e: std::io::Error| Error::Config(format!("cannot ask at the terminal: {e}"));
+        write!(self.output, "{question} ").map_err(io)?;
+        self.output.flush().map_err(io)?;
+        let mut line = String::new();
+        self.input.read_line(&mut line).map_err(io)?;
+        Ok(line.trim().to_owned())
+    }
+}
+
+impl<R: BufRead, W: Write> Questioner for Terminal<R, W> {
     fn rename_field(&mut self, model: &str, old: &str, new: &str) -> Result<bool, Error> {
-        Ok(ask(&format!("Was {model}.{old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
+        Ok(self.ask(&format!("Was {model}.{old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
     }
     fn rename_model(&mut self, old: &str, new: &str) -> Result<bool, Error> {
-        Ok(ask(&format!("Was the model {old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
+        Ok(self.ask(&format!("Was the model {old} renamed to {new}? [y/N]"))?.eq_ignore_ascii_case("y"))
     }
     fn fill(&mut self, model: &str, field: &FieldState) -> Result<Fill, Error> {
-        let answer = ask(&format!(
+        let answer = self.ask(&format!(
             "{model}.{} is NOT NULL: the value for the rows already there (empty to stop)?",
             field.name
         ))?;
@@ -140,5 +153,42 @@ impl Questioner for Terminal {
             _ => Some(Fill::Text(answer.clone())),
         };
         parsed.ok_or_else(|| Error::Config(format!("{answer:?} is not a value of {model}.{}", field.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terminal(answers: &str) -> Terminal<&[u8], Vec<u8>> {
+        Terminal { input: answers.as_bytes(), output: Vec::new() }
+    }
+
+    #[test]
+    fn renames_are_yes_only_when_the_person_says_so() {
+        let mut t = terminal("y\nn\n\nY\n");
+        assert!(t.rename_field("shop.Product", "title", "name").unwrap());
+        assert!(!t.rename_field("shop.Product", "a", "b").unwrap());
+        assert!(!t.rename_model("shop.Article", "shop.Product").unwrap(), "no answer is no");
+        assert!(t.rename_model("shop.Article", "shop.Product").unwrap());
+        let asked = String::from_utf8(t.output).unwrap();
+        assert!(asked.starts_with("Was shop.Product.title renamed to name? [y/N] "), "{asked}");
+        assert!(asked.contains("Was the model shop.Article renamed to shop.Product? [y/N] "), "{asked}");
+    }
+
+    #[test]
+    fn a_not_null_value_is_read_as_the_fields_type_or_refused() {
+        let field = |kind| FieldState::new("rank", kind);
+        let mut t = terminal("7\nseven\ntrue\n2.5\ndraft\n\n");
+        assert_eq!(t.fill("shop.Product", &field(ColumnKind::BigInt)).unwrap(), Fill::Int(7));
+        let err = t.fill("shop.Product", &field(ColumnKind::Int)).unwrap_err().to_string();
+        assert!(err.contains("\"seven\" is not a value of shop.Product.rank"), "{err}");
+        assert_eq!(t.fill("shop.Product", &field(ColumnKind::Bool)).unwrap(), Fill::Bool(true));
+        assert_eq!(t.fill("shop.Product", &field(ColumnKind::Double)).unwrap(), Fill::Float(2.5));
+        assert_eq!(t.fill("shop.Product", &field(ColumnKind::Text)).unwrap(), Fill::Text("draft".into()));
+        // Nothing typed: stopped with the sentence saying what to add, as without a terminal.
+        let stop = t.fill("shop.Product", &field(ColumnKind::Text)).unwrap_err().to_string();
+        let refused = NonInteractive.fill("shop.Product", &field(ColumnKind::Text)).unwrap_err().to_string();
+        assert_eq!(stop, refused);
     }
 }
