@@ -20,6 +20,8 @@ pub mod openapi;
 pub mod response;
 pub mod routing;
 pub mod security;
+#[cfg(feature = "static-files")]
+pub mod static_files;
 pub mod testing;
 pub mod validation;
 #[cfg(feature = "ws")]
