@@ -324,7 +324,7 @@ impl App {
     /// The OpenAPI 3.1 document, without starting a server (snapshot-test your API with it).
     /// Fails like [`App::build`] when a route cannot be documented truthfully.
     pub fn openapi(&self) -> Result<OpenApi, BuildError> {
-        build_document(&self.routes(), &self.docs).map_err(BuildError)
+        build_document(&self.routes(), &self.docs, &|id| self.state.contains(id)).map_err(BuildError)
     }
 
     /// Compiles the routes into one table, documents them, and applies the layers. Conflicting

@@ -208,7 +208,7 @@ async fn raw_bodies() {
 }
 
 #[tokio::test]
-async fn state_present_and_missing() {
+async fn state_present() {
     #[derive(Clone)]
     struct Config(&'static str);
     async fn read(State(c): State<Config>) -> &'static str {
@@ -216,10 +216,7 @@ async fn state_present_and_missing() {
     }
     let client = TestClient::new(App::new().route("/", get(read)).with_state(Config("prod")));
     assert_eq!(client.get("/").send().await.text(), "prod");
-    let client = TestClient::new(App::new().route("/", get(read)));
-    let res = client.get("/").send().await;
-    assert_eq!(res.status(), 500);
-    assert_eq!(res.json::<Value>(), json!({"detail": "Internal Server Error"}), "details never leak");
+    // Missing state fails the build: `state_no_one_provides_fails_the_build`.
 }
 
 #[tokio::test]
@@ -396,4 +393,20 @@ async fn a_custom_body_extractor_last_gets_the_whole_request() {
         res.json::<Value>(),
         json!({"id": 7, "q": "rust", "method": "PUT", "uri": "/e/7?q=rust", "header": "blue", "body": "payload"})
     );
+}
+
+/// State no one provides is found when the app is built, not as a 500 at every request.
+#[test]
+fn state_no_one_provides_fails_the_build() {
+    #[derive(Clone)]
+    struct Greeting(&'static str);
+    async fn hello(State(g): State<Greeting>) -> &'static str {
+        g.0
+    }
+    let err = App::new().route("/hello", get(hello)).build().err().expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("GET /hello: the handler reads `State<"), "{message}");
+    assert!(message.contains("Greeting>`, which no `App::with_state` provides"), "{message}");
+    // Provided: it builds.
+    assert!(App::new().route("/hello", get(hello)).with_state(Greeting("hi")).build().is_ok());
 }

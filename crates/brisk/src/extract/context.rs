@@ -45,6 +45,10 @@ impl StateMap {
     pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.0.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
     }
+
+    pub(crate) fn contains(&self, id: TypeId) -> bool {
+        self.0.contains_key(&id)
+    }
 }
 
 /// Per-request context an extractor may read: the app state, the matched path parameters and

@@ -136,7 +136,10 @@ macro_rules! server_side {
 
 server_side!(Method, Uri, Version, HeaderMap, Parts, CookieJar);
 
-/// App state is the server's own: documents nothing.
-impl<T> DescribeInput for State<T> {
-    fn describe_input(_cx: &mut DocContext, _op: &mut Operation) {}
+/// App state is the server's own: documents nothing, but says which type the handler needs,
+/// so that an app without it refuses to build rather than answer 500 at every request.
+impl<T: 'static> DescribeInput for State<T> {
+    fn describe_input(cx: &mut DocContext, _op: &mut Operation) {
+        cx.needs_state(std::any::TypeId::of::<T>(), std::any::type_name::<T>());
+    }
 }

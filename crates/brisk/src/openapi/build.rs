@@ -45,7 +45,13 @@ fn openapi_path(path: &str) -> String {
 }
 
 /// Describes every documented route of `router`; every problem is reported at once.
-pub(crate) fn build_document(router: &Router, config: &DocsConfig) -> Result<OpenApi, Vec<String>> {
+/// The document of `router`'s routes; `has_state` says whether the app provides state of a
+/// type, so a handler reading state no one provides is a build error.
+pub(crate) fn build_document(
+    router: &Router,
+    config: &DocsConfig,
+    has_state: &dyn Fn(std::any::TypeId) -> bool,
+) -> Result<OpenApi, Vec<String>> {
     let mut cx = DocContext::new();
     let mut operations: Vec<(String, String, Operation)> = Vec::new();
     let mut named: Vec<(String, bool, String, String)> = Vec::new();
@@ -107,6 +113,13 @@ pub(crate) fn build_document(router: &Router, config: &DocsConfig) -> Result<Ope
         op.operation_id = Some(id);
     }
     errors.append(&mut cx.errors);
+    for (route, id, name) in std::mem::take(&mut cx.needed_state) {
+        let error =
+            format!("{route}: the handler reads `State<{name}>`, which no `App::with_state` provides");
+        if !has_state(id) && !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -65,6 +65,8 @@ pub struct DocContext {
     pub(crate) route: String,
     dependencies: Vec<std::any::TypeId>,
     pub(crate) security_schemes: Map<String, Value>,
+    /// The app state each route's handler reads: (route, type, type name).
+    pub(crate) needed_state: Vec<(String, std::any::TypeId, &'static str)>,
 }
 
 fn generator(settings: SchemaSettings) -> SchemaGenerator {
@@ -89,6 +91,7 @@ impl DocContext {
             claimed_path: false,
             validates: false,
             errors: Vec::new(),
+            needed_state: Vec::new(),
             route: String::new(),
             dependencies: Vec::new(),
             security_schemes: Map::new(),
@@ -233,6 +236,11 @@ impl DocContext {
     /// Says this operation can answer 422 (it validates input).
     pub fn can_fail_validation(&mut self) {
         self.validates = true;
+    }
+
+    /// Records that the route's handler reads app state of type `id` (`State<T>`).
+    pub(crate) fn needs_state(&mut self, id: std::any::TypeId, name: &'static str) {
+        self.needed_state.push((self.route.clone(), id, name));
     }
 
     /// Records a problem; the app refuses to build and names it.
