@@ -190,6 +190,11 @@ fn parse_rules(attrs: &[syn::Attribute]) -> syn::Result<Vec<Rule>> {
                         Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => s.clone(),
                         _ => return Err(syn::Error::new(value.span(), "expected a string literal")),
                     };
+                    // The same engine the check runs on: a pattern it refuses stops the build
+                    // here, not at the first request.
+                    if let Err(e) = regex_lite::Regex::new(&lit.value()) {
+                        return Err(syn::Error::new(lit.span(), format!("invalid regular expression: {e}")));
+                    }
                     Rule {
                         kind: RuleKind::Pattern,
                         tokens: quote!(::brisk::validation::Rule::Pattern(#lit)),
