@@ -384,9 +384,16 @@ pub(crate) struct Lifespan {
     pub(crate) shutdown: Vec<Hook>,
 }
 
-/// Why an app refused to build: every problem found, one per line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an app refused to build: every problem found, one per line. Its `Debug` is its
+/// sentence too, for `fn main() -> Result<...>`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BuildError(pub Vec<String>);
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

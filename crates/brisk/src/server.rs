@@ -23,7 +23,9 @@ use crate::h2_idle::{Idle, Tracked};
 use crate::header_clock::{Clock, ConnTimer};
 
 /// Why serving stopped with an error.
-#[derive(Debug)]
+///
+/// Its `Debug` is its sentence too, so `fn main() -> Result<(), ServeError>` prints
+/// `Error: PORT must be a port number, got "abc"` rather than a dump of the enum.
 pub enum ServeError {
     /// The app refused to build (conflicting routes ...).
     Build(BuildError),
@@ -37,13 +39,32 @@ impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServeError::Build(e) => e.fmt(f),
+            // Bad settings (PORT=abc) are sentences of their own.
+            ServeError::Io(e) if e.kind() == std::io::ErrorKind::InvalidInput => write!(f, "{e}"),
+            ServeError::Io(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                write!(f, "cannot listen: {e} (another server is on this port: stop it, or set PORT)")
+            }
             ServeError::Io(e) => write!(f, "server I/O error: {e}"),
             ServeError::Startup(e) => write!(f, "startup hook failed: {e}"),
         }
     }
 }
 
-impl std::error::Error for ServeError {}
+impl fmt::Debug for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Build(e) => Some(e),
+            ServeError::Io(e) => Some(e),
+            ServeError::Startup(e) => Some(e.as_ref()),
+        }
+    }
+}
 
 impl From<std::io::Error> for ServeError {
     fn from(e: std::io::Error) -> Self {
