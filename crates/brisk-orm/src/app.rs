@@ -13,7 +13,10 @@ use crate::database::Database;
 use crate::transaction::Transaction;
 
 /// Installing a database shares it with every handler (as [`Db`]) and checks at start-up
-/// that it answers, so a wrong `DATABASE_URL` stops the server at once with a sentence.
+/// that it answers, so a wrong `DATABASE_URL` stops the server at once with a sentence. With
+/// feature `sessions` (on by default) it also becomes the app's default session store
+/// ([`sessions::DatabaseStore`](crate::sessions::DatabaseStore)), used by
+/// `App::sessions(config)` unless the config names another.
 ///
 /// ```no_run
 /// use brisk::prelude::*;
@@ -32,6 +35,9 @@ use crate::transaction::Transaction;
 /// ```
 impl Install for Database {
     fn install(self, app: App) -> App {
+        // The app's sessions, if it turns them on without naming a store, live in this database.
+        #[cfg(feature = "sessions")]
+        let app = app.default_session_store(crate::sessions::DatabaseStore::new(self.clone()));
         let check = self.clone();
         app.with_state(self).on_startup(move || async move {
             check

@@ -23,6 +23,8 @@ mod queryset;
 mod raw;
 mod relation;
 pub mod schema;
+#[cfg(feature = "sessions")]
+pub mod sessions;
 mod shape;
 pub mod testing;
 mod tracked;

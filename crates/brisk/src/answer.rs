@@ -19,7 +19,7 @@ use http::{HeaderValue, Method};
 use http_body::Body as _;
 
 use crate::body::Body;
-use crate::error::{render_error, Error, ErrorFormatter};
+use crate::error::{render_error, vary_on_accept, Error, ErrorFormatter, Negotiation};
 use crate::handler::BoxFuture;
 use crate::response::{RenderedError, Response};
 
@@ -28,6 +28,8 @@ use crate::response::{RenderedError, Response};
 pub(crate) struct Finishing {
     pub(crate) head: bool,
     pub(crate) formatter: Option<Arc<dyn ErrorFormatter>>,
+    /// The app's HTML error pages and the request's `Accept` (`None`: pages are off).
+    pub(crate) pages: Option<Negotiation>,
 }
 
 /// What the access log line needs, taken before the request is handed on.
@@ -45,6 +47,9 @@ pub(crate) struct Answer {
     /// Renders the 500 of a panic.
     formatter: Arc<dyn ErrorFormatter>,
     log: Option<Box<AccessLog>>,
+    /// The error pages a panic's 500 may be rendered with, for an answer finished already
+    /// (behind the app's layers); otherwise they are in `finishing`.
+    pages: Option<Negotiation>,
 }
 
 impl Answer {
@@ -55,9 +60,10 @@ impl Answer {
         finishing: Option<Finishing>,
         formatter: Arc<dyn ErrorFormatter>,
         log_request: Option<(Instant, Method, String)>,
+        pages: Option<Negotiation>,
     ) -> Self {
         let log = log_request.map(|(started, method, path)| Box::new(AccessLog { started, method, path }));
-        Answer { inner, finishing, formatter, log }
+        Answer { inner, finishing, formatter, log, pages }
     }
 }
 
@@ -70,19 +76,30 @@ impl Future for Answer {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(res)) => res,
             Err(panic) => {
-                // The 500 is rendered by the app's formatter; a HEAD answer still loses its body.
-                this.finishing = this.finishing.take().map(|f| Finishing { head: f.head, formatter: None });
+                // The 500 is rendered by the app's formatter, or as a page for a browser; a HEAD
+                // answer still loses its body.
+                let finishing = this.finishing.take();
+                let pages = finishing.as_ref().and_then(|f| f.pages.as_ref()).or(this.pages.as_ref());
+                let error = Error::internal("handler panicked");
+                let rendered =
+                    pages.and_then(Negotiation::html_pages).map(|pages| pages.render(&error, None));
+                let vary = pages.is_some();
+                this.finishing = finishing.map(|f| Finishing { head: f.head, formatter: None, pages: None });
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a non-string panic payload".to_owned());
                 tracing::error!(target: "brisk::error", panic = %message, "handler panicked");
-                render_error(this.formatter.as_ref(), &Error::internal("handler panicked"))
+                let mut res = rendered.unwrap_or_else(|| render_error(this.formatter.as_ref(), &error));
+                if vary {
+                    vary_on_accept(&mut res);
+                }
+                res
             }
         };
         if let Some(finishing) = this.finishing.take() {
-            finish(&mut res, finishing.head, finishing.formatter.as_deref());
+            finish(&mut res, finishing.head, finishing.formatter.as_deref(), finishing.pages.as_ref());
         }
         if let Some(log) = this.log.take() {
             tracing::info!(
@@ -97,12 +114,23 @@ impl Future for Answer {
     }
 }
 
-/// A HEAD answer loses its body; an error is rendered by the app's formatter, if it has one.
-pub(crate) fn finish(res: &mut Response, head: bool, formatter: Option<&dyn ErrorFormatter>) {
-    if let Some(formatter) = formatter {
+/// A HEAD answer loses its body; an error is rendered as an HTML page for a browser (when the
+/// app has pages), else by the app's formatter, if it has one.
+pub(crate) fn finish(
+    res: &mut Response,
+    head: bool,
+    formatter: Option<&dyn ErrorFormatter>,
+    pages: Option<&Negotiation>,
+) {
+    let paged_error = pages.filter(|_| res.extensions().get::<RenderedError>().is_some());
+    let paged = paged_error.is_some_and(|pages| pages.render_page(res));
+    if let Some(formatter) = formatter.filter(|_| !paged) {
         if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
             *res = render_error(formatter, &error);
         }
+    }
+    if paged_error.is_some() {
+        vary_on_accept(res);
     }
     if head {
         strip_body(res);

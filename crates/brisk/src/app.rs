@@ -94,6 +94,11 @@ pub struct App {
     pub(crate) commands: Vec<Arc<dyn crate::cli::Command>>,
     #[cfg(feature = "cli")]
     pub(crate) checks: Vec<crate::cli::SystemCheck>,
+    /// Sessions and CSRF, applied when the app is built: see [`crate::sessions`].
+    #[cfg(feature = "sessions")]
+    pub(crate) sessions: crate::sessions::AppSessions,
+    /// Templates, route names and error pages: see [`crate::web`].
+    pub(crate) web: crate::web::WebSetup,
 }
 
 impl Default for App {
@@ -121,6 +126,9 @@ impl App {
             commands: Vec::new(),
             #[cfg(feature = "cli")]
             checks: Vec::new(),
+            #[cfg(feature = "sessions")]
+            sessions: Default::default(),
+            web: crate::web::WebSetup::default(),
         }
     }
 
@@ -335,6 +343,10 @@ impl App {
     }
 
     pub(crate) fn into_parts(mut self) -> Result<(AppService, Lifespan), BuildError> {
+        #[cfg(feature = "sessions")]
+        {
+            self = crate::sessions::apply(self)?;
+        }
         if !self.overrides.is_empty() {
             self.state.insert(std::mem::take(&mut self.overrides));
         }
@@ -346,6 +358,7 @@ impl App {
             },
             Err(BuildError(problems)) => (Router::new(), problems),
         };
+        let pages = crate::web::assemble(&mut self.web, &routes, &mut self.state, &mut problems);
         let table = match RouteTable::build(routes.merge(docs)) {
             Ok(table) if problems.is_empty() => table,
             Ok(_) => return Err(BuildError(problems)),
@@ -360,6 +373,7 @@ impl App {
             state: Arc::new(self.state),
             body_limit: self.body_limit,
             formatter: self.formatter.clone(),
+            pages,
         });
         let layered = if self.layers.is_empty() {
             None
@@ -413,6 +427,8 @@ struct Core {
     state: Arc<StateMap>,
     body_limit: usize,
     formatter: Option<Arc<dyn ErrorFormatter>>,
+    /// HTML error pages for browsers (`None`: switched off).
+    pages: Option<Arc<crate::error::ErrorPages>>,
 }
 
 impl Core {
@@ -448,8 +464,9 @@ impl Core {
     /// Finds the endpoint, runs it, and finishes its answer (see [`finish`]).
     async fn dispatch(self: Arc<Self>, req: Request) -> Response {
         let head = req.method() == Method::HEAD;
+        let pages = self.pages.as_ref().map(|pages| pages.for_request(req.headers()));
         let mut res = self.start(req).await;
-        finish(&mut res, head, self.formatter.as_deref());
+        finish(&mut res, head, self.formatter.as_deref(), pages.as_ref());
         res
     }
 }
@@ -504,21 +521,25 @@ impl AppService {
             .then(|| (Instant::now(), req.method().clone(), req.uri().path().to_owned()));
         // Behind app layers the router runs as a tower service (`Dispatcher`) that finishes its
         // own answers; otherwise the route starts right here and its answer is finished after.
-        let (inner, finishing): (BoxFuture<'static, Response>, _) = match &self.layered {
-            Some(route) => (route.call(req), None),
+        let pages = self.core.pages.as_ref().map(|pages| pages.for_request(req.headers()));
+        let (inner, finishing, layered_pages): (BoxFuture<'static, Response>, _, _) = match &self.layered {
+            Some(route) => (route.call(req), None, pages),
             None => {
                 let head = req.method() == Method::HEAD;
                 let core = &self.core;
                 match std::panic::catch_unwind(AssertUnwindSafe(|| core.start(req))) {
-                    Ok(started) => (started, Some(Finishing { head, formatter: core.formatter.clone() })),
+                    Ok(started) => {
+                        (started, Some(Finishing { head, formatter: core.formatter.clone(), pages }), None)
+                    }
                     Err(panic) => (
                         Box::pin(async move { std::panic::resume_unwind(panic) }),
-                        Some(Finishing { head, formatter: None }),
+                        Some(Finishing { head, formatter: None, pages }),
+                        None,
                     ),
                 }
             }
         };
-        Answer::new(inner, finishing, self.formatter.clone(), log)
+        Answer::new(inner, finishing, self.formatter.clone(), log, layered_pages)
     }
 }
 

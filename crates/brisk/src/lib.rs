@@ -9,6 +9,8 @@ pub mod batch;
 pub mod body;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 pub mod depends;
 pub mod error;
 pub mod extract;
@@ -19,9 +21,15 @@ pub mod middleware;
 pub mod openapi;
 pub mod response;
 pub mod routing;
+#[cfg(feature = "sessions")]
+pub mod secret_key;
 pub mod security;
+#[cfg(feature = "sessions")]
+pub mod sessions;
 #[cfg(feature = "static-files")]
 pub mod static_files;
+#[cfg(feature = "templates")]
+pub mod templates;
 pub mod testing;
 pub mod validation;
 #[cfg(feature = "ws")]
@@ -36,6 +44,7 @@ mod h2_idle;
 mod header_clock;
 mod run;
 mod server;
+mod web;
 
 pub use app::{App, AppService, BuildError, ServerConfig, DEFAULT_BODY_LIMIT};
 pub use error::{Error, Result};
@@ -64,10 +73,14 @@ pub mod __private {
 pub mod prelude {
     pub use crate::depends::{Dependency, Depends, Fresh, Scope};
     pub use crate::extract::{Cookies, Header, TypedHeader};
+    pub use crate::extract::{FormErrors, FormResult};
     pub use crate::http::StatusCode;
     pub use crate::response::{Created, NoContent};
     pub use crate::response::{Html, IntoResponse, Redirect, Response};
+    pub use crate::routing::UrlFor;
     pub use crate::routing::{delete, get, head, options, patch, post, put, trace};
+    #[cfg(feature = "templates")]
+    pub use crate::templates::{context, Template, Templates};
     pub use crate::{ApiError, App, Error, Form, Json, Path, Query, Result, Router, State, Validate};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -7,9 +7,21 @@
 //! - HTTP errors: `{"detail": <detail>}` with the given status and headers;
 //! - validation errors: 422 `{"detail": [{"type", "loc", "msg", "input", "ctx"}, ...]}`;
 //! - internal errors: 500 `{"detail": "Internal Server Error"}` — the cause is logged, never sent.
+//!
+//! ## Error pages for browsers
+//!
+//! A request whose `Accept` prefers HTML to JSON (a browser's: see
+//! [`prefers_html`](crate::response::prefers_html)) gets the error as an HTML page instead:
+//! built in (status, reason, the detail when it is a string, a 422's messages by field, never a
+//! 500's cause), or — with feature `templates` — rendered from `errors/<status>.html`
+//! (`errors/404.html`, `errors/422.html` ...) with `status`, `reason`, `detail`, `errors` (by
+//! field) and `values` (the submitted form). Every error answer carries `Vary: Accept`. API
+//! clients (`application/json`, `*/*`, no `Accept`) get the JSON above, unchanged.
+//! [`App::html_error_pages(false)`](crate::App::html_error_pages) switches pages off.
 
 mod answers;
 mod format;
+mod pages;
 mod validation;
 
 use std::fmt;
@@ -20,6 +32,9 @@ use serde_json::Value;
 pub use answers::{answer_errors_with, ErrorAnswer};
 pub(crate) use format::render_error;
 pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
+#[cfg(feature = "templates")]
+pub(crate) use pages::{escape_html, html_document, shown_detail};
+pub(crate) use pages::{vary_on_accept, ErrorPages, Negotiation};
 pub(crate) use validation::extend_unique;
 pub use validation::{Loc, LocItem, ValidationError};
 

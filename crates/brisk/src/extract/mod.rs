@@ -36,6 +36,7 @@ mod context;
 mod cookie;
 mod describe;
 mod form;
+mod form_errors;
 mod header;
 mod json;
 mod json_value;
@@ -60,6 +61,7 @@ pub use body::read_body;
 pub use context::RequestContext;
 pub use cookie::{CookieJar, Cookies};
 pub use form::Form;
+pub use form_errors::{FormErrors, FormResult, FormValues, UploadedFile, NON_FIELD};
 pub use header::{Header, TypedHeader};
 pub use json::Json;
 #[cfg(feature = "multipart")]
@@ -71,6 +73,7 @@ pub use stream::BodyStream;
 
 pub(crate) use context::StateMap;
 pub(crate) use cookie::parse_cookies;
+pub(crate) use form_errors::{inputs_of, messages_by_field, SubmittedValues};
 pub(crate) use params::PathParams;
 
 /// The request type: `http::Request` with brisk's [`Body`].

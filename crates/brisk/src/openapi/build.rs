@@ -53,6 +53,7 @@ pub(crate) fn build_document(
     has_state: &dyn Fn(std::any::TypeId) -> bool,
 ) -> Result<OpenApi, Vec<String>> {
     let mut cx = DocContext::new();
+    cx.route_names = router.routes.iter().flat_map(|(_, methods)| methods.names.iter().cloned()).collect();
     let mut operations: Vec<(String, String, Operation)> = Vec::new();
     let mut named: Vec<(String, bool, String, String)> = Vec::new();
     let mut uses: HashMap<String, usize> = HashMap::new();

@@ -67,6 +67,8 @@ pub struct DocContext {
     pub(crate) security_schemes: Map<String, Value>,
     /// The app state each route's handler reads: (route, type, type name).
     pub(crate) needed_state: Vec<(String, std::any::TypeId, &'static str)>,
+    /// Every route name of the app (for [`DocContext::links_to_route`]).
+    pub(crate) route_names: Vec<String>,
 }
 
 fn generator(settings: SchemaSettings) -> SchemaGenerator {
@@ -95,6 +97,7 @@ impl DocContext {
             route: String::new(),
             dependencies: Vec::new(),
             security_schemes: Map::new(),
+            route_names: Vec::new(),
         }
     }
 
@@ -241,6 +244,16 @@ impl DocContext {
     /// Records that the route's handler reads app state of type `id` (`State<T>`).
     pub(crate) fn needs_state(&mut self, id: std::any::TypeId, name: &'static str) {
         self.needed_state.push((self.route.clone(), id, name));
+    }
+
+    /// Says this operation links to the route named `name` (see
+    /// [`UrlTo`](crate::routing::UrlTo)); the app refuses to build when no route has that name.
+    pub fn links_to_route(&mut self, name: &str) {
+        if !self.route_names.iter().any(|n| n == name) {
+            let error =
+                format!("{}: links to the route named `{name}`, but no route has that name", self.route);
+            self.error(error);
+        }
     }
 
     /// Records a problem; the app refuses to build and names it.

@@ -30,6 +30,8 @@ pub struct MethodRouter {
     pub(crate) body_limit: Option<usize>,
     pub(crate) errors: Vec<String>,
     pub(crate) tags: Vec<String>,
+    /// The names `url_for` knows this path by (see [`MethodRouter::name`]).
+    pub(crate) names: Vec<String>,
 }
 
 macro_rules! chained {
@@ -92,6 +94,23 @@ impl MethodRouter {
         self
     }
 
+    /// Names this path, so that pages and handlers can build its URL from the name
+    /// (`url_for("notes.detail", id=3)` in templates, [`UrlFor`](super::UrlFor) in handlers)
+    /// instead of repeating it. The name belongs to the path, whatever the method; a name given
+    /// to two different paths makes `App::build` fail.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// async fn show(Path(id): Path<i64>) -> String { id.to_string() }
+    /// let app = App::new().route("/notes/{id}", get(show).name("notes.detail"));
+    /// ```
+    pub fn name(mut self, name: &str) -> Self {
+        if !self.names.iter().any(|n| n == name) {
+            self.names.push(name.to_owned());
+        }
+        self
+    }
+
     /// Merges the endpoints of `other` in; a method both have is recorded as a conflict.
     pub(crate) fn merge(mut self, other: MethodRouter, path: &str) -> Self {
         for (i, route) in other.endpoints.into_iter().enumerate() {
@@ -108,6 +127,11 @@ impl MethodRouter {
         for tag in other.tags {
             if !self.tags.contains(&tag) {
                 self.tags.push(tag);
+            }
+        }
+        for name in other.names {
+            if !self.names.contains(&name) {
+                self.names.push(name);
             }
         }
         self

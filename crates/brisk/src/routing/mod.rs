@@ -3,9 +3,13 @@
 //! Paths use `{name}` for one segment and `{*rest}` for the remainder. Routers nest under a
 //! prefix and merge; every route ends up in one flat table built once, when the app is built,
 //! where two routes that could match the same path are refused with both named.
+//!
+//! A path can be named (`get(show).name("notes.detail")`) and its URL built from the name:
+//! see [`UrlFor`] and [`UrlTo`].
 
 mod limits;
 mod method;
+mod names;
 mod route;
 mod table;
 
@@ -17,6 +21,7 @@ use crate::extract::Request;
 use crate::handler::Handler;
 
 pub use method::{delete, get, head, options, patch, post, put, trace, MethodRouter};
+pub use names::{RouteName, RouteNames, UrlError, UrlFor, UrlParams, UrlTo};
 pub use route::Route;
 pub(crate) use table::{param_names, Matched, RouteTable};
 
