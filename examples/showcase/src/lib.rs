@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod items;
 pub mod model;
+pub mod pages;
 pub mod store;
 pub mod ws;
 
@@ -65,6 +66,9 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .merge(auth::router())
         .merge(chat::router())
         .merge(ws::router())
+        .merge(pages::router())
+        .templates(pages::templates())
+        .static_files("/static", pages::static_files())
         .install(db)
         .install(commands)
         .on_startup(move || async move {

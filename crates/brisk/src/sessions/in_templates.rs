@@ -14,7 +14,6 @@
 //! The `Templates` extractor loads the session first (when the app has sessions), so these
 //! see the request's own.
 
-use crate::templates::minijinja::{Error as TemplateError, ErrorKind};
 use crate::templates::{to_value, Value};
 use crate::App;
 
@@ -28,6 +27,7 @@ pub(crate) fn wire(app: App) -> App {
         cx.insert("get_flashed_messages", Value::from_function(move || to_value(&flashes.take_flashes())));
         #[cfg(feature = "csrf")]
         {
+            use crate::templates::minijinja::{Error as TemplateError, ErrorKind};
             let token = session.clone();
             cx.insert(
                 "csrf_token",
