@@ -63,7 +63,8 @@ async fn journey(db: TestDatabase) {
     // The form, sent empty: the same page again, 422, the error beside the field, values kept.
     let form = browser.get("/notes/new").await.text();
     let csrf = token(&form);
-    let refused = browser.post("/notes", &[("csrf_token", &csrf), ("title", ""), ("body", "kept <text>")]).await;
+    let refused =
+        browser.post("/notes", &[("csrf_token", &csrf), ("title", ""), ("body", "kept <text>")]).await;
     assert_eq!(refused.status(), 422);
     let page = refused.text();
     assert!(page.contains("<p class=\"error\" id=\"title-error\">"), "{page}");
@@ -71,7 +72,9 @@ async fn journey(db: TestDatabase) {
     assert!(page.contains(">kept &lt;text&gt;</textarea>"), "the values refill the form, escaped: {page}");
 
     // Sent right: a redirect to the note, which shows the flash once; the title is escaped.
-    let saved = browser.post("/notes", &[("csrf_token", &csrf), ("title", "<script>x</script>"), ("body", "hi")]).await;
+    let saved = browser
+        .post("/notes", &[("csrf_token", &csrf), ("title", "<script>x</script>"), ("body", "hi")])
+        .await;
     assert_eq!(saved.status(), 303);
     let location = saved.header("location").expect("a redirect").to_owned();
     let note = browser.get(&location).await.text();
@@ -83,7 +86,9 @@ async fn journey(db: TestDatabase) {
     // Edited, then deleted.
     let edit = browser.get(&format!("{location}/edit")).await.text();
     assert!(edit.contains("value=\"&lt;script&gt;x&lt;&#x2f;script&gt;\""), "{edit}");
-    let changed = browser.post(&format!("{location}/edit"), &[("csrf_token", &token(&edit)), ("title", "Plain"), ("body", "")]).await;
+    let changed = browser
+        .post(&format!("{location}/edit"), &[("csrf_token", &token(&edit)), ("title", "Plain"), ("body", "")])
+        .await;
     assert_eq!(changed.status(), 303);
     assert!(browser.get(&location).await.text().contains("<h1>Plain</h1>"));
     let gone = browser.post(&format!("{location}/delete"), &[("csrf_token", &csrf)]).await;
