@@ -294,7 +294,13 @@ def main() -> int:
     parser.add_argument("--db", action="store_true",
                         help="the database suite instead (TechEmpower's /db, /queries, /fortunes, /updates on brisk-orm "
                              "and its peers): results/db-latest.md")
+    parser.add_argument("--pages", action="store_true",
+                        help="the template-page suite instead (a fortunes page rendered from a template by brisk, "
+                             "FastAPI + Jinja2 and Flask + Jinja2): results/pages-latest.md")
     args = parser.parse_args()
+    if args.pages:
+        import pages
+        return pages.rewrite_report(args.smoke) if args.report else pages.main(args.smoke)
     if args.db:
         import db
         return db.rewrite_report(args.smoke) if args.report else db.main(args.smoke)
