@@ -10,7 +10,9 @@ The run creates its own PostgreSQL database (brisk_bench_<pid>), fills World (10
 Fortune (TechEmpower's 12) as TechEmpower's create-postgres.sql does, and drops it at the end,
 also when the run fails or is interrupted. Each server is checked against the test rules
 (JSON shapes, q clamping, escaped and sorted fortunes, updates really stored) before it is
-measured. Writes results/db-latest.md and .json (results/smoke/ with --smoke).
+measured. Writes results/db-latest.md and .json (results/smoke/ with --smoke); BENCH_REPORT
+names other files, so that a run of some servers only (BENCH_SERVERS=orm-sqlite,rusqlite, say)
+does not replace the full run's report.
 See bench/README.md, "The database suite"."""
 
 from __future__ import annotations
@@ -96,7 +98,20 @@ def _servers() -> list[DbServer]:
                  backend="sqlite", driver="rusqlite"),
         DbServer("sqlx-sqlite", "brisk + sqlx SqlitePool", "rust", package="db-brisk-raw", backend="sqlite",
                  driver="sqlx-sqlite"),
-    ]
+    ] + _baseline()
+
+
+def _baseline() -> list[DbServer]:
+    """BENCH_BASELINE=PATH: a db-brisk-orm binary built earlier (a copy of
+    target/release/db-brisk-orm from before a change), measured on SQLite beside the one built
+    now as `orm-sqlite-base`, so before and after share a run and its noise."""
+    path = os.environ.get("BENCH_BASELINE")
+    if not path:
+        return []
+    if not Path(path).is_file():
+        raise SystemExit(f"bench --db: BENCH_BASELINE is not a file: {path}")
+    return [DbServer("orm-sqlite-base", "brisk + brisk-orm (SQLite), baseline binary", "rust", backend="sqlite",
+                     binary=Path(path).resolve())]
 
 
 SERVERS = _servers()
@@ -118,10 +133,15 @@ def config(smoke: bool) -> dict:
         "servers": os.environ.get("BENCH_SERVERS", ",".join(s.name for s in SERVERS)).split(","),
         "endpoints": os.environ.get("BENCH_ENDPOINTS", ",".join(ENDPOINTS)).split(","),
         "nice": int(measure.env_num("BENCH_NICE", -20 if os.geteuid() == 0 else 0)),
+        # The name of the report's files in results/: a partial run (some servers or tests)
+        # writes its own, e.g. BENCH_REPORT=db-sqlite-latest, leaving the full run's alone.
+        "report": os.environ.get("BENCH_REPORT", "db-latest"),
     }
     unknown = set(d["servers"]) - {s.name for s in SERVERS} | set(d["endpoints"]) - set(ENDPOINTS)
     if unknown:
         raise SystemExit(f"bench --db: unknown server or endpoint: {', '.join(sorted(unknown))}")
+    if not d["report"].replace("-", "").replace("_", "").isalnum():
+        raise SystemExit(f"bench --db: BENCH_REPORT is a file name (letters, digits, - and _): {d['report']!r}")
     return d
 
 
@@ -310,6 +330,9 @@ def measure_one(cfg: dict, rnd: int, endpoint: str, server: DbServer, logs: Path
             "requests": res.requests, "duration_s": res.duration_s, "rps": res.rps, "latency_us": res.latency_us,
             "errors": res.errors, "errors_total": res.error_count,
             "server_cpu_s": cpu_s, "cpu_us_per_req": cpu_s * 1e6 / res.requests if res.requests else None,
+            # The user-mode part: the server's own code. The rest is the kernel's (sockets,
+            # futexes), which on this VM is more than half and varies more from round to round.
+            "user_us_per_req": (user / measure.CLK_TCK) * 1e6 / res.requests if res.requests else None,
             "server_cpu_util": cpu_s / res.duration_s if res.duration_s else 0,
             "wrk_cpu_util": res.wrk_cpu_s / res.duration_s if res.duration_s else 0,
             # Every postgres process's CPU during the run: the database's side of each request
@@ -344,11 +367,14 @@ def summarize(runs: list[dict]) -> dict:
     for (backend, endpoint, server), rs in groups.items():
         best = max(rs, key=lambda r: r["rps"])
         cpu = [r["cpu_us_per_req"] for r in rs if r["cpu_us_per_req"]]
+        user = [r["user_us_per_req"] for r in rs if r.get("user_us_per_req")]
         pgc = [r["pg_cpu_us_per_req"] for r in rs if r.get("pg_cpu_us_per_req")]
         out.setdefault(backend, {}).setdefault(endpoint, {})[server] = {
             "rps": best["rps"], "rps_rounds": [round(r["rps"]) for r in rs],
             "p50_us": best["latency_us"].get("p50"), "p99_us": best["latency_us"].get("p99"),
             "cpu_us_per_req": min(cpu) if cpu else None, "cpu_us_per_req_rounds": [r["cpu_us_per_req"] for r in rs],
+            "user_us_per_req": min(user) if user else None,
+            "cpu_by_round": {r["round"]: r["cpu_us_per_req"] for r in rs if r["cpu_us_per_req"]},
             "pg_cpu_us_per_req": min(pgc) if pgc else None,
             "peak_rss_kib": max(r["peak_rss_kib"] for r in rs),
             "server_cpu_util": best["server_cpu_util"], "wrk_cpu_util": best["wrk_cpu_util"],
@@ -360,6 +386,12 @@ def summarize(runs: list[dict]) -> dict:
                 cell["cpu_vs_floor"] = (cell["cpu_us_per_req"] / floor["cpu_us_per_req"]
                                         if floor and floor["cpu_us_per_req"] and cell["cpu_us_per_req"] else None)
                 cell["rps_vs_floor"] = cell["rps"] / floor["rps"] if floor and floor["rps"] else None
+                cell["user_vs_floor"] = (cell["user_us_per_req"] / floor["user_us_per_req"]
+                                         if floor and floor.get("user_us_per_req") and cell.get("user_us_per_req") else None)
+                # The ratio round by round (each round runs the servers back to back), as the
+                # median and range: the spread of the ratio itself, where min/min mixes rounds.
+                mine, theirs = cell["cpu_by_round"], floor["cpu_by_round"] if floor else {}
+                cell["cpu_vs_floor_rounds"] = [mine[r] / theirs[r] for r in sorted(mine) if r in theirs]
     return out
 
 
@@ -417,6 +449,13 @@ def _f(x, fmt="{:,.0f}"):
     return "–" if x is None else fmt.format(x)
 
 
+def _rounds(cell: dict) -> str:
+    paired = cell.get("cpu_vs_floor_rounds") or []
+    if len(paired) < 2:
+        return "–"
+    return f"{median(paired):.2f} ({min(paired):.2f}–{max(paired):.2f})"
+
+
 def markdown(result: dict) -> str:
     meta, summary = result["meta"], result["summary"]
     labels = {s["name"]: s["label"] for s in result["servers"]}
@@ -461,8 +500,9 @@ def markdown(result: dict) -> str:
             floor = "raw tokio-postgres" if backend == "pg" else "raw rusqlite"
             lines += [f"## {title}: {LABELS[endpoint]}", "",
                       f"| server | req/s | req/s ×floor | p50 ms | p99 ms | CPU µs/req | CPU ×floor ({floor}) | "
+                      "CPU ×floor per round: median (range) | user µs/req (×floor) | "
                       "PostgreSQL CPU µs/req | peak RSS MiB | server CPU | wrk CPU |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for s in meta["server_order"]:
                 c = cells.get(s)
                 if not c:
@@ -470,7 +510,8 @@ def markdown(result: dict) -> str:
                 lines.append(
                     f"| {labels[s]} | {_f(c['rps'])} | {_f(c['rps_vs_floor'], '{:.2f}')} | "
                     f"{_f(c['p50_us'] and c['p50_us'] / 1000, '{:.2f}')} | {_f(c['p99_us'] and c['p99_us'] / 1000, '{:.2f}')} | "
-                    f"{_f(c['cpu_us_per_req'], '{:.1f}')} | {_f(c['cpu_vs_floor'], '{:.2f}')} | "
+                    f"{_f(c['cpu_us_per_req'], '{:.1f}')} | {_f(c['cpu_vs_floor'], '{:.2f}')} | {_rounds(c)} | "
+                    f"{_f(c.get('user_us_per_req'), '{:.1f}')} ({_f(c.get('user_vs_floor'), '{:.2f}')}) | "
                     f"{_f(c['pg_cpu_us_per_req'], '{:.1f}')} | {_f(c['peak_rss_kib'] / 1024, '{:.1f}')} | "
                     f"{c['server_cpu_util'] * 100:.0f}% | {c['wrk_cpu_util'] * 100:.0f}% |")
             lines.append("")
@@ -480,7 +521,9 @@ def markdown(result: dict) -> str:
         "## How to read this",
         "",
         "- req/s and latency: the round with the most requests/s; CPU µs/req: the server's utime+stime (all threads, "
-        "/proc/PID/stat) ÷ responses, from the round with the least (interference only adds). PostgreSQL CPU µs/req: "
+        "/proc/PID/stat) ÷ responses, from the round with the least (interference only adds); per round: each round's "
+        "CPU/request ÷ the floor's in the same round, their median and range; user µs/req: utime alone, the least "
+        "of the rounds. PostgreSQL CPU µs/req: "
         "every postgres process's CPU over the run ÷ responses (anyone else using this PostgreSQL adds to it).",
         "- Every server is checked before it is measured: JSON shapes, `q` clamped to 1..500 (`0`, `foo`, `501`, empty), "
         "the fortunes page parsed back (escaped, sorted, the added fortune), and `/updates` read back from the table.",
@@ -497,6 +540,16 @@ def markdown(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def command(cfg: dict, smoke: bool) -> str:
+    """The command line of this run, with the BENCH_* selections that differ from a full run."""
+    env = [f"BENCH_{k.upper()}={','.join(v)}" for k, v, full in (
+        ("servers", cfg["servers"], [s.name for s in SERVERS]), ("endpoints", cfg["endpoints"], list(ENDPOINTS)))
+        if v != full]
+    env += [f"BENCH_ROUNDS={cfg['rounds']}"] if os.environ.get("BENCH_ROUNDS") else []
+    env += [f"BENCH_REPORT={cfg['report']}"] if cfg["report"] != "db-latest" else []
+    return " ".join(env + ["bench/run --db" + (" --smoke" if smoke else "")])
 
 
 def main(smoke: bool) -> int:
@@ -518,7 +571,7 @@ def main(smoke: bool) -> int:
     built_at = datetime.now(timezone.utc).strftime("%H:%M UTC")
     built: dict[str, Path] = {}
     for s in servers:
-        if s.kind != "rust":
+        if s.kind != "rust" or s.binary is not None:  # a baseline binary is already built
             continue
         if s.package not in built:
             log(f"building {s.package} ({cfg['profile']})")
@@ -578,7 +631,7 @@ def main(smoke: bool) -> int:
         "meta": {
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "mode": "smoke" if smoke else "full",
-            "command": "bench/run --db" + (" --smoke" if smoke else ""),
+            "command": command(cfg, smoke),
             "machine": f"{m['cpu']} ({m['cores']} cores), {m['memory_gib']:.0f} GiB, Linux {m['kernel']}, {m['rustc']}, "
                        f"Python {m['python']}",
             "postgres": postgres,
@@ -602,9 +655,10 @@ def main(smoke: bool) -> int:
     }
     result["goals"] = goals(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "db-latest.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    (out_dir / "db-latest.md").write_text(markdown(result))
-    log(f"wrote {out_dir / 'db-latest.md'} and db-latest.json in {(time.monotonic() - started) / 60:.1f} min")
+    report = cfg["report"]
+    (out_dir / f"{report}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    (out_dir / f"{report}.md").write_text(markdown(result))
+    log(f"wrote {out_dir / (report + '.md')} and {report}.json in {(time.monotonic() - started) / 60:.1f} min")
 
     failures = list(problems)
     if smoke:
@@ -621,12 +675,13 @@ def main(smoke: bool) -> int:
 
 
 def rewrite_report(smoke: bool) -> int:
-    """Rewrites db-latest.md (and the goals) from db-latest.json."""
+    """Rewrites the report's .md (and the goals) from its .json (BENCH_REPORT, else db-latest)."""
     out_dir = BENCH / "results" / ("smoke" if smoke else "")
-    result = json.loads((out_dir / "db-latest.json").read_text())
+    report = config(smoke)["report"]
+    result = json.loads((out_dir / f"{report}.json").read_text())
     result["summary"] = summarize(result["runs"])
     result["goals"] = goals(result["summary"])
-    (out_dir / "db-latest.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    (out_dir / "db-latest.md").write_text(markdown(result))
-    log(f"rewrote {out_dir / 'db-latest.md'} from db-latest.json")
+    (out_dir / f"{report}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    (out_dir / f"{report}.md").write_text(markdown(result))
+    log(f"rewrote {out_dir / (report + '.md')} from {report}.json")
     return 0

@@ -25,11 +25,13 @@ def main() -> int:
     if server is None or test not in db.ENDPOINTS or server.backend not in db.ENDPOINTS[test][1]:
         print(f"unknown server or test (or a test this server's backend does not run): {name} {test}", file=sys.stderr)
         return 2
-    binary = BENCH / "target" / "release" / server.package
+    # PROFILE_BINARY: another build of the server's package (a copy kept from before a change).
+    binary = Path(os.environ.get("PROFILE_BINARY") or BENCH / "target" / "release" / server.package)
     if not binary.exists():
         print(f"{binary} is not built: run bench/run --db first", file=sys.stderr)
         return 1
     seconds = int(os.environ.get("PROFILE_SECONDS", "5"))
+    connections = int(os.environ.get("PROFILE_CONNECTIONS", "8"))
     port = int(os.environ.get("PROFILE_PORT", "18651"))
     out = BENCH / "target" / "profile"
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,7 @@ def main() -> int:
         for _ in range(50):
             urllib.request.urlopen(url_base + db.ENDPOINTS[test][0], timeout=5).read()
         subprocess.run(["callgrind_control", "-i", "on", str(vg.pid)], capture_output=True)
-        res = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(BENCH / "wrk" / "bench.lua"),
+        res = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(BENCH / "wrk" / "bench.lua"),
                               url_base + db.ENDPOINTS[test][0], "--", "GET", "1", ""], capture_output=True, text=True)
         subprocess.run(["callgrind_control", "-i", "off", str(vg.pid)], capture_output=True)
         subprocess.run(["callgrind_control", "-d", str(vg.pid)], capture_output=True)

@@ -10,13 +10,14 @@ use sea_query::{
 };
 
 use crate::aggregate::Aggregates;
-use crate::backend::{Dialect, Executor, Target};
+use crate::backend::{Dialect, Executor, Sql, Target};
 use crate::condition::{comparable, Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
 use crate::many::{ManyField, ManyToManyMeta};
 use crate::model::{FromRow, Model};
 use crate::relation::{meta_of, KeyOf, PrimaryKey, Relates};
+use crate::shape::Key;
 use crate::value::{ColumnKind, RowRef, SqlType, Value};
 
 /// An order for [`QuerySet::order_by`]: `Post::created_at().desc()`.
@@ -557,9 +558,9 @@ impl<M: Model> QuerySet<M> {
     async fn fetch_models(
         &self,
         target: Target<'_>,
-        (sql, values): (String, Vec<Value>),
+        (sql, values): (Sql, Vec<Value>),
     ) -> Result<Vec<M>, Error> {
-        let mut rows = target.fetch_with(false, sql, values, self.reader()).await?;
+        let mut rows = target.fetch_sql(false, sql, values, self.reader()).await?;
         for (what, run) in &self.prefetch {
             run(&mut rows, *what, target).await?;
         }
@@ -575,11 +576,8 @@ impl<M: Model> QuerySet<M> {
         limit: Option<u64>,
         orders: &[Order<M>],
         build: impl FnOnce() -> (String, Vec<Value>),
-    ) -> (String, Vec<Value>) {
-        match self.shape(dialect, what, limit, orders) {
-            Some((key, values)) => crate::shape::sql(key, values, build),
-            None => build(),
-        }
+    ) -> (Sql, Vec<Value>) {
+        crate::shape::sql(|key, values| self.shape(key, values, dialect, what, limit, orders), build)
     }
 
     /// True when a top-level filter says `pk = value` (and the query is not sliced).
@@ -593,21 +591,25 @@ impl<M: Model> QuerySet<M> {
             })
     }
 
-    /// The shape key of a simple query and its values in binding order, or `None`.
+    /// Writes the shape key of a simple query and collects its values in binding order, or
+    /// returns `None` (not simple). The key holds everything the SQL depends on: the model
+    /// (its type's name: the table alone would let two models of one table share their SQL,
+    /// with their different columns), the dialect, what runs, each filter's column, operator
+    /// and column kind, the orders, and how LIMIT and OFFSET are written.
     fn shape(
         &self,
+        key: &mut Key<'_>,
+        values: &mut Vec<Value>,
         dialect: Dialect,
         what: &str,
         limit: Option<u64>,
         orders: &[Order<M>],
-    ) -> Option<(String, Vec<Value>)> {
-        use std::fmt::Write;
+    ) -> Option<()> {
         let fixed = matches!(what, "get" | "first");
         if !self.related.is_empty() {
             return None;
         }
-        let mut key = format!("{}|{dialect:?}|{what}", M::META.table);
-        let mut values = Vec::new();
+        key.name(std::any::type_name::<M>()).tag(dialect as u8).name(what);
         let direct = |o: &Operand| match o {
             Operand::Column { column, path, .. } if path.len() == 0 => Some(*column),
             _ => None,
@@ -615,12 +617,14 @@ impl<M: Model> QuerySet<M> {
         for node in &self.filters {
             match node {
                 Node::Cmp { lhs, op, rhs: Operand::Value(v), kind } => {
-                    write!(key, "|{}{op:?}{kind:?}", direct(lhs)?).ok()?;
+                    key.tag(b'c').name(direct(lhs)?).tag(*op as u8).tag(*kind as u8);
                     values.push(v.clone());
                 }
-                Node::IsNull { lhs, is_null } => write!(key, "|{}null{is_null}", direct(lhs)?).ok()?,
+                Node::IsNull { lhs, is_null } => {
+                    key.tag(b'n').name(direct(lhs)?).tag(u8::from(*is_null));
+                }
                 Node::In { lhs, values: list, kind } => {
-                    write!(key, "|{}in{}{kind:?}", direct(lhs)?, list.len()).ok()?;
+                    key.tag(b'i').name(direct(lhs)?).number(Some(list.len() as u64)).tag(*kind as u8);
                     for v in list {
                         match v {
                             Operand::Value(v) => values.push(v.clone()),
@@ -632,16 +636,26 @@ impl<M: Model> QuerySet<M> {
             }
         }
         for o in orders {
-            write!(key, "|o{}{}{:?}{}{:?}", direct(&o.operand)?, o.desc, o.nulls_first, o.nullable, o.kind)
-                .ok()?;
+            let nulls = match o.nulls_first {
+                None => 0,
+                Some(false) => 1,
+                Some(true) => 2,
+            };
+            key.tag(b'o').name(direct(&o.operand)?);
+            key.tag(u8::from(o.desc)).tag(nulls).tag(u8::from(o.nullable)).tag(o.kind as u8);
         }
+        key.tag(b'l');
         match dialect {
             // SQLite's LIMIT and OFFSET are written into the SQL (build_select).
-            Dialect::Sqlite => write!(key, "|l{limit:?}o{:?}", self.offset).ok()?,
+            Dialect::Sqlite => {
+                key.number(limit).number(self.offset);
+            }
             // A fixed limit (get, first) without an offset is written into the SQL there too.
-            Dialect::Postgres if fixed && self.offset.is_none() => write!(key, "|l{limit:?}").ok()?,
+            Dialect::Postgres if fixed && self.offset.is_none() => {
+                key.tag(0).number(limit);
+            }
             Dialect::Postgres => {
-                write!(key, "|l{}o{}", limit.is_some(), self.offset.is_some()).ok()?;
+                key.tag(1).tag(u8::from(limit.is_some())).tag(u8::from(self.offset.is_some()));
                 match (limit, self.offset) {
                     (Some(limit), offset) => {
                         values.push(Value::BigUnsigned(Some(limit)));
@@ -655,7 +669,7 @@ impl<M: Model> QuerySet<M> {
                 }
             }
         }
-        Some((key, values))
+        Some(())
     }
 
     /// Reads a row of [`Self::columns_with_related`]: the model, then each JOINed target.
@@ -884,7 +898,7 @@ impl<M: Model> QuerySet<M> {
                 dialect.build_select(&select)
             };
             let (sql, values) = self.shaped(dialect, "count", None, &[], build);
-            let rows: Vec<(i64,)> = target.fetch(false, sql, values).await?;
+            let rows = target.fetch_sql(false, sql, values, <(i64,)>::from_row).await?;
             return Ok(rows.first().map_or(0, |r| r.0));
         };
         let (sql, values) = dialect.build_select(&select);

@@ -62,21 +62,29 @@ enum RawRow<'a> {
     Postgres(&'a tokio_postgres::Row),
 }
 
+// The reads below are `#[inline]`: a model's `from_row` (generated in the app's crate) calls
+// them once per column, and out of line each column paid a few calls and the dialect match
+// again (profiled on `bench/`'s `/fortunes`). Inlined into `from_row`, they come to rusqlite's
+// or tokio-postgres' own column read.
 impl<'a> RowRef<'a> {
+    #[inline]
     pub(crate) fn sqlite_row(row: &'a rusqlite::Row<'a>) -> Self {
         RowRef { raw: RawRow::Sqlite(row), offset: 0 }
     }
 
+    #[inline]
     pub(crate) fn postgres_row(row: &'a tokio_postgres::Row) -> Self {
         RowRef { raw: RawRow::Postgres(row), offset: 0 }
     }
 
     /// The same row, its column 0 being this row's column `by`.
+    #[inline]
     pub fn shifted(&self, by: usize) -> Self {
         RowRef { raw: self.raw, offset: self.offset + by }
     }
 
     /// Which backend the row came from.
+    #[inline]
     pub fn dialect(&self) -> Dialect {
         match self.raw {
             RawRow::Sqlite(_) => Dialect::Sqlite,
@@ -85,6 +93,7 @@ impl<'a> RowRef<'a> {
     }
 
     /// True when column `idx` is NULL.
+    #[inline]
     pub fn is_null(&self, idx: usize) -> Result<bool, Error> {
         let at = idx + self.offset;
         match self.raw {
@@ -99,6 +108,7 @@ impl<'a> RowRef<'a> {
     }
 
     /// The SQLite value of column `idx`.
+    #[inline]
     pub(crate) fn sqlite(&self, idx: usize) -> Result<rusqlite::types::ValueRef<'a>, Error> {
         let at = idx + self.offset;
         match self.raw {
@@ -108,6 +118,7 @@ impl<'a> RowRef<'a> {
     }
 
     /// Column `idx` of a PostgreSQL row as `T`.
+    #[inline]
     pub(crate) fn pg<T: tokio_postgres::types::FromSql<'a>>(&self, idx: usize) -> Result<T, Error> {
         let at = idx + self.offset;
         match self.raw {
@@ -133,7 +144,15 @@ impl<'a> tokio_postgres::types::FromSql<'a> for PgAny {
 }
 
 fn decode<E: std::fmt::Display>(idx: usize) -> impl Fn(E) -> Error {
-    move |e| Error::decode(idx, e.to_string())
+    move |e| decode_error(idx, &e)
+}
+
+/// Out of line: the reads that call it are inlined into every `from_row`, and a failed read
+/// is rare.
+#[cold]
+#[inline(never)]
+fn decode_error(idx: usize, e: &dyn std::fmt::Display) -> Error {
+    Error::decode(idx, e.to_string())
 }
 
 /// A Rust type that can be a model field: it names its column kind, binds as a [`Value`],
@@ -193,17 +212,26 @@ ordered!(
     crate::AutoId
 );
 
+/// A SQLite column of another type than the field's.
+#[cold]
+#[inline(never)]
+fn unexpected(idx: usize, expected: &str, found: rusqlite::types::ValueRef<'_>) -> Error {
+    Error::decode(idx, format!("expected {expected}, found {:?}", found.data_type()))
+}
+
+#[inline]
 fn sqlite_int(row: &RowRef<'_>, idx: usize) -> Result<i64, Error> {
     match row.sqlite(idx)? {
         rusqlite::types::ValueRef::Integer(i) => Ok(i),
-        other => Err(Error::decode(idx, format!("expected an integer, found {:?}", other.data_type()))),
+        other => Err(unexpected(idx, "an integer", other)),
     }
 }
 
+#[inline]
 pub(crate) fn sqlite_text<'r>(row: &RowRef<'r>, idx: usize) -> Result<&'r str, Error> {
     match row.sqlite(idx)? {
         rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).map_err(decode(idx)),
-        other => Err(Error::decode(idx, format!("expected text, found {:?}", other.data_type()))),
+        other => Err(unexpected(idx, "text", other)),
     }
 }
 
@@ -218,6 +246,7 @@ macro_rules! integer {
             fn null() -> Value {
                 Value::$variant(None)
             }
+            #[inline]
             fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
                 match row.dialect() {
                     Dialect::Sqlite => <$t>::try_from(sqlite_int(row, idx)?)
@@ -242,6 +271,7 @@ impl SqlType for bool {
     fn null() -> Value {
         Value::Bool(None)
     }
+    #[inline]
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
         match row.dialect() {
             Dialect::Sqlite => Ok(sqlite_int(row, idx)? != 0),
@@ -259,12 +289,13 @@ impl SqlType for f64 {
     fn null() -> Value {
         Value::Double(None)
     }
+    #[inline]
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
         match row.dialect() {
             Dialect::Sqlite => match row.sqlite(idx)? {
                 rusqlite::types::ValueRef::Real(f) => Ok(f),
                 rusqlite::types::ValueRef::Integer(i) => Ok(i as f64),
-                other => Err(Error::decode(idx, format!("expected a number, found {:?}", other.data_type()))),
+                other => Err(unexpected(idx, "a number", other)),
             },
             Dialect::Postgres => row.pg(idx),
         }
@@ -280,6 +311,7 @@ impl SqlType for String {
     fn null() -> Value {
         Value::String(None)
     }
+    #[inline]
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
         match row.dialect() {
             Dialect::Sqlite => sqlite_text(row, idx).map(str::to_owned),
@@ -297,11 +329,12 @@ impl SqlType for Vec<u8> {
     fn null() -> Value {
         Value::Bytes(None)
     }
+    #[inline]
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
         match row.dialect() {
             Dialect::Sqlite => match row.sqlite(idx)? {
                 rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
-                other => Err(Error::decode(idx, format!("expected bytes, found {:?}", other.data_type()))),
+                other => Err(unexpected(idx, "bytes", other)),
             },
             Dialect::Postgres => row.pg(idx),
         }
@@ -323,6 +356,7 @@ impl<T: SqlType> SqlType for Option<T> {
     fn null() -> Value {
         T::null()
     }
+    #[inline]
     fn read(row: &RowRef<'_>, idx: usize) -> Result<Self, Error> {
         if row.is_null(idx)? {
             Ok(None)

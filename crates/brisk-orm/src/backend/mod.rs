@@ -9,6 +9,7 @@ mod sqlite_functions;
 
 pub(crate) use sqlite_functions::DIVISION_BY_ZERO;
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -96,6 +97,68 @@ impl Dialect {
     }
 }
 
+/// Hashes texts eight bytes at a time (FxHash's mix): the statement cache and the shape cache
+/// are looked up on every query, and SipHash over a whole SELECT cost several hundred
+/// instructions.
+#[derive(Default)]
+pub(crate) struct TextHasher(u64);
+
+impl std::hash::Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.mix(u64::from(b));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl TextHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// A statement's text: built for this query, or the shape cache's (shared, so that sending a
+/// cached statement to a database thread copies no text).
+pub(crate) enum Sql {
+    Built(String),
+    Shared(Arc<str>),
+}
+
+impl Deref for Sql {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Sql::Built(s) => s,
+            Sql::Shared(s) => s,
+        }
+    }
+}
+
+impl From<String> for Sql {
+    fn from(sql: String) -> Self {
+        Sql::Built(sql)
+    }
+}
+
+impl From<Sql> for String {
+    fn from(sql: Sql) -> Self {
+        match sql {
+            Sql::Built(s) => s,
+            Sql::Shared(s) => s.as_ref().to_owned(),
+        }
+    }
+}
+
 pub(crate) enum Backend {
     Sqlite(sqlite::SqlitePool),
     Postgres(Arc<postgres::PgPool>),
@@ -144,21 +207,43 @@ pub(crate) fn sqlite_fetch<R>(
     values: &[Value],
     read: &impl Reader<R>,
 ) -> Result<Vec<R>, Error> {
+    sqlite_fetch_into(conn, sql, values, read, rows_vec())
+}
+
+/// [`sqlite_fetch`] into `out`.
+fn sqlite_fetch_into<R>(
+    conn: &mut Connection,
+    sql: &str,
+    values: &[Value],
+    read: &impl Reader<R>,
+    mut out: Vec<R>,
+) -> Result<Vec<R>, Error> {
     let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
-    let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
-    let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(from_sqlite)?;
-    let mut out = Vec::new();
+    let mut rows = statement.query(sqlite_params(values)).map_err(from_sqlite)?;
     while let Some(row) = rows.next().map_err(from_sqlite)? {
         out.push(read(&RowRef::sqlite_row(row))?);
     }
     Ok(out)
 }
 
+/// An empty `Vec` for a query's rows, with room for 512 bytes of them: SQLite does not say
+/// how many rows will come, and growing from Rust's first 4 rows took 3 reallocations, most
+/// of a 12-row read's allocation cost (profiled on `bench/`'s `/fortunes`), where one small
+/// allocation of this size costs what an allocation for one row does.
+fn rows_vec<R>() -> Vec<R> {
+    Vec::with_capacity(512 / std::mem::size_of::<R>().max(1))
+}
+
 /// Runs a statement on a SQLite connection and counts the rows it touched.
 pub(crate) fn sqlite_execute(conn: &mut Connection, sql: &str, values: &[Value]) -> Result<u64, Error> {
     let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
-    let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
-    statement.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(from_sqlite)
+    statement.execute(sqlite_params(values)).map(|n| n as u64).map_err(from_sqlite)
+}
+
+/// `values` as a statement's parameters, bound straight from the slice (collecting them into
+/// a `Vec` first cost an allocation per query).
+fn sqlite_params(values: &[Value]) -> impl rusqlite::Params + '_ {
+    rusqlite::params_from_iter(values.iter().map(SqliteParam))
 }
 
 pub(crate) fn pg_rows<R>(rows: Vec<tokio_postgres::Row>, read: &impl Reader<R>) -> Result<Vec<R>, Error> {
@@ -180,8 +265,7 @@ fn sqlite_stream<R: Send + 'static>(
     let work = move |conn: &mut Connection| {
         let run = || -> Result<(), Error> {
             let mut statement = conn.prepare_cached(&sql).map_err(from_sqlite)?;
-            let params: Vec<SqliteParam<'_>> = values.iter().map(SqliteParam).collect();
-            let mut rows = statement.query(rusqlite::params_from_iter(params.iter())).map_err(from_sqlite)?;
+            let mut rows = statement.query(sqlite_params(&values)).map_err(from_sqlite)?;
             while let Some(row) = rows.next().map_err(from_sqlite)? {
                 if tx.blocking_send(read(&RowRef::sqlite_row(row))).is_err() {
                     return Ok(()); // the consumer left: stop reading
@@ -259,17 +343,39 @@ impl Target<'_> {
         values: Vec<Value>,
         read: impl Reader<R>,
     ) -> Result<Vec<R>, Error> {
+        self.fetch_sql(write, Sql::Built(sql), values, read).await
+    }
+
+    /// [`Target::fetch_with`] for SQL that may be the shape cache's.
+    pub(crate) async fn fetch_sql<R: Send + 'static>(
+        self,
+        write: bool,
+        sql: Sql,
+        values: Vec<Value>,
+        read: impl Reader<R>,
+    ) -> Result<Vec<R>, Error> {
         self.database().count_query();
+        // PostgreSQL's and a transaction's futures are boxed: inline, each query's future (and
+        // every handler's that awaits one) took the size of tokio-postgres' query future, ~2.5
+        // KB where SQLite's pool needs ~250 bytes, and brisk boxes and moves each handler's
+        // future (profiled on `bench/`'s SQLite `/fortunes`). The box costs those paths one
+        // allocation, which the smaller handler future mostly saves again.
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
-                    pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values, &read)).await
+                    // The rows' Vec is made here, where it is dropped after use: the
+                    // allocator serves a thread's own freed memory fastest, and memory a
+                    // database thread allocated comes back freed on this one.
+                    let out = rows_vec();
+                    pool.run(write, move |conn| sqlite_fetch_into(conn, &sql, &values, &read, out)).await
                 }
                 Backend::Postgres(pool) => {
-                    pg_rows(pool.on_shared(|c| async move { c.query(&sql, &values).await }).await?, &read)
+                    let rows =
+                        Box::pin(pool.on_shared(|c| async move { c.query(&sql, &values).await })).await?;
+                    pg_rows(rows, &read)
                 }
             },
-            Target::Tx(tx) => tx.fetch(sql, values, read).await,
+            Target::Tx(tx) => Box::pin(tx.fetch(sql.into(), values, read)).await,
         }
     }
 
@@ -312,16 +418,17 @@ impl Target<'_> {
     /// Runs a statement and counts the rows it touched.
     pub(crate) async fn execute(self, sql: String, values: Vec<Value>) -> Result<u64, Error> {
         self.database().count_query();
+        // Boxed where large, as in `fetch_sql`.
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
                     pool.run(true, move |conn| sqlite_execute(conn, &sql, &values)).await
                 }
                 Backend::Postgres(pool) => {
-                    pool.on_shared(|c| async move { c.execute(&sql, &values).await }).await
+                    Box::pin(pool.on_shared(|c| async move { c.execute(&sql, &values).await })).await
                 }
             },
-            Target::Tx(tx) => tx.execute(sql, values).await,
+            Target::Tx(tx) => Box::pin(tx.execute(sql, values)).await,
         }
     }
 }

@@ -15,40 +15,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::backend::bind::{PgOwned, PgParam};
+use crate::backend::TextHasher;
 use crate::error::{from_pg, Error};
 use crate::value::Value;
 
 /// Statements kept per connection before the cache starts over.
 const STATEMENT_CACHE: usize = 512;
-
-/// Hashes statement texts eight bytes at a time (FxHash's mix): the statement cache is looked
-/// up on every query, and SipHash over a whole SELECT cost several hundred instructions.
-#[derive(Default)]
-struct TextHasher(u64);
-
-impl std::hash::Hasher for TextHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        for &b in chunks.remainder() {
-            self.mix(u64::from(b));
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl TextHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
 
 type Statements = HashMap<String, Statement, std::hash::BuildHasherDefault<TextHasher>>;
 
@@ -67,7 +39,9 @@ impl PgConn {
         if let Some(s) = self.statements.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
             return Ok(s.clone());
         }
-        let statement = self.client.prepare(sql).await.map_err(from_pg)?;
+        // Boxed: preparing is rare (once per statement and connection), and its future inline
+        // would make every query's future, and so every handler's, kilobytes larger.
+        let statement = Box::pin(self.client.prepare(sql)).await.map_err(from_pg)?;
         let mut cache = self.statements.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= STATEMENT_CACHE {
             cache.clear();
@@ -210,7 +184,8 @@ impl PgPool {
         if let Some(conn) = current() {
             return Ok(conn);
         }
-        let conn = Arc::new(self.connect().await?);
+        // Boxed, as preparing is: connecting is rare, and its future is kilobytes.
+        let conn = Arc::new(Box::pin(self.connect()).await?);
         *slot.conn.write().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         Ok(conn)
     }
@@ -230,7 +205,7 @@ impl PgPool {
         };
         let conn = match idle {
             Some(conn) => conn,
-            None => Arc::new(self.connect().await?),
+            None => Arc::new(Box::pin(self.connect()).await?),
         };
         Ok(PgLease { conn, _permit: permit, pool: self.clone() })
     }
