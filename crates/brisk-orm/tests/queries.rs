@@ -506,6 +506,12 @@ async fn a_tracked_row_saves_only_what_changed() {
         let before = db.queries_run();
         hammer.save(&db).await.unwrap();
         assert_eq!(db.queries_run(), before);
+        // A changed primary key would write another row: refused, nothing written.
+        let mut moved = Thing::objects().filter(Thing::name().eq("Saw")).get(&db).await.unwrap().tracked();
+        moved.id = AutoId::from(9_999);
+        moved.views = 1234;
+        assert!(matches!(moved.save(&db).await, Err(Error::DoesNotExist { .. })));
+        assert_eq!(Thing::objects().filter(Thing::views().eq(1234)).count(&db).await.unwrap(), 0);
         // A row deleted meanwhile is an error, not a row written back.
         Thing::objects().filter(Thing::name().eq("Hammer")).delete(&db).await.unwrap();
         hammer.views = 1;

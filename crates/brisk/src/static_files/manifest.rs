@@ -16,21 +16,29 @@ pub const MANIFEST: &str = "staticfiles.json";
 pub struct Manifest {
     /// Path → hashed path.
     pub paths: BTreeMap<String, String>,
+    /// The hashed paths, to tell one at each request without a scan (made when loaded).
+    #[serde(skip)]
+    hashed: std::collections::HashSet<String>,
 }
 
 impl Manifest {
     /// Reads `dir/staticfiles.json`; `Ok(None)` when there is none.
     pub fn load(dir: &Path) -> std::io::Result<Option<Manifest>> {
         match std::fs::read(dir.join(MANIFEST)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "{}: not a static files manifest ({e}); run collectstatic again",
-                        dir.join(MANIFEST).display()
-                    ),
-                )
-            }),
+            Ok(bytes) => serde_json::from_slice::<Manifest>(&bytes)
+                .map(|mut m| {
+                    m.hashed = m.paths.values().cloned().collect();
+                    Some(m)
+                })
+                .map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: not a static files manifest ({e}); run collectstatic again",
+                            dir.join(MANIFEST).display()
+                        ),
+                    )
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -43,15 +51,22 @@ impl Manifest {
 
     /// True when `path` is one of the hashed names (served as immutable).
     pub(crate) fn is_hashed_name(&self, path: &str) -> bool {
-        // Few files; a reverse map is not worth its memory.
-        self.paths.values().any(|h| h == path)
+        self.hashed.contains(path)
     }
+}
+
+/// A strong ETag from `content`'s SHA-256 (its first 12 hex digits, as the hashed names).
+pub(crate) fn etag(content: &[u8]) -> String {
+    format!("\"{}\"", hex12(content))
+}
+
+fn hex12(content: &[u8]) -> String {
+    Sha256::digest(content).iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// `path` with the first 12 hex digits of its content's SHA-256 before the extension.
 pub(crate) fn hashed_name(path: &str, content: &[u8]) -> String {
-    let digest = Sha256::digest(content);
-    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hash = hex12(content);
     let (dir, file) = match path.rsplit_once('/') {
         Some((dir, file)) => (format!("{dir}/"), file),
         None => (String::new(), path),

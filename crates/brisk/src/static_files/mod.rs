@@ -36,11 +36,18 @@ use std::sync::Arc;
 pub use collect::{collect, Collected};
 pub use manifest::{Manifest, MANIFEST};
 
-use crate::routing::{MethodRouter, Route};
+use crate::routing::MethodRouter;
 use crate::App;
 
 /// Files a battery embeds: `(path within its namespace, content)`, e.g. with `include_bytes!`.
 pub type EmbeddedFiles = &'static [(&'static str, &'static [u8])];
+
+/// An embedded file and its content ETag.
+#[derive(Clone)]
+pub(crate) struct Embedded {
+    pub(crate) bytes: &'static [u8],
+    pub(crate) etag: String,
+}
 
 /// Where static files come from, and the URLs that name them. Cheap to clone; the app keeps
 /// one as state (`State<StaticFiles>`), so handlers and templates can build URLs.
@@ -57,6 +64,9 @@ pub(crate) struct Inner {
     pub(crate) dir: Option<PathBuf>,
     /// Batteries' embedded files, by namespace.
     pub(crate) namespaces: Vec<(&'static str, EmbeddedFiles)>,
+    /// The same, by (namespace, path), each with its ETag, made once when added (the first
+    /// namespace to add a path keeps it).
+    pub(crate) embedded: std::collections::HashMap<(&'static str, &'static str), Embedded>,
     /// The folder `collectstatic` wrote, and its manifest: served instead of the sources.
     pub(crate) collected: Option<(PathBuf, Manifest)>,
 }
@@ -75,7 +85,14 @@ impl StaticFiles {
     /// Adds a battery's embedded files under `namespace` (`admin`: `/static/admin/...`); a file
     /// at the same path in the app's folder (`static/admin/...`) is served instead.
     pub fn namespace(mut self, namespace: &'static str, files: EmbeddedFiles) -> Self {
-        Arc::make_mut(&mut self.inner).namespaces.push((namespace, files));
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.namespaces.push((namespace, files));
+        for (name, bytes) in files.iter() {
+            inner
+                .embedded
+                .entry((namespace, *name))
+                .or_insert_with(|| Embedded { bytes, etag: manifest::etag(bytes) });
+        }
         self
     }
 
@@ -152,7 +169,7 @@ impl App {
         let mut files = files.into();
         let prefix = prefix.trim_end_matches('/').to_owned();
         Arc::make_mut(&mut files.inner).prefix = prefix.clone();
-        let route = Route::from_service(service::StaticService { files: files.clone() });
+        let route = service::route(files.clone());
         // GET answers HEAD too.
         let methods = MethodRouter::default().on_route(http::Method::GET, route);
         #[cfg(feature = "cli")]

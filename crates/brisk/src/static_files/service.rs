@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{HeaderValue, Method, StatusCode};
@@ -15,7 +14,6 @@ use super::path::safe_relative;
 use super::StaticFiles;
 use crate::body::Body;
 use crate::extract::Request;
-use crate::handler::BoxFuture;
 use crate::response::{IntoResponse, Response};
 use crate::Error;
 
@@ -24,25 +22,12 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Other names may change in place: cache, but ask again (a 304 when unchanged).
 const REVALIDATE: &str = "no-cache";
 
-/// The tower service mounted at `{prefix}/{*path}`.
-#[derive(Clone)]
-pub(crate) struct StaticService {
-    pub(crate) files: StaticFiles,
-}
-
-impl tower_service::Service<Request> for StaticService {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let files = self.files.clone();
-        Box::pin(async move { Ok(answer(files, req).await) })
-    }
+/// The route mounted at `{prefix}/{*path}`.
+pub(crate) fn route(files: StaticFiles) -> crate::routing::Route {
+    crate::routing::Route::from_service(tower::service_fn(move |req: Request| {
+        let files = files.clone();
+        async move { Ok::<_, Infallible>(answer(files, req).await) }
+    }))
 }
 
 /// `root/relative`, when it is a file inside `root` once every symbolic link is followed.
@@ -74,13 +59,8 @@ async fn answer(files: StaticFiles, req: Request) -> Response {
         return serve_file(file, REVALIDATE, req).await;
     }
     if let Some((namespace, rest)) = relative.split_once('/') {
-        let found = inner
-            .namespaces
-            .iter()
-            .filter(|(ns, _)| *ns == namespace)
-            .find_map(|(_, list)| list.iter().find(|(name, _)| *name == rest));
-        if let Some((name, bytes)) = found {
-            return serve_embedded(name, bytes, &req);
+        if let Some(file) = inner.embedded.get(&(namespace, rest)) {
+            return serve_embedded(rest, file, &req);
         }
     }
     Error::not_found().into_response()
@@ -103,9 +83,9 @@ async fn serve_file(file: PathBuf, cache: &'static str, req: Request) -> Respons
     }
 }
 
-/// A battery's file from the binary, with a content ETag (304 when it matches).
-fn serve_embedded(name: &str, bytes: &'static [u8], req: &Request) -> Response {
-    let etag = format!("\"{}\"", &super::manifest::hashed_name("x", bytes)[2..]);
+/// A battery's file from the binary, with its content ETag (304 when it matches).
+fn serve_embedded(name: &str, file: &super::Embedded, req: &Request) -> Response {
+    let (bytes, etag) = (file.bytes, file.etag.as_str());
     let matches = req
         .headers()
         .get_all(IF_NONE_MATCH)
@@ -129,7 +109,7 @@ fn serve_embedded(name: &str, bytes: &'static [u8], req: &Request) -> Response {
     if let Ok(value) = HeaderValue::from_str(mime.as_ref()) {
         res.headers_mut().insert(CONTENT_TYPE, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         res.headers_mut().insert(ETAG, value);
     }
     res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
