@@ -162,6 +162,19 @@ impl App {
         self
     }
 
+    /// The state of type `T` added so far, if any: how a battery finds what another installed
+    /// before it (brisk-auth finds brisk-orm's database for its commands).
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// let app = App::new().with_state(42u32);
+    /// assert_eq!(app.state::<u32>(), Some(&42));
+    /// assert_eq!(app.state::<String>(), None);
+    /// ```
+    pub fn state<T: 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
+    }
+
     /// Wraps the whole app (every route, 404s and 405s too) in any tower layer.
     /// Layers added later wrap those added earlier.
     ///

@@ -19,6 +19,7 @@ use crate::batched_io::BatchedIo;
 use crate::body::Body;
 use crate::drain::Drain;
 use crate::error::BoxError;
+use crate::extract::with_peer;
 use crate::h2_idle::{Idle, Tracked};
 use crate::header_clock::{Clock, ConnTimer};
 
@@ -221,7 +222,7 @@ async fn serve_connections(
     let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -253,15 +254,14 @@ async fn serve_connections(
                 let io = idle.progress(TokioIo::new(io));
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                     let in_flight = idle.request();
-                    service
-                        .call(req.map(|body| Body::incoming(body, min_body_rate)))
+                    with_peer(peer, service.call(req.map(|body| Body::incoming(body, min_body_rate))))
                         .map(move |res| Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight))))
                 });
                 let conn = http2_builder().serve_connection(io, hyper_service);
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
             } else {
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                    service.answer(req.map(|body| Body::incoming(body, min_body_rate)))
+                    with_peer(peer, service.answer(req.map(|body| Body::incoming(body, min_body_rate))))
                 });
                 let clock = Clock::new();
                 let conn = http1_builder(idle_timeout, max_headers, &clock)

@@ -220,7 +220,23 @@ impl Migrator {
                 out.push(migration.key());
             }
         }
+        self.post_migrate(&done).await?;
         Ok(out)
+    }
+
+    /// Runs the [`PostMigrate`](super::PostMigrate) hooks of the apps whose migrations are all
+    /// in `done` (an app without migrations has no tables yet: its hook waits).
+    async fn post_migrate(&self, done: &BTreeSet<String>) -> Result<(), Error> {
+        for hook in super::shipped::post_migrate_hooks() {
+            let keys: Vec<String> =
+                self.graph.ordered().filter(|m| m.app == hook.app).map(Migration::key).collect();
+            if !keys.is_empty() && keys.iter().all(|k| done.contains(k)) {
+                (hook.run)(&self.db).await.map_err(|e| {
+                    Error::Config(format!("after migrating, {}'s hook failed: {e}", hook.app))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// Applies `migration` to the database in `state`; returns the state after it, and false

@@ -38,6 +38,8 @@ pub enum GraphError {
         /// Why.
         message: String,
     },
+    /// A migration a library crate ships (brisk-auth's) does not parse.
+    Shipped(String),
 }
 
 impl std::fmt::Display for GraphError {
@@ -58,6 +60,7 @@ impl std::fmt::Display for GraphError {
             GraphError::State { file, operation, message } => {
                 write!(f, "{file}, operation {operation}: {message}")
             }
+            GraphError::Shipped(message) => write!(f, "a migration shipped with a library: {message}"),
         }
     }
 }
@@ -74,9 +77,14 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Orders `migrations`, or says why they cannot be.
+    /// Orders `migrations` with those the linked library crates ship (brisk-auth's: see
+    /// [`ship_migrations!`](crate::ship_migrations)), or says why they cannot be. A shipped
+    /// migration that `migrations` has too is taken from `migrations`.
     pub fn new(migrations: Vec<Migration>) -> Result<Graph, GraphError> {
-        let nodes: BTreeMap<String, Migration> = migrations.into_iter().map(|m| (m.key(), m)).collect();
+        let mut nodes: BTreeMap<String, Migration> = migrations.into_iter().map(|m| (m.key(), m)).collect();
+        for m in super::shipped::shipped().map_err(|e| GraphError::Shipped(e.to_string()))? {
+            nodes.entry(m.key()).or_insert(m);
+        }
         for m in nodes.values() {
             for dep in &m.dependencies {
                 if !nodes.contains_key(dep) {

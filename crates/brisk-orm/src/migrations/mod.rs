@@ -10,6 +10,7 @@ pub mod executor;
 pub mod file;
 pub mod graph;
 pub mod operation;
+pub mod shipped;
 pub mod state;
 pub mod writer;
 
@@ -20,6 +21,7 @@ pub use executor::{Applied, Migrator};
 pub use file::{FileError, Migration};
 pub use graph::{Graph, GraphError};
 pub use operation::{Operation, StateError};
+pub use shipped::{shipped, HookFuture, PostMigrate, ShippedMigrations};
 pub use state::{Constraint, FieldState, ManyToManyState, ModelState, ProjectState};
 pub use writer::{empty_migration, load, next_migration, parse_embedded, write};
 

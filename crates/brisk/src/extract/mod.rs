@@ -32,6 +32,7 @@
 //! ```
 
 mod body;
+mod client_addr;
 mod context;
 mod cookie;
 mod describe;
@@ -58,6 +59,8 @@ use crate::body::Body;
 use crate::error::Error;
 
 pub use body::read_body;
+pub(crate) use client_addr::with_peer;
+pub use client_addr::ClientAddr;
 pub use context::RequestContext;
 pub use cookie::{CookieJar, Cookies};
 pub use form::Form;

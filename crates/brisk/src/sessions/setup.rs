@@ -17,6 +17,8 @@ use crate::secret_key::SecretKey;
 #[derive(Default)]
 pub(crate) struct AppSessions {
     config: Option<SessionConfig>,
+    /// What a battery that needs sessions turned on (brisk-auth), used when the app does not.
+    default_config: Option<SessionConfig>,
     default_store: Option<Arc<dyn SessionStore>>,
     #[cfg(feature = "csrf")]
     pub(crate) csrf: Option<crate::csrf::Csrf>,
@@ -51,6 +53,16 @@ impl App {
         self
     }
 
+    /// Turns sessions on with `config` unless the app turns them on itself with
+    /// [`App::sessions`] (before or after): what a battery that needs sessions installs
+    /// (brisk-auth). The first default given is kept.
+    pub fn default_sessions(mut self, config: SessionConfig) -> Self {
+        if self.sessions.default_config.is_none() {
+            self.sessions.default_config = Some(config);
+        }
+        self
+    }
+
     /// The store [`App::sessions`] uses when its config names none: what a battery installs
     /// (brisk-orm's `Database` installs its `DatabaseStore`). Without one, the signed cookie.
     pub fn default_session_store(mut self, store: impl SessionStore) -> Self {
@@ -63,7 +75,7 @@ impl App {
 /// built, after every other layer, so these wrap them all.
 pub(crate) fn apply(mut app: App) -> Result<App, BuildError> {
     let setup = std::mem::take(&mut app.sessions);
-    let Some(mut config) = setup.config else {
+    let Some(mut config) = setup.config.or(setup.default_config) else {
         #[cfg(feature = "csrf")]
         if setup.csrf.as_ref().is_some_and(|csrf| csrf.enabled) {
             return Err(BuildError(vec![

@@ -1,0 +1,176 @@
+//! Login throttling, on by default: failed logins are counted per username and per client
+//! address over a window, in the database (so the count holds across processes and
+//! restarts); past a limit, logins for that name or from that address answer 429 with
+//! `Retry-After` until the window ends. A successful login clears its username's count (not
+//! the address's: one account an attacker owns must not reset the count of the address it
+//! guesses others' passwords from).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use brisk::http::HeaderMap;
+use brisk_orm::{DateTime, Executor, Raw};
+
+/// The limits. `Throttle::default()`: 10 failures per username and 100 per address in 15
+/// minutes; the 11th attempt for a username is refused.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    /// Failures allowed per username in a window (0: no limit).
+    pub per_username: u32,
+    /// Failures allowed per client address in a window (0: no limit).
+    pub per_address: u32,
+    /// The window: counting starts at the first failure and ends this long after.
+    pub window: Duration,
+    /// A header naming the client (`x-forwarded-for`) to read its address from, when the app
+    /// runs behind a proxy that sets it (its last entry is used: the one the proxy added).
+    /// `None`: the TCP peer.
+    pub client_header: Option<String>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            per_username: 10,
+            per_address: 100,
+            window: Duration::from_secs(15 * 60),
+            client_header: None,
+        }
+    }
+}
+
+impl Throttle {
+    /// No limits: every attempt checks the password (for tests of other things).
+    pub fn off() -> Self {
+        Throttle { per_username: 0, per_address: 0, ..Throttle::default() }
+    }
+
+    /// The client's address: from [`Throttle::client_header`] when set and present, else `peer`.
+    pub fn client(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
+        if let Some(name) = &self.client_header {
+            let last = headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|a| a.trim().parse().ok());
+            if last.is_some() {
+                return last;
+            }
+        }
+        peer
+    }
+
+    fn keys(&self, username: &str, client: Option<IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = Vec::with_capacity(2);
+        if self.per_username > 0 {
+            keys.push((username_key(username), self.per_username));
+        }
+        if let (Some(addr), true) = (client, self.per_address > 0) {
+            keys.push((format!("addr:{addr}"), self.per_address));
+        }
+        keys
+    }
+
+    /// How long until `username` from `client` may try again: `None` when it may now.
+    pub async fn blocked(
+        &self,
+        db: &impl Executor,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Duration>, brisk_orm::Error> {
+        let now = DateTime::now();
+        let mut wait: Option<Duration> = None;
+        for (key, limit) in self.keys(username, client) {
+            let rows: Vec<(i64, DateTime)> =
+                Raw::new("SELECT failures, window_start FROM auth_loginfailure WHERE key = ?")
+                    .bind(key)
+                    .fetch(db)
+                    .await?;
+            for (failures, start) in rows {
+                let ends = micros(&start).saturating_add(self.window.as_micros() as i64);
+                let left = ends - micros(&now);
+                if left > 0 && failures >= i64::from(limit) {
+                    let left = Duration::from_micros(left as u64);
+                    wait = Some(wait.map_or(left, |w| w.max(left)));
+                }
+            }
+        }
+        Ok(wait)
+    }
+
+    /// Counts a failed login of `username` from `client`, atomically (two processes counting
+    /// at once both count): a window that has ended starts again at 1.
+    pub async fn failed(
+        &self,
+        db: &impl Executor,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), brisk_orm::Error> {
+        let now = DateTime::now();
+        let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
+        for (key, _) in self.keys(username, client) {
+            Raw::new(
+                "INSERT INTO auth_loginfailure (key, failures, window_start) VALUES (?, 1, ?) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN auth_loginfailure.window_start <= ? THEN 1 ELSE auth_loginfailure.failures + 1 END, \
+                 window_start = CASE WHEN auth_loginfailure.window_start <= ? THEN excluded.window_start ELSE auth_loginfailure.window_start END",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(cutoff)
+            .bind(cutoff)
+            .execute(db)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the failures of `username` (after it logged in).
+    pub async fn succeeded(&self, db: &impl Executor, username: &str) -> Result<(), brisk_orm::Error> {
+        Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
+            .bind(username_key(username))
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the counts whose window ended (they no longer count); returns how many.
+    pub async fn prune(&self, db: &impl Executor) -> Result<u64, brisk_orm::Error> {
+        let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
+        Raw::new("DELETE FROM auth_loginfailure WHERE window_start <= ?").bind(cutoff).execute(db).await
+    }
+}
+
+/// Usernames are counted case-folded, so `Alice` and `alice` share a count.
+fn username_key(username: &str) -> String {
+    let mut key = String::from("user:");
+    key.extend(username.trim().chars().flat_map(char::to_lowercase).take(190));
+    key
+}
+
+fn micros(t: &DateTime) -> i64 {
+    t.timestamp_micros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_comes_from_the_header_only_when_told() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(Throttle::default().client(&headers, Some(peer)), Some(peer));
+        let behind_proxy = Throttle { client_header: Some("x-forwarded-for".into()), ..Throttle::default() };
+        assert_eq!(behind_proxy.client(&headers, Some(peer)), "198.51.100.7".parse().ok());
+        assert_eq!(behind_proxy.client(&HeaderMap::new(), Some(peer)), Some(peer));
+    }
+
+    #[test]
+    fn usernames_share_a_count_whatever_their_case() {
+        assert_eq!(username_key(" Alice "), username_key("alice"));
+        assert_eq!(Throttle::off().keys("alice", "10.0.0.1".parse().ok()), vec![]);
+    }
+}
