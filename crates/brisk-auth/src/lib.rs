@@ -33,8 +33,9 @@ pub use user::{AuthUser, NewUser, UserOut};
 brisk_orm::ship_migrations!();
 
 /// The login and logout pages, under the template namespace `auth` (an app's own
-/// `auth/login.html` replaces them).
+/// `auth/login.html` replaces them; `auth/base.html` holds their page and style).
 pub const TEMPLATES: EmbeddedTemplates = &[
+    ("base.html", include_str!("../templates/auth/base.html")),
     ("login.html", include_str!("../templates/auth/login.html")),
     ("logged_out.html", include_str!("../templates/auth/logged_out.html")),
 ];
