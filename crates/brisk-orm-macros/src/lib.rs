@@ -247,6 +247,78 @@ fn max_length(attrs: &[syn::Attribute]) -> syn::Result<Option<u32>> {
     Ok(found)
 }
 
+/// The field's `#[validate(...)]` rules, as `brisk::validation::Rule` values for its
+/// [`FieldMeta::rules`]: what the admin's forms check, the same rules the API enforces.
+fn validate_rules(attrs: &[syn::Attribute]) -> syn::Result<Vec<Tokens>> {
+    let rule = quote!(::brisk_orm::__private::brisk::validation::Rule);
+    let bound = quote!(::brisk_orm::__private::brisk::validation::Bound);
+    let mut rules = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("validate")) {
+        attr.parse_nested_meta(|meta| {
+            let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+            if !meta.input.peek(Token![=]) {
+                return Ok(());
+            }
+            let value: Expr = meta.value()?.parse()?;
+            let (negative, lit) = match &value {
+                Expr::Lit(l) => (false, Some(&l.lit)),
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => match &*u.expr {
+                    Expr::Lit(l) => (true, Some(&l.lit)),
+                    _ => (false, None),
+                },
+                _ => (false, None),
+            };
+            let sign = if negative { quote!(-) } else { quote!() };
+            match (key.as_str(), lit) {
+                ("gt" | "ge" | "lt" | "le", Some(Lit::Int(n))) => {
+                    let variant = format_ident!(
+                        "{}",
+                        if key == "gt" {
+                            "Gt"
+                        } else if key == "ge" {
+                            "Ge"
+                        } else if key == "lt" {
+                            "Lt"
+                        } else {
+                            "Le"
+                        }
+                    );
+                    let n = n.base10_parse::<i128>()?;
+                    rules.push(quote!(#rule::#variant(#bound::Int(#sign #n))));
+                }
+                ("gt" | "ge" | "lt" | "le", Some(Lit::Float(f))) => {
+                    let variant = format_ident!(
+                        "{}",
+                        if key == "gt" {
+                            "Gt"
+                        } else if key == "ge" {
+                            "Ge"
+                        } else if key == "lt" {
+                            "Lt"
+                        } else {
+                            "Le"
+                        }
+                    );
+                    let f = f.base10_parse::<f64>()?;
+                    rules.push(quote!(#rule::#variant(#bound::Float(#sign #f))));
+                }
+                ("min_length", Some(Lit::Int(n))) => {
+                    let n = n.base10_parse::<usize>()?;
+                    rules.push(quote!(#rule::MinLength(#n)));
+                }
+                ("max_length", Some(Lit::Int(n))) => {
+                    let n = n.base10_parse::<usize>()?;
+                    rules.push(quote!(#rule::MaxLength(#n)));
+                }
+                ("pattern", Some(Lit::Str(p))) => rules.push(quote!(#rule::Pattern(#p))),
+                _ => {}
+            }
+            Ok(())
+        })?;
+    }
+    Ok(rules)
+}
+
 /// The last segment of a type path: `ForeignKey` for `brisk_orm::ForeignKey<User>`.
 fn last_segment(ty: &syn::Type) -> Option<&syn::PathSegment> {
     match ty {
@@ -527,6 +599,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             None => quote!(::core::option::Option::None),
         };
         let (primary_key, auto_now, auto_now_add) = (fa.primary_key, fa.auto_now, fa.auto_now_add);
+        let rules = validate_rules(&field.attrs)?;
         metas.push(quote! {
             ::brisk_orm::FieldMeta {
                 name: #fname,
@@ -546,6 +619,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
                 default: #default,
                 default_fn: #default_fn,
                 renamed_from: #renamed_from,
+                rules: &[#(#rules),*],
             }
         });
         reads.push(quote!(#ident: <#ty as ::brisk_orm::SqlType>::read(row, #idx)?));

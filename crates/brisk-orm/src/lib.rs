@@ -11,6 +11,7 @@ mod bulk_update;
 mod commands;
 mod condition;
 mod database;
+pub mod dynamic;
 mod error;
 mod field;
 mod field_types;
@@ -77,6 +78,7 @@ macro_rules! embedded_migrations {
 pub mod __private {
     pub use crate::many::{check_through, through_column, through_key};
     pub use crate::meta::Registered;
+    pub use brisk;
     pub use inventory;
 }
 

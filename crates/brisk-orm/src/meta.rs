@@ -80,6 +80,9 @@ pub struct FieldMeta {
     /// The field's former name (`#[model(renamed_from = "old")]`): `makemigrations` then
     /// writes a rename without asking, also where no one can be asked (CI). Empty when none.
     pub renamed_from: &'static str,
+    /// The field's `#[validate(...)]` rules (lengths, bounds, pattern): what brisk checks in a
+    /// request body, and what the admin's forms check, so both refuse the same values.
+    pub rules: &'static [brisk::validation::Rule],
 }
 
 /// A column's default, as `#[model(default = ...)]` declares it.

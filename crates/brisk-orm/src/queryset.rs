@@ -449,7 +449,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The order for `first` and `last` when none is set: the primary key.
-    fn orders_or_pk(&self) -> Vec<Order<M>> {
+    pub(crate) fn orders_or_pk(&self) -> Vec<Order<M>> {
         let orders = self.orders();
         if !orders.is_empty() {
             return orders;
@@ -486,7 +486,12 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
-    fn select_with(&self, dialect: Dialect, columns: Vec<Operand>, orders: &[Order<M>]) -> SelectStatement {
+    pub(crate) fn select_with(
+        &self,
+        dialect: Dialect,
+        columns: Vec<Operand>,
+        orders: &[Order<M>],
+    ) -> SelectStatement {
         self.select_exprs(dialect, columns, &[], orders)
     }
 

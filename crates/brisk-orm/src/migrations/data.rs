@@ -35,10 +35,9 @@ use serde_json::Value as JsonValue;
 use super::state::{ModelState, ProjectState};
 use crate::backend::{Dialect, Executor};
 use crate::error::Error;
-use crate::field_types::{Date, DateTime, Decimal, Time, Uuid};
 use crate::schema::quote;
 use crate::transaction::Transaction;
-use crate::value::{ColumnKind, RowRef, SqlType, Value};
+use crate::value::{ColumnKind, RowRef, Value};
 
 /// What a data migration function returns.
 pub type DataFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -155,7 +154,7 @@ impl DataMigration {
             .fetch_with(true, sql, Vec::new(), move |row: &RowRef<'_>| {
                 let mut out = DynRow::new();
                 for (i, (name, kind)) in fields.iter().enumerate() {
-                    out.values.insert(name.clone(), read(row, i, *kind)?);
+                    out.values.insert(name.clone(), crate::dynamic::read_json(row, i, *kind)?);
                 }
                 Ok(out)
             })
@@ -173,12 +172,12 @@ impl DataMigration {
             let field =
                 model.field(name).ok_or_else(|| Error::Config(format!("{label} has no field {name}")))?;
             sets.push(format!("{} = ?", quote(field.column())));
-            values.push(bind(label, name, field.kind, value)?);
+            values.push(crate::dynamic::bind_json(label, name, field.kind, value)?);
         }
         if sets.is_empty() {
             return Ok(());
         }
-        values.push(bind(label, &pk.name, pk.kind, key)?);
+        values.push(crate::dynamic::bind_json(label, &pk.name, pk.kind, key)?);
         let sql = format!(
             "UPDATE {} SET {} WHERE {} = ?",
             quote(&model.table),
@@ -197,7 +196,7 @@ impl DataMigration {
             let field =
                 model.field(name).ok_or_else(|| Error::Config(format!("{label} has no field {name}")))?;
             columns.push(quote(field.column()));
-            values.push(bind(label, name, field.kind, value)?);
+            values.push(crate::dynamic::bind_json(label, name, field.kind, value)?);
         }
         let sql = if columns.is_empty() {
             format!("INSERT INTO {} DEFAULT VALUES", quote(&model.table))
@@ -221,60 +220,4 @@ fn primary_key(model: &ModelState) -> Result<&super::state::FieldState, Error> {
         .iter()
         .find(|f| f.primary_key)
         .ok_or_else(|| Error::Config(format!("{} has no primary key", model.label())))
-}
-
-fn json<T: serde::Serialize>(value: Option<T>) -> Result<JsonValue, Error> {
-    serde_json::to_value(value).map_err(|e| Error::decode(0, e.to_string()))
-}
-
-/// Column `i` of `row`, of kind `kind`, as JSON.
-fn read(row: &RowRef<'_>, i: usize, kind: ColumnKind) -> Result<JsonValue, Error> {
-    use ColumnKind::*;
-    match kind {
-        Bool => json(Option::<bool>::read(row, i)?),
-        SmallInt => json(Option::<i16>::read(row, i)?),
-        Int => json(Option::<i32>::read(row, i)?),
-        BigInt | AutoBigInt | Duration => json(Option::<i64>::read(row, i)?),
-        Double => json(Option::<f64>::read(row, i)?),
-        Text | Choice => json(Option::<String>::read(row, i)?),
-        Bytes => json(Option::<Vec<u8>>::read(row, i)?),
-        DateTime => json(Option::<self::DateTime>::read(row, i)?),
-        Date => json(Option::<self::Date>::read(row, i)?),
-        Time => json(Option::<self::Time>::read(row, i)?),
-        Uuid => json(Option::<self::Uuid>::read(row, i)?),
-        Decimal => json(Option::<self::Decimal>::read(row, i)?),
-        Json => Ok(Option::<brisk::Json<JsonValue>>::read(row, i)?.map_or(JsonValue::Null, |j| j.0)),
-    }
-}
-
-/// `value` bound as `kind` (JSON of the kind's shape, or null).
-fn bind(model: &str, field: &str, kind: ColumnKind, value: &JsonValue) -> Result<Value, Error> {
-    use ColumnKind::*;
-    fn typed<T: SqlType + serde::de::DeserializeOwned>(
-        value: &JsonValue,
-    ) -> Result<Value, serde_json::Error> {
-        Ok(match Option::<T>::deserialize(value)? {
-            Some(v) => v.to_value(),
-            None => T::null(),
-        })
-    }
-    use serde::Deserialize as _;
-    let bound = match kind {
-        Bool => typed::<bool>(value),
-        SmallInt => typed::<i16>(value),
-        Int => typed::<i32>(value),
-        BigInt | AutoBigInt | Duration => typed::<i64>(value),
-        Double => typed::<f64>(value),
-        Text | Choice => typed::<String>(value),
-        Bytes => typed::<Vec<u8>>(value),
-        DateTime => typed::<self::DateTime>(value),
-        Date => typed::<self::Date>(value),
-        Time => typed::<self::Time>(value),
-        Uuid => typed::<self::Uuid>(value),
-        Decimal => typed::<self::Decimal>(value),
-        Json => {
-            Ok(if value.is_null() { Value::Json(None) } else { Value::Json(Some(Box::new(value.clone()))) })
-        }
-    };
-    bound.map_err(|e| Error::Config(format!("{model}.{field}: {value} is not a value of this field ({e})")))
 }
