@@ -85,23 +85,9 @@ pub(crate) async fn resolve<U: AuthUser>(
 pub(crate) async fn request_has_perm<U: AuthUser>(
     parts: &mut Parts,
     cx: &RequestContext,
-    resolved: &Resolved<U>,
     perm: &str,
 ) -> Result<bool, Error> {
-    let Some(user) = &resolved.user else { return Ok(false) };
-    if resolved.scopes.as_ref().is_some_and(|scopes| !scopes.iter().any(|s| s == perm)) {
-        return Ok(false);
-    }
-    if !user.is_active() {
-        return Ok(false);
-    }
-    if user.is_superuser() {
-        return Ok(true);
-    }
-    let accounts = Accounts::<U>::from_request_parts(parts, cx).await?;
-    let db = Db::from_request_parts(parts, cx).await?;
-    let perms = resolved.perms.get_or_try_init(|| accounts.permissions(&db, user)).await?;
-    Ok(perms.contains(perm))
+    UserPermissions::<U>::from_request_parts(parts, cx).await?.has(perm).await
 }
 
 fn not_authenticated() -> Error {
@@ -299,7 +285,7 @@ impl<P: PermissionName, U: AuthUser> FromRequestParts for Permission<P, U> {
     async fn from_request_parts(parts: &mut Parts, cx: &RequestContext) -> Result<Self, Error> {
         let resolved = resolve::<U>(parts, cx).await?;
         let Some(user) = resolved.user.clone() else { return Err(not_authenticated()) };
-        if !request_has_perm(parts, cx, &resolved, P::NAME).await? {
+        if !request_has_perm::<U>(parts, cx, P::NAME).await? {
             return Err(forbidden("You do not have permission to perform this action"));
         }
         Ok(Permission { user, name: PhantomData })
@@ -318,6 +304,66 @@ impl<P: PermissionName, U: AuthUser> DescribeInput for Permission<P, U> {
             Some(_) => {}
             None => op.description = Some(note),
         }
+    }
+}
+
+/// The request's user and a cached check of their permissions, for code that decides at run
+/// time which permission it needs (the admin checks `app.view_model` for the model in its URL).
+/// Never refuses by itself: `user` is `None` for an anonymous request.
+///
+/// ```
+/// use brisk::prelude::*;
+/// use brisk_auth::UserPermissions;
+///
+/// async fn model_page(perms: UserPermissions, Path(model): Path<String>) -> Result<String> {
+///     if !perms.has(&format!("shop.view_{model}")).await? {
+///         return Err(brisk::Error::http(StatusCode::FORBIDDEN, "no"));
+///     }
+///     Ok(format!("{model} for {}", perms.user().map_or("?", |u| u.username.as_str())))
+/// }
+/// ```
+pub struct UserPermissions<U: AuthUser = User> {
+    resolved: Arc<Resolved<U>>,
+    accounts: Accounts<U>,
+    db: Db,
+}
+
+impl<U: AuthUser> UserPermissions<U> {
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&U> {
+        self.resolved.user.as_ref()
+    }
+
+    /// Whether the user has `perm` (`app_label.codename`): as [`Permission`] decides, with the
+    /// user's permissions read once per request.
+    pub async fn has(&self, perm: &str) -> Result<bool, Error> {
+        let Some(user) = &self.resolved.user else { return Ok(false) };
+        if self.resolved.scopes.as_ref().is_some_and(|scopes| !scopes.iter().any(|s| s == perm)) {
+            return Ok(false);
+        }
+        if !user.is_active() {
+            return Ok(false);
+        }
+        if user.is_superuser() {
+            return Ok(true);
+        }
+        let perms = self.resolved.perms.get_or_try_init(|| self.accounts.permissions(&self.db, user)).await?;
+        Ok(perms.contains(perm))
+    }
+}
+
+impl<U: AuthUser> FromRequestParts for UserPermissions<U> {
+    async fn from_request_parts(parts: &mut Parts, cx: &RequestContext) -> Result<Self, Error> {
+        let resolved = resolve::<U>(parts, cx).await?;
+        let accounts = Accounts::<U>::from_request_parts(parts, cx).await?;
+        let db = Db::from_request_parts(parts, cx).await?;
+        Ok(UserPermissions { resolved, accounts, db })
+    }
+}
+
+impl<U: AuthUser> DescribeInput for UserPermissions<U> {
+    fn describe_input(cx: &mut DocContext, op: &mut Operation) {
+        OptionalUser::<U>::describe_input(cx, op);
     }
 }
 

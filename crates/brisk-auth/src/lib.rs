@@ -23,7 +23,9 @@ use brisk::{App, Install};
 use brisk_orm::Database;
 
 pub use accounts::{check_username, AccountError, Accounts, LoginError};
-pub use extract::{CurrentUser, LoginRequired, ObjectPermission, OptionalUser, Permission, Staff, Superuser};
+pub use extract::{
+    CurrentUser, LoginRequired, ObjectPermission, OptionalUser, Permission, Staff, Superuser, UserPermissions,
+};
 pub use models::{Group, User};
 pub use password::{Argon2Cost, Hasher, PasswordValidators, Verified};
 pub use perm::{PackedPerm, PermissionName, MAX_PERM_LEN};

@@ -195,6 +195,68 @@ impl<M: Model> QuerySet<M> {
     }
 }
 
+/// The rows of the model `meta` whose primary key is one of `keys`, as JSON (one query): how
+/// the admin shows the related rows of a page's foreign keys without a query per row.
+pub async fn rows_by_key(
+    meta: &'static crate::ModelMeta,
+    keys: &[JsonValue],
+    ex: &impl Executor,
+) -> Result<Vec<DynRow>, Error> {
+    let keys: Vec<&JsonValue> = keys.iter().filter(|k| !k.is_null()).collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pk = meta.primary_key();
+    let mut values = Vec::with_capacity(keys.len());
+    for key in &keys {
+        values.push(bind_json(meta.name, pk.name, pk.kind, key)?);
+    }
+    let columns: Vec<String> = meta.fields.iter().map(|f| quote(f.column)).collect();
+    let marks = vec!["?"; keys.len()].join(", ");
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} IN ({marks})",
+        columns.join(", "),
+        quote(meta.table),
+        quote(pk.column)
+    );
+    let target = ex.target();
+    let sql = crate::Raw::new(sql).sql(target.dialect());
+    let fields: Vec<(&'static str, ColumnKind)> = meta.fields.iter().map(|f| (f.name, f.kind)).collect();
+    target
+        .fetch_with(false, sql, values, move |r: &RowRef<'_>| {
+            let mut out = DynRow::new();
+            for (i, (name, kind)) in fields.iter().enumerate() {
+                out.set(name, read_json(r, i, *kind)?);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// How many rows of the model `meta` have `field` (a foreign key) equal to one of `keys`: what
+/// deleting those keys would cascade to, or be blocked by.
+pub async fn count_referring(
+    meta: &'static crate::ModelMeta,
+    field: &'static FieldMeta,
+    keys: &[JsonValue],
+    ex: &impl Executor,
+) -> Result<i64, Error> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut values = Vec::with_capacity(keys.len());
+    for key in keys {
+        values.push(bind_json(meta.name, field.name, field.kind, key)?);
+    }
+    let marks = vec!["?"; keys.len()].join(", ");
+    let sql =
+        format!("SELECT COUNT(*) FROM {} WHERE {} IN ({marks})", quote(meta.table), quote(field.column));
+    let target = ex.target();
+    let sql = crate::Raw::new(sql).sql(target.dialect());
+    let rows: Vec<i64> = target.fetch_with(false, sql, values, |r: &RowRef<'_>| i64::read(r, 0)).await?;
+    Ok(rows.first().copied().unwrap_or(0))
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -58,7 +58,7 @@ pub(crate) fn build_document(
     let mut named: Vec<(String, bool, String, String)> = Vec::new();
     let mut uses: HashMap<String, usize> = HashMap::new();
     let mut errors = Vec::new();
-    for (path, methods) in &router.routes {
+    for (path, methods) in router.routes.iter().filter(|(_, m)| !m.hidden) {
         let params: Vec<String> = param_names(path).iter().map(|p| p.to_string()).collect();
         for (method, route) in methods.iter() {
             let Some(doc) = route.doc() else { continue };

@@ -32,6 +32,8 @@ pub struct MethodRouter {
     pub(crate) tags: Vec<String>,
     /// The names `url_for` knows this path by (see [`MethodRouter::name`]).
     pub(crate) names: Vec<String>,
+    /// Left out of the OpenAPI document (see [`Router::include_in_schema`](super::Router::include_in_schema)).
+    pub(crate) hidden: bool,
 }
 
 macro_rules! chained {
@@ -124,6 +126,7 @@ impl MethodRouter {
         }
         self.errors.extend(other.errors);
         self.body_limit = self.body_limit.or(other.body_limit);
+        self.hidden |= other.hidden;
         for tag in other.tags {
             if !self.tags.contains(&tag) {
                 self.tags.push(tag);

@@ -139,6 +139,23 @@ impl Router {
         self
     }
 
+    /// Leaves every route added so far out of the OpenAPI document when `include` is false
+    /// (FastAPI's `include_in_schema=False`): HTML pages, an admin, anything that is not the
+    /// API. They are served as any route.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// async fn page() -> Html<&'static str> { Html("<h1>Hi</h1>") }
+    /// let app = App::new().merge(Router::new().route("/page", get(page)).include_in_schema(false));
+    /// assert!(app.openapi().unwrap().paths.get("/page").is_none());
+    /// ```
+    pub fn include_in_schema(mut self, include: bool) -> Self {
+        for (_, methods) in &mut self.routes {
+            methods.hidden = !include;
+        }
+        self
+    }
+
     /// Adds an OpenAPI tag to every route added so far (they group the docs UI).
     pub fn tag(mut self, tag: &str) -> Self {
         for (_, methods) in &mut self.routes {

@@ -1,0 +1,306 @@
+//! The list page's query string (search, sidebar filters, sorting, page) and what its table
+//! shows: cells as text, foreign keys as their rows' titles (one query per page, not per row).
+
+use std::collections::BTreeMap;
+
+use brisk_orm::dynamic::rows_by_key;
+use brisk_orm::migrations::DynRow;
+use brisk_orm::{ColumnKind, DateTime, Executor, FieldMeta};
+use chrono::Datelike as _;
+use serde::Serialize;
+use serde_json::Value as JsonValue;
+
+use crate::registry::{key_text, Filter, ListQuery, Registered};
+use crate::site::encode;
+
+/// The list page's parameters, as read from its query string.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListParams {
+    pub(crate) pairs: Vec<(String, String)>,
+    pub(crate) q: String,
+    pub(crate) page: u64,
+    pub(crate) order: Vec<(&'static str, bool)>,
+    pub(crate) filters: Vec<Filter>,
+}
+
+/// Reads `query` for `model`: only its list filters, its columns for sorting, a page from 1.
+/// Anything else is ignored, so no parameter can reach a field the admin does not offer.
+pub(crate) fn params(model: &Registered, query: &str) -> ListParams {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut out = ListParams { page: 1, ..ListParams::default() };
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "q" => out.q = value.chars().take(200).collect(),
+            "p" => out.page = value.parse::<u64>().ok().filter(|p| (1..=1_000_000).contains(p)).unwrap_or(1),
+            "o" => {
+                for part in value.split(',').take(5) {
+                    let (desc, name) = match part.strip_prefix('-') {
+                        Some(name) => (true, name),
+                        None => (false, part),
+                    };
+                    if let Some(f) = sortable(model, name) {
+                        if !out.order.iter().any(|(n, _)| *n == f.name) {
+                            out.order.push((f.name, desc));
+                        }
+                    }
+                }
+            }
+            _ => {
+                if let Some(filter) = filter(model, key, value) {
+                    out.filters.push(filter);
+                }
+            }
+        }
+    }
+    out.pairs = pairs;
+    out
+}
+
+fn sortable(model: &Registered, name: &str) -> Option<&'static FieldMeta> {
+    model
+        .options
+        .list_display
+        .iter()
+        .find(|n| **n == name)
+        .and_then(|n| model.field(n))
+        .filter(|f| !matches!(f.kind, ColumnKind::Json | ColumnKind::Bytes))
+}
+
+fn filter(model: &Registered, key: &str, value: &str) -> Option<Filter> {
+    let (name, lookup) = key.split_once("__").unwrap_or((key, "exact"));
+    let field = model.options.list_filter.iter().find(|n| **n == name).and_then(|n| model.field(n))?;
+    match lookup {
+        "isnull" => Some(Filter::IsNull(field.name, value == "1")),
+        "exact" => {
+            let json = match field.kind {
+                ColumnKind::Bool => JsonValue::Bool(value == "true" || value == "1"),
+                ColumnKind::SmallInt | ColumnKind::Int | ColumnKind::BigInt => {
+                    JsonValue::from(value.parse::<i64>().ok()?)
+                }
+                ColumnKind::Choice if !field.choices.contains(&value) => return None,
+                _ => JsonValue::String(value.to_owned()),
+            };
+            Some(Filter::Eq(field.name, json))
+        }
+        "range" => {
+            let (from, to) = value.split_once('/')?;
+            let stamp = |d: &str| -> Option<JsonValue> {
+                let valid = d.len() == 10
+                    && d.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
+                valid.then(|| match field.kind {
+                    ColumnKind::DateTime => JsonValue::String(format!("{d}T00:00:00Z")),
+                    _ => JsonValue::String(d.to_owned()),
+                })
+            };
+            Some(Filter::Range(field.name, stamp(from)?, stamp(to)?))
+        }
+        _ => None,
+    }
+}
+
+impl ListParams {
+    /// The query for page `page` (one row more than a page: is there a next page?).
+    pub(crate) fn query(&self, model: &Registered) -> ListQuery {
+        let per_page = model.options.list_per_page as u64;
+        let order = if self.order.is_empty() { default_order(model) } else { self.order.clone() };
+        ListQuery {
+            words: self.q.split_whitespace().map(str::to_owned).take(10).collect(),
+            filters: self.filters.clone(),
+            order,
+            limit: per_page + 1,
+            offset: (self.page - 1) * per_page,
+        }
+    }
+
+    /// This page's URL with `key` set to `value` (removed when `None`), the page reset to 1
+    /// unless it is the page that changes.
+    pub(crate) fn with(&self, key: &str, value: Option<&str>) -> String {
+        let mut pairs: Vec<(String, String)> =
+            self.pairs.iter().filter(|(k, _)| k != key && (key == "p" || k != "p")).cloned().collect();
+        if let Some(v) = value {
+            pairs.push((key.to_owned(), v.to_owned()));
+        }
+        if pairs.is_empty() {
+            return "?".to_owned();
+        }
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        format!("?{}", query.join("&"))
+    }
+
+    /// The URL of a filter link: this page's with the filter's parameters replaced.
+    fn with_filter(&self, field: &str, set: &[(&str, String)]) -> String {
+        let prefix = format!("{field}__");
+        let mut pairs: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k != field && !k.starts_with(&prefix) && k != "p")
+            .cloned()
+            .collect();
+        pairs.extend(set.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        if pairs.is_empty() {
+            return "?".to_owned();
+        }
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        format!("?{}", query.join("&"))
+    }
+
+    fn has(&self, key: &str, value: &str) -> bool {
+        self.pairs.iter().any(|(k, v)| k == key && v == value)
+    }
+
+    fn has_field(&self, field: &str) -> bool {
+        let prefix = format!("{field}__");
+        self.pairs.iter().any(|(k, _)| k == field || k.starts_with(&prefix))
+    }
+}
+
+fn default_order(model: &Registered) -> Vec<(&'static str, bool)> {
+    let names: Vec<&str> = if model.options.ordering.is_empty() {
+        model.meta.ordering.to_vec()
+    } else {
+        model.options.ordering.clone()
+    };
+    names
+        .iter()
+        .filter_map(|n| {
+            let (desc, name) = match n.strip_prefix('-') {
+                Some(name) => (true, name),
+                None => (false, *n),
+            };
+            model.field(name).map(|f| (f.name, desc))
+        })
+        .collect()
+}
+
+/// One link of a sidebar filter.
+#[derive(Debug, Serialize)]
+pub(crate) struct Choice {
+    label: String,
+    url: String,
+    selected: bool,
+}
+
+/// A sidebar filter.
+#[derive(Debug, Serialize)]
+pub(crate) struct SidebarFilter {
+    label: String,
+    choices: Vec<Choice>,
+}
+
+/// The sidebar's filters for `model` on the page of `params`.
+pub(crate) fn sidebar(model: &Registered, params: &ListParams) -> Vec<SidebarFilter> {
+    let mut out = Vec::new();
+    for name in &model.options.list_filter {
+        let Some(f) = model.field(name) else { continue };
+        let all = Choice {
+            label: "All".into(),
+            url: params.with_filter(f.name, &[]),
+            selected: !params.has_field(f.name),
+        };
+        let mut choices = vec![all];
+        let option = |label: &str, key: &str, value: String| Choice {
+            label: label.to_owned(),
+            url: params.with_filter(f.name, &[(key, value.clone())]),
+            selected: params.has(key, &value),
+        };
+        match f.kind {
+            ColumnKind::Bool => {
+                choices.push(option("Yes", f.name, "true".into()));
+                choices.push(option("No", f.name, "false".into()));
+            }
+            ColumnKind::Choice => {
+                for c in f.choices {
+                    choices.push(option(c, f.name, (*c).to_owned()));
+                }
+            }
+            ColumnKind::Date | ColumnKind::DateTime => {
+                let today = DateTime::now().date_naive();
+                let day = |d: chrono::NaiveDate| d.to_string();
+                let tomorrow = today.succ_opt().unwrap_or(today);
+                let key = format!("{}__range", f.name);
+                let ranges = [
+                    ("Today", day(today), day(tomorrow)),
+                    ("Past 7 days", day(today - chrono::Days::new(7)), day(tomorrow)),
+                    ("This month", day(today.with_day(1).unwrap_or(today)), day(tomorrow)),
+                    ("This year", day(today.with_ordinal(1).unwrap_or(today)), day(tomorrow)),
+                ];
+                for (label, from, to) in ranges {
+                    choices.push(option(label, &key, format!("{from}/{to}")));
+                }
+            }
+            _ => {}
+        }
+        if f.nullable {
+            let key = format!("{}__isnull", f.name);
+            choices.push(option("Has a value", &key, "0".into()));
+            choices.push(option("Empty", &key, "1".into()));
+        }
+        out.push(SidebarFilter { label: crate::form::capitalized(f.verbose_name), choices });
+    }
+    out
+}
+
+/// A cell's text: `Yes`/`No`, `—` for nothing, a timestamp to the minute in UTC, a related
+/// row's title.
+pub(crate) fn cell(
+    field: &FieldMeta,
+    value: Option<&JsonValue>,
+    related: &BTreeMap<String, String>,
+) -> String {
+    match (field.kind, value) {
+        (_, None | Some(JsonValue::Null)) => "—".to_owned(),
+        (_, Some(v)) if field.relation.is_some() => {
+            let key = key_text(Some(v));
+            related.get(&key).cloned().unwrap_or(key)
+        }
+        (ColumnKind::Bool, Some(JsonValue::Bool(b))) => if *b { "Yes" } else { "No" }.to_owned(),
+        (ColumnKind::DateTime, Some(JsonValue::String(s))) => {
+            let t: String = s.replace('T', " ").chars().take(16).collect();
+            format!("{t} UTC")
+        }
+        (ColumnKind::Json, Some(v)) => v.to_string().chars().take(100).collect(),
+        (_, Some(JsonValue::String(s))) => s.chars().take(300).collect(),
+        (_, Some(v)) => v.to_string(),
+    }
+}
+
+/// The titles of the rows the page's foreign keys point at, by key, per column: one query
+/// per foreign-key column for the whole page.
+pub(crate) async fn related_titles(
+    site_models: &[Registered],
+    model: &Registered,
+    rows: &[DynRow],
+    ex: &impl Executor,
+) -> Result<BTreeMap<&'static str, BTreeMap<String, String>>, brisk_orm::Error> {
+    let mut out = BTreeMap::new();
+    for name in &model.options.list_display {
+        let Some(f) = model.field(name) else { continue };
+        let Some(relation) = f.relation else { continue };
+        let target = (relation.target)();
+        let mut keys: Vec<JsonValue> = rows.iter().filter_map(|r| r.get(f.name).cloned()).collect();
+        keys.sort_by_key(|k| k.to_string());
+        keys.dedup();
+        let found = rows_by_key(target, &keys, ex).await?;
+        let title_of = |row: &DynRow| match site_models.iter().find(|m| m.meta.table == target.table) {
+            Some(admin) => admin.title(row),
+            None => {
+                let text = target
+                    .fields
+                    .iter()
+                    .find(|f| f.kind == ColumnKind::Text)
+                    .and_then(|f| row.get_str(f.name));
+                text.map(str::to_owned).unwrap_or_else(|| key_text(row.get(target.primary_key().name)))
+            }
+        };
+        let titles =
+            found.iter().map(|row| (key_text(row.get(target.primary_key().name)), title_of(row))).collect();
+        out.insert(f.name, titles);
+    }
+    Ok(out)
+}

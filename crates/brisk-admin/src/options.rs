@@ -1,0 +1,169 @@
+//! [`ModelAdmin`]: how one model shows in the admin — Django's `ModelAdmin` options. Without
+//! options a model gets a usable admin from its own declaration.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use brisk_orm::migrations::DynRow;
+use brisk_orm::{Database, Model};
+use serde_json::Value as JsonValue;
+
+/// What a custom action is given: the database, the selected rows' keys, and who runs it.
+pub struct ActionContext {
+    /// The app's database.
+    pub db: Database,
+    /// The keys of the selected rows.
+    pub keys: Vec<JsonValue>,
+    /// The username of whoever runs it.
+    pub username: String,
+}
+
+/// What an action's function returns: a message for the page.
+pub type ActionFuture = Pin<Box<dyn Future<Output = Result<String, brisk::Error>> + Send>>;
+
+/// An action on the selected rows of a list page ("Mark as shipped"). `delete_selected` is
+/// built in.
+#[derive(Clone)]
+pub struct Action {
+    pub(crate) name: &'static str,
+    pub(crate) label: &'static str,
+    /// The permission action it needs on the model (`change`, `delete` ...).
+    pub(crate) needs: &'static str,
+    pub(crate) run: Arc<dyn Fn(ActionContext) -> ActionFuture + Send + Sync>,
+}
+
+impl Action {
+    /// An action called `name` (in the form), shown as `label`, that needs the model's
+    /// `needs` permission (`"change"`), running `run` on the selected rows.
+    ///
+    /// ```
+    /// use brisk_admin::{Action, ActionContext};
+    /// let archive = Action::new("archive", "Archive the selected items", "change", |cx: ActionContext| async move {
+    ///     Ok(format!("{} archived", cx.keys.len()))
+    /// });
+    /// ```
+    pub fn new<F, Fut>(name: &'static str, label: &'static str, needs: &'static str, run: F) -> Self
+    where
+        F: Fn(ActionContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, brisk::Error>> + Send + 'static,
+    {
+        Action { name, label, needs, run: Arc::new(move |cx| Box::pin(run(cx))) }
+    }
+}
+
+/// Called before a row is saved from a form (with the values about to be written; change
+/// them, or refuse with a message), as Django's `save_model`.
+pub type SaveHook = Arc<dyn Fn(&mut DynRow, bool) -> Result<(), String> + Send + Sync>;
+
+/// The options of one model's admin (see [`ModelAdmin`]), without its type.
+#[derive(Clone, Default)]
+pub(crate) struct Options {
+    pub(crate) list_display: Vec<&'static str>,
+    pub(crate) list_display_links: Vec<&'static str>,
+    pub(crate) search_fields: Vec<&'static str>,
+    pub(crate) list_filter: Vec<&'static str>,
+    pub(crate) ordering: Vec<&'static str>,
+    pub(crate) readonly_fields: Vec<&'static str>,
+    pub(crate) fields: Vec<&'static str>,
+    pub(crate) list_per_page: usize,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) before_save: Option<SaveHook>,
+    pub(crate) title_field: Option<&'static str>,
+}
+
+/// How model `M` shows in the admin. `ModelAdmin::default()` lists the first fields, searches
+/// nothing, and edits every field but the key and the automatic timestamps.
+///
+/// ```
+/// # use brisk_orm::prelude::*;
+/// # #[derive(Debug, Clone, Model)] struct Item { #[model(primary_key)] id: AutoId, name: String, price: f64, in_stock: bool }
+/// use brisk_admin::ModelAdmin;
+/// let items = ModelAdmin::<Item>::default()
+///     .list_display(["name", "price", "in_stock"])
+///     .search_fields(["name"])
+///     .list_filter(["in_stock"])
+///     .ordering(["-price"])
+///     .list_per_page(50);
+/// ```
+pub struct ModelAdmin<M> {
+    pub(crate) options: Options,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Default for ModelAdmin<M> {
+    fn default() -> Self {
+        ModelAdmin { options: Options { list_per_page: 100, ..Options::default() }, model: PhantomData }
+    }
+}
+
+macro_rules! list_option {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub fn $name<const N: usize>(mut self, names: [&'static str; N]) -> Self {
+            self.options.$name = names.to_vec();
+            self
+        }
+    };
+}
+
+impl<M: Model> ModelAdmin<M> {
+    list_option!(
+        /// The list's columns: field names (a foreign key shows its row's title, loaded for
+        /// the whole page in one query).
+        list_display
+    );
+    list_option!(
+        /// Which columns link to the change page (default: the first).
+        list_display_links
+    );
+    list_option!(
+        /// Text fields the search box looks in (`icontains`; every word must match one of them).
+        search_fields
+    );
+    list_option!(
+        /// Fields filtered in the sidebar: booleans, choices, nullable fields, dates.
+        list_filter
+    );
+    list_option!(
+        /// The list's default order: field names, `-` first for descending.
+        ordering
+    );
+    list_option!(
+        /// Fields shown but not editable on the change page.
+        readonly_fields
+    );
+    list_option!(
+        /// The form's fields, in order (default: every editable field).
+        fields
+    );
+
+    /// Rows per list page (default 100).
+    pub fn list_per_page(mut self, n: usize) -> Self {
+        self.options.list_per_page = n.clamp(1, 1000);
+        self
+    }
+
+    /// Adds an action for the list's selected rows.
+    pub fn action(mut self, action: Action) -> Self {
+        self.options.actions.push(action);
+        self
+    }
+
+    /// The text field that names a row (default: the first text field).
+    pub fn title_field(mut self, name: &'static str) -> Self {
+        self.options.title_field = Some(name);
+        self
+    }
+
+    /// Called before a row is saved from a form: `hook(values, adding)` may change the values
+    /// or refuse with a message shown on the form.
+    pub fn before_save(
+        mut self,
+        hook: impl Fn(&mut DynRow, bool) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.options.before_save = Some(Arc::new(hook));
+        self
+    }
+}

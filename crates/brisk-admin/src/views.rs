@@ -1,0 +1,754 @@
+//! The admin's pages: the index, a model's list (search, filters, sorting, pages, actions),
+//! the add and change forms, the delete confirmation, and an object's history.
+
+use std::collections::BTreeMap;
+
+use brisk::http::header::CONTENT_TYPE;
+use brisk::http::HeaderMap;
+use brisk::prelude::*;
+use brisk::sessions::Session;
+use brisk::templates::Templates;
+use brisk_orm::dynamic::count_referring;
+use brisk_orm::migrations::DynRow;
+use brisk_orm::{Db, Executor, OnDelete};
+use bytes::Bytes;
+use serde_json::{json, Value as JsonValue};
+
+use crate::form::{self, Errors};
+use crate::history::{self, ActionFlag, Entry};
+use crate::list;
+use crate::registry::{key_text, Registered};
+use crate::site::StaffRequest;
+
+/// `{app}/{model}` in a URL.
+#[derive(Debug, Deserialize, JsonSchema, Validate)]
+pub(crate) struct ModelPath {
+    #[validate(max_length = 100)]
+    app: String,
+    #[validate(max_length = 100)]
+    model: String,
+}
+
+/// `{app}/{model}/{key}` in a URL.
+#[derive(Debug, Deserialize, JsonSchema, Validate)]
+pub(crate) struct ObjectPath {
+    #[validate(max_length = 100)]
+    app: String,
+    #[validate(max_length = 100)]
+    model: String,
+    #[validate(max_length = 100)]
+    key: String,
+}
+
+fn model_url(prefix: &str, m: &Registered) -> String {
+    format!("{prefix}/{}/{}", m.meta.app_label, m.model_slug())
+}
+
+fn object_url(prefix: &str, m: &Registered, key: &str) -> String {
+    format!("{}/{}", model_url(prefix, m), form::encode_path(key))
+}
+
+fn model_context(prefix: &str, m: &Registered) -> JsonValue {
+    json!({
+        "app": m.meta.app_label,
+        "slug": m.model_slug(),
+        "name": form::capitalized(m.meta.verbose_name),
+        "name_plural": form::capitalized(m.meta.verbose_name_plural),
+        "url": model_url(prefix, m),
+        "add_url": format!("{}/add", model_url(prefix, m)),
+    })
+}
+
+/// The key in a URL as the primary key's JSON value (a number for an integer key).
+fn key_value(m: &Registered, key: &str) -> Result<JsonValue> {
+    let pk = m.meta.primary_key();
+    use brisk_orm::ColumnKind::*;
+    match pk.kind {
+        SmallInt | Int | BigInt | AutoBigInt => key
+            .parse::<i64>()
+            .map(JsonValue::from)
+            .map_err(|_| brisk::Error::http(StatusCode::NOT_FOUND, "No such object")),
+        _ => Ok(JsonValue::String(key.to_owned())),
+    }
+}
+
+async fn object(admin: &StaffRequest, db: &Db, m: &Registered, key: &str) -> Result<(JsonValue, DynRow)> {
+    let value = key_value(m, key)?;
+    match m.ops.get(&**db, &value).await? {
+        Some(row) => Ok((value, row)),
+        None => {
+            let _ = admin;
+            Err(brisk::Error::http(
+                StatusCode::NOT_FOUND,
+                format!("No {} with the key {key}", m.meta.verbose_name),
+            ))
+        }
+    }
+}
+
+/// The admin's home: the models the user may see, by app.
+pub(crate) async fn index(admin: StaffRequest, tpl: Templates) -> Result<Template> {
+    let prefix = admin.site.prefix.clone();
+    let mut apps: BTreeMap<&str, Vec<JsonValue>> = BTreeMap::new();
+    for m in &admin.site.models {
+        if !admin.may(m, "view").await? {
+            continue;
+        }
+        let mut cx = model_context(&prefix, m);
+        cx["can_add"] = json!(admin.may(m, "add").await?);
+        apps.entry(m.meta.app_label).or_default().push(cx);
+    }
+    let apps: Vec<JsonValue> =
+        apps.into_iter().map(|(app, models)| json!({"label": app, "models": models})).collect();
+    tpl.render("admin/index.html", json!({"admin": base(&admin), "apps": apps}))
+}
+
+fn base(admin: &StaffRequest) -> JsonValue {
+    json!({"prefix": admin.site.prefix, "username": admin.actor.username, "login_url": admin.site.login_url})
+}
+
+/// A model's rows: search, filters, sorting, one page (no count of the whole table).
+pub(crate) async fn changelist(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    Path(path): Path<ModelPath>,
+) -> Result<Template> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "view").await?;
+    render_list(&admin, &db, &tpl, &m, None).await
+}
+
+async fn render_list(
+    admin: &StaffRequest,
+    db: &Db,
+    tpl: &Templates,
+    m: &Registered,
+    message: Option<String>,
+) -> Result<Template> {
+    let prefix = &admin.site.prefix;
+    let params = list::params(m, &admin.query);
+    let per_page = m.options.list_per_page;
+    let mut rows = m.ops.list(&**db, &m.options, &params.query(m)).await?;
+    let has_next = rows.len() > per_page;
+    rows.truncate(per_page);
+    let related = list::related_titles(&admin.site.models, m, &rows, &**db).await?;
+    let empty = BTreeMap::new();
+    let current_order: Vec<(&str, bool)> = params.order.clone();
+    let columns: Vec<JsonValue> = m
+        .options
+        .list_display
+        .iter()
+        .filter_map(|n| m.field(n))
+        .map(|f| {
+            let sorted = current_order.iter().find(|(n, _)| *n == f.name).map(|(_, d)| {
+                if *d {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            });
+            let next = match sorted {
+                Some("ascending") => format!("-{}", f.name),
+                _ => f.name.to_owned(),
+            };
+            json!({
+                "name": f.name,
+                "label": form::capitalized(f.verbose_name),
+                "sortable": !matches!(f.kind, brisk_orm::ColumnKind::Json | brisk_orm::ColumnKind::Bytes),
+                "sort_url": params.with("o", Some(&next)),
+                "sorted": sorted.unwrap_or("none"),
+            })
+        })
+        .collect();
+    let pk = m.meta.primary_key().name;
+    let table: Vec<JsonValue> = rows
+        .iter()
+        .map(|row| {
+            let key = key_text(row.get(pk));
+            let cells: Vec<JsonValue> = m
+                .options
+                .list_display
+                .iter()
+                .filter_map(|n| m.field(n))
+                .map(|f| {
+                    let text = list::cell(f, row.get(f.name), related.get(f.name).unwrap_or(&empty));
+                    let link = m
+                        .options
+                        .list_display_links
+                        .contains(&f.name)
+                        .then(|| format!("{}/change", object_url(prefix, m, &key)));
+                    json!({"text": text, "link": link})
+                })
+                .collect();
+            json!({"key": key, "title": m.title(row), "cells": cells})
+        })
+        .collect();
+    let mut actions = Vec::new();
+    if admin.may(m, "delete").await? {
+        actions.push(json!({"name": "delete_selected", "label": format!("Delete selected {}", m.meta.verbose_name_plural)}));
+    }
+    for action in &m.options.actions {
+        if admin.may(m, action.needs).await? {
+            actions.push(json!({"name": action.name, "label": action.label}));
+        }
+    }
+    let page = params.page;
+    tpl.render(
+        "admin/change_list.html",
+        json!({
+            "admin": base(admin),
+            "model": model_context(prefix, m),
+            "columns": columns,
+            "rows": table,
+            "q": params.q,
+            "searchable": !m.options.search_fields.is_empty(),
+            "filters": list::sidebar(m, &params),
+            "page": page,
+            "prev_url": (page > 1).then(|| params.with("p", Some(&(page - 1).to_string()))),
+            "next_url": has_next.then(|| params.with("p", Some(&(page + 1).to_string()))),
+            "actions": actions,
+            "can_add": admin.may(m, "add").await?,
+            "message": message,
+        }),
+    )
+}
+
+/// The fields of a posted form (`application/x-www-form-urlencoded`), in order; 415 otherwise.
+fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>> {
+    let form = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+    });
+    if !form {
+        return Err(brisk::Error::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The admin's forms are application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(form_urlencoded::parse(body).into_owned().collect())
+}
+
+/// An action on the selected rows; `delete_selected` asks for confirmation first.
+pub(crate) async fn changelist_action(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    session: Session,
+    headers: HeaderMap,
+    Path(path): Path<ModelPath>,
+    body: Bytes,
+) -> Result<Response> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "view").await?;
+    let pairs = form_pairs(&headers, &body)?;
+    let action = pairs.iter().find(|(k, _)| k == "action").map(|(_, v)| v.clone()).unwrap_or_default();
+    let keys: Vec<JsonValue> = pairs
+        .iter()
+        .filter(|(k, _)| k == "_selected_action")
+        .take(1000)
+        .map(|(_, v)| key_value(&m, v))
+        .collect::<Result<_>>()?;
+    let list_url = model_url(&admin.site.prefix, &m);
+    if keys.is_empty() {
+        let page =
+            render_list(&admin, &db, &tpl, &m, Some("Select one or more rows to act on.".into())).await?;
+        return Ok(page.into_response());
+    }
+    if action == "delete_selected" {
+        admin.require(&m, "delete").await?;
+        let confirmed = pairs.iter().any(|(k, v)| k == "post" && v == "yes");
+        if !confirmed {
+            return Ok(confirm_delete(&admin, &db, &tpl, &m, &keys, true).await?.into_response());
+        }
+        let n = delete_rows(&admin, &db, &m, &keys).await?;
+        session.flash(
+            "success",
+            format!("Deleted {n} {}.", if n == 1 { m.meta.verbose_name } else { m.meta.verbose_name_plural }),
+        );
+        return Ok(Redirect::to(list_url).into_response());
+    }
+    let Some(custom) = m.options.actions.iter().find(|a| a.name == action) else {
+        return Err(brisk::Error::http(StatusCode::BAD_REQUEST, format!("No action {action:?}")));
+    };
+    admin.require(&m, custom.needs).await?;
+    let message = (custom.run)(crate::ActionContext {
+        db: (*db).clone(),
+        keys,
+        username: admin.actor.username.clone(),
+    })
+    .await?;
+    session.flash("success", message);
+    Ok(Redirect::to(list_url).into_response())
+}
+
+/// What deleting `keys` would also delete (Cascade) or is blocked by (Protect, Restrict).
+async fn consequences(db: &Db, m: &Registered, keys: &[JsonValue]) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut cascades, mut blocks) = (Vec::new(), Vec::new());
+    for other in brisk_orm::registry() {
+        for f in other.fields {
+            let Some(relation) = f.relation else { continue };
+            if (relation.target)().table != m.meta.table {
+                continue;
+            }
+            let n = count_referring(other, f, keys, &**db).await?;
+            if n == 0 {
+                continue;
+            }
+            let what = format!("{n} {}", if n == 1 { other.verbose_name } else { other.verbose_name_plural });
+            match relation.on_delete {
+                OnDelete::Cascade => cascades.push(what),
+                OnDelete::Protect | OnDelete::Restrict => blocks.push(what),
+                OnDelete::SetNull => {}
+            }
+        }
+    }
+    Ok((cascades, blocks))
+}
+
+async fn confirm_delete(
+    admin: &StaffRequest,
+    db: &Db,
+    tpl: &Templates,
+    m: &Registered,
+    keys: &[JsonValue],
+    bulk: bool,
+) -> Result<Template> {
+    let (cascades, blocks) = consequences(db, m, keys).await?;
+    let mut objects = Vec::new();
+    for key in keys.iter().take(100) {
+        if let Some(row) = m.ops.get(&**db, key).await? {
+            objects.push(json!({"key": key_text(Some(key)), "title": m.title(&row)}));
+        }
+    }
+    let status = if blocks.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT };
+    tpl.render_status(
+        status,
+        "admin/delete_confirmation.html",
+        json!({
+            "admin": base(admin),
+            "model": model_context(&admin.site.prefix, m),
+            "objects": objects,
+            "cascades": cascades,
+            "blocks": blocks,
+            "bulk": bulk,
+        }),
+    )
+}
+
+/// Deletes `keys` and records each deletion, in one transaction.
+async fn delete_rows(admin: &StaffRequest, db: &Db, m: &Registered, keys: &[JsonValue]) -> Result<u64> {
+    let tx = db.begin().await?;
+    let mut titles = Vec::new();
+    for key in keys {
+        if let Some(row) = m.ops.get(&tx, key).await? {
+            titles.push((key_text(Some(key)), m.title(&row)));
+        }
+    }
+    let n = match m.ops.delete(&tx, keys).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(e.into());
+        }
+    };
+    for (key, title) in titles {
+        history::record(
+            &tx,
+            &admin.actor,
+            Entry {
+                app_label: m.meta.app_label,
+                model: m.meta.name,
+                object_id: key,
+                object_repr: title,
+                flag: ActionFlag::Deletion,
+                changed: Vec::new(),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// What a form page shows: the stored row, what was submitted, the errors, the row's key
+/// (`None` when adding).
+struct FormState<'a> {
+    row: Option<&'a DynRow>,
+    submitted: Option<&'a BTreeMap<String, String>>,
+    errors: &'a Errors,
+    key: Option<&'a str>,
+}
+
+fn form_page(
+    admin: &StaffRequest,
+    tpl: &Templates,
+    m: &Registered,
+    status: StatusCode,
+    state: FormState<'_>,
+) -> Result<Template> {
+    let FormState { row, submitted, errors, key } = state;
+    let adding = key.is_none();
+    let widgets = form::widgets(m, row, submitted, errors, adding);
+    let prefix = &admin.site.prefix;
+    tpl.render_status(
+        status,
+        "admin/change_form.html",
+        json!({
+            "admin": base(admin),
+            "model": model_context(prefix, m),
+            "fields": widgets,
+            "adding": adding,
+            "title": row.map(|r| m.title(r)),
+            "errors": !errors.is_empty(),
+            "non_field_errors": errors.get("__all__").cloned().unwrap_or_default(),
+            "object_url": key.map(|k| object_url(prefix, m, k)),
+        }),
+    )
+}
+
+/// The add form.
+pub(crate) async fn add_form(
+    admin: StaffRequest,
+    tpl: Templates,
+    Path(path): Path<ModelPath>,
+) -> Result<Template> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "add").await?;
+    form_page(
+        &admin,
+        &tpl,
+        &m,
+        StatusCode::OK,
+        FormState { row: None, submitted: None, errors: &Errors::new(), key: None },
+    )
+}
+
+fn submitted(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
+    pairs.into_iter().filter(|(k, _)| k != "csrf_token").collect()
+}
+
+/// A database refusal as a message beside the field it is about, when it names one.
+fn refusal(m: &Registered, e: brisk_orm::Error) -> Result<Errors> {
+    let mut errors = Errors::new();
+    match e {
+        brisk_orm::Error::UniqueViolation { ref columns, .. } => {
+            let field = columns
+                .first()
+                .and_then(|c| m.meta.fields.iter().find(|f| f.column == c.as_str()))
+                .map_or("__all__", |f| f.name);
+            errors.insert(field, vec![format!("A {} with this value already exists.", m.meta.verbose_name)]);
+        }
+        brisk_orm::Error::ForeignKeyViolation { .. } => {
+            errors.insert(
+                "__all__",
+                vec!["A related row does not exist (or still refers to this one).".into()],
+            );
+        }
+        brisk_orm::Error::ConstraintViolation { ref message, .. } => {
+            errors.insert("__all__", vec![format!("The database refused the values: {message}")]);
+        }
+        other => return Err(other.into()),
+    }
+    Ok(errors)
+}
+
+/// Saves the add form: the row is made and recorded, or the form comes back with its errors.
+pub(crate) async fn add_save(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    session: Session,
+    headers: HeaderMap,
+    Path(path): Path<ModelPath>,
+    body: Bytes,
+) -> Result<Response> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "add").await?;
+    let pairs = form_pairs(&headers, &body)?;
+    let next = button(&pairs);
+    let form = submitted(pairs);
+    let mut values = match form::parse(&m, &form, true) {
+        Ok(values) => values,
+        Err(errors) => {
+            return Ok(form_page(
+                &admin,
+                &tpl,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
+            )?
+            .into_response())
+        }
+    };
+    if let Some(hook) = &m.options.before_save {
+        if let Err(message) = hook(&mut values, true) {
+            let errors = Errors::from([("__all__", vec![message])]);
+            return Ok(form_page(
+                &admin,
+                &tpl,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
+            )?
+            .into_response());
+        }
+    }
+    // Automatic timestamps are the server's to set.
+    for f in m.meta.fields.iter().filter(|f| f.auto_now || f.auto_now_add) {
+        values.set(f.name, json!(brisk_orm::DateTime::now()));
+    }
+    let tx = db.begin().await?;
+    let stored = match m.ops.insert(&tx, &values).await {
+        Ok(row) => row,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            let errors = refusal(&m, e)?;
+            return Ok(form_page(
+                &admin,
+                &tpl,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
+            )?
+            .into_response());
+        }
+    };
+    let key = key_text(stored.get(m.meta.primary_key().name));
+    let title = m.title(&stored);
+    history::record(
+        &tx,
+        &admin.actor,
+        Entry {
+            app_label: m.meta.app_label,
+            model: m.meta.name,
+            object_id: key.clone(),
+            object_repr: title.clone(),
+            flag: ActionFlag::Addition,
+            changed: Vec::new(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    session.flash("success", format!("The {} “{title}” was added.", m.meta.verbose_name));
+    Ok(Redirect::to(after_save(&admin.site.prefix, &m, &key, next)).into_response())
+}
+
+/// Which submit button was pressed.
+#[derive(Clone, Copy)]
+enum Next {
+    List,
+    AddAnother,
+    Continue,
+}
+
+fn button(pairs: &[(String, String)]) -> Next {
+    if pairs.iter().any(|(k, _)| k == "_addanother") {
+        Next::AddAnother
+    } else if pairs.iter().any(|(k, _)| k == "_continue") {
+        Next::Continue
+    } else {
+        Next::List
+    }
+}
+
+fn after_save(prefix: &str, m: &Registered, key: &str, next: Next) -> String {
+    match next {
+        Next::List => model_url(prefix, m),
+        Next::AddAnother => format!("{}/add", model_url(prefix, m)),
+        Next::Continue => format!("{}/change", object_url(prefix, m, key)),
+    }
+}
+
+/// The change form (read-only for a user with only the view permission).
+pub(crate) async fn change_form(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    Path(path): Path<ObjectPath>,
+) -> Result<Template> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "view").await?;
+    let (_, row) = object(&admin, &db, &m, &path.key).await?;
+    if admin.may(&m, "change").await? {
+        return form_page(
+            &admin,
+            &tpl,
+            &m,
+            StatusCode::OK,
+            FormState { row: Some(&row), submitted: None, errors: &Errors::new(), key: Some(&path.key) },
+        );
+    }
+    let fields: Vec<JsonValue> = m
+        .form_fields()
+        .into_iter()
+        .map(|f| json!({"label": form::capitalized(f.verbose_name), "text": list::cell(f, row.get(f.name), &BTreeMap::new())}))
+        .collect();
+    tpl.render(
+        "admin/view_object.html",
+        json!({
+            "admin": base(&admin),
+            "model": model_context(&admin.site.prefix, &m),
+            "title": m.title(&row),
+            "fields": fields,
+            "object_url": object_url(&admin.site.prefix, &m, &path.key),
+        }),
+    )
+}
+
+/// Saves the change form: only the fields that changed are written, and recorded by name.
+pub(crate) async fn change_save(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    session: Session,
+    headers: HeaderMap,
+    Path(path): Path<ObjectPath>,
+    body: Bytes,
+) -> Result<Response> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "change").await?;
+    let (key_json, row) = object(&admin, &db, &m, &path.key).await?;
+    let pairs = form_pairs(&headers, &body)?;
+    let next = button(&pairs);
+    let form = submitted(pairs);
+    let page = |status, errors: &Errors| {
+        form_page(
+            &admin,
+            &tpl,
+            &m,
+            status,
+            FormState { row: Some(&row), submitted: Some(&form), errors, key: Some(&path.key) },
+        )
+    };
+    let mut values = match form::parse(&m, &form, false) {
+        Ok(values) => values,
+        Err(errors) => return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &errors)?.into_response()),
+    };
+    if let Some(hook) = &m.options.before_save {
+        if let Err(message) = hook(&mut values, false) {
+            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &Errors::from([("__all__", vec![message])]))?
+                .into_response());
+        }
+    }
+    let changed = form::changed(&row, &values);
+    let mut changes = DynRow::new();
+    for name in &changed {
+        if let Some(v) = values.get(name) {
+            changes.set(name, v.clone());
+        }
+    }
+    // `auto_now` fields move with every change.
+    for f in m.meta.fields.iter().filter(|f| f.auto_now) {
+        changes.set(f.name, json!(brisk_orm::DateTime::now()));
+    }
+    let tx = db.begin().await?;
+    if !changed.is_empty() {
+        if let Err(e) = m.ops.update(&tx, &key_json, &changes).await {
+            let _ = tx.rollback().await;
+            let errors = refusal(&m, e)?;
+            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &errors)?.into_response());
+        }
+    }
+    let mut updated = row.clone();
+    for (name, value) in changes.iter() {
+        updated.set(name, value.clone());
+    }
+    let title = m.title(&updated);
+    history::record(
+        &tx,
+        &admin.actor,
+        Entry {
+            app_label: m.meta.app_label,
+            model: m.meta.name,
+            object_id: path.key.clone(),
+            object_repr: title.clone(),
+            flag: ActionFlag::Change,
+            changed: changed.clone(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let what = if changed.is_empty() {
+        "No fields changed".to_owned()
+    } else {
+        format!("Changed {}", changed.join(", "))
+    };
+    session.flash("success", format!("The {} “{title}” was saved. {what}.", m.meta.verbose_name));
+    Ok(Redirect::to(after_save(&admin.site.prefix, &m, &path.key, next)).into_response())
+}
+
+/// The delete confirmation: what else goes (cascades) or what stops it (protected rows).
+pub(crate) async fn delete_form(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    Path(path): Path<ObjectPath>,
+) -> Result<Template> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "delete").await?;
+    let (key, _) = object(&admin, &db, &m, &path.key).await?;
+    confirm_delete(&admin, &db, &tpl, &m, &[key], false).await
+}
+
+/// Deletes the object (and what cascades) in one transaction, recorded.
+pub(crate) async fn delete_save(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    session: Session,
+    Path(path): Path<ObjectPath>,
+) -> Result<Response> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "delete").await?;
+    let (key, row) = object(&admin, &db, &m, &path.key).await?;
+    match delete_rows(&admin, &db, &m, std::slice::from_ref(&key)).await {
+        Ok(_) => {
+            session.flash("success", format!("The {} “{}” was deleted.", m.meta.verbose_name, m.title(&row)));
+            Ok(Redirect::to(model_url(&admin.site.prefix, &m)).into_response())
+        }
+        Err(e) if e.status() == StatusCode::CONFLICT => {
+            Ok(confirm_delete(&admin, &db, &tpl, &m, &[key], false).await?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An object's history, newest first.
+pub(crate) async fn history(
+    admin: StaffRequest,
+    db: Db,
+    tpl: Templates,
+    Path(path): Path<ObjectPath>,
+) -> Result<Template> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "view").await?;
+    let entries = history::of_object(&*db, m.meta.app_label, m.meta.name, &path.key).await?;
+    let title = match m.ops.get(&*db, &key_value(&m, &path.key)?).await? {
+        Some(row) => m.title(&row),
+        None => entries.first().map(|e| e.object_repr.clone()).unwrap_or_else(|| path.key.clone()),
+    };
+    let entries: Vec<JsonValue> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "when": e.action_time.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "who": e.username,
+                "action": e.action().map_or("?", ActionFlag::label),
+                "changed": e.change_message,
+            })
+        })
+        .collect();
+    tpl.render(
+        "admin/object_history.html",
+        json!({
+            "admin": base(&admin),
+            "model": model_context(&admin.site.prefix, &m),
+            "title": title,
+            "entries": entries,
+            "object_url": object_url(&admin.site.prefix, &m, &path.key),
+        }),
+    )
+}
+
+// `Executor` is what `&Db` and the transaction are handed on as.
+const _: fn(&Db) -> &dyn Executor = |db| db;

@@ -1,0 +1,457 @@
+//! The admin as a browser uses it, over a real socket, on SQLite and on PostgreSQL: login and
+//! staff-only access, the index, adding with a validation error beside the field, search,
+//! filters, sorting, pages without a count, changing with history, delete_selected through its
+//! confirmation, protected rows, a view-only user refused everywhere it may not go (also when
+//! posting directly), escaping, CSRF, and hostile query strings.
+
+use brisk::prelude::*;
+use brisk::secret_key::SecretKey;
+use brisk::sessions::SessionConfig;
+use brisk::testing::{TestClient, TestResponse};
+use brisk_admin::{Admin, LogEntry, ModelAdmin};
+use brisk_auth::models::Permission as PermissionRow;
+use brisk_auth::{Argon2Cost, Auth, User};
+use brisk_orm::migrations::{next_migration, Graph, Migrator, NonInteractive, ProjectState};
+use brisk_orm::prelude::*;
+use brisk_orm::testing::TestDatabase;
+
+#[derive(Debug, Clone, Model)]
+#[model(app_label = "shop", ordering = ["name"])]
+pub struct Supplier {
+    #[model(primary_key)]
+    id: AutoId,
+    #[validate(min_length = 1, max_length = 100)]
+    name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[model(app_label = "shop")]
+pub struct Item {
+    #[model(primary_key)]
+    id: AutoId,
+    /// What the item is called.
+    #[validate(min_length = 1, max_length = 100)]
+    name: String,
+    #[validate(ge = 0)]
+    price: f64,
+    #[model(default = true)]
+    in_stock: bool,
+    #[model(on_delete = Protect)]
+    supplier: Option<ForeignKey<Supplier>>,
+    #[model(auto_now_add)]
+    created: DateTime,
+}
+
+fn admin() -> Admin {
+    Admin::new()
+        .register::<Item>(
+            ModelAdmin::default()
+                .list_display(["name", "price", "in_stock", "supplier"])
+                .search_fields(["name"])
+                .list_filter(["in_stock", "created"])
+                .ordering(["name"])
+                .list_per_page(2),
+        )
+        .register::<Supplier>(ModelAdmin::default().search_fields(["name"]))
+        .with_auth_models()
+}
+
+fn quick() -> Auth {
+    Auth::default().argon2(Argon2Cost { memory_kib: 256, iterations: 1, parallelism: 1 })
+}
+
+fn app(db: &Database) -> App {
+    App::new().install(db.clone()).install(quick()).install(admin()).sessions(SessionConfig::new(
+        SecretKey::new("an admin test key that is long enough 0123456789").expect("key"),
+    ))
+}
+
+async fn migrated(test: &TestDatabase) -> Database {
+    let db = test.database();
+    let graph = Graph::new(Vec::new()).expect("graph");
+    let declared = ProjectState::from_registry(&brisk_orm::registry());
+    let shop =
+        next_migration(&graph, &declared, "shop", &mut NonInteractive).expect("detected").expect("new");
+    Migrator::new(db.clone(), vec![shop]).expect("graph").migrate().await.expect("migrated");
+    db
+}
+
+struct Browser {
+    client: TestClient,
+    cookie: String,
+}
+
+const HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+
+impl Browser {
+    async fn new(db: &Database) -> Self {
+        Browser { client: TestClient::serve(app(db)).await, cookie: String::new() }
+    }
+
+    fn keep(&mut self, res: &TestResponse) {
+        for value in res.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if text.contains("Max-Age=0") || pair.ends_with('=') {
+                self.cookie.clear();
+            } else {
+                self.cookie = pair.to_owned();
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> TestResponse {
+        let res = self.client.get(path).header("accept", HTML).header("cookie", &self.cookie).send().await;
+        self.keep(&res);
+        res
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let res = self
+            .client
+            .post(path)
+            .header("accept", HTML)
+            .header("cookie", &self.cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await;
+        self.keep(&res);
+        res
+    }
+
+    async fn login(&mut self, username: &str, password: &str) {
+        let res = self
+            .client
+            .post("/auth/login")
+            .header("sec-fetch-site", "same-origin")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text());
+        self.keep(&res);
+    }
+}
+
+async fn make_user(db: &Database, name: &str, staff: bool, superuser: bool) -> User {
+    let accounts = quick().accounts();
+    let user =
+        accounts.create_user(db, name, "", Some("a long enough passphrase"), superuser).await.expect("user");
+    User::objects()
+        .filter(User::id().eq(user.id.value()))
+        .update([User::is_staff().set(staff)], db)
+        .await
+        .expect("staff");
+    user
+}
+
+fn count(page: &str, needle: &str) -> usize {
+    page.matches(needle).count()
+}
+
+#[tokio::test]
+async fn the_admin_journey() {
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let db = migrated(&test).await;
+        make_user(&db, "boss", true, true).await;
+        make_user(&db, "visitor", false, false).await;
+
+        // Anonymous: sent to the login page, coming back after.
+        let mut anon = Browser::new(&db).await;
+        let res = anon.get("/admin").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.header("location"), Some("/auth/login?next=%2Fadmin"));
+        let res = anon.get("/admin/shop/item").await;
+        assert_eq!(res.status(), 303);
+
+        // Logged in but not staff: refused, as an HTML page.
+        let mut visitor = Browser::new(&db).await;
+        visitor.login("visitor", "a long enough passphrase").await;
+        let res = visitor.get("/admin").await;
+        assert_eq!(res.status(), 403);
+        assert!(res.header("content-type").unwrap_or_default().starts_with("text/html"));
+
+        let mut boss = Browser::new(&db).await;
+        boss.login("boss", "a long enough passphrase").await;
+        let index = boss.get("/admin").await;
+        assert_eq!(index.status(), 200);
+        let html = index.text();
+        assert!(
+            html.contains("href=\"&#x2f;admin&#x2f;shop&#x2f;item\"") && html.contains("Items"),
+            "{html}"
+        );
+        assert!(html.contains("Users") && html.contains("Groups"));
+
+        // Add with an invalid price: the error beside the field, the values kept.
+        let form = boss.get("/admin/shop/item/add").await.text();
+        let token = csrf(&form);
+        assert!(
+            form.contains("id=\"id_name\"")
+                && form.contains("type=\"checkbox\" id=\"id_in_stock\" name=\"in_stock\" checked"),
+            "{form}"
+        );
+        assert!(!form.contains("id_created"), "automatic timestamps are not in the add form");
+        let res = boss
+            .post(
+                "/admin/shop/item/add",
+                &[("csrf_token", &token), ("name", "Lamp"), ("price", "-5"), ("in_stock", "on")],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let page = res.text();
+        assert!(page.contains("Ensure this value is greater than or equal to 0."), "{page}");
+        assert!(page.contains("aria-invalid=\"true\"") && page.contains("value=\"Lamp\""));
+        let res = boss
+            .post("/admin/shop/item/add", &[("csrf_token", &csrf(&page)), ("name", ""), ("price", "x")])
+            .await;
+        let page = res.text();
+        assert!(
+            page.contains("Ensure this value has at least 1 characters (it has 0).")
+                && page.contains("Enter a number."),
+            "{page}"
+        );
+        let res = boss
+            .post(
+                "/admin/shop/item/add",
+                &[("csrf_token", &csrf(&page)), ("name", "Lamp"), ("price", "12.5"), ("in_stock", "on")],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text());
+        assert_eq!(res.header("location"), Some("/admin/shop/item"));
+        for (name, price, stock) in
+            [("Desk", "120", "on"), ("<script>alert(1)</script>", "3", ""), ("Chair", "45", "on")]
+        {
+            let mut fields =
+                vec![("csrf_token", token.as_str()), ("name", name), ("price", price), ("_addanother", "")];
+            if !stock.is_empty() {
+                fields.push(("in_stock", stock));
+            }
+            let res = boss.post("/admin/shop/item/add", &fields).await;
+            assert_eq!(res.header("location"), Some("/admin/shop/item/add"), "save and add another");
+        }
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 4);
+
+        // The list: 2 per page, by name; a next page, no count anywhere.
+        let list = boss.get("/admin/shop/item").await.text();
+        assert!(list.contains("The item “Chair” was added.") || list.contains("Items"), "{list}");
+        assert!(list.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "escaped: {list}");
+        assert!(!list.contains("<script>alert"), "never raw");
+        assert!(list.contains("rel=\"next\"") && !list.contains("rel=\"prev\""));
+        let page2 = boss.get("/admin/shop/item?p=2").await.text();
+        assert!(page2.contains("rel=\"prev\"") && page2.contains("Desk"), "{page2}");
+        // Search, filter, sort.
+        let found = boss.get("/admin/shop/item?q=LAM").await.text();
+        assert!(found.contains(">Lamp<") && !found.contains(">Desk<"), "{found}");
+        let out = boss.get("/admin/shop/item?in_stock=false").await.text();
+        assert!(out.contains("alert(1)") && !out.contains(">Lamp<"), "{out}");
+        let sorted = boss.get("/admin/shop/item?o=-price").await.text();
+        let (desk, chair) = (sorted.find(">Desk<").expect("desk"), sorted.find(">Chair<").expect("chair"));
+        assert!(desk < chair, "by price, descending");
+        assert!(sorted.contains("aria-sort=\"descending\""));
+        // Hostile parameters are ignored, never SQL.
+        for q in [
+            "o=price%3BDROP%20TABLE%20shop_item",
+            "o=password",
+            "p=-1",
+            "p=abc",
+            "id=1%20OR%201%3D1",
+            "in_stock__regex=.*",
+            "created__range=x/y",
+            "q=%27%20OR%201%3D1--",
+        ] {
+            assert_eq!(boss.get(&format!("/admin/shop/item?{q}")).await.status(), 200, "{q}");
+        }
+        assert_eq!(Item::objects().count(&db).await.expect("still there"), 4);
+
+        // Change: only the changed field is written, and recorded.
+        let lamp = Item::objects().filter(Item::name().eq("Lamp")).get(&db).await.expect("lamp");
+        let url = format!("/admin/shop/item/{}/change", lamp.id.value());
+        let form = boss.get(&url).await.text();
+        assert!(form.contains("value=\"Lamp\"") && form.contains("History"));
+        let res = boss
+            .post(
+                &url,
+                &[
+                    ("csrf_token", &csrf(&form)),
+                    ("name", "Desk lamp"),
+                    ("price", "12.5"),
+                    ("in_stock", "on"),
+                    ("_continue", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.header("location"), Some(url.as_str()));
+        let history = boss.get(&format!("/admin/shop/item/{}/history", lamp.id.value())).await.text();
+        assert!(
+            history.contains("Added")
+                && history.contains("Changed")
+                && history.contains(">name<")
+                && history.contains("boss"),
+            "{history}"
+        );
+
+        // delete_selected: confirmation, then one transaction.
+        let ids: Vec<String> = Item::objects()
+            .filter(Item::price().lt(50.0))
+            .all(&db)
+            .await
+            .expect("rows")
+            .iter()
+            .map(|i| i.id.value().to_string())
+            .collect();
+        assert_eq!(ids.len(), 3);
+        let list = boss.get("/admin/shop/item").await.text();
+        let token = csrf(&list);
+        let res = boss
+            .post(
+                "/admin/shop/item",
+                &[
+                    ("csrf_token", &token),
+                    ("action", "delete_selected"),
+                    ("_selected_action", &ids[0]),
+                    ("_selected_action", &ids[1]),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let confirm = res.text();
+        assert!(confirm.contains("Are you sure?") && confirm.contains("Yes, delete"), "{confirm}");
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 4, "nothing deleted before confirming");
+        let res = boss
+            .post(
+                "/admin/shop/item",
+                &[
+                    ("csrf_token", &csrf(&confirm)),
+                    ("action", "delete_selected"),
+                    ("_selected_action", &ids[0]),
+                    ("_selected_action", &ids[1]),
+                    ("post", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 2);
+        let deletions =
+            LogEntry::objects().filter(LogEntry::action_flag().eq(3)).count(&db).await.expect("log");
+        assert_eq!(deletions, 2);
+
+        // Protect: a supplier with items cannot be deleted; the page says why.
+        let acme = Supplier::objects()
+            .create(Supplier { id: AutoId::default(), name: "Acme".into() }, &db)
+            .await
+            .expect("acme");
+        Item::objects().update([Item::supplier().set(acme.id.value())], &db).await.expect("linked");
+        let list = boss.get("/admin/shop/item").await.text();
+        assert!(list.contains(">Acme<"), "the related row's title, not its key: {list}");
+        let del = boss.get(&format!("/admin/shop/supplier/{}/delete", acme.id.value())).await;
+        assert_eq!(del.status(), 409);
+        assert!(del.text().contains("2 items"), "{}", del.text());
+        let res = boss
+            .post(
+                &format!("/admin/shop/supplier/{}/delete", acme.id.value()),
+                &[("csrf_token", &csrf(&list))],
+            )
+            .await;
+        assert_eq!(res.status(), 409);
+        assert_eq!(Supplier::objects().count(&db).await.expect("count"), 1);
+
+        // A cross-site post is refused.
+        let res = boss
+            .client
+            .post("/admin/shop/item/add")
+            .header("cookie", &boss.cookie)
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("name=x&price=1")
+            .send()
+            .await;
+        assert_eq!(res.status(), 403);
+
+        // A staff user with only view_item.
+        let viewer = make_user(&db, "viewer", true, false).await;
+        let perm = PermissionRow::objects()
+            .filter(PermissionRow::app_label().eq("shop").and(PermissionRow::codename().eq("view_item")))
+            .get(&db)
+            .await
+            .expect("view_item");
+        User::user_permissions().add(&viewer, [perm.id.value()], &db).await.expect("granted");
+        let mut v = Browser::new(&db).await;
+        v.login("viewer", "a long enough passphrase").await;
+        let index = v.get("/admin").await.text();
+        assert!(
+            index.contains("Items") && !index.contains("Suppliers") && !index.contains("Add item"),
+            "{index}"
+        );
+        let list = v.get("/admin/shop/item").await.text();
+        assert_eq!(count(&list, "name=\"_selected_action\""), 0, "no actions without delete");
+        assert!(!list.contains("Add item"));
+        let one = Item::objects().first(&db).await.expect("q").expect("an item");
+        let view = v.get(&format!("/admin/shop/item/{}/change", one.id.value())).await.text();
+        assert!(
+            view.contains("View item") && !view.contains("<form method=\"post\" class=\"panel\""),
+            "{view}"
+        );
+        let token = csrf(&view);
+        let res = v
+            .post(
+                &format!("/admin/shop/item/{}/change", one.id.value()),
+                &[("csrf_token", &token), ("name", "hacked"), ("price", "1")],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(
+            v.post("/admin/shop/item/add", &[("csrf_token", &token), ("name", "x"), ("price", "1")])
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(v.get(&format!("/admin/shop/item/{}/delete", one.id.value())).await.status(), 403);
+        let res = v
+            .post(
+                "/admin/shop/item",
+                &[
+                    ("csrf_token", &token),
+                    ("action", "delete_selected"),
+                    ("_selected_action", &one.id.value().to_string()),
+                    ("post", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(v.get("/admin/shop/supplier").await.status(), 403);
+        assert_eq!(Item::objects().filter(Item::name().eq("hacked")).count(&db).await.expect("count"), 0);
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 2);
+
+        // Unknown models and keys: 404.
+        assert_eq!(boss.get("/admin/shop/nothing").await.status(), 404);
+        assert_eq!(boss.get("/admin/shop/item/999999/change").await.status(), 404);
+        assert_eq!(boss.get("/admin/shop/item/abc/change").await.status(), 404);
+    }
+}
+
+#[tokio::test]
+async fn an_option_naming_no_field_stops_the_app() {
+    let test = TestDatabase::empty_sqlite().expect("sqlite");
+    let db = test.database();
+    let bad = Admin::new()
+        .register::<Item>(ModelAdmin::default().list_display(["name", "colour"]).search_fields(["price"]));
+    let app = App::new().install(db).install(quick()).install(bad);
+    let listener = brisk::bind("127.0.0.1:0").await.expect("bind");
+    let err = app.serve_with_shutdown(listener, async {}).await.expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("list_display names \"colour\"") && text.contains("\"price\", which is not text"),
+        "{text}"
+    );
+}
+
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf_token\" value=\"").expect("a csrf token in the page") + 25;
+    page[at..].split('"').next().unwrap_or_default().to_owned()
+}
