@@ -284,6 +284,20 @@ pub(crate) fn check_rules(f: &FieldMeta, value: &JsonValue) -> Vec<String> {
             }
         }
     }
+    if let (ColumnKind::Json, Some(items)) = (f.kind, value.as_array()) {
+        let n = items.len();
+        for rule in f.rules {
+            match rule {
+                Rule::MinLength(min) if n < *min => {
+                    out.push(format!("Ensure this list has at least {min} items (it has {n})."))
+                }
+                Rule::MaxLength(max) if n > *max => {
+                    out.push(format!("Ensure this list has at most {max} items (it has {n})."))
+                }
+                _ => {}
+            }
+        }
+    }
     let number = match value {
         JsonValue::Number(n) => n.as_f64(),
         JsonValue::String(s) if f.kind == ColumnKind::Decimal => s.parse().ok(),

@@ -4,6 +4,7 @@
 mod form;
 pub mod history;
 mod list;
+mod many;
 mod options;
 mod registry;
 mod site;
@@ -75,7 +76,8 @@ impl Admin {
         self
     }
 
-    /// brisk-auth's users and groups, with Django's columns and filters.
+    /// brisk-auth's users, groups and permissions, with Django's columns and filters (a
+    /// group's permissions and a user's groups and permissions are multi-selects).
     pub fn with_auth_models(self) -> Self {
         use brisk_auth::models::Group;
         use brisk_auth::User;
@@ -96,6 +98,13 @@ impl Admin {
                 }),
         )
         .register::<Group>(ModelAdmin::default().search_fields(["name"]).ordering(["name"]))
+        .register::<brisk_auth::models::Permission>(
+            ModelAdmin::default()
+                .list_display(["name", "app_label", "model", "codename"])
+                .search_fields(["name", "codename", "app_label"])
+                .ordering(["app_label", "model", "codename"])
+                .title_fields(["app_label", "model", "name"]),
+        )
     }
 }
 

@@ -70,7 +70,7 @@ pub(crate) struct Options {
     pub(crate) list_per_page: usize,
     pub(crate) actions: Vec<Action>,
     pub(crate) before_save: Option<SaveHook>,
-    pub(crate) title_field: Option<&'static str>,
+    pub(crate) title_fields: Vec<&'static str>,
 }
 
 /// How model `M` shows in the admin. `ModelAdmin::default()` lists the first fields, searches
@@ -153,7 +153,13 @@ impl<M: Model> ModelAdmin<M> {
 
     /// The text field that names a row (default: the first text field).
     pub fn title_field(mut self, name: &'static str) -> Self {
-        self.options.title_field = Some(name);
+        self.options.title_fields = vec![name];
+        self
+    }
+
+    /// Several fields that together name a row, joined with ` | ` (`app_label | model | name`).
+    pub fn title_fields<const N: usize>(mut self, names: [&'static str; N]) -> Self {
+        self.options.title_fields = names.to_vec();
         self
     }
 

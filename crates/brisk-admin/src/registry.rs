@@ -223,9 +223,21 @@ impl Registered {
     /// What a row is called: its title field, or "Model object (key)".
     pub(crate) fn title(&self, row: &DynRow) -> String {
         let key = key_text(row.get(self.meta.primary_key().name));
-        match self.options.title_field.and_then(|f| row.get_str(f)) {
-            Some(title) if !title.is_empty() => title.to_owned(),
-            _ => format!("{} object ({key})", self.meta.verbose_name),
+        let parts: Vec<String> = self
+            .options
+            .title_fields
+            .iter()
+            .filter_map(|f| row.get(f))
+            .map(|v| match v {
+                JsonValue::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            format!("{} object ({key})", self.meta.verbose_name)
+        } else {
+            parts.join(" | ")
         }
     }
 }
@@ -241,9 +253,14 @@ pub(crate) fn key_text(key: Option<&JsonValue>) -> String {
 
 /// Fills in what `ModelAdmin::default()` leaves to the model: columns, links, title.
 pub(crate) fn with_defaults(meta: &'static ModelMeta, mut options: Options) -> Options {
-    if options.title_field.is_none() {
-        options.title_field =
-            meta.fields.iter().find(|f| f.kind == ColumnKind::Text && !f.primary_key).map(|f| f.name);
+    if options.title_fields.is_empty() {
+        options.title_fields = meta
+            .fields
+            .iter()
+            .find(|f| f.kind == ColumnKind::Text && !f.primary_key)
+            .map(|f| f.name)
+            .into_iter()
+            .collect();
     }
     if options.list_display.is_empty() {
         options.list_display = meta
@@ -269,6 +286,7 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
         ("list_filter", &options.list_filter),
         ("readonly_fields", &options.readonly_fields),
         ("fields", &options.fields),
+        ("title_fields", &options.title_fields),
     ];
     let mut problems = Vec::new();
     for (option, names) in lists {

@@ -17,6 +17,7 @@ use serde_json::{json, Value as JsonValue};
 use crate::form::{self, Errors};
 use crate::history::{self, ActionFlag, Entry};
 use crate::list;
+use crate::many;
 use crate::registry::{key_text, Registered};
 use crate::site::StaffRequest;
 
@@ -373,6 +374,7 @@ async fn delete_rows(admin: &StaffRequest, db: &Db, m: &Registered, keys: &[Json
 /// What a form page shows: the stored row, what was submitted, the errors, the row's key
 /// (`None` when adding).
 struct FormState<'a> {
+    many: Vec<many::ManyWidget>,
     row: Option<&'a DynRow>,
     submitted: Option<&'a BTreeMap<String, String>>,
     errors: &'a Errors,
@@ -386,7 +388,7 @@ fn form_page(
     status: StatusCode,
     state: FormState<'_>,
 ) -> Result<Template> {
-    let FormState { row, submitted, errors, key } = state;
+    let FormState { many, row, submitted, errors, key } = state;
     let adding = key.is_none();
     let widgets = form::widgets(m, row, submitted, errors, adding);
     let prefix = &admin.site.prefix;
@@ -397,6 +399,7 @@ fn form_page(
             "admin": base(admin),
             "model": model_context(prefix, m),
             "fields": widgets,
+            "many": many,
             "adding": adding,
             "title": row.map(|r| m.title(r)),
             "errors": !errors.is_empty(),
@@ -406,21 +409,33 @@ fn form_page(
     )
 }
 
+/// A form page with its many-to-many multi-selects (stored links, or what was chosen).
+#[allow(clippy::too_many_arguments)]
+async fn full_form(
+    admin: &StaffRequest,
+    db: &Db,
+    tpl: &Templates,
+    m: &Registered,
+    status: StatusCode,
+    state: FormState<'_>,
+    owner: Option<&JsonValue>,
+    chosen: Option<&many::Chosen>,
+) -> Result<Response> {
+    let many = many::widgets(&admin.site.models, m, &**db, owner, chosen).await?;
+    Ok(form_page(admin, tpl, m, status, FormState { many, ..state })?.into_response())
+}
+
 /// The add form.
 pub(crate) async fn add_form(
     admin: StaffRequest,
+    db: Db,
     tpl: Templates,
     Path(path): Path<ModelPath>,
-) -> Result<Template> {
+) -> Result<Response> {
     let m = admin.model(&path.app, &path.model)?;
     admin.require(&m, "add").await?;
-    form_page(
-        &admin,
-        &tpl,
-        &m,
-        StatusCode::OK,
-        FormState { row: None, submitted: None, errors: &Errors::new(), key: None },
-    )
+    let state = FormState { many: Vec::new(), row: None, submitted: None, errors: &Errors::new(), key: None };
+    full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, None, None).await
 }
 
 fn submitted(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
@@ -466,31 +481,28 @@ pub(crate) async fn add_save(
     admin.require(&m, "add").await?;
     let pairs = form_pairs(&headers, &body)?;
     let next = button(&pairs);
+    let chosen = many::chosen(&m, &pairs);
     let form = submitted(pairs);
-    let mut values = match form::parse(&m, &form, true) {
-        Ok(values) => values,
-        Err(errors) => {
-            return Ok(form_page(
-                &admin,
-                &tpl,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
-            )?
-            .into_response())
+    let refused = |errors: Errors| {
+        let chosen = chosen.as_ref().ok().cloned();
+        let (admin, db, tpl, m, form) = (&admin, &db, &tpl, &m, &form);
+        async move {
+            let state =
+                FormState { many: Vec::new(), row: None, submitted: Some(form), errors: &errors, key: None };
+            full_form(admin, db, tpl, m, StatusCode::UNPROCESSABLE_ENTITY, state, None, chosen.as_ref()).await
         }
+    };
+    let (mut values, chosen) = match (form::parse(&m, &form, true), chosen.clone()) {
+        (Ok(values), Ok(chosen)) => (values, chosen),
+        (Err(mut errors), Err(more)) => {
+            errors.extend(more);
+            return refused(errors).await;
+        }
+        (Err(errors), _) | (_, Err(errors)) => return refused(errors).await,
     };
     if let Some(hook) = &m.options.before_save {
         if let Err(message) = hook(&mut values, true) {
-            let errors = Errors::from([("__all__", vec![message])]);
-            return Ok(form_page(
-                &admin,
-                &tpl,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
-            )?
-            .into_response());
+            return refused(Errors::from([("__all__", vec![message])])).await;
         }
     }
     // Automatic timestamps are the server's to set.
@@ -502,17 +514,15 @@ pub(crate) async fn add_save(
         Ok(row) => row,
         Err(e) => {
             let _ = tx.rollback().await;
-            let errors = refusal(&m, e)?;
-            return Ok(form_page(
-                &admin,
-                &tpl,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                FormState { row: None, submitted: Some(&form), errors: &errors, key: None },
-            )?
-            .into_response());
+            return refused(refusal(&m, e)?).await;
         }
     };
+    if let Some(owner) = stored.get(m.meta.primary_key().name) {
+        if let Err(e) = many::save(&m, owner, &chosen, &tx).await {
+            let _ = tx.rollback().await;
+            return refused(refusal(&m, e)?).await;
+        }
+    }
     let key = key_text(stored.get(m.meta.primary_key().name));
     let title = m.title(&stored);
     history::record(
@@ -565,25 +575,26 @@ pub(crate) async fn change_form(
     db: Db,
     tpl: Templates,
     Path(path): Path<ObjectPath>,
-) -> Result<Template> {
+) -> Result<Response> {
     let m = admin.model(&path.app, &path.model)?;
     admin.require(&m, "view").await?;
-    let (_, row) = object(&admin, &db, &m, &path.key).await?;
+    let (key, row) = object(&admin, &db, &m, &path.key).await?;
     if admin.may(&m, "change").await? {
-        return form_page(
-            &admin,
-            &tpl,
-            &m,
-            StatusCode::OK,
-            FormState { row: Some(&row), submitted: None, errors: &Errors::new(), key: Some(&path.key) },
-        );
+        let state = FormState {
+            many: Vec::new(),
+            row: Some(&row),
+            submitted: None,
+            errors: &Errors::new(),
+            key: Some(&path.key),
+        };
+        return full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, Some(&key), None).await;
     }
     let fields: Vec<JsonValue> = m
         .form_fields()
         .into_iter()
         .map(|f| json!({"label": form::capitalized(f.verbose_name), "text": list::cell(f, row.get(f.name), &BTreeMap::new())}))
         .collect();
-    tpl.render(
+    let page = tpl.render(
         "admin/view_object.html",
         json!({
             "admin": base(&admin),
@@ -592,7 +603,8 @@ pub(crate) async fn change_form(
             "fields": fields,
             "object_url": object_url(&admin.site.prefix, &m, &path.key),
         }),
-    )
+    )?;
+    Ok(page.into_response())
 }
 
 /// Saves the change form: only the fields that changed are written, and recorded by name.
@@ -610,27 +622,47 @@ pub(crate) async fn change_save(
     let (key_json, row) = object(&admin, &db, &m, &path.key).await?;
     let pairs = form_pairs(&headers, &body)?;
     let next = button(&pairs);
+    let chosen = many::chosen(&m, &pairs);
     let form = submitted(pairs);
-    let page = |status, errors: &Errors| {
-        form_page(
-            &admin,
-            &tpl,
-            &m,
-            status,
-            FormState { row: Some(&row), submitted: Some(&form), errors, key: Some(&path.key) },
-        )
+    let refused = |errors: Errors| {
+        let chosen = chosen.as_ref().ok().cloned();
+        let (admin, db, tpl, m, form, row, key, key_json) =
+            (&admin, &db, &tpl, &m, &form, &row, &path.key, &key_json);
+        async move {
+            let state = FormState {
+                many: Vec::new(),
+                row: Some(row),
+                submitted: Some(form),
+                errors: &errors,
+                key: Some(key),
+            };
+            full_form(
+                admin,
+                db,
+                tpl,
+                m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                state,
+                Some(key_json),
+                chosen.as_ref(),
+            )
+            .await
+        }
     };
-    let mut values = match form::parse(&m, &form, false) {
-        Ok(values) => values,
-        Err(errors) => return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &errors)?.into_response()),
+    let (mut values, chosen) = match (form::parse(&m, &form, false), chosen.clone()) {
+        (Ok(values), Ok(chosen)) => (values, chosen),
+        (Err(mut errors), Err(more)) => {
+            errors.extend(more);
+            return refused(errors).await;
+        }
+        (Err(errors), _) | (_, Err(errors)) => return refused(errors).await,
     };
     if let Some(hook) = &m.options.before_save {
         if let Err(message) = hook(&mut values, false) {
-            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &Errors::from([("__all__", vec![message])]))?
-                .into_response());
+            return refused(Errors::from([("__all__", vec![message])])).await;
         }
     }
-    let changed = form::changed(&row, &values);
+    let mut changed = form::changed(&row, &values);
     let mut changes = DynRow::new();
     for name in &changed {
         if let Some(v) = values.get(name) {
@@ -645,8 +677,14 @@ pub(crate) async fn change_save(
     if !changed.is_empty() {
         if let Err(e) = m.ops.update(&tx, &key_json, &changes).await {
             let _ = tx.rollback().await;
-            let errors = refusal(&m, e)?;
-            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &errors)?.into_response());
+            return refused(refusal(&m, e)?).await;
+        }
+    }
+    match many::save(&m, &key_json, &chosen, &tx).await {
+        Ok(links) => changed.extend(links),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return refused(refusal(&m, e)?).await;
         }
     }
     let mut updated = row.clone();

@@ -455,3 +455,102 @@ fn csrf(page: &str) -> String {
     let at = page.find("name=\"csrf_token\" value=\"").expect("a csrf token in the page") + 25;
     page[at..].split('"').next().unwrap_or_default().to_owned()
 }
+
+#[tokio::test]
+async fn groups_and_users_edited_in_the_admin_give_permissions() {
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let db = migrated(&test).await;
+        make_user(&db, "boss", true, true).await;
+        let clerk = make_user(&db, "clerk", false, false).await;
+        let hash_before = clerk.password.clone();
+        let mut boss = Browser::new(&db).await;
+        boss.login("boss", "a long enough passphrase").await;
+
+        // A group with "view item", chosen in the permissions multi-select.
+        let form = boss.get("/admin/auth/group/add").await.text();
+        assert!(form.contains("<select multiple id=\"id_permissions\""), "{form}");
+        assert!(
+            form.contains("shop | item | Can view item"),
+            "permissions are named app | model | name: {form}"
+        );
+        let view_item = PermissionRow::objects()
+            .filter(PermissionRow::app_label().eq("shop").and(PermissionRow::codename().eq("view_item")))
+            .get(&db)
+            .await
+            .expect("perm")
+            .id
+            .value()
+            .to_string();
+        let res = boss
+            .post(
+                "/admin/auth/group/add",
+                &[
+                    ("csrf_token", &csrf(&form)),
+                    ("name", "clerks"),
+                    ("_m2m", "permissions"),
+                    ("permissions", &view_item),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text());
+        let group = brisk_auth::Group::objects().get(&db).await.expect("group");
+        let perms = brisk_auth::Group::permissions().of(&group).expect("qs").count(&db).await.expect("count");
+        assert_eq!(perms, 1);
+
+        // The clerk made staff and put in the group; the password hash is not touched.
+        let url = format!("/admin/auth/user/{}/change", clerk.id.value());
+        let form = boss.get(&url).await.text();
+        assert!(form.contains("id=\"id_groups\"") && form.contains(">clerks<"), "{form}");
+        assert!(!form.contains("name=\"password\""), "the hash is shown, not editable");
+        let gid = group.id.value().to_string();
+        let res = boss
+            .post(
+                &url,
+                &[
+                    ("csrf_token", &csrf(&form)),
+                    ("username", "clerk"),
+                    ("email", ""),
+                    ("first_name", "Cleo"),
+                    ("last_name", ""),
+                    ("is_active", "on"),
+                    ("is_staff", "on"),
+                    ("_m2m", "groups"),
+                    ("groups", &gid),
+                    ("_m2m", "user_permissions"),
+                    ("password", "overwritten?"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text());
+        let clerk = User::objects().filter(User::username().eq("clerk")).get(&db).await.expect("clerk");
+        assert!(clerk.is_staff && clerk.first_name == "Cleo");
+        assert_eq!(clerk.password, hash_before, "a readonly field posted anyway is ignored");
+        let history = boss.get(&format!("/admin/auth/user/{}/history", clerk.id.value())).await.text();
+        assert!(history.contains("groups") && history.contains("is_staff"), "{history}");
+
+        // Now the clerk may see items, and nothing else.
+        let mut c = Browser::new(&db).await;
+        c.login("clerk", "a long enough passphrase").await;
+        assert_eq!(c.get("/admin/shop/item").await.status(), 200);
+        assert_eq!(c.get("/admin/auth/user").await.status(), 403);
+
+        // Out of the group (nothing chosen clears the links): refused again.
+        let form = boss.get(&url).await.text();
+        let res = boss
+            .post(
+                &url,
+                &[
+                    ("csrf_token", &csrf(&form)),
+                    ("username", "clerk"),
+                    ("is_active", "on"),
+                    ("is_staff", "on"),
+                    ("_m2m", "groups"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(c.get("/admin/shop/item").await.status(), 403);
+    }
+}

@@ -257,6 +257,98 @@ pub async fn count_referring(
     Ok(rows.first().copied().unwrap_or(0))
 }
 
+/// Up to `limit` rows of the model `meta`, by primary key: the choices of a many-to-many
+/// field's multi-select.
+pub async fn first_rows(
+    meta: &'static crate::ModelMeta,
+    limit: u64,
+    ex: &impl Executor,
+) -> Result<Vec<DynRow>, Error> {
+    let columns: Vec<String> = meta.fields.iter().map(|f| quote(f.column)).collect();
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {} LIMIT {}",
+        columns.join(", "),
+        quote(meta.table),
+        quote(meta.primary_key().column),
+        limit.min(10_000)
+    );
+    let target = ex.target();
+    let fields: Vec<(&'static str, ColumnKind)> = meta.fields.iter().map(|f| (f.name, f.kind)).collect();
+    target
+        .fetch_with(false, sql, Vec::new(), move |r: &RowRef<'_>| {
+            let mut out = DynRow::new();
+            for (i, (name, kind)) in fields.iter().enumerate() {
+                out.set(name, read_json(r, i, *kind)?);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// The keys `owner` (a row of `owner_meta`) is linked to through the many-to-many field `field`.
+pub async fn linked_keys(
+    owner_meta: &'static crate::ModelMeta,
+    field: &crate::ManyToManyMeta,
+    owner: &JsonValue,
+    ex: &impl Executor,
+) -> Result<Vec<JsonValue>, Error> {
+    let pk = owner_meta.primary_key();
+    let target = (field.target)();
+    let to_kind = target.primary_key().kind;
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ? ORDER BY {}",
+        quote(field.to_column),
+        quote(field.through),
+        quote(field.from_column),
+        quote(field.to_column)
+    );
+    let ex_target = ex.target();
+    let sql = crate::Raw::new(sql).sql(ex_target.dialect());
+    let key = bind_json(owner_meta.name, pk.name, pk.kind, owner)?;
+    ex_target.fetch_with(false, sql, vec![key], move |r: &RowRef<'_>| read_json(r, 0, to_kind)).await
+}
+
+/// Makes `owner`'s links through the many-to-many field `field` exactly `keys` (a table brisk-orm
+/// made: one with an id and the two keys); run it in a transaction with the rest of a save.
+pub async fn set_links(
+    owner_meta: &'static crate::ModelMeta,
+    field: &crate::ManyToManyMeta,
+    owner: &JsonValue,
+    keys: &[JsonValue],
+    ex: &impl Executor,
+) -> Result<(), Error> {
+    if field.through_model.is_some() {
+        return Err(Error::Config(format!(
+            "{}.{} goes through a model of its own: edit its rows instead",
+            owner_meta.name, field.name
+        )));
+    }
+    let pk = owner_meta.primary_key();
+    let target = (field.target)();
+    let to = target.primary_key();
+    let target_ex = ex.target();
+    let dialect = target_ex.dialect();
+    let owner_value = bind_json(owner_meta.name, pk.name, pk.kind, owner)?;
+    let delete = format!("DELETE FROM {} WHERE {} = ?", quote(field.through), quote(field.from_column));
+    ex.target().execute(crate::Raw::new(delete).sql(dialect), vec![owner_value.clone()]).await?;
+    let mut seen = Vec::new();
+    for key in keys {
+        if seen.contains(key) {
+            continue;
+        }
+        seen.push(key.clone());
+        let insert = format!(
+            "INSERT INTO {} ({}, {}) VALUES (?, ?)",
+            quote(field.through),
+            quote(field.from_column),
+            quote(field.to_column)
+        );
+        let values = vec![owner_value.clone(), bind_json(target.name, to.name, to.kind, key)?];
+        ex.target().execute(crate::Raw::new(insert).sql(dialect), values).await?;
+    }
+    Ok(())
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
