@@ -32,6 +32,8 @@ pub(crate) struct Widget {
     pub(crate) step: &'static str,
     pub(crate) maxlength: Option<u32>,
     pub(crate) related: Option<&'static str>,
+    /// The related model's autocomplete URL path after the admin's prefix (`shop/supplier`).
+    pub(crate) related_path: Option<String>,
     pub(crate) errors: Vec<String>,
 }
 
@@ -110,6 +112,10 @@ pub(crate) fn widgets(
                 step,
                 maxlength: f.max_length,
                 related: f.relation.map(|r| (r.target)().name),
+                related_path: f.relation.map(|r| {
+                    let t = (r.target)();
+                    format!("{}/{}", t.app_label, t.name.to_lowercase())
+                }),
                 errors: errors.get(f.name).cloned().unwrap_or_default(),
             }
         })

@@ -117,6 +117,7 @@ impl Install for Admin {
             .route("/", get(views::index).name("admin.index"))
             .route("/{app}/{model}", get(views::changelist).post(views::changelist_action))
             .route("/{app}/{model}/add", get(views::add_form).post(views::add_save))
+            .route("/{app}/{model}/autocomplete", get(views::autocomplete))
             .route("/{app}/{model}/{key}/change", get(views::change_form).post(views::change_save))
             .route("/{app}/{model}/{key}/delete", get(views::delete_form).post(views::delete_save))
             .route("/{app}/{model}/{key}/history", get(views::history))

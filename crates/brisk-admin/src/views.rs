@@ -790,3 +790,31 @@ pub(crate) async fn history(
 
 // `Executor` is what `&Db` and the transaction are handed on as.
 const _: fn(&Db) -> &dyn Executor = |db| db;
+
+/// `?q=` of the autocomplete endpoint.
+#[derive(Debug, Deserialize, JsonSchema, Validate)]
+pub(crate) struct Search {
+    #[serde(default)]
+    #[validate(max_length = 200)]
+    q: String,
+}
+
+/// The rows of a model matching `q` in its search fields, as `[{"id", "text"}]` (at most 20):
+/// what a foreign key's input suggests as the user types. Needs the model's view permission.
+pub(crate) async fn autocomplete(
+    admin: StaffRequest,
+    db: Db,
+    Path(path): Path<ModelPath>,
+    Query(search): Query<Search>,
+) -> Result<Json<Vec<JsonValue>>> {
+    let m = admin.model(&path.app, &path.model)?;
+    admin.require(&m, "view").await?;
+    let query = crate::registry::ListQuery {
+        words: search.q.split_whitespace().map(str::to_owned).take(10).collect(),
+        limit: 20,
+        ..Default::default()
+    };
+    let rows = m.ops.list(&*db, &m.options, &query).await?;
+    let pk = m.meta.primary_key().name;
+    Ok(Json(rows.iter().map(|r| json!({"id": r.get(pk), "text": m.title(r)})).collect()))
+}

@@ -360,6 +360,21 @@ async fn the_admin_journey() {
         assert_eq!(res.status(), 409);
         assert_eq!(Supplier::objects().count(&db).await.expect("count"), 1);
 
+        // The autocomplete a foreign key's input uses.
+        let res = boss
+            .client
+            .get("/admin/shop/supplier/autocomplete?q=ac")
+            .header("cookie", &boss.cookie)
+            .send()
+            .await;
+        assert_eq!(
+            res.json::<serde_json::Value>(),
+            serde_json::json!([{"id": acme.id.value(), "text": "Acme"}])
+        );
+        let some = Item::objects().first(&db).await.expect("q").expect("an item");
+        let form = boss.get(&format!("/admin/shop/item/{}/change", some.id.value())).await.text();
+        assert!(form.contains("data-autocomplete=\"&#x2f;admin/shop&#x2f;supplier/autocomplete\""), "{form}");
+
         // A cross-site post is refused.
         let res = boss
             .client
@@ -425,6 +440,7 @@ async fn the_admin_journey() {
             .await;
         assert_eq!(res.status(), 403);
         assert_eq!(v.get("/admin/shop/supplier").await.status(), 403);
+        assert_eq!(v.get("/admin/shop/supplier/autocomplete?q=a").await.status(), 403);
         assert_eq!(Item::objects().filter(Item::name().eq("hacked")).count(&db).await.expect("count"), 0);
         assert_eq!(Item::objects().count(&db).await.expect("count"), 2);
 
