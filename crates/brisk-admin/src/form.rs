@@ -43,7 +43,7 @@ pub(crate) fn capitalized(text: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn widget_of(field: &FieldMeta) -> (&'static str, &'static str) {
+pub(crate) fn widget_of(field: &FieldMeta) -> (&'static str, &'static str) {
     use ColumnKind::*;
     match field.kind {
         Bool => ("checkbox", ""),
@@ -163,6 +163,18 @@ pub(crate) fn parse(
         Ok(row)
     } else {
         Err(errors)
+    }
+}
+
+/// One field's submitted text as its value, checked by its kind and rules (the list's
+/// inline edits).
+pub(crate) fn parse_field(f: &FieldMeta, text: Option<&str>) -> Result<JsonValue, Vec<String>> {
+    let value = value_of(f, text.map(str::trim).unwrap_or(""), text.is_some()).map_err(|m| vec![m])?;
+    let problems = check_rules(f, &value);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
     }
 }
 

@@ -62,6 +62,7 @@ pub type SaveHook = Arc<dyn Fn(&mut DynRow, bool) -> Result<(), String> + Send +
 pub(crate) struct Options {
     pub(crate) list_display: Vec<&'static str>,
     pub(crate) list_display_links: Vec<&'static str>,
+    pub(crate) list_editable: Vec<&'static str>,
     pub(crate) search_fields: Vec<&'static str>,
     pub(crate) list_filter: Vec<&'static str>,
     pub(crate) ordering: Vec<&'static str>,
@@ -117,6 +118,11 @@ impl<M: Model> ModelAdmin<M> {
     list_option!(
         /// Which columns link to the change page (default: the first).
         list_display_links
+    );
+    list_option!(
+        /// Columns edited right in the list (Django's `list_editable`): they must be columns of
+        /// `list_display` and not links; one "Save" writes every changed row.
+        list_editable
     );
     list_option!(
         /// Text fields the search box looks in (`icontains`; every word must match one of them).

@@ -272,7 +272,13 @@ pub(crate) fn with_defaults(meta: &'static ModelMeta, mut options: Options) -> O
             .collect();
     }
     if options.list_display_links.is_empty() {
-        options.list_display_links = options.list_display.iter().take(1).copied().collect();
+        options.list_display_links = options
+            .list_display
+            .iter()
+            .filter(|n| !options.list_editable.contains(n))
+            .take(1)
+            .copied()
+            .collect();
     }
     options
 }
@@ -282,6 +288,7 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
     let lists = [
         ("list_display", &options.list_display),
         ("list_display_links", &options.list_display_links),
+        ("list_editable", &options.list_editable),
         ("search_fields", &options.search_fields),
         ("list_filter", &options.list_filter),
         ("readonly_fields", &options.readonly_fields),
@@ -304,6 +311,20 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
         if !meta.fields.iter().any(|f| f.name == bare) {
             problems.push(format!(
                 "the admin of {}: ordering names {name:?}, which is not one of its fields",
+                meta.name
+            ));
+        }
+    }
+    for name in &options.list_editable {
+        if !options.list_display.is_empty() && !options.list_display.contains(name) {
+            problems.push(format!(
+                "the admin of {}: list_editable names {name:?}, which is not in list_display",
+                meta.name
+            ));
+        }
+        if options.list_display_links.contains(name) {
+            problems.push(format!(
+                "the admin of {}: list_editable names {name:?}, which is also a link",
                 meta.name
             ));
         }

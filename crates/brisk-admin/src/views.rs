@@ -120,6 +120,9 @@ pub(crate) async fn changelist(
     render_list(&admin, &db, &tpl, &m, None).await
 }
 
+/// Inline edits sent back with their errors: `(row key, field)` → (text, messages).
+type Edits = BTreeMap<(String, &'static str), (Option<String>, Vec<String>)>;
+
 async fn render_list(
     admin: &StaffRequest,
     db: &Db,
@@ -127,7 +130,20 @@ async fn render_list(
     m: &Registered,
     message: Option<String>,
 ) -> Result<Template> {
+    render_list_with(admin, db, tpl, m, message, &Edits::new(), StatusCode::OK).await
+}
+
+async fn render_list_with(
+    admin: &StaffRequest,
+    db: &Db,
+    tpl: &Templates,
+    m: &Registered,
+    message: Option<String>,
+    edits: &Edits,
+    status: StatusCode,
+) -> Result<Template> {
     let prefix = &admin.site.prefix;
+    let editable = !m.options.list_editable.is_empty() && admin.may(m, "change").await?;
     let params = list::params(m, &admin.query);
     let per_page = m.options.list_per_page;
     let mut rows = m.ops.list(&**db, &m.options, &params.query(m)).await?;
@@ -179,6 +195,31 @@ async fn render_list(
                         .list_display_links
                         .contains(&f.name)
                         .then(|| format!("{}/change", object_url(prefix, m, &key)));
+                    if editable && m.options.list_editable.contains(&f.name) {
+                        let (widget, step) = form::widget_of(f);
+                        let sent = edits.get(&(key.clone(), f.name));
+                        let value = match sent {
+                            Some((text, _)) => text.clone().unwrap_or_default(),
+                            None => form::input_text(f, row.get(f.name)),
+                        };
+                        let checked = match sent {
+                            Some((text, _)) => text.is_some(),
+                            None => row.get(f.name).and_then(JsonValue::as_bool).unwrap_or(false),
+                        };
+                        return json!({
+                            "text": text,
+                            "edit": {
+                                "name": format!("{key}-{}", f.name),
+                                "widget": widget,
+                                "step": step,
+                                "value": value,
+                                "checked": checked,
+                                "choices": f.choices,
+                                "label": format!("{} of {}", form::capitalized(f.verbose_name), m.title(row)),
+                                "errors": sent.map(|(_, e)| e.clone()).unwrap_or_default(),
+                            },
+                        });
+                    }
                     json!({"text": text, "link": link})
                 })
                 .collect();
@@ -195,7 +236,8 @@ async fn render_list(
         }
     }
     let page = params.page;
-    tpl.render(
+    tpl.render_status(
+        status,
         "admin/change_list.html",
         json!({
             "admin": base(admin),
@@ -210,6 +252,7 @@ async fn render_list(
             "next_url": has_next.then(|| params.with("p", Some(&(page + 1).to_string()))),
             "actions": actions,
             "can_add": admin.may(m, "add").await?,
+            "editable": editable,
             "message": message,
         }),
     )
@@ -242,6 +285,9 @@ pub(crate) async fn changelist_action(
     let m = admin.model(&path.app, &path.model)?;
     admin.require(&m, "view").await?;
     let pairs = form_pairs(&headers, &body)?;
+    if pairs.iter().any(|(k, _)| k == "_save_list") {
+        return save_list(&admin, &db, &tpl, &session, &m, &pairs).await;
+    }
     let action = pairs.iter().find(|(k, _)| k == "action").map(|(_, v)| v.clone()).unwrap_or_default();
     let keys: Vec<JsonValue> = pairs
         .iter()
@@ -817,4 +863,102 @@ pub(crate) async fn autocomplete(
     let rows = m.ops.list(&*db, &m.options, &query).await?;
     let pk = m.meta.primary_key().name;
     Ok(Json(rows.iter().map(|r| json!({"id": r.get(pk), "text": m.title(r)})).collect()))
+}
+
+/// Saves the list's inline edits (`list_editable`): every row on the page, checked first; if
+/// any field is wrong nothing is written and the page comes back with the messages (422);
+/// otherwise the changed rows are written and recorded in one transaction.
+async fn save_list(
+    admin: &StaffRequest,
+    db: &Db,
+    tpl: &Templates,
+    session: &Session,
+    m: &Registered,
+    pairs: &[(String, String)],
+) -> Result<Response> {
+    admin.require(m, "change").await?;
+    let keys: Vec<String> =
+        pairs.iter().filter(|(k, _)| k == "_edit_key").map(|(_, v)| v.clone()).take(1000).collect();
+    let fields: Vec<&'static brisk_orm::FieldMeta> =
+        m.options.list_editable.iter().filter_map(|n| m.field(n)).filter(|f| !m.is_readonly(f)).collect();
+    let mut edits = Edits::new();
+    let mut parsed: Vec<(String, DynRow)> = Vec::new();
+    let mut wrong = false;
+    for key in &keys {
+        let mut values = DynRow::new();
+        for f in &fields {
+            let name = format!("{key}-{}", f.name);
+            let text = pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+            match form::parse_field(f, text.as_deref()) {
+                Ok(value) => {
+                    values.set(f.name, value);
+                    edits.insert((key.clone(), f.name), (text, Vec::new()));
+                }
+                Err(messages) => {
+                    wrong = true;
+                    edits.insert((key.clone(), f.name), (text, messages));
+                }
+            }
+        }
+        parsed.push((key.clone(), values));
+    }
+    if wrong {
+        let message = Some("Please correct the errors below.".to_owned());
+        let page =
+            render_list_with(admin, db, tpl, m, message, &edits, StatusCode::UNPROCESSABLE_ENTITY).await?;
+        return Ok(page.into_response());
+    }
+    let tx = db.begin().await?;
+    let mut saved = 0;
+    for (key, values) in parsed {
+        let key_json = key_value(m, &key)?;
+        let Some(row) = m.ops.get(&tx, &key_json).await? else { continue };
+        let changed = form::changed(&row, &values);
+        if changed.is_empty() {
+            continue;
+        }
+        let mut changes = DynRow::new();
+        for name in &changed {
+            if let Some(v) = values.get(name) {
+                changes.set(name, v.clone());
+            }
+        }
+        for f in m.meta.fields.iter().filter(|f| f.auto_now) {
+            changes.set(f.name, json!(brisk_orm::DateTime::now()));
+        }
+        if let Err(e) = m.ops.update(&tx, &key_json, &changes).await {
+            let _ = tx.rollback().await;
+            let message = refusal(m, e)?.into_values().flatten().next();
+            let page = render_list_with(admin, db, tpl, m, message, &edits, StatusCode::UNPROCESSABLE_ENTITY)
+                .await?;
+            return Ok(page.into_response());
+        }
+        let mut updated = row.clone();
+        for (name, value) in changes.iter() {
+            updated.set(name, value.clone());
+        }
+        history::record(
+            &tx,
+            &admin.actor,
+            Entry {
+                app_label: m.meta.app_label,
+                model: m.meta.name,
+                object_id: key.clone(),
+                object_repr: m.title(&updated),
+                flag: ActionFlag::Change,
+                changed,
+            },
+        )
+        .await?;
+        saved += 1;
+    }
+    tx.commit().await?;
+    let noun = if saved == 1 { m.meta.verbose_name } else { m.meta.verbose_name_plural };
+    session.flash("success", format!("{saved} {noun} changed."));
+    let back = format!(
+        "{}{}",
+        model_url(&admin.site.prefix, m),
+        if admin.query.is_empty() { String::new() } else { format!("?{}", admin.query) }
+    );
+    Ok(Redirect::to(back).into_response())
 }

@@ -47,6 +47,7 @@ fn admin() -> Admin {
         .register::<Item>(
             ModelAdmin::default()
                 .list_display(["name", "price", "in_stock", "supplier"])
+                .list_editable(["price"])
                 .search_fields(["name"])
                 .list_filter(["in_stock", "created"])
                 .ordering(["name"])
@@ -266,6 +267,54 @@ async fn the_admin_journey() {
             assert_eq!(boss.get(&format!("/admin/shop/item?{q}")).await.status(), 200, "{q}");
         }
         assert_eq!(Item::objects().count(&db).await.expect("still there"), 4);
+
+        // Inline edits in the list: checked all first, nothing written on an error.
+        // The first page, by name: "<script>..." and "Chair".
+        let rows = Item::objects()
+            .filter(Item::name().eq("Chair") | Item::name().contains("script"))
+            .all(&db)
+            .await
+            .expect("rows");
+        let (a, b) = (rows[0].id.value().to_string(), rows[1].id.value().to_string());
+        let list = boss.get("/admin/shop/item").await.text();
+        assert!(list.contains(&format!("name=\"{a}-price\"")), "{list}");
+        let (pa, pb) = (format!("{a}-price"), format!("{b}-price"));
+        let res = boss
+            .post(
+                "/admin/shop/item",
+                &[
+                    ("csrf_token", &csrf(&list)),
+                    ("_save_list", ""),
+                    ("_edit_key", &a),
+                    (&pa, "-1"),
+                    ("_edit_key", &b),
+                    (&pb, "99"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().contains("Ensure this value is greater than or equal to 0."));
+        assert_eq!(
+            Item::objects().filter(Item::price().eq(99.0)).count(&db).await.expect("count"),
+            0,
+            "nothing written"
+        );
+        let res = boss
+            .post(
+                "/admin/shop/item",
+                &[
+                    ("csrf_token", &csrf(&list)),
+                    ("_save_list", ""),
+                    ("_edit_key", &a),
+                    (&pa, "7"),
+                    ("_edit_key", &b),
+                    (&pb, "8"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text());
+        assert_eq!(Item::objects().filter(Item::price().eq(8.0)).count(&db).await.expect("count"), 1);
+        assert_eq!(Item::objects().filter(Item::price().eq(7.0)).count(&db).await.expect("count"), 1);
 
         // Change: only the changed field is written, and recorded.
         let lamp = Item::objects().filter(Item::name().eq("Lamp")).get(&db).await.expect("lamp");
