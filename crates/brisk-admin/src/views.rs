@@ -41,6 +41,20 @@ pub(crate) struct ObjectPath {
     key: String,
 }
 
+/// The template for `page` of `m`: the app's `admin/<app>/<model>/<page>`, else
+/// `admin/<app>/<page>`, else the admin's own (as Django looks them up).
+fn template(tpl: &Templates, m: &Registered, page: &str) -> String {
+    let model = format!("admin/{}/{}/{page}", m.meta.app_label, m.model_slug());
+    if tpl.exists(&model) {
+        return model;
+    }
+    let app = format!("admin/{}/{page}", m.meta.app_label);
+    if tpl.exists(&app) {
+        return app;
+    }
+    format!("admin/{page}")
+}
+
 fn model_url(prefix: &str, m: &Registered) -> String {
     format!("{prefix}/{}/{}", m.meta.app_label, m.model_slug())
 }
@@ -238,7 +252,7 @@ async fn render_list_with(
     let page = params.page;
     tpl.render_status(
         status,
-        "admin/change_list.html",
+        &template(tpl, m, "change_list.html"),
         json!({
             "admin": base(admin),
             "model": model_context(prefix, m),
@@ -370,7 +384,7 @@ async fn confirm_delete(
     let status = if blocks.is_empty() { StatusCode::OK } else { StatusCode::CONFLICT };
     tpl.render_status(
         status,
-        "admin/delete_confirmation.html",
+        &template(tpl, m, "delete_confirmation.html"),
         json!({
             "admin": base(admin),
             "model": model_context(&admin.site.prefix, m),
@@ -440,7 +454,7 @@ fn form_page(
     let prefix = &admin.site.prefix;
     tpl.render_status(
         status,
-        "admin/change_form.html",
+        &template(tpl, m, "change_form.html"),
         json!({
             "admin": base(admin),
             "model": model_context(prefix, m),
@@ -641,7 +655,7 @@ pub(crate) async fn change_form(
         .map(|f| json!({"label": form::capitalized(f.verbose_name), "text": list::cell(f, row.get(f.name), &BTreeMap::new())}))
         .collect();
     let page = tpl.render(
-        "admin/view_object.html",
+        &template(&tpl, &m, "view_object.html"),
         json!({
             "admin": base(&admin),
             "model": model_context(&admin.site.prefix, &m),
@@ -823,7 +837,7 @@ pub(crate) async fn history(
         })
         .collect();
     tpl.render(
-        "admin/object_history.html",
+        &template(&tpl, &m, "object_history.html"),
         json!({
             "admin": base(&admin),
             "model": model_context(&admin.site.prefix, &m),

@@ -62,9 +62,19 @@ fn quick() -> Auth {
 }
 
 fn app(db: &Database) -> App {
-    App::new().install(db.clone()).install(quick()).install(admin()).sessions(SessionConfig::new(
-        SecretKey::new("an admin test key that is long enough 0123456789").expect("key"),
-    ))
+    // The app's own template for the suppliers' list only (Django's per-model override).
+    const OWN: brisk::templates::EmbeddedTemplates = &[(
+        "admin/shop/supplier/change_list.html",
+        "Our suppliers: {% for r in rows %}{{ r.title }} {% endfor %}",
+    )];
+    App::new()
+        .templates(brisk::templates::Templates::new().embedded(OWN))
+        .install(db.clone())
+        .install(quick())
+        .install(admin())
+        .sessions(SessionConfig::new(
+            SecretKey::new("an admin test key that is long enough 0123456789").expect("key"),
+        ))
 }
 
 async fn migrated(test: &TestDatabase) -> Database {
@@ -397,6 +407,11 @@ async fn the_admin_journey() {
         Item::objects().update([Item::supplier().set(acme.id.value())], &db).await.expect("linked");
         let list = boss.get("/admin/shop/item").await.text();
         assert!(list.contains(">Acme<"), "the related row's title, not its key: {list}");
+        assert_eq!(
+            boss.get("/admin/shop/supplier").await.text(),
+            "Our suppliers: Acme ",
+            "a per-model template"
+        );
         let del = boss.get(&format!("/admin/shop/supplier/{}/delete", acme.id.value())).await;
         assert_eq!(del.status(), 409);
         assert!(del.text().contains("2 items"), "{}", del.text());
