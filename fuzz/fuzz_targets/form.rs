@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         content_type.map(|t| ("content-type", HeaderValue::from_static(t))).into_iter().collect();
     let Some(req) = request(Method::POST, route, &headers, body.to_vec()) else { return };
     let reply = send(req);
-    check_common(&reply, &[200, 415, 422], &["body"], data);
+    check_common(&reply, &[200, 400, 415, 422], &["body"], data);
     // A well-formed urlencoded type (any case, parameters allowed) is a form; text/plain or none
     // is not; the malformed `;;` one may go either way, but consistently with one of the two.
     let form = match content_type {
@@ -44,7 +44,9 @@ fuzz_target!(|data: &[u8]| {
         None if reply.code() == 415 || (body.is_empty() && missing_body(&reply)) => return refused(),
         _ => assert_ne!(reply.code(), 415, "a form refused as another type: {}", reply.text()),
     }
-    let pairs = decode_pairs(body);
+    let Some(pairs) = decode_pairs(body) else {
+        return check_not_utf8(&reply, "form field");
+    };
     if route == "/f" {
         check_search(&reply, &pairs, "body");
     } else {

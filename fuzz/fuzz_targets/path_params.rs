@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     if decoded.iter().any(Option::is_none) {
         assert_eq!(reply.code(), 400, "{uri:?} has a segment that is not UTF-8: {}", reply.text());
-        return;
+        return check_not_utf8(&reply, "path parameter");
     }
     let d: Vec<String> = decoded.into_iter().flatten().collect();
     match prefix {

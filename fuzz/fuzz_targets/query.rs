@@ -16,8 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let uri = format!("{route}?{query}");
     let Some(req) = request(Method::GET, &uri, &[], Vec::new()) else { return };
     let reply = send(req);
-    check_common(&reply, &[200, 422], &["query"], data);
-    let pairs = decode_pairs(query.as_bytes());
+    check_common(&reply, &[200, 400, 422], &["query"], data);
+    let Some(pairs) = decode_pairs(query.as_bytes()) else {
+        return check_not_utf8(&reply, "query parameter");
+    };
     match route {
         "/q" => check_search(&reply, &pairs, "query"),
         "/qs" => check_strict(&reply, &pairs, "query"),

@@ -564,9 +564,47 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Decodes `application/x-www-form-urlencoded` pairs (the query and form oracle).
-pub fn decode_pairs(raw: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+/// Decodes `application/x-www-form-urlencoded` pairs (the query and form oracle): split on
+/// `&` (empty pieces skipped), then on the first `=`, `+` as a space, percent-decoded. `None`
+/// when a name or value is not UTF-8 once decoded: brisk answers that with a 400 (see
+/// [`check_not_utf8`]), where `form_urlencoded::parse` would replace the bytes with `U+FFFD`.
+pub fn decode_pairs(raw: &[u8]) -> Option<Vec<(String, String)>> {
+    let decode = |raw: &[u8]| {
+        let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+        String::from_utf8(percent_encoding::percent_decode(&spaced).collect()).ok()
+    };
+    let pairs: Option<Vec<(String, String)>> = raw
+        .split(|&b| b == b'&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (name, value) = match piece.iter().position(|&b| b == b'=') {
+                Some(at) => (&piece[..at], &piece[at + 1..]),
+                None => (piece, &[][..]),
+            };
+            Some((decode(name)?, decode(value)?))
+        })
+        .collect();
+    // Where every piece is UTF-8, the reading is `form_urlencoded`'s.
+    if let Some(pairs) = &pairs {
+        let theirs: Vec<(String, String)> =
+            form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(*pairs, theirs, "the oracle disagrees with form_urlencoded");
+    }
+    pairs
+}
+
+/// Checks brisk's answer to a name or value that is not UTF-8 once decoded: 400
+/// `{"detail": "Invalid <noun> ...: `...` decodes to bytes that are not valid UTF-8"}`, where
+/// `noun` is `query parameter`, `form field` or `path parameter`.
+pub fn check_not_utf8(reply: &Reply, noun: &str) {
+    assert_eq!(reply.code(), 400, "a name or value that is not UTF-8: {}", reply.text());
+    let body = reply.json();
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with(&format!("Invalid {noun}"))
+            && detail.ends_with("decodes to bytes that are not valid UTF-8"),
+        "the 400 names the {noun} and says why: {detail}"
+    );
 }
 
 /// Every value of `name`, in order.

@@ -25,8 +25,8 @@ pub(crate) struct ListParams {
 
 /// Reads `query` for `model`: only its list filters, its columns for sorting, a page from 1.
 /// Anything else is ignored, so no parameter can reach a field the admin does not offer.
-pub(crate) fn params(model: &Registered, query: &str) -> ListParams {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+pub(crate) fn params(model: &Registered, query: &str) -> Result<ListParams, brisk::Error> {
+    let pairs = brisk::extract::form_pairs(query.as_bytes(), true)?;
     let mut out = ListParams { page: 1, ..ListParams::default() };
     for (key, value) in &pairs {
         match key.as_str() {
@@ -53,7 +53,7 @@ pub(crate) fn params(model: &Registered, query: &str) -> ListParams {
         }
     }
     out.pairs = pairs;
-    out
+    Ok(out)
 }
 
 fn sortable(model: &Registered, name: &str) -> Option<&'static FieldMeta> {

@@ -158,7 +158,7 @@ async fn render_list_with(
 ) -> Result<Template> {
     let prefix = &admin.site.prefix;
     let editable = !m.options.list_editable.is_empty() && admin.may(m, "change").await?;
-    let params = list::params(m, &admin.query);
+    let params = list::params(m, &admin.query)?;
     let per_page = m.options.list_per_page;
     let mut rows = m.ops.list(&**db, &m.options, &params.query(m)).await?;
     let has_next = rows.len() > per_page;
@@ -278,12 +278,9 @@ fn form_pairs(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>
         v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
     });
     if !form {
-        return Err(brisk::Error::http(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "The admin's forms are application/x-www-form-urlencoded",
-        ));
+        return Err(brisk::Error::unsupported_media_type(&["application/x-www-form-urlencoded"]));
     }
-    Ok(form_urlencoded::parse(body).into_owned().collect())
+    brisk::extract::form_pairs(body, false)
 }
 
 /// An action on the selected rows; `delete_selected` asks for confirmation first.

@@ -277,6 +277,21 @@ async fn the_admin_journey() {
             assert_eq!(boss.get(&format!("/admin/shop/item?{q}")).await.status(), 200, "{q}");
         }
         assert_eq!(Item::objects().count(&db).await.expect("still there"), 4);
+        // Text that is not UTF-8 once decoded: 400, in the query and in a form.
+        assert_eq!(boss.get("/admin/shop/item?q=caf%E9").await.status(), 400);
+        let add = boss.get("/admin/shop/item/add").await.text();
+        let res = boss.post("/admin/shop/item/add", &[("csrf_token", &csrf(&add))]).await;
+        assert_eq!(res.status(), 422, "the empty form still answers with its errors");
+        let res = boss
+            .client
+            .post("/admin/shop/item/add")
+            .header("cookie", &boss.cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf_token={}&name=caf%E9&price=1", csrf(&add)))
+            .send()
+            .await;
+        assert_eq!(res.status(), 400);
 
         // Inline edits in the list: checked all first, nothing written on an error.
         // The first page, by name: "<script>..." and "Chair".

@@ -57,7 +57,16 @@ impl FromRequest for LoginBody {
             let Form(login) = Form::<LoginIn>::from_request(req, cx).await?;
             Ok(LoginBody { login, from_form: true })
         } else {
-            let Json(login) = Json::<LoginIn>::from_request(req, cx).await?;
+            let Json(login) = Json::<LoginIn>::from_request(req, cx).await.map_err(|e| {
+                if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    brisk::Error::unsupported_media_type(&[
+                        "application/json",
+                        "application/x-www-form-urlencoded",
+                    ])
+                } else {
+                    e
+                }
+            })?;
             Ok(LoginBody { login, from_form: false })
         }
     }

@@ -331,12 +331,18 @@ impl App {
     }
 
     /// Where Swagger UI is served (default `/docs`); `None` switches it off.
+    ///
+    /// Needs feature `docs-ui` (a default feature) for the page's files: without it the page is
+    /// served but its scripts and styles are not.
     pub fn docs_url(mut self, url: Option<&str>) -> Self {
         self.docs.docs_url = url.map(str::to_owned);
         self
     }
 
     /// Where ReDoc is served (default `/redoc`); `None` switches it off.
+    ///
+    /// Needs feature `docs-ui` (a default feature) for the page's script: without it the page
+    /// is served but its script is not.
     pub fn redoc_url(mut self, url: Option<&str>) -> Self {
         self.docs.redoc_url = url.map(str::to_owned);
         self
@@ -457,7 +463,7 @@ impl Core {
                 }
                 None => Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()),
             },
-            Matched::BadParam => Error::http(StatusCode::BAD_REQUEST, "Invalid percent-encoding in the path"),
+            Matched::BadParam(error) => error,
             Matched::None => match &self.table.fallback {
                 Some(fallback) => {
                     let cx = RequestContext::new(

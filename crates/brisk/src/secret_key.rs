@@ -1,6 +1,8 @@
 //! The app's secret key: what signs session cookies (and anything else that must come back
 //! unchanged). Django's `SECRET_KEY`, with its `SECRET_KEY_FALLBACKS` for rotation.
 //!
+//! Needs feature `sessions`.
+//!
 //! [`SecretKey::from_env`] resolves it, in this order:
 //!
 //! 1. `SECRET_KEY` from the environment wins.

@@ -140,7 +140,8 @@ impl App {
 /// and retried a second later; Linux caps this at `net.core.somaxconn` (4096 by default).
 pub(crate) const LISTEN_BACKLOG: u32 = 1024;
 
-/// Binds the first of `addr`'s addresses that binds, with [`LISTEN_BACKLOG`].
+/// Binds the first of `addr`'s addresses that binds, with a listen backlog of 1024 connections
+/// (tokio's `TcpListener::bind` asks for 128, and a burst of more connects sees SYNs dropped).
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {

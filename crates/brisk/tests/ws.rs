@@ -1,12 +1,13 @@
 //! WebSockets over real sockets: echo, typed JSON, ping/pong, close codes, size limits,
-//! allowed origins, subprotocols, handshake errors, and the route's OpenAPI entry.
+//! same-origin by default and allowed origins, subprotocols, handshake errors, and the route's
+//! OpenAPI entry.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use brisk::prelude::*;
 use brisk::testing::TestClient;
-use brisk::ws::{close_code, Message, WebSocketResponse, WebSocketUpgrade, WsError};
+use brisk::ws::{close_code, Message, WebSocketOrigins, WebSocketResponse, WebSocketUpgrade, WsError};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -334,8 +335,10 @@ async fn origins_outside_the_allowed_list_are_refused_with_403() {
     assert_eq!(refused.status(), 403);
     assert!(refused.text().contains("Origin"), "{}", refused.text());
 
-    // The allowed origin (any case), and a non-browser client without `Origin`, get through.
-    for origin in [Some("https://APP.example.com"), None] {
+    // The allowed origin (any case), the app's own site, and a non-browser client without
+    // `Origin`, get through.
+    let own = format!("http://{addr}");
+    for origin in [Some("https://APP.example.com"), Some(own.as_str()), None] {
         let mut req = format!("ws://{addr}/ws/guarded").into_client_request().expect("request");
         if let Some(origin) = origin {
             req.headers_mut().insert("origin", origin.parse().expect("header"));
@@ -344,6 +347,78 @@ async fn origins_outside_the_allowed_list_are_refused_with_403() {
         assert_eq!(response.status(), 101);
         assert_eq!(next(&mut client).await, RawMessage::text("welcome"));
     }
+}
+
+/// A handshake to `/ws/echo` over a real socket, with these extra headers: the status of the
+/// answer, and its JSON body when it is not a `101`.
+async fn handshake_with(addr: SocketAddr, headers: &[(&str, &str)]) -> (u16, Option<serde_json::Value>) {
+    let mut req = format!("ws://{addr}/ws/echo").into_client_request().expect("request");
+    for (name, value) in headers {
+        let name =
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("name");
+        req.headers_mut().insert(name, value.parse().expect("header"));
+    }
+    match connect_async(req).await {
+        Ok((mut client, response)) => {
+            // The socket works: an echo comes back.
+            client.send(RawMessage::text("ping?")).await.expect("send");
+            assert_eq!(next(&mut client).await, RawMessage::text("ping?"));
+            (response.status().as_u16(), None)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            (response.status().as_u16(), serde_json::from_slice(body).ok())
+        }
+        Err(e) => panic!("handshake failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn only_the_same_origin_is_accepted_by_default() {
+    let (_server, addr) = serve(App::new().route("/ws/echo", get(echo))).await;
+
+    // A page of the app's own site (any scheme: a TLS proxy may sit in front), and a client
+    // that is not a browser (no `Origin`).
+    for origin in [Some(format!("http://{addr}")), Some(format!("https://{addr}")), None] {
+        let headers: Vec<(&str, &str)> = origin.iter().map(|o| ("origin", o.as_str())).collect();
+        assert_eq!(handshake_with(addr, &headers).await, (101, None), "{origin:?}");
+    }
+
+    // Another site, another port of the same host, and an opaque origin: 403, saying why.
+    let other_port = format!("http://{}:{}", addr.ip(), addr.port().wrapping_add(1).max(1));
+    for origin in ["https://evil.example.net", other_port.as_str(), "null"] {
+        let (status, body) = handshake_with(addr, &[("origin", origin)]).await;
+        assert_eq!(status, 403, "{origin}");
+        let detail = body.as_ref().and_then(|b| b["detail"].as_str()).unwrap_or_default().to_owned();
+        assert_eq!(
+            detail,
+            format!(
+                "WebSocket handshake refused: the Origin `{origin}` is not this site (`{addr}`) nor an allowed origin"
+            )
+        );
+    }
+
+    // `X-Forwarded-Host` is not trusted unless the app says so.
+    let proxied = [("origin", "https://app.example.com"), ("x-forwarded-host", "app.example.com")];
+    assert_eq!(handshake_with(addr, &proxied).await.0, 403);
+}
+
+#[tokio::test]
+async fn the_app_widens_the_default_with_websocket_origins() {
+    let app = App::new()
+        .route("/ws/echo", get(echo))
+        .with_state(WebSocketOrigins::new().allow(["https://app.example.com"]).trust_forwarded_host(true));
+    let (_server, addr) = serve(app).await;
+
+    assert_eq!(handshake_with(addr, &[("origin", "https://app.example.com")]).await.0, 101);
+    assert_eq!(handshake_with(addr, &[("origin", &format!("http://{addr}"))]).await.0, 101, "its own site");
+    assert_eq!(handshake_with(addr, &[("origin", "https://evil.example.net")]).await.0, 403);
+
+    // Behind a proxy: the `X-Forwarded-Host` it wrote is the site now.
+    let proxied = [("origin", "https://api.example.com"), ("x-forwarded-host", "api.example.com")];
+    assert_eq!(handshake_with(addr, &proxied).await.0, 101);
+    let spoofed = [("origin", "https://evil.example.net"), ("x-forwarded-host", "api.example.com")];
+    assert_eq!(handshake_with(addr, &spoofed).await.0, 403);
 }
 
 #[tokio::test]

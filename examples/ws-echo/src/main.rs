@@ -1,8 +1,10 @@
 //! A WebSocket echo server: `GET /ws/echo` sends back every text and binary message.
 //!
 //! `cargo run -p ws-echo` (reads `HOST`, `PORT`, `WORKERS`, `RUST_LOG` like every brisk app),
-//! then connect a WebSocket client to `ws://127.0.0.1:8000/ws/echo`. `scripts/autobahn` runs
-//! the Autobahn conformance cases against it.
+//! then connect a WebSocket client to `ws://127.0.0.1:8000/ws/echo`. Like every brisk
+//! WebSocket route it accepts browser pages of its own site only (and clients that send no
+//! `Origin`); see `brisk::ws::WebSocketOrigins` to allow others. `scripts/autobahn` runs the
+//! Autobahn conformance cases against it.
 use brisk::prelude::*;
 use brisk::ws::{WebSocketResponse, WebSocketUpgrade};
 

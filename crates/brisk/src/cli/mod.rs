@@ -3,6 +3,8 @@
 //! prints the OpenAPI document, and batteries add theirs through [`App::install`]
 //! (brisk-orm's `migrate`, `makemigrations` ...).
 //!
+//! Needs feature `cli`.
+//!
 //! ```no_run
 //! use brisk::prelude::*;
 //!
@@ -45,6 +47,8 @@ pub(crate) type SystemCheck =
 
 impl App {
     /// Adds a management command (see [`crate::cli`]).
+    ///
+    /// Needs feature `cli`.
     pub fn command(mut self, command: impl Command) -> Self {
         self.commands.push(Arc::new(command));
         self
@@ -53,6 +57,8 @@ impl App {
     /// Adds a check that `myapp check` runs after building the app: the problems it finds, as
     /// sentences (brisk-orm adds "migrations not applied" and "models changed without a
     /// migration"). An error of the check itself is reported as a problem too.
+    ///
+    /// Needs feature `cli`.
     ///
     /// ```
     /// use brisk::prelude::*;

@@ -1,5 +1,7 @@
 //! CSRF protection (feature `csrf`), on by default with [`App::sessions`](crate::App::sessions).
 //!
+//! Needs feature `csrf`.
+//!
 //! A forged request is one another site makes the browser send, with the browser's cookies.
 //! Only requests that carry the session cookie can be forged that way, so only those are
 //! checked, and only their unsafe methods (anything but GET, HEAD, OPTIONS):
@@ -95,6 +97,8 @@ impl App {
     /// Configures CSRF protection, or turns it off with [`Csrf::disabled`]. Without this call,
     /// [`App::sessions`] protects with `Csrf::default()`; with it and no sessions, the app
     /// refuses to build (the check is for requests carrying the session cookie).
+    ///
+    /// Needs feature `csrf`.
     ///
     /// ```
     /// use brisk::prelude::*;

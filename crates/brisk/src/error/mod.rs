@@ -100,6 +100,27 @@ impl Error {
         Error::from_status(StatusCode::NOT_FOUND)
     }
 
+    /// 415 naming the content types the route accepts:
+    /// `{"detail": "Unsupported Media Type: this route accepts application/json"}`.
+    ///
+    /// [`Json`](crate::Json), [`Form`](crate::Form) and the other body extractors answer it
+    /// for a body of another type. An extractor that accepts several types (JSON or a form)
+    /// names them all, so that the client learns what to send:
+    ///
+    /// ```
+    /// use brisk::{http::StatusCode, Error};
+    /// let e = Error::unsupported_media_type(&["application/json", "application/x-www-form-urlencoded"]);
+    /// assert_eq!(e.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    /// let brisk::error::ErrorKind::Http { detail, .. } = e.kind() else { unreachable!() };
+    /// assert_eq!(
+    ///     detail.as_str(),
+    ///     Some("Unsupported Media Type: this route accepts application/json or application/x-www-form-urlencoded")
+    /// );
+    /// ```
+    pub fn unsupported_media_type(accepted: &[&str]) -> Self {
+        Error::http(StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported_media_type_detail(accepted))
+    }
+
     /// 422 with these validation errors.
     pub fn validation(errors: Vec<ValidationError>) -> Self {
         Error::from_kind(ErrorKind::Validation(errors))
@@ -156,6 +177,17 @@ impl Error {
     pub fn headers(&self) -> Option<&HeaderMap> {
         self.headers.as_deref()
     }
+}
+
+/// `Unsupported Media Type: this route accepts a, b or c`: the 415's detail, and its
+/// description in the OpenAPI document.
+pub(crate) fn unsupported_media_type_detail(accepted: &[&str]) -> String {
+    let list = match accepted {
+        [] => return "Unsupported Media Type".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    };
+    format!("Unsupported Media Type: this route accepts {list}")
 }
 
 impl fmt::Debug for Error {

@@ -70,6 +70,7 @@ impl<T: JsonSchema + Validate> DescribeInput for Json<T> {
         let schema = cx.input_schema::<T>();
         set_body(op, "application/json", schema, true);
         cx.can_fail_validation();
+        cx.can_refuse_media_type();
     }
 }
 
@@ -78,13 +79,15 @@ impl<T: JsonSchema + Validate> DescribeInput for Form<T> {
         let schema = cx.input_schema::<T>();
         set_body(op, "application/x-www-form-urlencoded", schema, true);
         cx.can_fail_validation();
+        cx.can_refuse_media_type();
     }
 }
 
 #[cfg(feature = "multipart")]
 impl DescribeInput for super::Multipart {
-    fn describe_input(_cx: &mut DocContext, op: &mut Operation) {
+    fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         set_body(op, "multipart/form-data", json!({ "type": "object" }), true);
+        cx.can_refuse_media_type();
     }
 }
 

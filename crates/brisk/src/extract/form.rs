@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::body::read_all;
-use super::json::{missing_body, unsupported_media_type};
+use super::json::missing_body;
 use super::query::from_pairs;
 use super::{split_then, FromRequest, Request, RequestContext};
 use crate::body::Body;
@@ -28,10 +28,16 @@ use crate::validation::{StringSource, Validate};
 /// }
 /// ```
 ///
-/// Another content type is a 415; failures are 422s at `["body", "<field>"]`.
+/// Another content type is a 415 naming the one this route accepts
+/// (`{"detail": "Unsupported Media Type: this route accepts application/x-www-form-urlencoded"}`);
+/// failures are 422s at `["body", "<field>"]`. A percent-escape that decodes to bytes that are
+/// not UTF-8 is a 400 naming the field (never replaced with `�`).
 /// For file uploads use [`Multipart`](crate::extract::Multipart).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Form<T>(pub T);
+
+/// The media type [`Form`] reads.
+pub(crate) const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
 
 impl<T> FromRequest for Form<T>
 where
@@ -54,7 +60,11 @@ where
             .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
         let bytes = read_all(&mut body, &parts.headers, cx.body_limit).await?;
         if !is_form {
-            return Err(if bytes.is_empty() { missing_body() } else { unsupported_media_type() });
+            return Err(if bytes.is_empty() {
+                missing_body()
+            } else {
+                Error::unsupported_media_type(&[FORM_URLENCODED])
+            });
         }
         from_pairs(&bytes, StringSource::Form).map(Form)
     }

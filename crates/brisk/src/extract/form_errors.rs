@@ -37,8 +37,8 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::body::read_all;
-use super::json::{missing_body, unsupported_media_type};
-use super::query::decode_pairs;
+use super::json::missing_body;
+use super::percent::{decode_form, FormSource};
 use super::{split_then, FromRequest, Request, RequestContext};
 use crate::body::Body;
 use crate::error::{Error, ErrorKind, Loc, LocItem, ValidationError};
@@ -302,8 +302,8 @@ pub struct UploadedFile {
 /// values either way. Its fields follow [`Form<T>`](crate::Form)'s rules; the files of a
 /// multipart form are set apart ([`files`](Self::files)), and checked by the handler.
 ///
-/// Only validation failures reach the handler: another content type is still a 415, a body
-/// over the limit a 413.
+/// Only validation failures reach the handler: another content type is still a 415 (naming
+/// the form types above), a body over the limit a 413.
 ///
 /// ```
 /// use brisk::prelude::*;
@@ -377,6 +377,13 @@ fn errors_of(e: Error, values: &FormValues) -> Result<FormErrors, Error> {
     }
 }
 
+/// The media types a [`FormResult`] reads.
+const ACCEPTED: &[&str] = &[
+    super::form::FORM_URLENCODED,
+    #[cfg(feature = "multipart")]
+    "multipart/form-data",
+];
+
 fn essence(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(CONTENT_TYPE)?.to_str().ok()?;
     let mime = value.parse::<mime::Mime>().ok()?;
@@ -405,13 +412,13 @@ where
         let bytes = read_all(&mut body, &parts.headers, cx.body_limit).await?;
         if essence.as_deref() != Some(mime::APPLICATION_WWW_FORM_URLENCODED.essence_str()) {
             if !bytes.is_empty() {
-                return Err(unsupported_media_type());
+                return Err(Error::unsupported_media_type(ACCEPTED));
             }
             let values = FormValues::default();
             let errors = errors_of(missing_body(), &values)?;
             return Ok(FormResult { result: Err(errors), values, files: Vec::new() });
         }
-        let values = decode_pairs(&bytes).into_iter().collect();
+        let values = decode_form(&bytes, FormSource::Body)?.into_iter().collect();
         FormResult::validate(values, Vec::new())
     }
 }
@@ -455,6 +462,7 @@ impl<T: JsonSchema + Validate> DescribeInput for FormResult<T> {
         content.insert("multipart/form-data".to_owned(), serde_json::json!({ "schema": schema }));
         op.request_body = Some(RequestBody { required: true, content });
         cx.can_fail_validation();
+        cx.can_refuse_media_type();
     }
 }
 

@@ -46,6 +46,7 @@ mod multipart;
 mod params;
 mod parts;
 mod path;
+mod percent;
 mod query;
 mod state;
 mod stream;
@@ -78,6 +79,8 @@ pub(crate) use context::StateMap;
 pub(crate) use cookie::parse_cookies;
 pub(crate) use form_errors::{inputs_of, messages_by_field, SubmittedValues};
 pub(crate) use params::PathParams;
+pub use percent::form_pairs;
+pub(crate) use percent::invalid_utf8;
 
 /// The request type: `http::Request` with brisk's [`Body`].
 pub type Request<B = Body> = http::Request<B>;

@@ -8,13 +8,14 @@ use http::StatusCode;
 use http_body_util::BodyDataStream;
 
 use super::body::too_large;
-use super::json::unsupported_media_type;
 use super::{FromRequest, Request, RequestContext};
 use crate::error::Error;
 
 /// Bounds on a multipart body, beside the route's body limit. Defaults follow Starlette:
 /// 1000 fields, 1000 files, 1 MiB per part. Override for the whole app with
 /// `App::with_state(MultipartLimits { .. })`.
+///
+/// Needs feature `multipart`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MultipartLimits {
     /// Most non-file fields.
@@ -33,6 +34,8 @@ impl Default for MultipartLimits {
 
 /// A `multipart/form-data` body, read one part at a time.
 ///
+/// Needs feature `multipart`.
+///
 /// ```
 /// use brisk::extract::Multipart;
 ///
@@ -47,9 +50,10 @@ impl Default for MultipartLimits {
 /// }
 /// ```
 ///
-/// Another content type is a 415; a missing boundary or a malformed body a 400; a part over
-/// [`MultipartLimits::max_part_size`] or a body over the route's limit a 413; more fields or
-/// files than the limits allow a 400.
+/// Another content type is a 415 naming the one this route accepts
+/// (`{"detail": "Unsupported Media Type: this route accepts multipart/form-data"}`); a missing
+/// boundary or a malformed body a 400; a part over [`MultipartLimits::max_part_size`] or a body
+/// over the route's limit a 413; more fields or files than the limits allow a 400.
 pub struct Multipart {
     inner: multer::Multipart<'static>,
     limits: MultipartLimits,
@@ -58,6 +62,8 @@ pub struct Multipart {
 }
 
 /// One part of a [`Multipart`] body.
+///
+/// Needs feature `multipart`.
 pub struct Field<'a> {
     inner: multer::Field<'static>,
     _borrow: PhantomData<&'a mut Multipart>,
@@ -138,7 +144,7 @@ impl FromRequest for Multipart {
             .parse::<mime::Mime>()
             .is_ok_and(|m| m.essence_str() == mime::MULTIPART_FORM_DATA.essence_str());
         if !is_multipart {
-            return Err(unsupported_media_type());
+            return Err(Error::unsupported_media_type(&[mime::MULTIPART_FORM_DATA.essence_str()]));
         }
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| Error::http(StatusCode::BAD_REQUEST, "Missing boundary in multipart."))?;

@@ -28,7 +28,10 @@ use crate::validation::{from_strings, StringSource, Validate};
 /// let app = App::new().route("/items/{item_id}", get(get_item));
 /// ```
 ///
-/// A value that does not parse or breaks a rule is a 422 at `["path", "<name>"]`.
+/// Values are percent-decoded. A value that does not parse or breaks a rule is a 422 at
+/// `["path", "<name>"]`; one whose percent-escapes decode to bytes that are not UTF-8
+/// (`/files/caf%E9`) is a 400 naming the parameter, answered when the route is matched
+/// (``{"detail": "Invalid path parameter `name`: `caf%E9` decodes to bytes that are not valid UTF-8"}``).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Path<T>(pub T);
 

@@ -1,9 +1,8 @@
-use std::borrow::Cow;
-
 use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+use super::percent::{decode_form, FormSource};
 use super::{FromRequestParts, OptionalFromRequestParts, RequestContext};
 use crate::error::Error;
 use crate::validation::{from_strings, StringSource, Validate};
@@ -31,18 +30,23 @@ use crate::validation::{from_strings, StringSource, Validate};
 /// ```
 ///
 /// A repeated key fills a `Vec` field (`?tag=a&tag=b`). Failures are 422s at `["query", "<name>"]`.
+///
+/// Names and values are percent-decoded (`+` is a space); one whose bytes are then not UTF-8
+/// (`?q=%FF`) is a 400 naming it, never replaced with `�`:
+/// ``{"detail": "Invalid query parameter `q`: `%FF` decodes to bytes that are not valid UTF-8"}``.
+/// Path parameters and form fields follow the same rule.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
-
-pub(crate) fn decode_pairs(raw: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    form_urlencoded::parse(raw).collect()
-}
 
 pub(crate) fn from_pairs<T>(raw: &[u8], source: StringSource) -> Result<T, Error>
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
-    let decoded = decode_pairs(raw);
+    let place = match source {
+        StringSource::Query => FormSource::Query,
+        _ => FormSource::Body,
+    };
+    let decoded = decode_form(raw, place)?;
     let pairs: Vec<(&str, &str)> = decoded.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     from_strings(&pairs, source)
 }

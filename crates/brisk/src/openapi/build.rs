@@ -8,6 +8,7 @@ use super::describe::DocContext;
 use super::docs::DocsConfig;
 use super::model::{Components, OpenApi, Operation, ResponseDoc};
 use super::schemas::{self, rewrite_refs};
+use crate::error::unsupported_media_type_detail;
 use crate::routing::{param_names, Router};
 
 /// `showcase::items::get_item` → `get_item`; closures have no usable name.
@@ -42,6 +43,16 @@ fn slug(method: &str, path: &str) -> String {
 /// The OpenAPI path template: `{*rest}` becomes `{rest}`.
 fn openapi_path(path: &str) -> String {
     path.replace("{*", "{")
+}
+
+/// The `415` of an operation whose body extractor refuses other media types, naming the ones
+/// its request body lists (as the error's detail does at run time).
+fn add_unsupported_media_type(cx: &mut DocContext, op: &mut Operation) {
+    let Some(body) = &op.request_body else { return };
+    let accepted: Vec<&str> = body.content.keys().map(String::as_str).collect();
+    let description = unsupported_media_type_detail(&accepted);
+    let schema = schemas::http_error(cx);
+    op.add_response("415", ResponseDoc::new(description).with_content("application/json", schema));
 }
 
 /// Describes every documented route of `router`; every problem is reported at once.
@@ -80,6 +91,9 @@ pub(crate) fn build_document(
                     "422",
                     ResponseDoc::new("Validation Error").with_content("application/json", schema),
                 );
+            }
+            if cx.refuses_media_type {
+                add_unsupported_media_type(&mut cx, &mut op);
             }
             if op.responses.is_empty() {
                 op.add_response("200", ResponseDoc::new("Successful Response"));

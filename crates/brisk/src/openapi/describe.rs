@@ -61,6 +61,7 @@ pub struct DocContext {
     path_params: Vec<String>,
     pub(crate) claimed_path: bool,
     pub(crate) validates: bool,
+    pub(crate) refuses_media_type: bool,
     pub(crate) errors: Vec<String>,
     pub(crate) route: String,
     dependencies: Vec<std::any::TypeId>,
@@ -92,6 +93,7 @@ impl DocContext {
             path_params: Vec::new(),
             claimed_path: false,
             validates: false,
+            refuses_media_type: false,
             errors: Vec::new(),
             needed_state: Vec::new(),
             route: String::new(),
@@ -106,6 +108,7 @@ impl DocContext {
         self.path_params = path_params;
         self.claimed_path = false;
         self.validates = false;
+        self.refuses_media_type = false;
     }
 
     /// The schema of a request type, with its validation rules; named types become components.
@@ -239,6 +242,14 @@ impl DocContext {
     /// Says this operation can answer 422 (it validates input).
     pub fn can_fail_validation(&mut self) {
         self.validates = true;
+    }
+
+    /// Says this operation answers 415 to a body of a type its request body does not list (as
+    /// [`Json`](crate::Json) and [`Form`](crate::Form) do). The document then has a `415`
+    /// response naming the request body's media types, the ones
+    /// [`Error::unsupported_media_type`](crate::Error::unsupported_media_type) names at run time.
+    pub fn can_refuse_media_type(&mut self) {
+        self.refuses_media_type = true;
     }
 
     /// Records that the route's handler reads app state of type `id` (`State<T>`).

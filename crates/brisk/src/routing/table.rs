@@ -7,7 +7,7 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 
 use super::{MethodRouter, Route, Router};
-use crate::extract::PathParams;
+use crate::extract::{invalid_utf8, PathParams};
 
 struct Entry {
     methods: MethodRouter,
@@ -19,8 +19,8 @@ struct Entry {
 pub(crate) enum Matched<'a> {
     /// A route: its endpoints, their `Allow` header, and the decoded parameters.
     Route { methods: &'a MethodRouter, allow: &'a http::HeaderValue, params: PathParams },
-    /// A parameter was not valid UTF-8 once percent-decoded.
-    BadParam,
+    /// A parameter was not valid UTF-8 once percent-decoded: the 400 that names it.
+    BadParam(crate::Error),
     /// No route.
     None,
 }
@@ -131,7 +131,10 @@ impl RouteTable {
             }
             match percent_decode_str(raw).decode_utf8() {
                 Ok(value) => params.push(name, &value),
-                Err(_) => return Matched::BadParam,
+                Err(_) => {
+                    let place = format!("path parameter `{name}`");
+                    return Matched::BadParam(invalid_utf8(&place, raw.as_bytes()));
+                }
             }
         }
         Matched::Route { methods: &entry.methods, allow: &entry.allow, params }
@@ -213,7 +216,14 @@ mod tests {
             }
             _ => panic!("no match"),
         }
-        assert!(matches!(table.at("/f/%FF"), Matched::BadParam));
+        match table.at("/f/caf%E9") {
+            Matched::BadParam(e) => assert_eq!(
+                e.to_string(),
+                "400 Bad Request: \"Invalid path parameter `name`: `caf%E9` decodes to bytes that are not \
+                 valid UTF-8\""
+            ),
+            _ => panic!("%E9 alone is not UTF-8"),
+        }
         assert!(matches!(table.at("/g"), Matched::None));
     }
 }

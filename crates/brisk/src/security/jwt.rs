@@ -1,6 +1,8 @@
 //! JSON Web Tokens (RFC 7519), HS256 only, with the algorithm pinned, expiry required and the
 //! audience checked.
 //!
+//! Needs feature `jwt`.
+//!
 //! Written on `hmac` + `sha2` rather than a JWT crate: brisk needs one algorithm, and the JWT
 //! crates' pure-Rust backends bring RSA along (with an open timing advisory, RUSTSEC-2023-0071)
 //! whether or not it is used.

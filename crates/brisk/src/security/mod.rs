@@ -6,9 +6,14 @@
 //! Missing or malformed credentials answer 401 with the scheme's `WWW-Authenticate` header and
 //! FastAPI's body (`{"detail": "Not authenticated"}`); `Option<Scheme>` makes one optional.
 //! Checking the credentials themselves is the app's: usually a [`Dependency`](crate::depends::Dependency)
-//! that takes the scheme as input, verifies a token ([`jwt`], feature `jwt`) or a password
-//! ([`password`], feature `password`), and answers [`insufficient_scope`] (403) when a token
-//! lacks a scope.
+//! that takes the scheme as input, verifies a token or a password, and answers
+//! [`insufficient_scope`] (403) when a token lacks a scope. For the checks:
+//!
+// The modules are linked only when their feature is on (a link to a missing item is a warning).
+#![cfg_attr(feature = "jwt", doc = "- tokens: [`jwt`] (needs feature `jwt`);")]
+#![cfg_attr(not(feature = "jwt"), doc = "- tokens: module `jwt` (needs feature `jwt`);")]
+#![cfg_attr(feature = "password", doc = "- passwords: [`password`] (needs feature `password`).")]
+#![cfg_attr(not(feature = "password"), doc = "- passwords: module `password` (needs feature `password`).")]
 //!
 //! ```
 //! use brisk::prelude::*;

@@ -1,5 +1,7 @@
 //! Password hashing with Argon2id at OWASP's minimum parameters (19 MiB, 2 passes, 1 lane).
 //!
+//! Needs feature `password`.
+//!
 //! ```
 //! use brisk::security::password::{hash_password, verify_password};
 //! let hash = hash_password("correct horse").unwrap();

@@ -1,5 +1,7 @@
 //! Sessions (feature `sessions`): data kept between requests of one browser, behind a cookie.
 //!
+//! Needs feature `sessions`.
+//!
 //! ```
 //! use brisk::prelude::*;
 //! use brisk::sessions::{Session, SessionConfig};

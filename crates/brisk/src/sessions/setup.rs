@@ -29,6 +29,8 @@ impl App {
     /// handler when it changed. CSRF protection comes with them, on by default (feature `csrf`):
     /// see `App::csrf` to configure it or turn it off.
     ///
+    /// Needs feature `sessions`.
+    ///
     /// ```
     /// use brisk::prelude::*;
     /// use brisk::sessions::{Session, SessionConfig};
@@ -56,6 +58,8 @@ impl App {
     /// Turns sessions on with `config` unless the app turns them on itself with
     /// [`App::sessions`] (before or after): what a battery that needs sessions installs
     /// (brisk-auth). The first default given is kept.
+    ///
+    /// Needs feature `sessions`.
     pub fn default_sessions(mut self, config: SessionConfig) -> Self {
         if self.sessions.default_config.is_none() {
             self.sessions.default_config = Some(config);
@@ -65,6 +69,8 @@ impl App {
 
     /// The store [`App::sessions`] uses when its config names none: what a battery installs
     /// (brisk-orm's `Database` installs its `DatabaseStore`). Without one, the signed cookie.
+    ///
+    /// Needs feature `sessions`.
     pub fn default_session_store(mut self, store: impl SessionStore) -> Self {
         self.sessions.default_store = Some(Arc::new(store));
         self

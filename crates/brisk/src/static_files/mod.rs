@@ -3,6 +3,8 @@
 //! `collectstatic`, which gathers everything into one folder with content-hashed names, a
 //! manifest, and precompressed copies for production.
 //!
+//! Needs feature `static-files`.
+//!
 //! ```no_run
 //! use brisk::prelude::*;
 //! use brisk::static_files::StaticFiles;
@@ -165,6 +167,8 @@ impl App {
     /// Serves `files` under `prefix` (`/static`; GET and HEAD, left out of the OpenAPI
     /// document) and keeps them as state for URLs (`State<StaticFiles>`, `static()` in
     /// templates). See [`crate::static_files`].
+    ///
+    /// Needs feature `static-files`.
     pub fn static_files(self, prefix: &str, files: impl Into<StaticFiles>) -> Self {
         let mut files = files.into();
         let prefix = prefix.trim_end_matches('/').to_owned();

@@ -71,6 +71,8 @@ impl App {
     /// The app's templates (see [`crate::templates`]): handlers render them through the
     /// [`Templates`] extractor, and `errors/<status>.html` replace the built-in error pages.
     ///
+    /// Needs feature `templates`.
+    ///
     /// ```no_run
     /// use brisk::prelude::*;
     /// use brisk::templates::Templates;
@@ -85,6 +87,8 @@ impl App {
     /// app's own sources, which override them name by name. Works without
     /// [`App::templates`] too.
     ///
+    /// Needs feature `templates`.
+    ///
     /// ```
     /// use brisk::prelude::*;
     /// const ADMIN: brisk::templates::EmbeddedTemplates = &[("index.html", "<h1>Admin</h1>")];
@@ -97,6 +101,8 @@ impl App {
 
     /// Adds a value every template sees as `name` (a constant, or a function made with
     /// `Value::from_function`); a later one of the same name replaces it.
+    ///
+    /// Needs feature `templates`.
     ///
     /// ```
     /// use brisk::prelude::*;
@@ -112,6 +118,8 @@ impl App {
     /// Adds a function every template can call as `name`: any function or closure minijinja
     /// accepts (arguments it converts from template values, a result it converts back, `Result`
     /// for failures). Static files add `static(path)` this way.
+    ///
+    /// Needs feature `templates`.
     ///
     /// ```
     /// use brisk::prelude::*;
@@ -133,6 +141,8 @@ impl App {
     /// headers, and the extensions that layers and earlier extractors have set), and fills the
     /// [`TemplateContext`]. Sessions add `csrf_token()` and the flashes this way. Error pages
     /// are rendered without them.
+    ///
+    /// Needs feature `templates`.
     ///
     /// ```
     /// use brisk::prelude::*;

@@ -3,6 +3,8 @@
 //! `{% macro %}` and `{% import %}`, filters — rendered by handlers into a [`Template`]
 //! response.
 //!
+//! Needs feature `templates`.
+//!
 //! ```no_run
 //! use brisk::prelude::*;
 //! use brisk::templates::{context, Template, Templates};
@@ -130,6 +132,8 @@ pub type EmbeddedTemplates = &'static [(&'static str, &'static str)];
 /// Made with [`Templates::from_dir`] (or [`Templates::new`]) and given to
 /// [`App::templates`](crate::App::templates); a handler asks for it as an argument. It also
 /// renders on its own, outside an app (emails, say), with no `url_for` routes and no app values.
+///
+/// Needs feature `templates`.
 ///
 /// ```
 /// use brisk::templates::{context, Templates};
@@ -294,6 +298,8 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
 /// Builds a template context from names and values, each serialized with serde (borrowed, so
 /// `context! { errors, values => errors.values() }` works):
 /// `context! { note, flashes => session.take_flashes() }`.
+///
+/// Needs feature `templates`.
 ///
 /// ```
 /// use brisk::templates::context;

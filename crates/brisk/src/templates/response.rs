@@ -14,6 +14,8 @@ use crate::response::{IntoResponse, Response};
 /// `application/json`; other names HTML), and the text. Made by
 /// [`Templates::render`](super::Templates::render).
 ///
+/// Needs feature `templates`.
+///
 /// ```
 /// use brisk::templates::{context, Template, Templates};
 /// use brisk::response::IntoResponse;

@@ -1,5 +1,7 @@
 //! WebSockets: the [`WebSocketUpgrade`] extractor and the [`WebSocket`] it hands your code.
 //!
+//! Needs feature `ws`.
+//!
 //! A handler takes a `WebSocketUpgrade`, optionally sets limits, allowed origins and
 //! subprotocols, and returns [`WebSocketUpgrade::on_upgrade`]: a `101 Switching Protocols`
 //! response. Once it has been sent, brisk runs your callback with the socket on its own task.
@@ -57,8 +59,13 @@
 //! - **Handshake checks.** A request that is not a WebSocket handshake, a malformed one (not
 //!   `GET`, no valid `Sec-WebSocket-Key`, no `Sec-WebSocket-Version`) or one of a version
 //!   other than 13 answers `400` with what to send instead (`Upgrade: websocket`,
-//!   `Sec-WebSocket-Version: 13`; RFC 6455 allows any fitting error code); an `Origin` outside
-//!   [`allowed_origins`](WebSocketUpgrade::allowed_origins) answers `403`.
+//!   `Sec-WebSocket-Version: 13`; RFC 6455 allows any fitting error code).
+//! - **Same origin by default.** A browser page of another site cannot open a socket to the app
+//!   with the user's cookies (cross-site WebSocket hijacking): a handshake whose `Origin` is not
+//!   the request's own site answers `403`. Widen it app-wide with [`WebSocketOrigins`] (app
+//!   state) or per route with [`allowed_origins`](WebSocketUpgrade::allowed_origins); clients
+//!   that are not browsers send no `Origin` and are accepted. `X-Forwarded-Host` counts only
+//!   when [`WebSocketOrigins::trust_forwarded_host`] is on.
 //! - **Pings.** Every ping is answered with a pong at once; [`WebSocket::recv`] still shows it.
 //! - **Closing.** A peer's close is answered; [`WebSocket::close`] runs the closing handshake;
 //!   a socket dropped while open is closed with `1000`. A message over the size limit closes
@@ -77,9 +84,11 @@
 //! `examples/ws-echo` app; `scripts/autobahn` runs them.
 
 mod message;
+mod origin;
 mod socket;
 mod upgrade;
 
 pub use message::{close_code, CloseFrame, Message};
+pub use origin::WebSocketOrigins;
 pub use socket::{WebSocket, WsError};
 pub use upgrade::{WebSocketResponse, WebSocketUpgrade, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE};

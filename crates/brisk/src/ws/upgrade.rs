@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use http::header::{CONNECTION, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL};
+use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL};
 use http::header::{SEC_WEBSOCKET_VERSION, UPGRADE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
+use super::origin::{OriginCheck, WebSocketOrigins};
 use super::socket::WebSocket;
 use crate::body::Body;
 use crate::error::Error;
@@ -54,14 +55,23 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
 /// "an appropriate HTTP error code (such as 426)"; 400 is the one API clients and testers
 /// (schemathesis) expect for a request that breaks the documented headers.
 ///
+/// **Origins.** A handshake from a browser page of another site answers `403`
+/// (``{"detail": "WebSocket handshake refused: the Origin `https://evil.example` is not this site ..."}``):
+/// only pages of the request's own site (`Origin` host and port equal to `Host`'s, whatever the
+/// scheme) get through by default, plus the origins the app allows
+/// ([`WebSocketOrigins`](super::WebSocketOrigins), as app state) and the route allows
+/// ([`allowed_origins`](Self::allowed_origins)). A request without `Origin` (not a browser) is
+/// accepted. `X-Forwarded-Host` is ignored unless
+/// [`WebSocketOrigins::trust_forwarded_host`](super::WebSocketOrigins::trust_forwarded_host)
+/// is on.
+///
 /// `Option<WebSocketUpgrade>` is `None` for a request that does not ask to upgrade, so one
 /// route can serve a page and its socket.
 pub struct WebSocketUpgrade {
     on_upgrade: OnUpgrade,
     accept: HeaderValue,
-    origin: Option<HeaderValue>,
+    origins: OriginCheck,
     requested_protocols: Vec<String>,
-    allowed_origins: Option<Vec<String>>,
     protocols: Vec<String>,
     config: WebSocketConfig,
 }
@@ -69,9 +79,9 @@ pub struct WebSocketUpgrade {
 impl fmt::Debug for WebSocketUpgrade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketUpgrade")
-            .field("origin", &self.origin)
+            .field("origin", &self.origins.origin)
             .field("requested_protocols", &self.requested_protocols)
-            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_origins", &self.origins.allowed)
             .field("protocols", &self.protocols)
             .field("max_message_size", &self.config.max_message_size)
             .field("max_frame_size", &self.config.max_frame_size)
@@ -95,12 +105,14 @@ impl WebSocketUpgrade {
         self
     }
 
-    /// Accepts only browsers on these origins (`scheme://host[:port]`, compared
-    /// case-insensitively); another `Origin` answers `403`. A request without `Origin` (not
-    /// from a browser) is accepted: the check protects users' browsers from other sites, it is
-    /// not authentication.
+    /// Also accepts browser pages on these origins (`scheme://host[:port]`, compared
+    /// case-insensitively), beside the request's own site and the app's
+    /// [`WebSocketOrigins`](super::WebSocketOrigins); another `Origin` answers `403`. `"*"`
+    /// accepts every origin (for a socket that does not rely on cookies). A request without
+    /// `Origin` (not from a browser) is always accepted: the check protects users' browsers
+    /// from other sites, it is not authentication.
     pub fn allowed_origins(mut self, origins: &[impl AsRef<str>]) -> Self {
-        self.allowed_origins = Some(origins.iter().map(|o| o.as_ref().to_owned()).collect());
+        self.origins.allowed.extend(origins.iter().map(|o| o.as_ref().to_owned()));
         self
     }
 
@@ -124,17 +136,18 @@ impl WebSocketUpgrade {
 
     /// The request's `Origin`, if it has a readable one.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_ref().and_then(|o| o.to_str().ok())
+        self.origins.origin.as_ref().and_then(|o| o.to_str().ok())
     }
 
     /// Answers `101 Switching Protocols` and, once it is sent, runs `callback` with the socket
-    /// on its own task. When the origin is not allowed, answers `403` and never calls it.
+    /// on its own task. When the origin is not allowed (see [`WebSocketUpgrade`]), answers
+    /// `403` and never calls it.
     pub fn on_upgrade<F, Fut>(self, callback: F) -> WebSocketResponse
     where
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        if let Err(e) = self.check_origin() {
+        if let Err(e) = self.origins.check() {
             return WebSocketResponse(Outcome::Refused(e));
         }
         let protocol = self
@@ -166,17 +179,6 @@ impl WebSocketUpgrade {
             }
         };
         WebSocketResponse(Outcome::Upgrade { response, task: Box::pin(task) })
-    }
-
-    fn check_origin(&self) -> Result<(), Error> {
-        let (Some(allowed), Some(origin)) = (&self.allowed_origins, &self.origin) else {
-            return Ok(());
-        };
-        let origin = origin.to_str().unwrap_or_default().trim();
-        if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
-            return Ok(());
-        }
-        Err(Error::http(StatusCode::FORBIDDEN, "WebSocket connections from this Origin are not allowed"))
     }
 }
 
@@ -229,7 +231,7 @@ fn bad_handshake(detail: &str) -> Error {
     Error::http(StatusCode::BAD_REQUEST, format!("Invalid WebSocket handshake: {detail}"))
 }
 
-fn handshake(parts: &mut Parts) -> Result<WebSocketUpgrade, Error> {
+fn handshake(parts: &mut Parts, cx: &RequestContext) -> Result<WebSocketUpgrade, Error> {
     let headers = &parts.headers;
     if parts.version != Version::HTTP_11
         || !asks_for_websocket(parts)
@@ -258,7 +260,7 @@ fn handshake(parts: &mut Parts) -> Result<WebSocketUpgrade, Error> {
     };
     let accept = HeaderValue::from_str(&derive_accept_key(key))
         .map_err(|_| Error::internal(std::io::Error::other("Sec-WebSocket-Accept is not a header value")))?;
-    let origin = headers.get(ORIGIN).cloned();
+    let origins = OriginCheck::new(parts, cx.state::<WebSocketOrigins>());
     let requested_protocols = tokens(headers, SEC_WEBSOCKET_PROTOCOL).map(str::to_owned).collect();
     let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
         return Err(Error::internal(std::io::Error::other(
@@ -271,29 +273,21 @@ fn handshake(parts: &mut Parts) -> Result<WebSocketUpgrade, Error> {
         .write_buffer_size(0)
         .max_message_size(Some(DEFAULT_MAX_MESSAGE_SIZE))
         .max_frame_size(Some(DEFAULT_MAX_FRAME_SIZE));
-    Ok(WebSocketUpgrade {
-        on_upgrade,
-        accept,
-        origin,
-        requested_protocols,
-        allowed_origins: None,
-        protocols: Vec::new(),
-        config,
-    })
+    Ok(WebSocketUpgrade { on_upgrade, accept, origins, requested_protocols, protocols: Vec::new(), config })
 }
 
 impl FromRequestParts for WebSocketUpgrade {
-    async fn from_request_parts(parts: &mut Parts, _cx: &RequestContext) -> Result<Self, Error> {
-        handshake(parts)
+    async fn from_request_parts(parts: &mut Parts, cx: &RequestContext) -> Result<Self, Error> {
+        handshake(parts, cx)
     }
 }
 
 /// `None` when the request does not ask for WebSocket (no `Upgrade: websocket`); a request
 /// that asks but is malformed is still an error.
 impl OptionalFromRequestParts for WebSocketUpgrade {
-    async fn from_request_parts(parts: &mut Parts, _cx: &RequestContext) -> Result<Option<Self>, Error> {
+    async fn from_request_parts(parts: &mut Parts, cx: &RequestContext) -> Result<Option<Self>, Error> {
         if asks_for_websocket(parts) {
-            handshake(parts).map(Some)
+            handshake(parts, cx).map(Some)
         } else {
             Ok(None)
         }
@@ -359,7 +353,8 @@ enum Outcome {
 }
 
 /// The answer to a WebSocket handshake, from [`WebSocketUpgrade::on_upgrade`]: `101 Switching
-/// Protocols` (documented as such in OpenAPI), or `403` when the origin is not allowed.
+/// Protocols` (documented as such in OpenAPI), or `403` when the origin is not allowed (see
+/// [`WebSocketUpgrade`]).
 ///
 /// Return it from the handler; the socket's task starts when the response is built.
 pub struct WebSocketResponse(Outcome);
@@ -394,8 +389,8 @@ impl IntoResponse for WebSocketResponse {
     }
 }
 
-/// `101 Switching Protocols` with its handshake headers, and the `403` of
-/// [`allowed_origins`](WebSocketUpgrade::allowed_origins).
+/// `101 Switching Protocols` with its handshake headers, and the `403` of a page of another
+/// site (see [`WebSocketUpgrade`]).
 impl DescribeOutput for WebSocketResponse {
     fn describe_output(cx: &mut DocContext, op: &mut Operation) {
         let mut doc = ResponseDoc::new(
@@ -415,7 +410,7 @@ impl DescribeOutput for WebSocketResponse {
             cx,
             op,
             403,
-            "Forbidden: the Origin is not allowed (when the endpoint restricts origins)",
+            "Forbidden: a browser page of another site (its Origin is neither this site nor an allowed origin)",
         );
     }
 }
