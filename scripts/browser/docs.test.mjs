@@ -119,8 +119,10 @@ async function execute(page, method, path) {
 async function authorize(page, user) {
   const open = page.locator('.auth-wrapper button.authorize');
   await open.click();
-  const dialog = page.locator('.dialog-ux .modal-ux');
-  await dialog.waitFor();
+  const modal = page.locator('.dialog-ux .modal-ux');
+  await modal.waitFor();
+  // The OAuth2 scheme's form (the dialog also lists the session cookie and API token schemes).
+  const dialog = modal.locator('.auth-container').filter({ hasText: 'OAuth2PasswordBearer' });
   await dialog.locator('#oauth_username').fill(user.username);
   await dialog.locator('#oauth_password').fill(user.password);
   const scopes = dialog.locator('.scopes input[type=checkbox]');
@@ -150,7 +152,7 @@ async function authorize(page, user) {
   check(await logout.isVisible() && !error, `the dialog reports ${user.username} authorized ("Logout" shown`
     + `${error ? `; error: ${error}` : ''})`);
   await dialog.locator('.auth-btn-wrapper button.btn-done').click();
-  await dialog.waitFor({ state: 'detached' });
+  await modal.waitFor({ state: 'detached' });
   check(await open.evaluate((b) => b.classList.contains('locked')), 'the "Authorize" button now shows a locked padlock');
   return answer.access_token;
 }

@@ -74,6 +74,18 @@ pub(crate) fn input_text(field: &FieldMeta, value: Option<&JsonValue>) -> String
     }
 }
 
+/// What a new row's field starts as on the add form: its declared default, as Django shows
+/// a model's defaults.
+fn initial_text(f: &FieldMeta) -> String {
+    use brisk_orm::DefaultValue;
+    match f.default {
+        Some(DefaultValue::Text(t)) => t.to_owned(),
+        Some(DefaultValue::Int(n)) => n.to_string(),
+        Some(DefaultValue::Float(x)) => x.to_string(),
+        Some(DefaultValue::Bool(_)) | None => String::new(),
+    }
+}
+
 /// The form's widgets: from the submitted text when there is some, else from `row`.
 pub(crate) fn widgets(
     reg: &Registered,
@@ -91,6 +103,7 @@ pub(crate) fn widgets(
             let stored = row.and_then(|r| r.get(f.name));
             let value = match submitted.filter(|_| !readonly) {
                 Some(form) => form.get(f.name).cloned().unwrap_or_default(),
+                None if row.is_none() => initial_text(f),
                 None => input_text(f, stored),
             };
             let checked = match submitted.filter(|_| !readonly) {

@@ -102,6 +102,15 @@ impl<U: AuthUser> DescribeOutput for LoginAnswer<U> {
         op.add_response("303", ResponseDoc::new("Logged in from the HTML form: on to `next`"));
         document_error(cx, op, 400, "Incorrect username or password");
         document_error(cx, op, 429, "Too many failed login attempts (see Retry-After)");
+        // A form sent from the login page gets the page again, with the message.
+        let page = json!({"type": "string"});
+        for status in ["400", "429"] {
+            op.add_response(
+                status,
+                ResponseDoc::new("The login page again, with the message")
+                    .with_content("text/html", page.clone()),
+            );
+        }
     }
 }
 

@@ -1,24 +1,38 @@
-//! Login and access control: `POST /token` (OAuth2 password form) issues a JWT for a demo user;
-//! `GET /users/me` needs one; `GET /stats` needs one with the `admin` scope.
+//! Login and access control, on brisk-auth's users (the `auth_user` table):
 //!
-//! The demo users come from `SHOWCASE_USERS` (`name:password:scope scope;name:password:`), by
-//! default `alice:wonderland:admin` and `bob:builder:` (no scopes). Passwords are kept only
-//! as Argon2id hashes. Tokens are signed with `SHOWCASE_JWT_SECRET`, or a random secret made at
-//! start-up (tokens then die with the process).
+//! - `POST /token` (OAuth2 password form) checks the password with brisk-auth — throttled, and
+//!   an unknown name costs what a wrong password costs — and issues a JWT;
+//! - `GET /users/me` needs one; `GET /stats` needs one with the `admin` scope;
+//! - browsers log in with brisk-auth's form at `/auth/login` (the `/ui` page links to it).
+//!
+//! The demo users `alice`/`wonderland` and `bob`/`builder` are made by the data migration
+//! `showcase/0002_demo_users` (see [`crate::demo_users`]) with Argon2id hashes computed ahead
+//! of time, so nothing is hashed at start-up. alice is in the group `admins`, which has the
+//! permission `showcase.view_stats`: a token gets the `admin` scope when its user has that
+//! permission (superusers have every permission). More users: `showcase createsuperuser`, and
+//! `showcase changepassword NAME` changes a password. `SHOWCASE_USERS` is no longer read.
+//!
+//! Tokens are signed with `SHOWCASE_JWT_SECRET`, or a random secret made at start-up (tokens
+//! then die with the process). A token names its user, who must still exist and be active
+//! when the token is used.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use brisk::extract::ClientAddr;
+use brisk::http::HeaderMap;
+use brisk::openapi::{document_error, DescribeOutput, DocContext, Operation};
 use brisk::prelude::*;
 use brisk::security::jwt::{now, JwtKeys};
-use brisk::security::password::{hash_password, verify_password};
 use brisk::security::{
     insufficient_scope, OAuth2Flow, OAuth2PasswordBearer, OAuth2PasswordRequestForm, OAuth2Scoped,
     RequiredScopes,
 };
+use brisk_auth::{Accounts, Auth, AuthUser, User};
+use brisk_orm::{Db, Model};
 
 use crate::items::Item;
 use crate::store::Sessions;
-use brisk_orm::{Db, Model};
 
 /// The showcase's OAuth2 password flow.
 pub struct ShowcaseAuth;
@@ -35,42 +49,27 @@ impl RequiredScopes for AdminScope {
     const SCOPES: &'static [&'static str] = &["admin"];
 }
 
+/// Each OAuth2 scope and the permission (`app_label.codename`) a user needs to be granted it
+/// (`showcase.view_stats` is made by [`crate::demo_users`]).
+pub const SCOPE_PERMISSIONS: &[(&str, &str)] = &[("admin", "showcase.view_stats")];
+
 const AUDIENCE: &str = "brisk-showcase";
-
-/// The default demo users, hashed ahead of time (Argon2id, m=19 MiB, t=2, p=1): hashing them at
-/// every start-up cost ~40 MiB of resident heap for nothing (see bench/README.md).
-const DEFAULT_USERS: &[(&str, &str, &str)] = &[
-    (
-        "alice",
-        "$argon2id$v=19$m=19456,t=2,p=1$A4jMSt4c5VLZ/LYONkov/Q$I9d3A/kVhpk+Ah2dkk1QID2E6V9ETCHkdTx+tOl3fhA",
-        "admin",
-    ),
-    (
-        "bob",
-        "$argon2id$v=19$m=19456,t=2,p=1$EkdHutVybAiV7wL/ye40WA$CfwGI4bx+l3wZlvh4OZ5mfWDjIqjcBiY5HTfox8V6sc",
-        "",
-    ),
-];
-
-/// A hash unknown users are checked against, so a wrong name takes as long as a wrong password.
-const DECOY: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$4xjo3x2j4bQGI1BAqiDWuA$9z0LpC3uWEXAwbjM+F67NLrcihFertMfrOZUrKSTdz8";
 const TOKEN_LIFETIME_SECS: u64 = 30 * 60;
 
-struct DemoUser {
-    username: String,
-    password_hash: String,
-    scopes: Vec<String>,
+/// brisk-auth as the showcase installs it: its defaults (Argon2id at OWASP's minimum, the
+/// cost of the seeded hashes, so they are never rehashed), and `/ui` as the page a browser
+/// lands on after logging in from a form that names no `next`.
+pub fn settings() -> Auth {
+    Auth::default().login_redirect("/ui")
 }
 
-/// The demo users and the token keys.
+/// The keys `POST /token` signs its JWTs with.
 #[derive(Clone)]
-pub struct AuthConfig(Arc<(Vec<DemoUser>, JwtKeys, String)>);
+pub struct AuthConfig(Arc<JwtKeys>);
 
 impl AuthConfig {
-    /// From `SHOWCASE_USERS` and `SHOWCASE_JWT_SECRET` (see the module docs).
+    /// From `SHOWCASE_JWT_SECRET` (at least 32 bytes), or a random secret when it is not set.
     pub fn from_env() -> Result<Self, String> {
-        let users = std::env::var("SHOWCASE_USERS").ok();
         let secret = match std::env::var("SHOWCASE_JWT_SECRET") {
             Ok(secret) if secret.len() >= 32 => secret.into_bytes(),
             Ok(_) => return Err("SHOWCASE_JWT_SECRET must be at least 32 bytes".to_owned()),
@@ -80,43 +79,16 @@ impl AuthConfig {
                 bytes
             }
         };
-        match users {
-            Some(users) => AuthConfig::new(&users, &secret),
-            None => {
-                let users = DEFAULT_USERS
-                    .iter()
-                    .map(|(name, hash, scopes)| DemoUser {
-                        username: (*name).to_owned(),
-                        password_hash: (*hash).to_owned(),
-                        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                    })
-                    .collect();
-                Ok(AuthConfig(Arc::new((users, JwtKeys::hs256(&secret, AUDIENCE), DECOY.to_owned()))))
-            }
-        }
+        Ok(AuthConfig::new(&secret))
     }
 
-    /// From a user list (`name:password:scopes;...`) and a secret.
-    pub fn new(users: &str, secret: &[u8]) -> Result<Self, String> {
-        let mut parsed = Vec::new();
-        for entry in users.split(';').filter(|e| !e.trim().is_empty()) {
-            let mut fields = entry.splitn(3, ':');
-            let (Some(name), Some(password)) = (fields.next(), fields.next()) else {
-                return Err(format!("a SHOWCASE_USERS entry is not name:password:scopes: {entry:?}"));
-            };
-            let scopes = fields.next().unwrap_or("").split_whitespace().map(str::to_owned).collect();
-            let password_hash = hash_password(password).map_err(|e| e.to_string())?;
-            parsed.push(DemoUser { username: name.trim().to_owned(), password_hash, scopes });
-        }
-        Ok(AuthConfig(Arc::new((parsed, JwtKeys::hs256(secret, AUDIENCE), DECOY.to_owned()))))
-    }
-
-    fn user(&self, name: &str) -> Option<&DemoUser> {
-        self.0 .0.iter().find(|u| u.username == name)
+    /// Tokens signed with `secret`.
+    pub fn new(secret: &[u8]) -> Self {
+        AuthConfig(Arc::new(JwtKeys::hs256(secret, AUDIENCE)))
     }
 
     fn keys(&self) -> &JwtKeys {
-        &self.0 .1
+        &self.0
     }
 }
 
@@ -141,37 +113,91 @@ pub struct Token {
 }
 
 /// What the token endpoint can refuse.
-#[derive(Debug, ApiError)]
+#[derive(Debug)]
 pub enum LoginError {
-    /// Unknown user, or wrong password.
-    #[api(status = 400, detail = "Incorrect username or password")]
+    /// Unknown user, wrong password or a deactivated user (a client cannot tell which): 400.
     BadCredentials,
+    /// Too many failed logins for this username or from this address: 429 with `Retry-After`.
+    Throttled(Duration),
+    /// The database, or signing the token, failed.
+    Server(brisk::Error),
+}
+
+impl From<brisk_auth::LoginError> for LoginError {
+    fn from(e: brisk_auth::LoginError) -> Self {
+        match e {
+            brisk_auth::LoginError::Invalid => LoginError::BadCredentials,
+            brisk_auth::LoginError::Throttled(wait) => LoginError::Throttled(wait),
+            brisk_auth::LoginError::Database(e) => LoginError::Server(e.into()),
+        }
+    }
+}
+
+impl From<brisk_orm::Error> for LoginError {
+    fn from(e: brisk_orm::Error) -> Self {
+        LoginError::Server(e.into())
+    }
+}
+
+impl From<LoginError> for brisk::Error {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::BadCredentials => brisk_auth::LoginError::Invalid.into(),
+            LoginError::Throttled(wait) => brisk_auth::LoginError::Throttled(wait).into(),
+            LoginError::Server(e) => e,
+        }
+    }
+}
+
+impl IntoResponse for LoginError {
+    fn into_response(self) -> Response {
+        brisk::Error::from(self).into_response()
+    }
+}
+
+impl DescribeOutput for LoginError {
+    fn describe_output(cx: &mut DocContext, op: &mut Operation) {
+        document_error(cx, op, 400, "Incorrect username or password");
+        document_error(cx, op, 429, "Too many failed login attempts (see Retry-After)");
+    }
+}
+
+/// The OAuth2 scopes `user` may be granted: those whose permission it has (see
+/// [`SCOPE_PERMISSIONS`]).
+pub async fn scopes_of(
+    accounts: &Accounts,
+    db: &Db,
+    user: &User,
+) -> Result<Vec<&'static str>, brisk_orm::Error> {
+    let mut scopes = Vec::new();
+    for (scope, perm) in SCOPE_PERMISSIONS {
+        if accounts.has_perm(db, user, perm).await? {
+            scopes.push(*scope);
+        }
+    }
+    Ok(scopes)
 }
 
 /// Log in.
 ///
 /// OAuth2's password grant: the form's `username` and `password`, optionally `scope`. The
 /// token grants the requested scopes the user has (all of them when none are requested).
-#[brisk::endpoint(tags = ["auth"])]
+/// Failed logins are throttled per username and per address.
+// The operation ids stay what they were before brisk-auth brought handlers of the same names.
+#[brisk::endpoint(tags = ["auth"], operation_id = "login")]
 async fn login(
+    accounts: Accounts,
+    db: Db,
+    headers: HeaderMap,
     State(config): State<AuthConfig>,
     Form(form): Form<OAuth2PasswordRequestForm>,
 ) -> Result<Json<Token>, LoginError> {
-    let user = config.user(&form.username);
-    let hash = user.map_or(config.0 .2.as_str(), |u| u.password_hash.as_str());
-    let password = form.password.clone();
-    let hash = hash.to_owned();
-    // Argon2 takes tens of milliseconds: off the async workers.
-    let matches =
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(LoginError::BadCredentials);
-    };
+    let client = accounts.throttle().client(&headers, ClientAddr::current().map(|a| a.ip()));
+    let user = accounts.authenticate(&db, &form.username, &form.password, client).await?;
     let requested: Vec<&str> = form.scopes().collect();
-    let granted: Vec<&str> = user
-        .scopes
-        .iter()
-        .map(String::as_str)
+    let granted: Vec<&str> = scopes_of(&accounts, &db, &user)
+        .await?
+        .into_iter()
         .filter(|s| requested.is_empty() || requested.contains(s))
         .collect();
     let issued = now();
@@ -182,7 +208,9 @@ async fn login(
         iat: issued,
         scope: granted.join(" "),
     };
-    let access_token = config.keys().encode(&claims).map_err(|_| LoginError::BadCredentials)?;
+    let access_token = config.keys().encode(&claims).map_err(|e| {
+        LoginError::Server(brisk::Error::internal(format!("the token could not be signed: {e}")))
+    })?;
     Ok(Json(Token { access_token, token_type: "bearer", scope: claims.scope }))
 }
 
@@ -195,42 +223,51 @@ pub struct CurrentUser {
     pub scopes: Vec<String>,
 }
 
-fn user_from_token(config: &AuthConfig, token: &str) -> Result<CurrentUser> {
+/// The token's claims and the user they name, who must exist and be active.
+async fn user_from_token(
+    config: &AuthConfig,
+    accounts: &Accounts,
+    db: &Db,
+    token: &str,
+) -> Result<(CurrentUser, User)> {
     let claims: Claims = config.keys().decode(token)?;
-    if config.user(&claims.sub).is_none() {
+    let Some(user) = accounts.find(db, &claims.sub).await?.filter(|u| u.is_active()) else {
         return Err(brisk::security::unauthorized("Could not validate credentials", "Bearer"));
-    }
-    Ok(CurrentUser {
+    };
+    let current = CurrentUser {
         username: claims.sub,
         scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
-    })
+    };
+    Ok((current, user))
 }
 
 impl Dependency for CurrentUser {
-    type Inputs = (OAuth2PasswordBearer<ShowcaseAuth>, State<AuthConfig>);
-    async fn provide((bearer, State(config)): Self::Inputs, _: &Scope) -> Result<Self> {
-        user_from_token(&config, &bearer.token)
+    type Inputs = (OAuth2PasswordBearer<ShowcaseAuth>, State<AuthConfig>, Accounts, Db);
+    async fn provide((bearer, State(config), accounts, db): Self::Inputs, _: &Scope) -> Result<Self> {
+        Ok(user_from_token(&config, &accounts, &db, &bearer.token).await?.0)
     }
 }
 
-/// A user whose token grants `admin`.
+/// A user whose token grants `admin`, and who still has its permission.
 #[derive(Clone)]
 pub struct AdminUser(pub CurrentUser);
 
 impl Dependency for AdminUser {
-    type Inputs = (OAuth2Scoped<ShowcaseAuth, AdminScope>, State<AuthConfig>);
-    async fn provide((bearer, State(config)): Self::Inputs, _: &Scope) -> Result<Self> {
-        let user = user_from_token(&config, &bearer.token)?;
-        let missing = bearer.required().iter().any(|s| !user.scopes.iter().any(|have| have == s));
-        if missing {
+    type Inputs = (OAuth2Scoped<ShowcaseAuth, AdminScope>, State<AuthConfig>, Accounts, Db);
+    async fn provide((bearer, State(config), accounts, db): Self::Inputs, _: &Scope) -> Result<Self> {
+        let (current, user) = user_from_token(&config, &accounts, &db, &bearer.token).await?;
+        let in_token = bearer.required().iter().all(|s| current.scopes.iter().any(|have| have == s));
+        // A permission taken away since the token was issued counts at once.
+        let still_granted = scopes_of(&accounts, &db, &user).await?;
+        if !in_token || !bearer.required().iter().all(|s| still_granted.contains(s)) {
             return Err(insufficient_scope(bearer.required()));
         }
-        Ok(AdminUser(user))
+        Ok(AdminUser(current))
     }
 }
 
 /// The current user.
-#[brisk::endpoint(tags = ["auth"])]
+#[brisk::endpoint(tags = ["auth"], operation_id = "me")]
 async fn me(Depends(user): Depends<CurrentUser>) -> Json<CurrentUser> {
     Json(user)
 }

@@ -30,6 +30,7 @@ pub struct Item {
     pub tax: Option<f64>,
     /// At most 10 tags.
     #[serde(default)]
+    #[model(default = "[]")]
     #[validate(max_length = 10)]
     pub tags: Json<Vec<String>>,
 }

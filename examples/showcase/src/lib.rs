@@ -1,8 +1,10 @@
 //! The showcase app: the items API of `CONTRACT.md`, stored with brisk-orm (SQLite in
-//! `showcase.db` by default, PostgreSQL when `DATABASE_URL` says so).
+//! `showcase.db` by default, PostgreSQL when `DATABASE_URL` says so), with users, logins and
+//! permissions from brisk-auth.
 
 pub mod auth;
 pub mod chat;
+pub mod demo_users;
 pub mod items;
 pub mod model;
 pub mod pages;
@@ -32,8 +34,8 @@ async fn hello_json() -> Json<Message> {
 /// items survive a restart.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://showcase.db";
 
-/// The whole app, ready to serve or to test, with the demo users of the environment
-/// (see [`auth`]) and the database of `DATABASE_URL`.
+/// The whole app, ready to serve or to test, with the token keys of the environment (see
+/// [`auth`]) and the database of `DATABASE_URL`.
 pub fn app() -> Result<App, String> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let db = Database::open(&url).map_err(|e| e.to_string())?;
@@ -45,13 +47,32 @@ pub fn migrations() -> Result<Vec<Migration>, String> {
     brisk_orm::embedded_migrations!().map_err(|e| e.to_string())
 }
 
-/// The whole app with the given users and token keys, on `db`, with its management commands
-/// (`migrate`, `makemigrations`, `showmigrations`, `sqlmigrate`, `routes`, `openapi`).
+/// The admin at `/admin`: the items (searchable, sortable by price, filtered by whether they
+/// have a tax) and brisk-auth's users, groups and permissions. Staff only; make a superuser
+/// with `showcase createsuperuser`.
+pub fn admin() -> brisk_admin::Admin {
+    use brisk_admin::{Admin, ModelAdmin};
+    Admin::new()
+        .register::<items::Item>(
+            ModelAdmin::default()
+                .list_display(["name", "price", "tax", "description"])
+                .search_fields(["name", "description"])
+                .list_filter(["tax"])
+                .ordering(["name"])
+                .list_per_page(50),
+        )
+        .with_auth_models()
+}
+
+/// The whole app with the given token keys, on `db`, with brisk-auth installed (users in
+/// `auth_user`, the login page at `/auth/login`, sessions with CSRF protection: see
+/// [`auth`]) and its management commands (`migrate`, `makemigrations`, `showmigrations`,
+/// `sqlmigrate`, `routes`, `openapi`, `createsuperuser`, `changepassword`).
 ///
 /// At start-up it checks that the database answers and applies the migrations not applied
-/// yet, unless `MIGRATE_ON_START=0`. On by default so that the showcase starts with one
-/// command on a fresh machine; a deployment that runs `showcase migrate` as its own step sets
-/// it to 0.
+/// yet — brisk-auth's tables and the demo users included — unless `MIGRATE_ON_START=0`. On by
+/// default so that the showcase starts with one command on a fresh machine; a deployment that
+/// runs `showcase migrate` as its own step sets it to 0.
 pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
     let migrating = db.clone();
     let files = migrations().unwrap_or_default();
@@ -70,8 +91,17 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .templates(pages::templates())
         .static_files("/static", pages::static_files())
         .install(db)
+        .install(auth::settings())
+        .install(admin())
         .install(commands)
         .on_startup(move || async move {
+            if std::env::var_os("SHOWCASE_USERS").is_some() {
+                tracing::warn!(
+                    target: "showcase",
+                    "SHOWCASE_USERS is no longer read: users live in the database (auth_user); \
+                     add one with `showcase createsuperuser`, change a password with `showcase changepassword NAME`"
+                );
+            }
             if std::env::var("MIGRATE_ON_START").is_ok_and(|v| v == "0") {
                 return Ok(());
             }

@@ -7,8 +7,7 @@ use brisk::testing::TestClient;
 use serde_json::{json, Value};
 
 async fn server() -> TestClient {
-    let auth = showcase::auth::AuthConfig::new("a:b:admin", b"test secret, at least 32 bytes long")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = showcase::auth::AuthConfig::new(b"test secret, at least 32 bytes long");
     TestClient::serve(showcase::app_with(
         auth,
         brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),
@@ -88,8 +87,12 @@ async fn concurrent_generations_share_model_calls() {
     for call in calls {
         assert_eq!(call.await.unwrap_or(0), 200);
     }
-    let token: Value =
-        client.post("/token").form(&json!({"username": "a", "password": "b"})).send().await.json();
+    let token: Value = client
+        .post("/token")
+        .form(&json!({"username": "alice", "password": "wonderland"}))
+        .send()
+        .await
+        .json();
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap_or(""));
     let stats: Value = client.get("/stats").header("authorization", &bearer).send().await.json();
     let (batches, steps) =

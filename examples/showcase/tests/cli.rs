@@ -1,36 +1,57 @@
-//! The showcase's management commands, run in process as `showcase <command>` would run them.
+//! The showcase's management commands, run in process as `showcase <command>` would run them,
+//! and brisk-auth's `createsuperuser` and `changepassword` run by the showcase binary itself,
+//! as an operator or a deployment script runs them.
 
 use brisk_orm::testing::TestDatabase;
+use brisk_orm::Model;
 
 fn run(db: &TestDatabase, args: &[&str]) -> (i32, String) {
-    let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let auth = showcase::auth::AuthConfig::new(b"test secret, at least 32 bytes long");
     let app = showcase::app_with(auth, db.database());
     let mut out = Vec::new();
     let code = brisk::cli::run(app, std::iter::once("showcase").chain(args.iter().copied()), &mut out);
     (code, String::from_utf8_lossy(&out).into_owned())
 }
 
+const NONE_APPLIED: &str =
+    "[ ] admin/0001_initial\n[ ] auth/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n";
+
 #[test]
 fn migrations_are_shown_applied_undone_and_checked() {
     let db = TestDatabase::empty_sqlite().unwrap();
-    assert_eq!(run(&db, &["showmigrations"]), (0, "[ ] showcase/0001_initial\n".into()));
+    // brisk-auth's migrations are in the graph: the demo users' data migration needs them.
+    assert_eq!(run(&db, &["showmigrations"]), (0, NONE_APPLIED.into()));
     let (code, out) = run(&db, &["migrate"]);
-    assert_eq!((code, out.as_str()), (0, "  Applied showcase/0001_initial\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "  Applied admin/0001_initial\n  Applied auth/0001_initial\n  Applied showcase/0001_initial\n  Applied showcase/0002_demo_users\n  Applied showcase/0003_item_tags_default\n")
+    );
     assert_eq!(run(&db, &["migrate"]).1, "No migrations to apply.\n");
-    assert_eq!(run(&db, &["showmigrations"]).1, "[X] showcase/0001_initial\n");
+    assert_eq!(
+        run(&db, &["showmigrations"]).1,
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] showcase/0001_initial\n[X] showcase/0002_demo_users\n[X] showcase/0003_item_tags_default\n"
+    );
     let (code, out) = run(&db, &["sqlmigrate", "showcase", "0001_initial"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("CREATE TABLE \"items\""), "{out}");
+    let (code, out) = run(&db, &["sqlmigrate", "showcase", "0002"]);
+    assert_eq!((code, out.trim()), (0, "-- RunRust showcase.seed_demo_users: Rust code, no SQL of its own;"));
     // The models and the migrations agree: what CI runs.
     assert_eq!(run(&db, &["makemigrations", "--check"]), (0, "No changes detected.\n".into()));
     // An empty migration to write a data migration in, after the latest.
     let (code, out) = run(&db, &["makemigrations", "--empty", "showcase", "--dry-run"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("migrations/showcase/0002_data.toml:"), "{out}");
-    assert!(out.contains("showcase/0001_initial"), "{out}");
-    // Back to nothing.
-    assert_eq!(run(&db, &["migrate", "showcase", "zero"]), (0, "  Undid showcase/0001_initial\n".into()));
-    assert_eq!(run(&db, &["showmigrations"]).1, "[ ] showcase/0001_initial\n");
+    assert!(out.starts_with("migrations/showcase/0004_data.toml:"), "{out}");
+    assert!(out.contains("showcase/0003_item_tags_default"), "{out}");
+    // Back to nothing: the data migration's reverse runs first.
+    assert_eq!(
+        run(&db, &["migrate", "showcase", "zero"]),
+        (0, "  Undid showcase/0003_item_tags_default\n  Undid showcase/0002_demo_users\n  Undid showcase/0001_initial\n".into())
+    );
+    assert_eq!(
+        run(&db, &["showmigrations"]).1,
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n"
+    );
 }
 
 #[test]
@@ -59,6 +80,8 @@ fn wrong_commands_answer_with_a_sentence_and_a_code() {
         "showmigrations",
         "sqlmigrate",
         "dbshell",
+        "createsuperuser",
+        "changepassword",
     ] {
         assert!(out.contains(command), "{command} in {out}");
     }
@@ -72,13 +95,18 @@ fn check_reports_pending_migrations_until_they_are_applied() {
     let db = TestDatabase::empty_sqlite().unwrap();
     let (code, out) = run(&db, &["check"]);
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains(
-            "error: migrations/showcase/0001_initial.toml is not applied to the database: run `migrate`"
-        ),
-        "{out}"
-    );
-    assert!(out.ends_with("System check identified 1 issue.\n"), "{out}");
+    for migration in [
+        "admin/0001_initial",
+        "auth/0001_initial",
+        "showcase/0001_initial",
+        "showcase/0002_demo_users",
+        "showcase/0003_item_tags_default",
+    ] {
+        let line =
+            format!("error: migrations/{migration}.toml is not applied to the database: run `migrate`");
+        assert!(out.contains(&line), "{out}");
+    }
+    assert!(out.ends_with("System check identified 5 issues.\n"), "{out}");
     run(&db, &["migrate"]);
     assert_eq!(run(&db, &["check"]), (0, "System check identified no issues.\n".into()));
 }
@@ -126,4 +154,112 @@ async fn dbshell_opens_the_backends_shell_on_the_database() {
         assert!(done.status.success(), "{stdout} {}", String::from_utf8_lossy(&done.stderr));
         assert!(stdout.contains("42"), "{} answered {stdout}", test_db.url());
     }
+}
+
+const KEY: &str = "a test secret key for the showcase's sessions 0123456789";
+
+/// The showcase binary on the database at `url`, with none of the environment's superuser
+/// settings (each test gives its own).
+fn showcase_binary(url: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_showcase"));
+    command.args(args).env("DATABASE_URL", url).env("SECRET_KEY", KEY).env("RUST_LOG", "warn");
+    for name in
+        ["BRISK_SUPERUSER_USERNAME", "BRISK_SUPERUSER_EMAIL", "BRISK_SUPERUSER_PASSWORD", "SHOWCASE_USERS"]
+    {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Runs it: the exit code, and stdout and stderr together.
+fn finish(command: &mut std::process::Command) -> (i32, String) {
+    let done = command.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+    (done.status.code().unwrap_or(-1), text)
+}
+
+/// `POST /token` on a showcase serving `db`: the status and the granted scope.
+async fn token(db: &TestDatabase, username: &str, password: &str) -> (u16, String) {
+    let auth = showcase::auth::AuthConfig::new(b"test secret, at least 32 bytes long");
+    let client = brisk::testing::TestClient::serve(showcase::app_with(auth, db.database())).await;
+    let res = client
+        .post("/token")
+        .form(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await;
+    let body: serde_json::Value = res.json();
+    (res.status().as_u16(), body["scope"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn createsuperuser_without_input_makes_a_superuser_who_logs_in() {
+    let db = TestDatabase::empty_sqlite().unwrap();
+    assert_eq!(finish(&mut showcase_binary(db.url(), &["migrate"])).0, 0);
+    let create = |password: &str| {
+        let mut command = showcase_binary(db.url(), &["createsuperuser", "--no-input"]);
+        command
+            .env("BRISK_SUPERUSER_USERNAME", "root")
+            .env("BRISK_SUPERUSER_EMAIL", "root@example.com")
+            .env("BRISK_SUPERUSER_PASSWORD", password);
+        finish(&mut command)
+    };
+
+    // A weak password is refused, saying why, and nothing is made.
+    let (code, out) = create("12345678");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("too common") && out.contains("entirely numeric"), "{out}");
+    assert_eq!(token(&db, "root", "12345678").await.0, 400, "no root was made");
+
+    let (code, out) = create("a deploy script's passphrase");
+    assert_eq!((code, out.trim()), (0, "Superuser root created."), "{out}");
+    let root = brisk_auth::User::objects()
+        .filter(brisk_auth::User::username().eq("root"))
+        .get(&db.database())
+        .await
+        .unwrap();
+    assert!(root.is_superuser && root.is_staff && root.is_active);
+    assert_eq!(root.email, "root@example.com");
+    assert!(root.password.starts_with("$argon2id$"), "{}", root.password);
+    // A superuser has every permission: its token gets the admin scope.
+    assert_eq!(token(&db, "root", "a deploy script's passphrase").await, (200, "admin".into()));
+
+    let (code, out) = create("another deploy passphrase");
+    assert_eq!(code, 1, "a second root: {out}");
+    assert!(out.contains("already exists"), "{out}");
+}
+
+#[tokio::test]
+async fn changepassword_reads_the_password_twice_from_a_pipe() {
+    use std::io::Write as _;
+    let db = TestDatabase::empty_sqlite().unwrap();
+    assert_eq!(finish(&mut showcase_binary(db.url(), &["migrate"])).0, 0);
+    let change = |user: &str, lines: &str| {
+        let mut child = showcase_binary(db.url(), &["changepassword", user])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+        let done = child.wait_with_output().unwrap();
+        let out =
+            format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+        (done.status.code().unwrap_or(-1), out)
+    };
+
+    // A weak password is refused (and asked again: the input ends), the old one still works.
+    let (code, out) = change("alice", "12345678\n12345678\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("too common") && out.contains("entirely numeric"), "{out}");
+    assert_eq!(token(&db, "alice", "wonderland").await, (200, "admin".into()));
+
+    let (code, out) = change("alice", "through the looking glass 7\nthrough the looking glass 7\n");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Password changed successfully for user alice."), "{out}");
+    assert_eq!(token(&db, "alice", "wonderland").await.0, 400, "the old password is refused");
+    assert_eq!(token(&db, "alice", "through the looking glass 7").await, (200, "admin".into()));
+
+    let (code, out) = change("nobody", "whatever it is 42\nwhatever it is 42\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no user \"nobody\""), "{out}");
 }

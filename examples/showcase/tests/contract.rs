@@ -21,7 +21,7 @@ impl std::ops::Deref for Server {
 
 async fn server() -> Server {
     let db = TestDatabase::empty_from_env().await.unwrap_or_else(|e| panic!("test database: {e}"));
-    let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let auth = showcase::auth::AuthConfig::new(b"test secret, at least 32 bytes long");
     let client = TestClient::serve(showcase::app_with(auth, db.database())).await;
     Server { client, _db: db }
 }
@@ -300,7 +300,10 @@ async fn body_must_be_json() {
         .send()
         .await;
     assert_eq!(res.status(), 415);
-    assert_eq!(res.json::<Value>(), json!({"detail": "Unsupported Media Type"}));
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"detail": "Unsupported Media Type: this route accepts application/json"})
+    );
 
     let res = client
         .post("/items")

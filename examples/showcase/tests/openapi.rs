@@ -6,7 +6,7 @@ use serde_json::Value;
 const SNAPSHOT: &str = "tests/openapi.snapshot.json";
 
 fn document() -> Value {
-    let auth = showcase::auth::AuthConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let auth = showcase::auth::AuthConfig::new(b"test secret, at least 32 bytes long");
     match showcase::app_with(
         auth,
         brisk_orm::Database::open("sqlite::memory:").unwrap_or_else(|e| panic!("{e}")),

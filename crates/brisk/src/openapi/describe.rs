@@ -281,6 +281,10 @@ impl DocContext {
 /// alternative schemars writes for `Option<T>` is dropped.
 fn without_null(schema: &mut Value) {
     let Some(object) = schema.as_object_mut() else { return };
+    // An absent parameter is not a null one: a `null` default would contradict the type.
+    if object.get("default") == Some(&Value::Null) {
+        object.remove("default");
+    }
     if let Some(Value::Array(types)) = object.get_mut("type") {
         types.retain(|t| t != "null");
         if types.len() == 1 {
