@@ -375,3 +375,50 @@ pub(crate) fn encode_path(key: &str) -> String {
     }
     out
 }
+
+/// The form's fields in the admin's fieldsets (titled groups), or one untitled group; a field
+/// no fieldset names comes last, untitled. Many-to-many multi-selects go where a fieldset names
+/// them, else last.
+pub(crate) fn groups(
+    reg: &Registered,
+    widgets: Vec<Widget>,
+    many: Vec<crate::many::ManyWidget>,
+) -> Vec<serde_json::Value> {
+    let mut widgets: Vec<Option<Widget>> = widgets.into_iter().map(Some).collect();
+    let mut many: Vec<Option<crate::many::ManyWidget>> = many.into_iter().map(Some).collect();
+    let mut take = |name: &str| -> Option<serde_json::Value> {
+        if let Some(w) =
+            widgets.iter_mut().find(|w| w.as_ref().is_some_and(|w| w.name == name)).and_then(Option::take)
+        {
+            return serde_json::to_value(w).ok().map(|mut v| {
+                v["kind"] = "field".into();
+                v
+            });
+        }
+        many.iter_mut()
+            .find(|w| w.as_ref().is_some_and(|w| w.name() == name))
+            .and_then(Option::take)
+            .and_then(|w| {
+                serde_json::to_value(w).ok().map(|mut v| {
+                    v["kind"] = "many".into();
+                    v
+                })
+            })
+    };
+    let mut out = Vec::new();
+    for (legend, names) in &reg.options.fieldsets {
+        let fields: Vec<serde_json::Value> = names.iter().filter_map(|n| take(n)).collect();
+        out.push(serde_json::json!({"legend": legend, "fields": fields}));
+    }
+    let rest_names: Vec<&'static str> = reg
+        .form_fields()
+        .iter()
+        .map(|f| f.name)
+        .chain(crate::many::fields(reg).iter().map(|f| f.name))
+        .collect();
+    let rest: Vec<serde_json::Value> = rest_names.iter().filter_map(|n| take(n)).collect();
+    if !rest.is_empty() {
+        out.push(serde_json::json!({"legend": "", "fields": rest}));
+    }
+    out
+}

@@ -19,7 +19,7 @@ use brisk::{App, Install};
 use brisk_orm::Model;
 
 pub use history::{ActionFlag, LogEntry};
-pub use options::{Action, ActionContext, ActionFuture, ModelAdmin, SaveHook};
+pub use options::{Action, ActionContext, ActionFuture, DeleteHook, ModelAdmin, SaveHook};
 
 use registry::{Ops, Registered};
 use site::{SharedSite, Site};
@@ -72,7 +72,11 @@ impl Admin {
         self.problems.extend(registry::unknown_names(meta, &admin.options));
         let options = registry::with_defaults(meta, admin.options);
         self.models.retain(|m| m.meta.table != meta.table);
-        self.models.push(Registered { meta, options, ops: Arc::new(Ops::<M>(PhantomData)) });
+        self.models.push(Registered {
+            meta,
+            options,
+            ops: Arc::new(Ops::<M> { scope: admin.scope, model: PhantomData }),
+        });
         self
     }
 

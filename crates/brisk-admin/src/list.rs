@@ -193,8 +193,42 @@ pub(crate) struct SidebarFilter {
     choices: Vec<Choice>,
 }
 
-/// The sidebar's filters for `model` on the page of `params`.
-pub(crate) fn sidebar(model: &Registered, params: &ListParams) -> Vec<SidebarFilter> {
+/// The most related rows a foreign key's filter lists (more: only "has a value" / "empty").
+const MAX_RELATED_CHOICES: u64 = 50;
+
+/// The sidebar's filters for `model` on the page of `params`: a foreign key's lists the rows
+/// it can point at (one query each, when there are few enough).
+pub(crate) async fn sidebar(
+    models: &[Registered],
+    model: &Registered,
+    params: &ListParams,
+    ex: &impl Executor,
+) -> Result<Vec<SidebarFilter>, brisk_orm::Error> {
+    let mut related: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
+    for name in &model.options.list_filter {
+        let Some(f) = model.field(name) else { continue };
+        let Some(relation) = f.relation else { continue };
+        let target = (relation.target)();
+        let rows = brisk_orm::dynamic::first_rows(target, MAX_RELATED_CHOICES + 1, ex).await?;
+        if rows.len() as u64 <= MAX_RELATED_CHOICES {
+            let title = |row: &DynRow| match models.iter().find(|m| m.meta.table == target.table) {
+                Some(admin) => admin.title(row),
+                None => key_text(row.get(target.primary_key().name)),
+            };
+            related.insert(
+                f.name,
+                rows.iter().map(|r| (key_text(r.get(target.primary_key().name)), title(r))).collect(),
+            );
+        }
+    }
+    Ok(sidebar_of(model, params, &related))
+}
+
+fn sidebar_of(
+    model: &Registered,
+    params: &ListParams,
+    related: &BTreeMap<&'static str, Vec<(String, String)>>,
+) -> Vec<SidebarFilter> {
     let mut out = Vec::new();
     for name in &model.options.list_filter {
         let Some(f) = model.field(name) else { continue };
@@ -209,7 +243,13 @@ pub(crate) fn sidebar(model: &Registered, params: &ListParams) -> Vec<SidebarFil
             url: params.with_filter(f.name, &[(key, value.clone())]),
             selected: params.has(key, &value),
         };
+        if let Some(rows) = related.get(f.name) {
+            for (key, title) in rows {
+                choices.push(option(title, f.name, key.clone()));
+            }
+        }
         match f.kind {
+            _ if f.relation.is_some() => {}
             ColumnKind::Bool => {
                 choices.push(option("Yes", f.name, "true".into()));
                 choices.push(option("No", f.name, "false".into()));

@@ -35,6 +35,13 @@ pub(crate) struct ManyWidget {
     truncated: bool,
 }
 
+impl ManyWidget {
+    /// The field's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// The many-to-many fields the forms edit: those whose links are rows brisk-orm made (a
 /// `through` model's rows carry data of their own and are edited as that model).
 pub(crate) fn fields(m: &Registered) -> Vec<&'static ManyToManyMeta> {

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use brisk_orm::migrations::DynRow;
-use brisk_orm::{Database, Model};
+use brisk_orm::{Database, Model, QuerySet};
 use serde_json::Value as JsonValue;
 
 /// What a custom action is given: the database, the selected rows' keys, and who runs it.
@@ -57,6 +57,18 @@ impl Action {
 /// them, or refuse with a message), as Django's `save_model`.
 pub type SaveHook = Arc<dyn Fn(&mut DynRow, bool) -> Result<(), String> + Send + Sync>;
 
+/// Called before a row is deleted in the admin (with its stored values): a message refuses.
+pub type DeleteHook = Arc<dyn Fn(&DynRow) -> Result<(), String> + Send + Sync>;
+
+/// A column computed from the row (`ModelAdmin::column`): its name in `list_display`, its
+/// header, and the function that writes its text.
+#[derive(Clone)]
+pub(crate) struct Computed {
+    pub(crate) name: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) text: Arc<dyn Fn(&DynRow) -> String + Send + Sync>,
+}
+
 /// The options of one model's admin (see [`ModelAdmin`]), without its type.
 #[derive(Clone, Default)]
 pub(crate) struct Options {
@@ -71,6 +83,9 @@ pub(crate) struct Options {
     pub(crate) list_per_page: usize,
     pub(crate) actions: Vec<Action>,
     pub(crate) before_save: Option<SaveHook>,
+    pub(crate) before_delete: Option<DeleteHook>,
+    pub(crate) computed: Vec<Computed>,
+    pub(crate) fieldsets: Vec<(&'static str, Vec<&'static str>)>,
     pub(crate) title_fields: Vec<&'static str>,
 }
 
@@ -90,12 +105,20 @@ pub(crate) struct Options {
 /// ```
 pub struct ModelAdmin<M> {
     pub(crate) options: Options,
+    pub(crate) scope: Option<Scope<M>>,
     model: PhantomData<fn() -> M>,
 }
 
+/// What narrows the rows an admin shows and touches (`ModelAdmin::queryset`).
+pub(crate) type Scope<M> = Arc<dyn Fn(QuerySet<M>) -> QuerySet<M> + Send + Sync>;
+
 impl<M: Model> Default for ModelAdmin<M> {
     fn default() -> Self {
-        ModelAdmin { options: Options { list_per_page: 100, ..Options::default() }, model: PhantomData }
+        ModelAdmin {
+            options: Options { list_per_page: 100, ..Options::default() },
+            scope: None,
+            model: PhantomData,
+        }
     }
 }
 
@@ -166,6 +189,46 @@ impl<M: Model> ModelAdmin<M> {
     /// Several fields that together name a row, joined with ` | ` (`app_label | model | name`).
     pub fn title_fields<const N: usize>(mut self, names: [&'static str; N]) -> Self {
         self.options.title_fields = names.to_vec();
+        self
+    }
+
+    /// Narrows the rows of this admin (Django's `get_queryset`): the list, the forms, the
+    /// actions and deletes see only what `scope` leaves, so a row outside it is a 404.
+    ///
+    /// ```
+    /// # use brisk_orm::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Item { #[model(primary_key)] id: AutoId, name: String, archived: bool }
+    /// let live = brisk_admin::ModelAdmin::<Item>::default().queryset(|qs| qs.filter(Item::archived().eq(false)));
+    /// ```
+    pub fn queryset(mut self, scope: impl Fn(QuerySet<M>) -> QuerySet<M> + Send + Sync + 'static) -> Self {
+        self.scope = Some(Arc::new(scope));
+        self
+    }
+
+    /// A column computed from the row, named `name` in `list_display` and headed `label`
+    /// (Django's callable columns): `column("total", "Total", |row| ...)`. Not sortable.
+    pub fn column(
+        mut self,
+        name: &'static str,
+        label: &'static str,
+        text: impl Fn(&DynRow) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.options.computed.push(Computed { name, label, text: Arc::new(text) });
+        self
+    }
+
+    /// The form's fields in titled groups (Django's `fieldsets`): `[("Main", &["name", "price"]), ...]`.
+    pub fn fieldsets(mut self, sets: &[(&'static str, &[&'static str])]) -> Self {
+        self.options.fieldsets = sets.iter().map(|(title, names)| (*title, names.to_vec())).collect();
+        self
+    }
+
+    /// Called before a row is deleted in the admin: a message refuses the delete.
+    pub fn before_delete(
+        mut self,
+        hook: impl Fn(&DynRow) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.options.before_delete = Some(Arc::new(hook));
         self
     }
 

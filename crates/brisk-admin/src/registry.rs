@@ -66,7 +66,20 @@ pub(crate) trait ModelOps: Send + Sync {
     ) -> BoxFuture<'a, Result<u64, brisk_orm::Error>>;
 }
 
-pub(crate) struct Ops<M>(pub(crate) PhantomData<fn() -> M>);
+pub(crate) struct Ops<M> {
+    pub(crate) scope: Option<crate::options::Scope<M>>,
+    pub(crate) model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Ops<M> {
+    /// The rows this admin may see and touch.
+    fn rows(&self) -> brisk_orm::QuerySet<M> {
+        match &self.scope {
+            Some(scope) => scope(M::objects()),
+            None => M::objects(),
+        }
+    }
+}
 
 fn field<M: Model>(name: &str) -> Result<DynField<M>, brisk_orm::Error> {
     DynField::<M>::named(name)
@@ -85,7 +98,7 @@ impl<M: Model + Send + Sync + 'static> ModelOps for Ops<M> {
         query: &'a ListQuery,
     ) -> BoxFuture<'a, Result<Vec<DynRow>, brisk_orm::Error>> {
         Box::pin(async move {
-            let mut qs = M::objects();
+            let mut qs = self.rows();
             for word in &query.words {
                 let mut any: Option<Q<M>> = None;
                 for name in &options.search_fields {
@@ -130,7 +143,7 @@ impl<M: Model + Send + Sync + 'static> ModelOps for Ops<M> {
         key: &'a JsonValue,
     ) -> BoxFuture<'a, Result<Option<DynRow>, brisk_orm::Error>> {
         Box::pin(
-            async move { Ok(M::objects().filter(by_key::<M>(key)?).limit(1).rows_json(&ex).await?.pop()) },
+            async move { Ok(self.rows().filter(by_key::<M>(key)?).limit(1).rows_json(&ex).await?.pop()) },
         )
     }
 
@@ -156,7 +169,7 @@ impl<M: Model + Send + Sync + 'static> ModelOps for Ops<M> {
             if sets.is_empty() {
                 return Ok(0);
             }
-            M::objects().filter(by_key::<M>(key)?).update(sets, &ex).await
+            self.rows().filter(by_key::<M>(key)?).update(sets, &ex).await
         })
     }
 
@@ -175,7 +188,7 @@ impl<M: Model + Send + Sync + 'static> ModelOps for Ops<M> {
                 });
             }
             match any {
-                Some(q) => M::objects().filter(q).delete(&ex).await,
+                Some(q) => self.rows().filter(q).delete(&ex).await,
                 None => Ok(0),
             }
         })
@@ -296,9 +309,21 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
         ("title_fields", &options.title_fields),
     ];
     let mut problems = Vec::new();
+    let in_sets: Vec<&'static str> =
+        options.fieldsets.iter().flat_map(|(_, names)| names.iter().copied()).collect();
+    for name in &in_sets {
+        if !meta.fields.iter().any(|f| f.name == *name) && !meta.many_to_many.iter().any(|f| f.name == *name)
+        {
+            problems.push(format!(
+                "the admin of {}: fieldsets name {name:?}, which is not one of its fields",
+                meta.name
+            ));
+        }
+    }
     for (option, names) in lists {
         for name in names.iter() {
-            if !meta.fields.iter().any(|f| f.name == *name) {
+            let computed = option == "list_display" && options.computed.iter().any(|c| c.name == *name);
+            if !computed && !meta.fields.iter().any(|f| f.name == *name) {
                 problems.push(format!(
                     "the admin of {}: {option} names {name:?}, which is not one of its fields",
                     meta.name

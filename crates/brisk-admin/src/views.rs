@@ -170,26 +170,29 @@ async fn render_list_with(
         .options
         .list_display
         .iter()
-        .filter_map(|n| m.field(n))
-        .map(|f| {
-            let sorted = current_order.iter().find(|(n, _)| *n == f.name).map(|(_, d)| {
-                if *d {
-                    "descending"
-                } else {
-                    "ascending"
-                }
-            });
-            let next = match sorted {
-                Some("ascending") => format!("-{}", f.name),
-                _ => f.name.to_owned(),
-            };
-            json!({
-                "name": f.name,
-                "label": form::capitalized(f.verbose_name),
-                "sortable": !matches!(f.kind, brisk_orm::ColumnKind::Json | brisk_orm::ColumnKind::Bytes),
-                "sort_url": params.with("o", Some(&next)),
-                "sorted": sorted.unwrap_or("none"),
-            })
+        .filter_map(|n| {
+            match m.field(n) {
+            Some(f) => {
+                let sorted = current_order
+                    .iter()
+                    .find(|(n, _)| *n == f.name)
+                    .map(|(_, d)| if *d { "descending" } else { "ascending" });
+                let next = match sorted {
+                    Some("ascending") => format!("-{}", f.name),
+                    _ => f.name.to_owned(),
+                };
+                Some(json!({
+                    "name": f.name,
+                    "label": form::capitalized(f.verbose_name),
+                    "sortable": !matches!(f.kind, brisk_orm::ColumnKind::Json | brisk_orm::ColumnKind::Bytes),
+                    "sort_url": params.with("o", Some(&next)),
+                    "sorted": sorted.unwrap_or("none"),
+                }))
+            }
+            None => m.options.computed.iter().find(|c| c.name == *n).map(|c| {
+                json!({"name": c.name, "label": c.label, "sortable": false, "sort_url": "", "sorted": "none"})
+            }),
+        }
         })
         .collect();
     let pk = m.meta.primary_key().name;
@@ -197,12 +200,23 @@ async fn render_list_with(
         .iter()
         .map(|row| {
             let key = key_text(row.get(pk));
+            let computed = |n: &&'static str| {
+                m.options
+                    .computed
+                    .iter()
+                    .find(|c| c.name == *n)
+                    .map(|c| json!({"text": (c.text)(row), "link": null}))
+            };
             let cells: Vec<JsonValue> = m
                 .options
                 .list_display
                 .iter()
-                .filter_map(|n| m.field(n))
+                .filter_map(|n| m.field(n).map(Ok).or_else(|| computed(n).map(Err)))
                 .map(|f| {
+                    let f = match f {
+                        Ok(f) => f,
+                        Err(cell) => return cell,
+                    };
                     let text = list::cell(f, row.get(f.name), related.get(f.name).unwrap_or(&empty));
                     let link = m
                         .options
@@ -260,7 +274,7 @@ async fn render_list_with(
             "rows": table,
             "q": params.q,
             "searchable": !m.options.search_fields.is_empty(),
-            "filters": list::sidebar(m, &params),
+            "filters": list::sidebar(&admin.site.models, m, &params, &**db).await?,
             "page": page,
             "prev_url": (page > 1).then(|| params.with("p", Some(&(page - 1).to_string()))),
             "next_url": has_next.then(|| params.with("p", Some(&(page + 1).to_string()))),
@@ -399,6 +413,12 @@ async fn delete_rows(admin: &StaffRequest, db: &Db, m: &Registered, keys: &[Json
     let mut titles = Vec::new();
     for key in keys {
         if let Some(row) = m.ops.get(&tx, key).await? {
+            if let Some(hook) = &m.options.before_delete {
+                if let Err(message) = hook(&row) {
+                    let _ = tx.rollback().await;
+                    return Err(brisk::Error::http(StatusCode::CONFLICT, message));
+                }
+            }
             titles.push((key_text(Some(key)), m.title(&row)));
         }
     }
@@ -448,6 +468,7 @@ fn form_page(
     let FormState { many, row, submitted, errors, key } = state;
     let adding = key.is_none();
     let widgets = form::widgets(m, row, submitted, errors, adding);
+    let groups = form::groups(m, widgets, many);
     let prefix = &admin.site.prefix;
     tpl.render_status(
         status,
@@ -455,8 +476,7 @@ fn form_page(
         json!({
             "admin": base(admin),
             "model": model_context(prefix, m),
-            "fields": widgets,
-            "many": many,
+            "groups": groups,
             "adding": adding,
             "title": row.map(|r| m.title(r)),
             "errors": !errors.is_empty(),
@@ -802,6 +822,12 @@ pub(crate) async fn delete_save(
             Ok(Redirect::to(model_url(&admin.site.prefix, &m)).into_response())
         }
         Err(e) if e.status() == StatusCode::CONFLICT => {
+            // Protected rows: the confirmation page says which. Anything else (a delete hook's
+            // refusal) is shown as it is.
+            let (_, blocks) = consequences(&db, &m, std::slice::from_ref(&key)).await?;
+            if blocks.is_empty() {
+                return Err(e);
+            }
             Ok(confirm_delete(&admin, &db, &tpl, &m, &[key], false).await?.into_response())
         }
         Err(e) => Err(e),

@@ -649,3 +649,94 @@ async fn groups_and_users_edited_in_the_admin_give_permissions() {
         assert_eq!(c.get("/admin/shop/item").await.status(), 403);
     }
 }
+
+#[tokio::test]
+async fn scopes_computed_columns_fieldsets_delete_hooks_and_foreign_key_filters() {
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let db = migrated(&test).await;
+        make_user(&db, "boss", true, true).await;
+        let acme = Supplier::objects()
+            .create(Supplier { id: AutoId::default(), name: "Acme".into() }, &db)
+            .await
+            .expect("acme");
+        let other = Supplier::objects()
+            .create(Supplier { id: AutoId::default(), name: "Bolt".into() }, &db)
+            .await
+            .expect("bolt");
+        for (name, price, supplier) in [
+            ("Cheap", 5.0, acme.id.value()),
+            ("Keep me", 7.0, other.id.value()),
+            ("Pricey", 500.0, acme.id.value()),
+        ] {
+            let item = Item {
+                id: AutoId::default(),
+                name: name.into(),
+                price,
+                in_stock: true,
+                supplier: Some(ForeignKey::new(supplier)),
+                created: DateTime::now(),
+            };
+            Item::objects().create(item, &db).await.expect("item");
+        }
+        let site = Admin::new()
+            .register::<Item>(
+                ModelAdmin::default()
+                    .list_display(["name", "doubled", "supplier"])
+                    .list_filter(["supplier"])
+                    .queryset(|qs| qs.filter(Item::price().lt(100.0)))
+                    .column("doubled", "Twice the price", |row| {
+                        format!("{:.1}", row.get("price").and_then(|p| p.as_f64()).unwrap_or(0.0) * 2.0)
+                    })
+                    .fieldsets(&[("Basics", &["name", "price"]), ("Stock", &["in_stock", "supplier"])])
+                    .before_delete(|row| match row.get_str("name") {
+                        Some(name) if name.starts_with("Keep") => Err(format!("{name} is kept on purpose.")),
+                        _ => Ok(()),
+                    }),
+            )
+            .register::<Supplier>(ModelAdmin::default());
+        let app = App::new().install(db.clone()).install(quick()).install(site).sessions(SessionConfig::new(
+            SecretKey::new("an admin test key that is long enough 0123456789").expect("key"),
+        ));
+        let mut boss = Browser { client: TestClient::serve(app).await, cookie: String::new() };
+        boss.login("boss", "a long enough passphrase").await;
+
+        let list = boss.get("/admin/shop/item").await.text();
+        assert!(list.contains(">Cheap<") && !list.contains("Pricey"), "the scope hides rows: {list}");
+        assert!(list.contains("Twice the price") && list.contains(">10.0<"), "a computed column: {list}");
+        // The foreign key's filter lists the suppliers, by title.
+        assert!(list.contains(">Acme</a>") && list.contains(">Bolt</a>"), "{list}");
+        let filtered = boss.get(&format!("/admin/shop/item?supplier={}", other.id.value())).await.text();
+        assert!(filtered.contains("Keep me") && !filtered.contains(">Cheap<"), "{filtered}");
+
+        // Outside the scope is not found, however it is reached.
+        let pricey = Item::objects().filter(Item::name().eq("Pricey")).get(&db).await.expect("pricey");
+        assert_eq!(boss.get(&format!("/admin/shop/item/{}/change", pricey.id.value())).await.status(), 404);
+
+        // Fieldsets group the form.
+        let cheap = Item::objects().filter(Item::name().eq("Cheap")).get(&db).await.expect("cheap");
+        let form = boss.get(&format!("/admin/shop/item/{}/change", cheap.id.value())).await.text();
+        let (basics, stock) = (
+            form.find("<legend>Basics</legend>").expect("basics"),
+            form.find("<legend>Stock</legend>").expect("stock"),
+        );
+        let (name, supplier) =
+            (form.find("id=\"id_name\"").expect("name"), form.find("id=\"id_supplier\"").expect("supplier"));
+        assert!(basics < name && name < stock && stock < supplier, "{form}");
+
+        // The delete hook refuses, and nothing goes.
+        let keep = Item::objects().filter(Item::name().eq("Keep me")).get(&db).await.expect("keep");
+        let res = boss
+            .post(&format!("/admin/shop/item/{}/delete", keep.id.value()), &[("csrf_token", &csrf(&form))])
+            .await;
+        assert_eq!(res.status(), 409);
+        assert!(res.text().contains("Keep me is kept on purpose."));
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 3);
+        let res = boss
+            .post(&format!("/admin/shop/item/{}/delete", cheap.id.value()), &[("csrf_token", &csrf(&form))])
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 2);
+    }
+}
