@@ -3,6 +3,7 @@
 
 mod form;
 pub mod history;
+mod inline;
 mod list;
 mod many;
 mod options;

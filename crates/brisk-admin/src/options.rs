@@ -86,6 +86,7 @@ pub(crate) struct Options {
     pub(crate) before_delete: Option<DeleteHook>,
     pub(crate) computed: Vec<Computed>,
     pub(crate) fieldsets: Vec<(&'static str, Vec<&'static str>)>,
+    pub(crate) inlines: Vec<crate::inline::InlineSpec>,
     pub(crate) title_fields: Vec<&'static str>,
 }
 
@@ -220,6 +221,32 @@ impl<M: Model> ModelAdmin<M> {
     /// The form's fields in titled groups (Django's `fieldsets`): `[("Main", &["name", "price"]), ...]`.
     pub fn fieldsets(mut self, sets: &[(&'static str, &[&'static str])]) -> Self {
         self.options.fieldsets = sets.iter().map(|(title, names)| (*title, names.to_vec())).collect();
+        self
+    }
+
+    /// Edits the rows of child model `C` on this model's page (Django's `TabularInline`): `fk`
+    /// is `C`'s foreign key to this model, `fields` the columns of the inline's table; three
+    /// empty rows add children. Children are changed, deleted and added in the parent's
+    /// transaction, after every row was checked.
+    ///
+    /// ```
+    /// # use brisk_orm::prelude::*;
+    /// # #[derive(Debug, Clone, Model)] struct Order { #[model(primary_key)] id: AutoId, customer: String }
+    /// # #[derive(Debug, Clone, Model)] struct Line { #[model(primary_key)] id: AutoId, #[model(on_delete = Cascade)] order: ForeignKey<Order>, product: String, quantity: i32 }
+    /// let orders = brisk_admin::ModelAdmin::<Order>::default().inline::<Line>("order", &["product", "quantity"]);
+    /// ```
+    pub fn inline<C: Model + Send + Sync + 'static>(
+        mut self,
+        fk: &'static str,
+        fields: &[&'static str],
+    ) -> Self {
+        self.options.inlines.push(crate::inline::InlineSpec {
+            meta: C::META,
+            fk,
+            fields: fields.to_vec(),
+            extra: 3,
+            ops: Arc::new(crate::registry::Ops::<C> { scope: None, model: PhantomData }),
+        });
         self
     }
 

@@ -309,6 +309,24 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
         ("title_fields", &options.title_fields),
     ];
     let mut problems = Vec::new();
+    for inline in &options.inlines {
+        let child = inline.meta;
+        match child.fields.iter().find(|f| f.name == inline.fk) {
+            Some(f) if f.relation.is_some_and(|r| (r.target)().table == meta.table) => {}
+            _ => problems.push(format!(
+                "the admin of {}: the inline of {} names {:?}, which is not its foreign key to {}",
+                meta.name, child.name, inline.fk, meta.name
+            )),
+        }
+        for name in &inline.fields {
+            if !child.fields.iter().any(|f| f.name == *name) || *name == inline.fk {
+                problems.push(format!(
+                    "the admin of {}: the inline of {} names {name:?}, which is not one of its fields",
+                    meta.name, child.name
+                ));
+            }
+        }
+    }
     let in_sets: Vec<&'static str> =
         options.fieldsets.iter().flat_map(|(_, names)| names.iter().copied()).collect();
     for name in &in_sets {

@@ -16,6 +16,7 @@ use serde_json::{json, Value as JsonValue};
 
 use crate::form::{self, Errors};
 use crate::history::{self, ActionFlag, Entry};
+use crate::inline;
 use crate::list;
 use crate::many;
 use crate::registry::{key_text, Registered};
@@ -452,6 +453,7 @@ async fn delete_rows(admin: &StaffRequest, db: &Db, m: &Registered, keys: &[Json
 /// (`None` when adding).
 struct FormState<'a> {
     many: Vec<many::ManyWidget>,
+    inlines: Vec<inline::InlineForm>,
     row: Option<&'a DynRow>,
     submitted: Option<&'a BTreeMap<String, String>>,
     errors: &'a Errors,
@@ -465,7 +467,7 @@ fn form_page(
     status: StatusCode,
     state: FormState<'_>,
 ) -> Result<Template> {
-    let FormState { many, row, submitted, errors, key } = state;
+    let FormState { many, inlines, row, submitted, errors, key } = state;
     let adding = key.is_none();
     let widgets = form::widgets(m, row, submitted, errors, adding);
     let groups = form::groups(m, widgets, many);
@@ -477,6 +479,7 @@ fn form_page(
             "admin": base(admin),
             "model": model_context(prefix, m),
             "groups": groups,
+            "inlines": inlines,
             "adding": adding,
             "title": row.map(|r| m.title(r)),
             "errors": !errors.is_empty(),
@@ -496,10 +499,29 @@ async fn full_form(
     status: StatusCode,
     state: FormState<'_>,
     owner: Option<&JsonValue>,
-    chosen: Option<&many::Chosen>,
+    sent: Sent<'_>,
 ) -> Result<Response> {
-    let many = many::widgets(&admin.site.models, m, &**db, owner, chosen).await?;
-    Ok(form_page(admin, tpl, m, status, FormState { many, ..state })?.into_response())
+    let many = many::widgets(&admin.site.models, m, &**db, owner, sent.chosen).await?;
+    let inlines = inline::forms(m, owner, sent.pairs, sent.inline_errors, &**db).await?;
+    Ok(form_page(admin, tpl, m, status, FormState { many, inlines, ..state })?.into_response())
+}
+
+/// What a form sent back carries besides its fields: the many-to-many choices, the raw pairs
+/// (the inlines' rows) and the inlines' errors.
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    chosen: Option<&'a many::Chosen>,
+    pairs: Option<&'a [(String, String)]>,
+    inline_errors: &'a inline::InlineErrors,
+}
+
+static NO_INLINE_ERRORS: std::sync::LazyLock<inline::InlineErrors> =
+    std::sync::LazyLock::new(Default::default);
+
+impl Sent<'static> {
+    fn none() -> Self {
+        Sent { chosen: None, pairs: None, inline_errors: &NO_INLINE_ERRORS }
+    }
 }
 
 /// The add form.
@@ -511,8 +533,15 @@ pub(crate) async fn add_form(
 ) -> Result<Response> {
     let m = admin.model(&path.app, &path.model)?;
     admin.require(&m, "add").await?;
-    let state = FormState { many: Vec::new(), row: None, submitted: None, errors: &Errors::new(), key: None };
-    full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, None, None).await
+    let state = FormState {
+        many: Vec::new(),
+        inlines: Vec::new(),
+        row: None,
+        submitted: None,
+        errors: &Errors::new(),
+        key: None,
+    };
+    full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, None, Sent::none()).await
 }
 
 fn submitted(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
@@ -559,29 +588,53 @@ pub(crate) async fn add_save(
     let pairs = form_pairs(&headers, &body)?;
     let next = button(&pairs);
     let chosen = many::chosen(&m, &pairs);
-    let form = submitted(pairs);
-    let refused = |errors: Errors| {
+    let form = submitted(pairs.clone());
+    let refused = |errors: Errors, inline_errors: inline::InlineErrors| {
         let chosen = chosen.as_ref().ok().cloned();
-        let (admin, db, tpl, m, form) = (&admin, &db, &tpl, &m, &form);
+        let (admin, db, tpl, m, form, pairs) = (&admin, &db, &tpl, &m, &form, &pairs);
         async move {
-            let state =
-                FormState { many: Vec::new(), row: None, submitted: Some(form), errors: &errors, key: None };
-            full_form(admin, db, tpl, m, StatusCode::UNPROCESSABLE_ENTITY, state, None, chosen.as_ref()).await
+            let state = FormState {
+                many: Vec::new(),
+                inlines: Vec::new(),
+                row: None,
+                submitted: Some(form),
+                errors: &errors,
+                key: None,
+            };
+            full_form(
+                admin,
+                db,
+                tpl,
+                m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                state,
+                None,
+                Sent { chosen: chosen.as_ref(), pairs: Some(pairs), inline_errors: &inline_errors },
+            )
+            .await
         }
     };
     let (mut values, chosen) = match (form::parse(&m, &form, true), chosen.clone()) {
         (Ok(values), Ok(chosen)) => (values, chosen),
         (Err(mut errors), Err(more)) => {
             errors.extend(more);
-            return refused(errors).await;
+            return refused(errors, inline::InlineErrors::new()).await;
         }
-        (Err(errors), _) | (_, Err(errors)) => return refused(errors).await,
+        (Err(errors), _) | (_, Err(errors)) => return refused(errors, inline::InlineErrors::new()).await,
     };
     if let Some(hook) = &m.options.before_save {
         if let Err(message) = hook(&mut values, true) {
-            return refused(Errors::from([("__all__", vec![message])])).await;
+            return refused(Errors::from([("__all__", vec![message])]), inline::InlineErrors::new()).await;
         }
     }
+    let planned = match inline::plan(&m, &pairs) {
+        Ok(planned) => planned,
+        Err(inline_errors) => {
+            let errors =
+                Errors::from([("__all__", vec!["Please correct the errors in the rows below.".to_owned()])]);
+            return refused(errors, inline_errors).await;
+        }
+    };
     // Automatic timestamps are the server's to set.
     for f in m.meta.fields.iter().filter(|f| f.auto_now || f.auto_now_add) {
         values.set(f.name, json!(brisk_orm::DateTime::now()));
@@ -591,13 +644,17 @@ pub(crate) async fn add_save(
         Ok(row) => row,
         Err(e) => {
             let _ = tx.rollback().await;
-            return refused(refusal(&m, e)?).await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
         }
     };
     if let Some(owner) = stored.get(m.meta.primary_key().name) {
         if let Err(e) = many::save(&m, owner, &chosen, &tx).await {
             let _ = tx.rollback().await;
-            return refused(refusal(&m, e)?).await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
+        }
+        if let Err(e) = inline::apply(&m, owner, &planned, &tx).await {
+            let _ = tx.rollback().await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
         }
     }
     let key = key_text(stored.get(m.meta.primary_key().name));
@@ -659,12 +716,13 @@ pub(crate) async fn change_form(
     if admin.may(&m, "change").await? {
         let state = FormState {
             many: Vec::new(),
+            inlines: Vec::new(),
             row: Some(&row),
             submitted: None,
             errors: &Errors::new(),
             key: Some(&path.key),
         };
-        return full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, Some(&key), None).await;
+        return full_form(&admin, &db, &tpl, &m, StatusCode::OK, state, Some(&key), Sent::none()).await;
     }
     let fields: Vec<JsonValue> = m
         .form_fields()
@@ -700,14 +758,15 @@ pub(crate) async fn change_save(
     let pairs = form_pairs(&headers, &body)?;
     let next = button(&pairs);
     let chosen = many::chosen(&m, &pairs);
-    let form = submitted(pairs);
-    let refused = |errors: Errors| {
+    let form = submitted(pairs.clone());
+    let refused = |errors: Errors, inline_errors: inline::InlineErrors| {
         let chosen = chosen.as_ref().ok().cloned();
-        let (admin, db, tpl, m, form, row, key, key_json) =
-            (&admin, &db, &tpl, &m, &form, &row, &path.key, &key_json);
+        let (admin, db, tpl, m, form, row, key, key_json, pairs) =
+            (&admin, &db, &tpl, &m, &form, &row, &path.key, &key_json, &pairs);
         async move {
             let state = FormState {
                 many: Vec::new(),
+                inlines: Vec::new(),
                 row: Some(row),
                 submitted: Some(form),
                 errors: &errors,
@@ -721,7 +780,7 @@ pub(crate) async fn change_save(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 state,
                 Some(key_json),
-                chosen.as_ref(),
+                Sent { chosen: chosen.as_ref(), pairs: Some(pairs), inline_errors: &inline_errors },
             )
             .await
         }
@@ -730,15 +789,23 @@ pub(crate) async fn change_save(
         (Ok(values), Ok(chosen)) => (values, chosen),
         (Err(mut errors), Err(more)) => {
             errors.extend(more);
-            return refused(errors).await;
+            return refused(errors, inline::InlineErrors::new()).await;
         }
-        (Err(errors), _) | (_, Err(errors)) => return refused(errors).await,
+        (Err(errors), _) | (_, Err(errors)) => return refused(errors, inline::InlineErrors::new()).await,
     };
     if let Some(hook) = &m.options.before_save {
         if let Err(message) = hook(&mut values, false) {
-            return refused(Errors::from([("__all__", vec![message])])).await;
+            return refused(Errors::from([("__all__", vec![message])]), inline::InlineErrors::new()).await;
         }
     }
+    let planned = match inline::plan(&m, &pairs) {
+        Ok(planned) => planned,
+        Err(inline_errors) => {
+            let errors =
+                Errors::from([("__all__", vec!["Please correct the errors in the rows below.".to_owned()])]);
+            return refused(errors, inline_errors).await;
+        }
+    };
     let mut changed = form::changed(&row, &values);
     let mut changes = DynRow::new();
     for name in &changed {
@@ -754,14 +821,21 @@ pub(crate) async fn change_save(
     if !changed.is_empty() {
         if let Err(e) = m.ops.update(&tx, &key_json, &changes).await {
             let _ = tx.rollback().await;
-            return refused(refusal(&m, e)?).await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
         }
     }
     match many::save(&m, &key_json, &chosen, &tx).await {
         Ok(links) => changed.extend(links),
         Err(e) => {
             let _ = tx.rollback().await;
-            return refused(refusal(&m, e)?).await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
+        }
+    }
+    match inline::apply(&m, &key_json, &planned, &tx).await {
+        Ok(children) => changed.extend(children),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return refused(refusal(&m, e)?, inline::InlineErrors::new()).await;
         }
     }
     let mut updated = row.clone();

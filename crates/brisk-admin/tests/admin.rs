@@ -740,3 +740,121 @@ async fn scopes_computed_columns_fieldsets_delete_hooks_and_foreign_key_filters(
         assert_eq!(Item::objects().count(&db).await.expect("count"), 2);
     }
 }
+
+#[tokio::test]
+async fn inlines_edit_add_and_delete_children_on_the_parents_page() {
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let db = migrated(&test).await;
+        make_user(&db, "boss", true, true).await;
+        let acme = Supplier::objects()
+            .create(Supplier { id: AutoId::default(), name: "Acme".into() }, &db)
+            .await
+            .expect("acme");
+        let bolt = Supplier::objects()
+            .create(Supplier { id: AutoId::default(), name: "Bolt".into() }, &db)
+            .await
+            .expect("bolt");
+        let mut ids = Vec::new();
+        for (name, supplier) in
+            [("Anvil", acme.id.value()), ("Rope", acme.id.value()), ("Nut", bolt.id.value())]
+        {
+            let item = Item {
+                id: AutoId::default(),
+                name: name.into(),
+                price: 10.0,
+                in_stock: true,
+                supplier: Some(ForeignKey::new(supplier)),
+                created: DateTime::now(),
+            };
+            ids.push(Item::objects().create(item, &db).await.expect("item").id.value().to_string());
+        }
+        let site = Admin::new()
+            .register::<Supplier>(
+                ModelAdmin::default().inline::<Item>("supplier", &["name", "price", "in_stock"]),
+            )
+            .register::<Item>(ModelAdmin::default());
+        let app = App::new().install(db.clone()).install(quick()).install(site).sessions(SessionConfig::new(
+            SecretKey::new("an admin test key that is long enough 0123456789").expect("key"),
+        ));
+        let mut boss = Browser { client: TestClient::serve(app).await, cookie: String::new() };
+        boss.login("boss", "a long enough passphrase").await;
+        let url = format!("/admin/shop/supplier/{}/change", acme.id.value());
+        let form = boss.get(&url).await.text();
+        assert!(
+            form.contains("<legend>Items</legend>")
+                && form.contains("value=\"Anvil\"")
+                && form.contains("value=\"Rope\""),
+            "{form}"
+        );
+        assert!(!form.contains("value=\"Nut\""), "only this supplier's items");
+        assert!(
+            form.contains("name=\"inline0-count\" value=\"5\""),
+            "two children and three empty rows: {form}"
+        );
+        let token = csrf(&form);
+        let (anvil, rope) = (ids[0].as_str(), ids[1].as_str());
+        let mut fields = vec![
+            ("csrf_token", token.as_str()),
+            ("name", "Acme"),
+            ("inline0-count", "5"),
+            ("inline0-0-key", anvil),
+            ("inline0-0-name", "Anvil"),
+            ("inline0-0-price", "12"),
+            ("inline0-0-in_stock", "on"),
+            ("inline0-1-key", rope),
+            ("inline0-1-name", "Rope"),
+            ("inline0-1-price", "10"),
+            ("inline0-1-DELETE", "on"),
+            ("inline0-2-name", "Hammer"),
+            ("inline0-2-price", "25"),
+            ("inline0-3-name", "Bad"),
+            ("inline0-3-price", "-4"),
+        ];
+        let res = boss.post(&url, &fields).await;
+        assert_eq!(res.status(), 422, "one bad row: nothing written");
+        let page = res.text();
+        assert!(
+            page.contains("Ensure this value is greater than or equal to 0.")
+                && page.contains("value=\"Hammer\""),
+            "{page}"
+        );
+        assert_eq!(Item::objects().count(&db).await.expect("count"), 3);
+        fields.retain(|(k, _)| !k.starts_with("inline0-3"));
+        let res = boss.post(&url, &fields).await;
+        assert_eq!(res.status(), 303, "{}", res.text());
+        let names: Vec<String> = Item::objects()
+            .filter(Item::supplier().eq(acme.id.value()))
+            .all(&db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names.len(), 2);
+        assert!(names.contains(&"Anvil".to_owned()) && names.contains(&"Hammer".to_owned()), "{names:?}");
+        let anvil_row = Item::objects().filter(Item::name().eq("Anvil")).get(&db).await.expect("anvil");
+        assert_eq!(anvil_row.price, 12.0);
+        let history = boss.get(&format!("/admin/shop/supplier/{}/history", acme.id.value())).await.text();
+        assert!(history.contains("items"), "{history}");
+
+        // Another supplier's item cannot be reached through this form.
+        let nut = ids[2].as_str();
+        let res = boss
+            .post(
+                &url,
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("name", "Acme"),
+                    ("inline0-count", "1"),
+                    ("inline0-0-key", nut),
+                    ("inline0-0-name", "Stolen"),
+                    ("inline0-0-price", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(Item::objects().filter(Item::name().eq("Stolen")).count(&db).await.expect("count"), 0);
+    }
+}
