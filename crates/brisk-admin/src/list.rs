@@ -68,7 +68,8 @@ fn sortable(model: &Registered, name: &str) -> Option<&'static FieldMeta> {
 
 fn filter(model: &Registered, key: &str, value: &str) -> Option<Filter> {
     let (name, lookup) = key.split_once("__").unwrap_or((key, "exact"));
-    let field = model.options.list_filter.iter().find(|n| **n == name).and_then(|n| model.field(n))?;
+    let offered = model.options.list_filter.contains(&name) || model.options.date_hierarchy == Some(name);
+    let field = model.field(name).filter(|_| offered)?;
     match lookup {
         "isnull" => Some(Filter::IsNull(field.name, value == "1")),
         "exact" => {
@@ -134,7 +135,7 @@ impl ListParams {
     }
 
     /// The URL of a filter link: this page's with the filter's parameters replaced.
-    fn with_filter(&self, field: &str, set: &[(&str, String)]) -> String {
+    pub(crate) fn with_filter(&self, field: &str, set: &[(&str, String)]) -> String {
         let prefix = format!("{field}__");
         let mut pairs: Vec<(String, String)> = self
             .pairs
@@ -341,6 +342,100 @@ pub(crate) async fn related_titles(
         let titles =
             found.iter().map(|row| (key_text(row.get(target.primary_key().name)), title_of(row))).collect();
         out.insert(f.name, titles);
+    }
+    Ok(out)
+}
+
+/// One link of the date drill-down.
+#[derive(Debug, Serialize)]
+pub(crate) struct DateLink {
+    label: String,
+    url: String,
+    current: bool,
+}
+
+/// The date drill-down above the list (`date_hierarchy`): the years from the oldest row's to
+/// the newest's (two indexed reads, no scan), or the months of the chosen year, or the days of
+/// the chosen month; with a link back up.
+pub(crate) async fn date_links(
+    m: &Registered,
+    params: &ListParams,
+    ex: &dyn Executor,
+) -> Result<Vec<DateLink>, brisk_orm::Error> {
+    let Some(name) = m.options.date_hierarchy else { return Ok(Vec::new()) };
+    let Some(field) = m.field(name) else { return Ok(Vec::new()) };
+    let key = format!("{name}__range");
+    let range = params.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let link = |label: String, from: chrono::NaiveDate, to: chrono::NaiveDate, current: bool| DateLink {
+        url: params.with_filter(name, &[(&key, format!("{from}/{to}"))]),
+        label,
+        current,
+    };
+    let parse = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let chosen =
+        range.as_deref().and_then(|r| r.split_once('/')).and_then(|(a, b)| Some((parse(a)?, parse(b)?)));
+    let mut out = vec![DateLink {
+        label: "All dates".into(),
+        url: params.with_filter(name, &[]),
+        current: chosen.is_none(),
+    }];
+    match chosen {
+        None => {
+            let first = |desc: bool| {
+                let q = ListQuery {
+                    order: vec![(field.name, desc)],
+                    filters: vec![Filter::IsNull(field.name, false)],
+                    limit: 1,
+                    ..ListQuery::default()
+                };
+                async move { m.ops.list(ex, &Default::default(), &q).await }
+            };
+            let year_of = |rows: Vec<DynRow>| {
+                rows.first()
+                    .and_then(|r| r.get_str(field.name))
+                    .and_then(|s| s.get(..4))
+                    .and_then(|y| y.parse::<i32>().ok())
+            };
+            let (Some(low), Some(high)) = (year_of(first(false).await?), year_of(first(true).await?)) else {
+                return Ok(out);
+            };
+            for year in low..=high.min(low + 50) {
+                if let (Some(from), Some(to)) = (
+                    chrono::NaiveDate::from_ymd_opt(year, 1, 1),
+                    chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1),
+                ) {
+                    out.push(link(year.to_string(), from, to, false));
+                }
+            }
+        }
+        Some((from, to)) => {
+            let year = from.year();
+            let whole_year = from.ordinal() == 1 && to.year() == year + 1 && to.ordinal() == 1;
+            if whole_year {
+                for month in 1..=12 {
+                    let start = chrono::NaiveDate::from_ymd_opt(year, month, 1);
+                    let end = if month == 12 {
+                        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)
+                    } else {
+                        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+                    };
+                    if let (Some(start), Some(end)) = (start, end) {
+                        out.push(link(start.format("%B %Y").to_string(), start, end, false));
+                    }
+                }
+            } else {
+                let mut day = from.with_day(1).unwrap_or(from);
+                let month = day.month();
+                while day.month() == month {
+                    let next = day.succ_opt().unwrap_or(day);
+                    out.push(link(day.format("%-d %B").to_string(), day, next, day == from && next == to));
+                    if next == day {
+                        break;
+                    }
+                    day = next;
+                }
+            }
+        }
     }
     Ok(out)
 }

@@ -87,6 +87,7 @@ pub(crate) struct Options {
     pub(crate) computed: Vec<Computed>,
     pub(crate) fieldsets: Vec<(&'static str, Vec<&'static str>)>,
     pub(crate) inlines: Vec<crate::inline::InlineSpec>,
+    pub(crate) date_hierarchy: Option<&'static str>,
     pub(crate) title_fields: Vec<&'static str>,
 }
 
@@ -247,6 +248,13 @@ impl<M: Model> ModelAdmin<M> {
             extra: 3,
             ops: Arc::new(crate::registry::Ops::<C> { scope: None, model: PhantomData }),
         });
+        self
+    }
+
+    /// A date or timestamp field to drill into above the list (Django's `date_hierarchy`):
+    /// the years from the oldest row to the newest, then a year's months, then a month's days.
+    pub fn date_hierarchy(mut self, field: &'static str) -> Self {
+        self.options.date_hierarchy = Some(field);
         self
     }
 

@@ -309,6 +309,18 @@ pub(crate) fn unknown_names(meta: &'static ModelMeta, options: &Options) -> Vec<
         ("title_fields", &options.title_fields),
     ];
     let mut problems = Vec::new();
+    if let Some(name) = options.date_hierarchy {
+        let dated = meta
+            .fields
+            .iter()
+            .any(|f| f.name == name && matches!(f.kind, ColumnKind::Date | ColumnKind::DateTime));
+        if !dated {
+            problems.push(format!(
+                "the admin of {}: date_hierarchy names {name:?}, which is not a date field",
+                meta.name
+            ));
+        }
+    }
     for inline in &options.inlines {
         let child = inline.meta;
         match child.fields.iter().find(|f| f.name == inline.fk) {

@@ -276,6 +276,7 @@ async fn render_list_with(
             "q": params.q,
             "searchable": !m.options.search_fields.is_empty(),
             "filters": list::sidebar(&admin.site.models, m, &params, &**db).await?,
+            "dates": list::date_links(m, &params, &**db).await?,
             "page": page,
             "prev_url": (page > 1).then(|| params.with("p", Some(&(page - 1).to_string()))),
             "next_url": has_next.then(|| params.with("p", Some(&(page + 1).to_string()))),

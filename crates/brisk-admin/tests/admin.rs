@@ -50,6 +50,7 @@ fn admin() -> Admin {
                 .list_editable(["price"])
                 .search_fields(["name"])
                 .list_filter(["in_stock", "created"])
+                .date_hierarchy("created")
                 .ordering(["name"])
                 .list_per_page(2),
         )
@@ -263,6 +264,14 @@ async fn the_admin_journey() {
         let (desk, chair) = (sorted.find(">Desk<").expect("desk"), sorted.find(">Chair<").expect("chair"));
         assert!(desk < chair, "by price, descending");
         assert!(sorted.contains("aria-sort=\"descending\""));
+        // The date drill-down: this year, then its months.
+        let year = brisk_orm::DateTime::now().format("%Y").to_string();
+        let dates = boss.get("/admin/shop/item").await.text();
+        assert!(dates.contains(&format!(">{year}</a>")), "{dates}");
+        let next = year.parse::<i32>().expect("year") + 1;
+        let months =
+            boss.get(&format!("/admin/shop/item?created__range={year}-01-01%2F{next}-01-01")).await.text();
+        assert!(months.contains(&format!(">December {year}</a>")) && months.contains(">Chair<"), "{months}");
         // Hostile parameters are ignored, never SQL.
         for q in [
             "o=price%3BDROP%20TABLE%20shop_item",
