@@ -297,7 +297,13 @@ def main() -> int:
     parser.add_argument("--pages", action="store_true",
                         help="the template-page suite instead (a fortunes page rendered from a template by brisk, "
                              "FastAPI + Jinja2 and Flask + Jinja2): results/pages-latest.md")
+    parser.add_argument("--admin", action="store_true",
+                        help="the admin suite instead (brisk-admin's list page against Django's admin, a million rows "
+                             "on the same PostgreSQL): results/admin-latest.md")
     args = parser.parse_args()
+    if args.admin:
+        import admin
+        return admin.rewrite_report(args.smoke) if args.report else admin.main(args.smoke)
     if args.pages:
         import pages
         return pages.rewrite_report(args.smoke) if args.report else pages.main(args.smoke)

@@ -174,11 +174,14 @@ def run_wrk(
     core: int,
     script: str,
     nice: int,
+    headers: list[str] | tuple[str, ...] = (),
 ) -> WrkResult:
-    """Runs wrk pinned to `core` with one thread and returns its figures."""
+    """Runs wrk pinned to `core` with one thread and returns its figures. `headers`
+    ("Name: value") are sent with every request (a session cookie, say)."""
     duration = max(1, round(seconds))
     argv = [
         *(["nice", "-n", str(nice)] if nice else []), "taskset", "-c", str(core), "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+        *(a for h in headers for a in ("-H", h)),
         "-s", script, url, "--", method, str(depth), body_file or "",
     ]
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
