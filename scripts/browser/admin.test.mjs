@@ -185,13 +185,17 @@ try {
   // bob: staff, in a group that may only view items — through the admin's forms.
   await page.goto(url('/admin/auth/group/add'));
   await page.getByLabel('Name').fill('item viewers');
-  await page.getByLabel('Permissions').selectOption({ label: 'showcase | item | Can view item' });
+  await page.getByLabel('Filter the choices of Permissions').fill('view item');
+  const hidden = await page.evaluate(() => [...document.getElementById('id_permissions').options].filter((o) => o.hidden).length);
+  const shown = await page.evaluate(() => [...document.getElementById('id_permissions').options].filter((o) => !o.hidden).map((o) => o.text));
+  check(hidden > 0 && shown.every((t) => t.toLowerCase().includes('view item')), `the filter box narrows the permissions to ${JSON.stringify(shown)}`);
+  await page.getByLabel('Permissions', { exact: true }).selectOption({ label: 'showcase | item | Can view item' });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.waitForURL(/\/admin\/auth\/group$/);
   await page.goto(url('/admin/auth/user'));
   await page.getByRole('link', { name: viewerUser, exact: true }).click();
   await page.getByLabel('Is staff').check();
-  await page.getByLabel('Groups').selectOption({ label: 'item viewers' });
+  await page.getByLabel('Groups', { exact: true }).selectOption({ label: 'item viewers' });
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.waitForURL(/\/admin\/auth\/user$/);
   ok(`${viewerUser} is staff, in "item viewers"`);
