@@ -17,7 +17,7 @@ pub mod validators;
 
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::PasswordHasher as _;
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -149,13 +149,23 @@ impl Hasher {
         let same_cost = params.m_cost() == current.memory_kib
             && params.t_cost() == current.iterations
             && params.p_cost() == current.parallelism;
-        let checker = Argon2::new(algorithm, version, params);
-        match checker.verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Verified::Match {
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Verified::Mismatch };
+        // A stored hash cannot make the server spend more than this memory on it.
+        if params.m_cost() > MAX_MEMORY_KIB {
+            return Verified::Mismatch;
+        }
+        let checker = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.as_bytes().len()];
+        let computed = with_memory(params.block_count(), |blocks| {
+            checker.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks).is_ok()
+        });
+        if computed && brisk::security::constant_time_eq(&out, expected.as_bytes()) {
+            Verified::Match {
                 needs_rehash: !(same_cost && algorithm == Algorithm::Argon2id && version == Version::V0x13)
                     || phc.len() != encoded.len(),
-            },
-            Err(_) => Verified::Mismatch,
+            }
+        } else {
+            Verified::Mismatch
         }
     }
 
@@ -189,6 +199,32 @@ impl Hasher {
         .await
         .unwrap_or(Verified::Mismatch)
     }
+}
+
+/// The most memory a stored hash may ask for (256 MiB), so a hostile row cannot exhaust the
+/// server.
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
+
+/// Argon2's working memory kept between verifications (at most this many buffers), so a
+/// verification neither allocates nor faults in 19 MiB each time: every check costs the same,
+/// whichever thread runs it, and the memory does not grow with the threads that ever hashed.
+const KEPT_BUFFERS: usize = 2;
+
+static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs `f` with `blocks` Argon2 memory blocks, from the kept buffers when one is free.
+fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> R) -> R {
+    let mut buffer = MEMORY.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+    if buffer.len() != blocks {
+        buffer.clear();
+        buffer.resize(blocks, argon2::Block::new());
+    }
+    let result = f(&mut buffer);
+    let mut kept = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+    if kept.len() < KEPT_BUFFERS {
+        kept.push(buffer);
+    }
+    result
 }
 
 /// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 key>` (the part after the first `$`).
