@@ -4,7 +4,7 @@
 // view the history; give bob (a seeded user) staff status and a group with only "view item"
 // through the admin's own forms; then, as bob, find no add/change/delete controls and a 403
 // when the change URL is posted directly. axe-core checks every page (login, index, list,
-// change form with errors, delete confirmation, history) for WCAG 2.2 A/AA violations; screenshots
+// change form with errors, delete confirmation, history, read-only item) for WCAG 2.2 A/AA violations; screenshots
 // at 1280 and 375 px wide. Every request to another host is blocked and counted.
 // Run by scripts/browser-test, which starts the showcase with a superuser.
 //   BASE_URL        the showcase, http://127.0.0.1:PORT (required)
@@ -210,6 +210,7 @@ try {
   check(await v.getByLabel('Action').count() === 0, 'no actions (no delete)');
   await v.getByRole('link', { name: /Reading lamp/ }).click();
   check(await v.getByRole('heading', { name: /^View item/ }).isVisible(), 'the item is shown read-only');
+  await accessible(v, 'read-only item');
   check(await v.getByRole('button', { name: 'Save', exact: true }).count() === 0, 'no save control');
   const changeUrl = v.url();
   const token = await v.evaluate(async () => {
