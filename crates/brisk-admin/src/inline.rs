@@ -222,13 +222,7 @@ pub(crate) fn plan(m: &Registered, pairs: &[(String, String)]) -> Result<Vec<Pla
 }
 
 fn child_key(spec: &InlineSpec, key: &str) -> JsonValue {
-    use brisk_orm::ColumnKind::*;
-    match spec.meta.primary_key().kind {
-        SmallInt | Int | BigInt | AutoBigInt => {
-            key.parse::<i64>().map(JsonValue::from).unwrap_or(JsonValue::Null)
-        }
-        _ => JsonValue::String(key.to_owned()),
-    }
+    crate::registry::key_from_text(spec.meta, key).unwrap_or(JsonValue::Null)
 }
 
 /// Applies `planned` to the children of `owner` (inside the caller's transaction); returns the

@@ -112,15 +112,10 @@ pub(crate) fn chosen(m: &Registered, pairs: &[(String, String)]) -> Result<Chose
         if !pairs.iter().any(|(k, v)| k == "_m2m" && v == field.name) {
             continue;
         }
-        let kind = (field.target)().primary_key().kind;
+        let target = (field.target)();
         let mut keys = Vec::new();
         for (_, v) in pairs.iter().filter(|(k, _)| k == field.name).take(10_000) {
-            let key = match kind {
-                ColumnKind::SmallInt | ColumnKind::Int | ColumnKind::BigInt | ColumnKind::AutoBigInt => {
-                    v.parse::<i64>().map(JsonValue::from).ok()
-                }
-                _ => Some(JsonValue::String(v.clone())),
-            };
+            let key = crate::registry::key_from_text(target, v);
             match key {
                 Some(key) => keys.push(key),
                 None => {

@@ -255,6 +255,17 @@ impl Registered {
     }
 }
 
+/// A key's text (from a URL or a form) as the JSON value of `meta`'s primary key: a number
+/// for an integer key (`None` when the text is not one), else the text.
+pub(crate) fn key_from_text(meta: &ModelMeta, text: &str) -> Option<JsonValue> {
+    match meta.primary_key().kind {
+        ColumnKind::SmallInt | ColumnKind::Int | ColumnKind::BigInt | ColumnKind::AutoBigInt => {
+            text.parse::<i64>().ok().map(JsonValue::from)
+        }
+        _ => Some(JsonValue::String(text.to_owned())),
+    }
+}
+
 /// A key as it appears in a URL.
 pub(crate) fn key_text(key: Option<&JsonValue>) -> String {
     match key {

@@ -77,15 +77,8 @@ fn model_context(prefix: &str, m: &Registered) -> JsonValue {
 
 /// The key in a URL as the primary key's JSON value (a number for an integer key).
 fn key_value(m: &Registered, key: &str) -> Result<JsonValue> {
-    let pk = m.meta.primary_key();
-    use brisk_orm::ColumnKind::*;
-    match pk.kind {
-        SmallInt | Int | BigInt | AutoBigInt => key
-            .parse::<i64>()
-            .map(JsonValue::from)
-            .map_err(|_| brisk::Error::http(StatusCode::NOT_FOUND, "No such object")),
-        _ => Ok(JsonValue::String(key.to_owned())),
-    }
+    crate::registry::key_from_text(m.meta, key)
+        .ok_or_else(|| brisk::Error::http(StatusCode::NOT_FOUND, "No such object"))
 }
 
 async fn object(admin: &StaffRequest, db: &Db, m: &Registered, key: &str) -> Result<(JsonValue, DynRow)> {
