@@ -124,16 +124,9 @@ pub(crate) fn safe_next(next: Option<&str>) -> Option<&str> {
     ok.then_some(next)
 }
 
-/// `value` percent-encoded for a query string.
+/// `value` percent-encoded for a query string (as `application/x-www-form-urlencoded`).
 pub(crate) fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Query of the login page.
@@ -428,6 +421,6 @@ mod tests {
 
     #[test]
     fn next_values_are_encoded() {
-        assert_eq!(encode_query_value("/notes?page=2&x=é"), "/notes%3Fpage%3D2%26x%3D%C3%A9");
+        assert_eq!(encode_query_value("/notes?page=2&x=é"), "%2Fnotes%3Fpage%3D2%26x%3D%C3%A9");
     }
 }

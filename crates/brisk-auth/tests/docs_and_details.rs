@@ -182,3 +182,21 @@ async fn login_needs_its_fields_and_a_known_content_type() {
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>()["detail"][0]["loc"], json!(["body", "username"]));
 }
+
+async fn private_page(user: brisk_auth::LoginRequired) -> String {
+    format!("hello {}", user.username)
+}
+
+#[tokio::test]
+async fn login_required_sends_an_anonymous_browser_to_the_login_page_and_back() {
+    for test in databases().await {
+        let db = test.database();
+        user(&db, "noor", "noor's long passphrase").await;
+        let mut browser = Browser::new(app_with(&db, auth()).route("/private", get(private_page))).await;
+        let res = browser.get("/private?tab=2").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.header("location"), Some("/auth/login?next=%2Fprivate%3Ftab%3D2"));
+        assert_eq!(browser.login("noor", "noor's long passphrase").await.status(), 200);
+        assert_eq!(browser.get("/private?tab=2").await.text(), "hello noor");
+    }
+}
