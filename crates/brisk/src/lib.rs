@@ -7,6 +7,8 @@ extern crate self as brisk;
 pub mod background;
 pub mod batch;
 pub mod body;
+#[cfg(feature = "cache")]
+pub mod cache;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "csrf")]
@@ -19,6 +21,8 @@ mod install;
 pub mod logging;
 pub mod middleware;
 pub mod openapi;
+pub mod pubsub;
+pub mod rate_limit;
 pub mod response;
 pub mod routing;
 #[cfg(feature = "sessions")]

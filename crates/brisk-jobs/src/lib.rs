@@ -1,0 +1,1 @@
+//! Durable background jobs and cron for brisk, stored in the app's database.

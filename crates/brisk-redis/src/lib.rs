@@ -1,0 +1,1 @@
+//! Redis backends for brisk: sessions, cache, rate limits and pub/sub.

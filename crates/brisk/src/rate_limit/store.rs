@@ -1,0 +1,59 @@
+//! [`RateLimitStore`]: where the rate limiter keeps its state. One trait for the in-process
+//! store ([`MemoryRateLimits`](super::MemoryRateLimits)) and Redis
+//! (`brisk_redis::RedisRateLimits`, one Lua script), so a limit holds across processes when
+//! they share Redis.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::handler::BoxFuture;
+
+/// How many requests a key may make in a period: `limit` per `period`, all of them at once
+/// at most (the burst is the limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Quota {
+    /// Requests allowed per period (at least 1).
+    pub limit: u32,
+    /// The period (more than zero).
+    pub period: Duration,
+}
+
+impl Quota {
+    /// `limit` requests per `period`. A zero limit or period is raised to the smallest
+    /// meaningful value (1 request, 1 ms), so a quota never divides by zero.
+    pub fn new(limit: u32, period: Duration) -> Self {
+        Quota { limit: limit.max(1), period: period.max(Duration::from_millis(1)) }
+    }
+
+    /// The time one request "costs" under GCRA: `period / limit`.
+    pub fn emission_interval(&self) -> Duration {
+        self.period / self.limit
+    }
+}
+
+/// What the store decided for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request may go on.
+    pub allowed: bool,
+    /// Requests still allowed right now after this one (0 when refused).
+    pub remaining: u32,
+    /// When refused, how long until one request would be allowed (`Retry-After`); zero when
+    /// allowed.
+    pub retry_after: Duration,
+    /// How long until the key is back to its full quota (`RateLimit-Reset`).
+    pub reset_after: Duration,
+}
+
+/// The state behind [`RateLimit`](super::RateLimit): GCRA (the generic cell rate algorithm),
+/// one theoretical arrival time per key, checked and updated atomically.
+///
+/// `check` counts the request when it is allowed and leaves the state alone when it is
+/// refused. `key` arrives already namespaced by the limit (its name and the client's key), so
+/// one store serves every limit of an app. A store that cannot be reached answers `Err` (a
+/// 503 with `Retry-After`): a limiter that failed open would let a flood through exactly when
+/// the infrastructure is struggling.
+pub trait RateLimitStore: Send + Sync + 'static {
+    /// Counts one request for `key` under `quota` if it is allowed, and says so.
+    fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>>;
+}
