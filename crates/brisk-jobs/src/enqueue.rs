@@ -1,0 +1,237 @@
+//! Enqueueing: one `INSERT` on the caller's executor, so a job enqueued in a transaction
+//! exists only if the transaction commits.
+
+use std::time::Duration;
+
+use brisk_orm::{Database, DateTime, Dialect, Error, Executor, Raw, Target};
+
+use crate::job::Job;
+
+/// The job a statement inserts.
+#[derive(Clone)]
+pub(crate) struct NewJob {
+    pub(crate) queue: String,
+    pub(crate) name: String,
+    pub(crate) payload: String,
+    pub(crate) priority: i64,
+    pub(crate) max_attempts: i64,
+    pub(crate) run_at: DateTime,
+    pub(crate) timeout_ms: Option<i64>,
+    pub(crate) unique_key: Option<String>,
+    pub(crate) cron_tick: Option<String>,
+}
+
+impl NewJob {
+    pub(crate) fn of<J: Job>(job: &J) -> Result<NewJob, Error> {
+        let payload = serde_json::to_string(job)
+            .map_err(|e| Error::Config(format!("the job {} does not serialize: {e}", J::NAME)))?;
+        Ok(NewJob {
+            queue: J::QUEUE.to_owned(),
+            name: J::NAME.to_owned(),
+            payload,
+            priority: i64::from(J::PRIORITY),
+            max_attempts: i64::from(J::MAX_ATTEMPTS.max(1)),
+            run_at: DateTime::now(),
+            timeout_ms: J::TIMEOUT.map(millis),
+            unique_key: None,
+            cron_tick: None,
+        })
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+/// The database an executor's queries go to.
+pub(crate) fn database_of(ex: &impl Executor) -> Database {
+    match ex.target() {
+        Target::Db(db) => db.clone(),
+        Target::Tx(tx) => tx.database().clone(),
+    }
+}
+
+const INSERT: &str = "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, \
+     run_at, timeout_ms, unique_key, cron_tick, created_at) \
+     VALUES (?, ?, ?, 'available', ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+
+/// Inserts `job` with `ex`; `None` when a unique key or cron tick is already taken. On
+/// PostgreSQL the same statement sends `NOTIFY brisk_jobs` (delivered at commit); on SQLite
+/// this process's workers are woken (after the commit in a transaction).
+pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64>, Error> {
+    let db = database_of(ex);
+    let sql = match db.dialect() {
+        Dialect::Postgres => format!(
+            "WITH ins AS ({INSERT} RETURNING id, queue) SELECT ins.id FROM ins, pg_notify('brisk_jobs', ins.queue) AS n"
+        ),
+        Dialect::Sqlite => format!("{INSERT} RETURNING id"),
+    };
+    let queue = job.queue.clone();
+    let rows: Vec<(i64,)> = Raw::new(sql)
+        .bind(job.queue)
+        .bind(job.name)
+        .bind(job.payload)
+        .bind(job.priority)
+        .bind(job.max_attempts)
+        .bind(job.run_at)
+        .bind(job.timeout_ms)
+        .bind(job.unique_key)
+        .bind(job.cron_tick)
+        .bind(DateTime::now())
+        .fetch(ex)
+        .await?;
+    let id = rows.first().map(|r| r.0);
+    if id.is_some() && db.dialect() == Dialect::Sqlite {
+        let url = db.url().to_owned();
+        match ex.target() {
+            Target::Tx(tx) => tx.on_commit(move || crate::wake::wake_local(&url, &queue)),
+            Target::Db(_) => crate::wake::wake_local(&url, &queue),
+        }
+    }
+    Ok(id)
+}
+
+/// A job with options, ready to enqueue: `job.schedule().run_at(t).unique("k").enqueue(&tx)`.
+///
+/// ```no_run
+/// # use brisk_jobs::{Job, JobContext, JobError, JobExt};
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct SendReport { user_id: i64 }
+/// # impl Job for SendReport { const NAME: &'static str = "send_report";
+/// #   async fn run(self, _: JobContext) -> Result<(), JobError> { Ok(()) } }
+/// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
+/// use std::time::Duration;
+/// db.atomic(|tx| async move {
+///     let id = SendReport { user_id: 7 }
+///         .schedule()
+///         .delay(Duration::from_secs(60))
+///         .unique("report:7") // not enqueued again while one is pending or running
+///         .priority(10)
+///         .enqueue(&tx)
+///         .await?;
+///     assert!(id.is_some());
+///     Ok::<_, brisk_orm::Error>(())
+/// })
+/// .await
+/// # }
+/// ```
+#[must_use = "a job is enqueued only by `.enqueue(&executor).await`"]
+pub struct Enqueue<J: Job> {
+    job: J,
+    queue: Option<String>,
+    priority: Option<i64>,
+    max_attempts: Option<i64>,
+    run_at: Option<DateTime>,
+    timeout: Option<Option<Duration>>,
+    unique_key: Option<String>,
+}
+
+impl<J: Job> Enqueue<J> {
+    /// `job` with its type's defaults.
+    pub fn new(job: J) -> Self {
+        Enqueue {
+            job,
+            queue: None,
+            priority: None,
+            max_attempts: None,
+            run_at: None,
+            timeout: None,
+            unique_key: None,
+        }
+    }
+
+    /// Not before `at` (default: now).
+    pub fn run_at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        self.run_at = Some(DateTime::from_micros(at.timestamp_micros()));
+        self
+    }
+
+    /// Not before `delay` from now.
+    pub fn delay(self, delay: Duration) -> Self {
+        let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        self.run_at(at)
+    }
+
+    /// Not enqueued if a job with this key is available or running (the enqueue answers
+    /// `None`); once that job ends, the key is free again.
+    pub fn unique(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+
+    /// Higher runs first among due jobs of a queue (default `J::PRIORITY`).
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = Some(i64::from(priority));
+        self
+    }
+
+    /// The queue (default `J::QUEUE`). A queue no worker serves is not run.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = Some(queue.into());
+        self
+    }
+
+    /// Attempts before it is `dead` (default `J::MAX_ATTEMPTS`; at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(i64::from(attempts.max(1)));
+        self
+    }
+
+    /// How long one attempt may run (default `J::TIMEOUT`); `None` for no limit.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Inserts it with `ex` (a [`Database`], a [`Transaction`](brisk_orm::Transaction), a
+    /// [`Db`](brisk_orm::Db)): in a transaction, it exists only if the transaction commits.
+    /// `Some(id)`, or `None` when its unique key is taken.
+    pub async fn enqueue(self, ex: &impl Executor) -> Result<Option<i64>, Error> {
+        let mut row = NewJob::of(&self.job)?;
+        if let Some(queue) = self.queue {
+            row.queue = queue;
+        }
+        if let Some(priority) = self.priority {
+            row.priority = priority;
+        }
+        if let Some(attempts) = self.max_attempts {
+            row.max_attempts = attempts;
+        }
+        if let Some(at) = self.run_at {
+            row.run_at = at;
+        }
+        if let Some(timeout) = self.timeout {
+            row.timeout_ms = timeout.map(millis);
+        }
+        row.unique_key = self.unique_key;
+        insert(ex, row).await
+    }
+}
+
+/// `job.enqueue(&tx)` and `job.schedule()` on every [`Job`].
+pub trait JobExt: Job + Sized {
+    /// Enqueues it with its type's defaults: see [`Enqueue::enqueue`].
+    ///
+    /// ```no_run
+    /// # use brisk_jobs::{Job, JobContext, JobError, JobExt};
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct SendReport { user_id: i64 }
+    /// # impl Job for SendReport { const NAME: &'static str = "send_report";
+    /// #   async fn run(self, _: JobContext) -> Result<(), JobError> { Ok(()) } }
+    /// # async fn demo(tx: brisk_orm::Transaction) -> Result<(), brisk_orm::Error> {
+    /// SendReport { user_id: 7 }.enqueue(&tx).await?; // gone if `tx` rolls back
+    /// # Ok(()) }
+    /// ```
+    fn enqueue(
+        self,
+        ex: &impl Executor,
+    ) -> impl std::future::Future<Output = Result<Option<i64>, Error>> + Send {
+        let row = NewJob::of(&self);
+        async move { insert(ex, row?).await }
+    }
+
+    /// The job with options to set before enqueueing: see [`Enqueue`].
+    fn schedule(self) -> Enqueue<Self> {
+        Enqueue::new(self)
+    }
+}
+
+impl<J: Job> JobExt for J {}

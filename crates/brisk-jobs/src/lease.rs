@@ -1,0 +1,72 @@
+//! Leases: a claimed job is the worker's until `locked_until`; while it runs, a heartbeat
+//! pushes that time forward. When the worker dies (SIGKILL, a lost machine), the heartbeat
+//! stops, the lease runs out, and the next claim takes the job again: at-least-once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use brisk_orm::{Database, DateTime, Raw};
+
+/// The jobs a runner is running now: id → attempt.
+#[derive(Default)]
+pub(crate) struct Active(Mutex<HashMap<i64, i64>>);
+
+impl Active {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks a job running until the guard drops.
+    pub(crate) fn hold(self: &Arc<Self>, id: i64, attempt: i64) -> Held {
+        self.lock().insert(id, attempt);
+        Held { active: self.clone(), id }
+    }
+
+    fn snapshot(&self) -> Vec<(i64, i64)> {
+        self.lock().iter().map(|(id, attempt)| (*id, *attempt)).collect()
+    }
+}
+
+/// A running job, removed from [`Active`] when dropped (also when its task is aborted).
+pub(crate) struct Held {
+    active: Arc<Active>,
+    id: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.active.lock().remove(&self.id);
+    }
+}
+
+/// The end of a lease taken now.
+pub(crate) fn lease_end(lease: Duration) -> DateTime {
+    let micros = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+    DateTime::from_micros(DateTime::now().timestamp_micros().saturating_add(micros))
+}
+
+/// Renews the leases of the jobs in `active` every third of `lease`, until dropped. Only jobs
+/// this runner is running (by id and attempt) are renewed: a job whose outcome could not be
+/// written is let go, and its lease runs out.
+pub(crate) async fn heartbeat(db: Database, worker: String, active: Arc<Active>, lease: Duration) {
+    let every = (lease / 3).max(Duration::from_millis(50));
+    loop {
+        tokio::time::sleep(every).await;
+        let jobs = active.snapshot();
+        for chunk in jobs.chunks(200) {
+            let pairs = vec!["(id = ? AND attempts = ?)"; chunk.len()].join(" OR ");
+            let mut raw = Raw::new(format!(
+                "UPDATE jobs_job SET locked_until = ? WHERE locked_by = ? AND state = 'running' AND ({pairs})"
+            ))
+            .bind(lease_end(lease))
+            .bind(worker.clone());
+            for (id, attempt) in chunk {
+                raw = raw.bind(*id).bind(*attempt);
+            }
+            if let Err(e) = raw.execute(&db).await {
+                tracing::warn!(target: "brisk_jobs", error = %e, "could not renew the leases");
+            }
+        }
+    }
+}

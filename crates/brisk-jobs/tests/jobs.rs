@@ -1,0 +1,513 @@
+//! The queue through its public API, on SQLite and on a real PostgreSQL: enqueue in a
+//! transaction (rolled back: nothing), exactly-once with many workers, retries and dead jobs,
+//! unique keys, `run_at`, priorities, timeouts, a worker that dies mid-job, graceful shutdown,
+//! pruning, cancel and retry, and rows this binary cannot run.
+
+mod common;
+
+use std::time::Duration;
+
+use brisk_jobs::{Job, JobExt, JobRecord, JobState, Jobs};
+use brisk_orm::{DateTime, Model, Raw};
+use common::*;
+
+fn quick() -> Jobs {
+    Jobs::new()
+        .task::<Record>()
+        .task::<Sleepy>()
+        .task::<Flaky>()
+        .task::<Panics>()
+        .poll_interval(Duration::from_millis(50))
+        .backoff(Duration::from_millis(20), Duration::from_millis(100))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_enqueue_runs_nothing_and_a_committed_one_runs_once() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().start(&db).expect("start");
+        db.atomic(|tx| async move {
+            for i in 0..10 {
+                Record { k: format!("kept-{i}") }.enqueue(&tx).await?;
+            }
+            Ok::<_, brisk_orm::Error>(())
+        })
+        .await
+        .expect("committed");
+        let rolled_back: Result<(), brisk_orm::Error> = db
+            .atomic(|tx| async move {
+                for i in 0..10 {
+                    Record { k: format!("gone-{i}") }.enqueue(&tx).await?;
+                }
+                Err(brisk_orm::Error::Config("the request failed".into()))
+            })
+            .await;
+        assert!(rolled_back.is_err());
+        // A savepoint rolled back inside a committed transaction takes its job with it.
+        db.atomic(|tx| async move {
+            Record { k: "outer".into() }.enqueue(&tx).await?;
+            let _ = tx
+                .atomic(|tx| async move {
+                    Record { k: "inner".into() }.enqueue(&tx).await?;
+                    Err::<(), _>(brisk_orm::Error::Config("inner failed".into()))
+                })
+                .await;
+            Ok::<_, brisk_orm::Error>(())
+        })
+        .await
+        .expect("committed");
+        eventually("11 jobs done", || async { in_state(&db, JobState::Done).await == 11 }).await;
+        runner.shutdown().await;
+        let mut ran = runs(&db).await;
+        ran.sort();
+        let mut expected: Vec<String> = (0..10).map(|i| format!("kept-{i}")).collect();
+        expected.push("outer".into());
+        expected.sort();
+        assert_eq!(ran, expected, "{}", db.url());
+        assert_eq!(JobRecord::objects().count(&db).await.expect("count"), 11);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_database_run_every_job_exactly_once() {
+    for test in backends().await {
+        let db = test.database();
+        let jobs = quick().concurrency(4);
+        // Two runners, as two processes would be (the second on its own pool).
+        let other_db = brisk_orm::Database::open(test.url()).expect("second pool");
+        let a = jobs.start(&db).expect("start a");
+        let b = jobs.start(&other_db).expect("start b");
+        assert_ne!(a.worker_id(), b.worker_id());
+        let n = 200;
+        for chunk in 0..4 {
+            db.atomic(|tx| async move {
+                for i in 0..n / 4 {
+                    Record { k: format!("job-{chunk}-{i}") }.enqueue(&tx).await?;
+                }
+                Ok::<_, brisk_orm::Error>(())
+            })
+            .await
+            .expect("enqueued");
+        }
+        eventually("every job done", || async { in_state(&db, JobState::Done).await == n }).await;
+        a.shutdown().await;
+        b.shutdown().await;
+        let ran = runs(&db).await;
+        assert_eq!(ran.len() as i64, n, "each job ran once ({})", db.url());
+        let distinct: std::collections::BTreeSet<_> = ran.iter().collect();
+        assert_eq!(distinct.len() as i64, n);
+        let attempts: Vec<(i64,)> =
+            Raw::new("SELECT MAX(attempts) FROM jobs_job").fetch(&db).await.expect("max");
+        assert_eq!(attempts[0].0, 1, "no job was claimed twice");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_with_backoff_then_dead_with_the_last_error() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().start(&db).expect("start");
+        let always =
+            Flaky { k: "always".into(), succeed_on: 0, permanent: false }.enqueue(&db).await.expect("e");
+        let third =
+            Flaky { k: "third".into(), succeed_on: 3, permanent: false }.enqueue(&db).await.expect("e");
+        let permanent =
+            Flaky { k: "perm".into(), succeed_on: 0, permanent: true }.enqueue(&db).await.expect("e");
+        let panics = Panics.enqueue(&db).await.expect("e");
+        let ids = [always, third, permanent, panics].map(|id| id.expect("id"));
+        eventually("all four ended", || async {
+            in_state(&db, JobState::Dead).await + in_state(&db, JobState::Done).await == 4
+        })
+        .await;
+        runner.shutdown().await;
+
+        let dead = job(&db, ids[0]).await;
+        assert_eq!(dead.state, JobState::Dead);
+        assert_eq!(dead.attempts, 3, "Flaky::MAX_ATTEMPTS");
+        assert_eq!(dead.last_error.as_deref(), Some("flaky failure on attempt 3"));
+        assert!(dead.finished_at.is_some() && dead.locked_by.is_none());
+
+        let recovered = job(&db, ids[1]).await;
+        assert_eq!(recovered.state, JobState::Done);
+        assert_eq!(recovered.attempts, 3);
+        assert_eq!(recovered.last_error.as_deref(), Some("flaky failure on attempt 2"), "kept after success");
+
+        let perm = job(&db, ids[2]).await;
+        assert_eq!((perm.state, perm.attempts), (JobState::Dead, 1), "a permanent error is not retried");
+
+        let panicked = job(&db, ids[3]).await;
+        assert_eq!(panicked.state, JobState::Dead);
+        assert!(panicked.last_error.as_deref().unwrap_or_default().contains("boom in a job"), "{panicked:?}");
+
+        let ran = runs(&db).await;
+        assert_eq!(ran.iter().filter(|k| *k == "always").count(), 3);
+        assert_eq!(ran.iter().filter(|k| *k == "third").count(), 3);
+        assert_eq!(ran.iter().filter(|k| *k == "perm").count(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_key_is_not_enqueued_twice_while_pending() {
+    for test in backends().await {
+        let db = test.database();
+        let first =
+            Record { k: "u1".into() }.schedule().unique("report:7").enqueue(&db).await.expect("first");
+        let again =
+            Record { k: "u2".into() }.schedule().unique("report:7").enqueue(&db).await.expect("second");
+        assert!(first.is_some());
+        assert_eq!(again, None, "pending: refused");
+        // In a transaction too, without aborting it.
+        db.atomic(|tx| async move {
+            let dup = Record { k: "u3".into() }.schedule().unique("report:7").enqueue(&tx).await?;
+            assert_eq!(dup, None);
+            Record { k: "other".into() }.schedule().unique("report:8").enqueue(&tx).await?;
+            Ok::<_, brisk_orm::Error>(())
+        })
+        .await
+        .expect("transaction goes on");
+        let runner = quick().start(&db).expect("start");
+        eventually("both done", || async { in_state(&db, JobState::Done).await == 2 }).await;
+        // Once it ended, the key is free again.
+        let later =
+            Record { k: "u4".into() }.schedule().unique("report:7").enqueue(&db).await.expect("later");
+        assert!(later.is_some());
+        eventually("three done", || async { in_state(&db, JobState::Done).await == 3 }).await;
+        runner.shutdown().await;
+        let mut ran = runs(&db).await;
+        ran.sort();
+        assert_eq!(ran, ["other", "u1", "u4"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_at_is_respected_and_priorities_order_due_jobs() {
+    for test in backends().await {
+        let db = test.database();
+        let later = Record { k: "later".into() }
+            .schedule()
+            .delay(Duration::from_millis(800))
+            .priority(100)
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        for (k, priority) in [("low", -5), ("high", 10), ("mid", 0), ("top", 20)] {
+            Record { k: k.into() }.schedule().priority(priority).enqueue(&db).await.expect("e");
+        }
+        let runner = quick().concurrency(1).start(&db).expect("start");
+        eventually("five done", || async { in_state(&db, JobState::Done).await == 5 }).await;
+        runner.shutdown().await;
+        assert_eq!(runs(&db).await, ["top", "high", "mid", "low", "later"], "{}", db.url());
+        let row = job(&db, later).await;
+        let started = row.started_at.expect("started");
+        assert!(started >= row.run_at, "not before run_at: {started} < {}", row.run_at);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_past_its_timeout_fails() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().start(&db).expect("start");
+        let id = Sleepy { k: "slow".into(), first_ms: 60_000, then_ms: 0 }
+            .schedule()
+            .timeout(Some(Duration::from_millis(200)))
+            .max_attempts(2)
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("done on the second attempt", || async { job(&db, id).await.state == JobState::Done })
+            .await;
+        runner.shutdown().await;
+        let row = job(&db, id).await;
+        assert_eq!(row.attempts, 2);
+        assert_eq!(row.last_error.as_deref(), Some("timed out after 200 ms"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_died_runs_again_after_its_lease() {
+    for test in backends().await {
+        let db = test.database();
+        let jobs = quick().lease(Duration::from_millis(600));
+        let doomed = jobs.start(&db).expect("start");
+        let id = Sleepy { k: "survivor".into(), first_ms: 600_000, then_ms: 0 }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("running", || async { job(&db, id).await.state == JobState::Running }).await;
+        let dead_worker = doomed.worker_id().to_owned();
+        // As SIGKILL: every task stops, nothing is released.
+        drop(doomed);
+        let row = job(&db, id).await;
+        assert_eq!((row.state, row.locked_by.as_deref()), (JobState::Running, Some(dead_worker.as_str())));
+
+        let heir = jobs.start(&db).expect("start again");
+        eventually("done by the next worker", || async { job(&db, id).await.state == JobState::Done }).await;
+        let row = job(&db, id).await;
+        assert_eq!(row.attempts, 2, "the lost attempt counts");
+        assert!(row.started_at.expect("started") >= row.created_at);
+        heir.shutdown().await;
+        assert_eq!(runs(&db).await, ["survivor", "survivor"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_is_renewed_while_a_job_runs() {
+    for test in backends().await {
+        let db = test.database();
+        // A job running 5 leases long is never claimed by the second runner.
+        let jobs = quick().lease(Duration::from_millis(300));
+        let a = jobs.start(&db).expect("a");
+        let id = Sleepy { k: "long".into(), first_ms: 1500, then_ms: 1500 }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("running", || async { job(&db, id).await.state == JobState::Running }).await;
+        let b = jobs.start(&db).expect("b");
+        eventually("done", || async { job(&db, id).await.state == JobState::Done }).await;
+        a.shutdown().await;
+        b.shutdown().await;
+        assert_eq!(job(&db, id).await.attempts, 1);
+        assert_eq!(runs(&db).await, ["long"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_short_jobs_and_releases_long_ones() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().shutdown_grace(Duration::from_millis(700)).start(&db).expect("start");
+        let short = Sleepy { k: "short".into(), first_ms: 200, then_ms: 0 }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        let long = Sleepy { k: "long".into(), first_ms: 600_000, then_ms: 0 }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("both running", || async { in_state(&db, JobState::Running).await == 2 }).await;
+        runner.shutdown().await;
+        assert_eq!(job(&db, short).await.state, JobState::Done, "finished within the grace period");
+        let released = job(&db, long).await;
+        assert_eq!(released.state, JobState::Available, "released");
+        assert_eq!(released.attempts, 0, "a released attempt is not counted");
+        assert_eq!((released.locked_by, released.locked_until), (None, None));
+        // The next runner takes it at once.
+        let next = quick().shutdown_grace(Duration::ZERO).start(&db).expect("again");
+        eventually("claimed again", || async { job(&db, long).await.state == JobState::Running }).await;
+        next.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_this_binary_cannot_run_fail_without_stopping_the_worker() {
+    for test in backends().await {
+        let db = test.database();
+        let insert = |name: &'static str, payload: &'static str| {
+            let db = db.clone();
+            async move {
+                let rows: Vec<(i64,)> = Raw::new(
+                    "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+                     created_at) VALUES ('default', ?, ?, 'available', 0, 0, 1, ?, ?) RETURNING id",
+                )
+                .bind(name.to_owned())
+                .bind(payload.to_owned())
+                .bind(DateTime::now())
+                .bind(DateTime::now())
+                .fetch(&db)
+                .await
+                .expect("row");
+                rows[0].0
+            }
+        };
+        let unknown = insert("renamed_long_ago", "{}").await;
+        let garbage = insert(Record::NAME, "{\"not_k\": 1}").await;
+        let runner = quick().start(&db).expect("start");
+        Record { k: "fine".into() }.enqueue(&db).await.expect("e");
+        eventually("the good job done", || async { in_state(&db, JobState::Done).await == 1 }).await;
+        eventually("both bad rows dead", || async { in_state(&db, JobState::Dead).await == 2 }).await;
+        runner.shutdown().await;
+        let error = job(&db, unknown).await.last_error.unwrap_or_default();
+        assert!(error.contains("unknown job \"renamed_long_ago\"") && error.contains("record"), "{error}");
+        let error = job(&db, garbage).await.last_error.unwrap_or_default();
+        assert!(error.contains("does not deserialize as job record"), "{error}");
+        assert_eq!(runs(&db).await, ["fine"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_retry() {
+    for test in backends().await {
+        let db = test.database();
+        let cancelled = Record { k: "cancelled".into() }
+            .schedule()
+            .unique("c")
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        assert!(brisk_jobs::cancel(&db, cancelled).await.expect("cancel"));
+        assert!(!brisk_jobs::cancel(&db, cancelled).await.expect("twice"), "already cancelled");
+        let row = job(&db, cancelled).await;
+        assert_eq!(row.state, JobState::Cancelled);
+        assert_eq!(row.unique_key, None, "its key is free");
+        let dead = Flaky { k: "dead".into(), succeed_on: 0, permanent: true }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        let runner = quick().start(&db).expect("start");
+        eventually("dead", || async { job(&db, dead).await.state == JobState::Dead }).await;
+        assert_eq!(run_count(&db).await, 1, "the cancelled job did not run");
+        assert!(brisk_jobs::retry(&db, cancelled).await.expect("retry"));
+        eventually("the cancelled job ran after retry", || async {
+            job(&db, cancelled).await.state == JobState::Done
+        })
+        .await;
+        assert!(brisk_jobs::retry(&db, dead).await.expect("retry"));
+        eventually("dead ran again", || async {
+            runs(&db).await.iter().filter(|k| *k == "dead").count() == 2
+        })
+        .await;
+        eventually("dead again", || async { job(&db, dead).await.state == JobState::Dead }).await;
+        assert_eq!(job(&db, dead).await.attempts, 1, "a retry starts the attempts over");
+        assert!(!brisk_jobs::retry(&db, cancelled).await.expect("done"), "a done job is not retried");
+        assert!(!brisk_jobs::cancel(&db, dead).await.expect("dead"), "a dead job is not cancelled");
+        runner.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_finished_jobs_are_pruned() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().start(&db).expect("start");
+        let old = Record { k: "old".into() }.enqueue(&db).await.expect("e").expect("id");
+        let recent = Record { k: "recent".into() }.enqueue(&db).await.expect("e").expect("id");
+        let old_dead = Flaky { k: "od".into(), succeed_on: 0, permanent: true }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("ended", || async {
+            in_state(&db, JobState::Done).await == 2 && in_state(&db, JobState::Dead).await == 1
+        })
+        .await;
+        runner.shutdown().await;
+        let pending = Record { k: "pending".into() }
+            .schedule()
+            .delay(Duration::from_secs(3600))
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        let ten_days_ago =
+            DateTime::from_micros((chrono::Utc::now() - chrono::Duration::days(10)).timestamp_micros());
+        for id in [old, old_dead, pending] {
+            Raw::new("UPDATE jobs_job SET finished_at = ?, created_at = ? WHERE id = ?")
+                .bind(ten_days_ago)
+                .bind(ten_days_ago)
+                .bind(id)
+                .execute(&db)
+                .await
+                .expect("age");
+        }
+        let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+        let month_ago = chrono::Utc::now() - chrono::Duration::days(30);
+        assert_eq!(brisk_jobs::prune(&db, week_ago, month_ago).await.expect("prune"), 1, "the old done job");
+        let left: Vec<i64> =
+            JobRecord::objects().all(&db).await.expect("rows").into_iter().map(|r| r.id.value()).collect();
+        assert!(
+            !left.contains(&old)
+                && left.contains(&recent)
+                && left.contains(&old_dead)
+                && left.contains(&pending)
+        );
+        assert_eq!(brisk_jobs::prune(&db, week_ago, week_ago).await.expect("prune"), 1, "the old dead job");
+
+        // The runner's pruner does it too.
+        let pruner =
+            quick().retention(Duration::from_secs(1), Duration::from_secs(1)).cron_catch_up(Duration::ZERO);
+        Raw::new("UPDATE jobs_job SET finished_at = ? WHERE id = ?")
+            .bind(ten_days_ago)
+            .bind(recent)
+            .execute(&db)
+            .await
+            .expect("age");
+        let runner = pruner.start(&db).expect("start");
+        eventually("pruned by the runner", || async {
+            JobRecord::objects().filter(JobRecord::id().eq(recent)).count(&db).await.expect("n") == 0
+        })
+        .await;
+        runner.shutdown().await;
+        assert_eq!(job(&db, pending).await.state, JobState::Available, "pending jobs are never pruned");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enqueue_wakes_idle_workers_without_polling() {
+    for test in backends().await {
+        let db = test.database();
+        // Polling once an hour: only the wake-up (PostgreSQL's NOTIFY, sent at commit and
+        // received on the listener's own connection; on SQLite this process's commit) runs it.
+        let runner = quick().poll_interval(Duration::from_secs(3600)).start(&db).expect("start");
+        tokio::time::sleep(Duration::from_millis(300)).await; // idle, listening
+        let other = brisk_orm::Database::open(test.url()).expect("another pool");
+        other
+            .atomic(|tx| async move {
+                Record { k: "woken".into() }.enqueue(&tx).await?;
+                Ok::<_, brisk_orm::Error>(())
+            })
+            .await
+            .expect("enqueued");
+        eventually("woken and done", || async { in_state(&db, JobState::Done).await == 1 }).await;
+        runner.shutdown().await;
+        assert_eq!(runs(&db).await, ["woken"]);
+    }
+}
+
+static IN_FLIGHT: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
+
+/// Counts how many run at once (the most so far is kept).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Crowd;
+
+impl Job for Crowd {
+    const NAME: &'static str = "crowd";
+    const QUEUE: &'static str = "narrow";
+
+    async fn run(self, _cx: brisk_jobs::JobContext) -> Result<(), brisk_jobs::JobError> {
+        {
+            let mut n = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).0 -= 1;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_queue_runs_at_most_its_concurrency() {
+    for test in backends().await {
+        let db = test.database();
+        *IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()) = (0, 0);
+        for _ in 0..8 {
+            Crowd.enqueue(&db).await.expect("e");
+        }
+        let runner = quick().task::<Crowd>().concurrency(8).queue("narrow", 2).start(&db).expect("start");
+        eventually("all done", || async { in_state(&db, JobState::Done).await == 8 }).await;
+        runner.shutdown().await;
+        let most = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).1;
+        assert!((1..=2).contains(&most), "at most 2 at once on queue narrow: {most}");
+        let rows = JobRecord::objects().all(&db).await.expect("rows");
+        assert!(rows.iter().all(|r| r.queue == "narrow"));
+    }
+}
