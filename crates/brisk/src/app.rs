@@ -51,6 +51,14 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// The slowest a request body may arrive (default 240 B/s after 5 s); `None`: no floor.
     pub min_body_rate: Option<MinBodyRate>,
+    /// How long the server keeps accepting connections after a shutdown signal, with
+    /// `/healthz` answering 503, before it closes the port and drains (default 0): time for a
+    /// load balancer that polls `/healthz` to stop sending requests. See [`crate::health`].
+    pub shutdown_grace: Duration,
+    /// Bind with `SO_REUSEPORT` (unix), so that several processes serve one port and the
+    /// kernel spreads connections among them (default false; `BRISK_REUSE_PORT=1` with
+    /// [`run`](crate::run)).
+    pub reuse_port: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +68,8 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             max_headers: 100,
             min_body_rate: Some(MinBodyRate::default()),
+            shutdown_grace: Duration::ZERO,
+            reuse_port: false,
         }
     }
 }
@@ -99,6 +109,8 @@ pub struct App {
     pub(crate) sessions: crate::sessions::AppSessions,
     /// Templates, route names and error pages: see [`crate::web`].
     pub(crate) web: crate::web::WebSetup,
+    /// Health routes and readiness checks: see [`crate::health`].
+    pub(crate) health: crate::health::HealthSetup,
 }
 
 impl Default for App {
@@ -129,6 +141,7 @@ impl App {
             #[cfg(feature = "sessions")]
             sessions: Default::default(),
             web: crate::web::WebSetup::default(),
+            health: Default::default(),
         }
     }
 
@@ -244,6 +257,32 @@ impl App {
         self
     }
 
+    /// How long the server keeps accepting connections after a shutdown signal, with
+    /// `/healthz` answering 503, before it stops accepting and drains (default 0). Behind a
+    /// balancer that polls `/healthz` every 2 s, 5 s lets it notice the process is leaving
+    /// before connections are refused.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let app = brisk::App::new().health_routes().shutdown_grace(Duration::from_secs(5));
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// Binds with `SO_REUSEPORT` in [`App::serve`] (unix only; elsewhere binding fails), so
+    /// that several processes serve one port without a balancer, the kernel spreading new
+    /// connections among them. [`run`](crate::run) turns it on with `BRISK_REUSE_PORT=1`.
+    ///
+    /// ```
+    /// let app = brisk::App::new().reuse_port(true);
+    /// ```
+    pub fn reuse_port(mut self, reuse: bool) -> Self {
+        self.config.reuse_port = reuse;
+        self
+    }
+
     /// Runs `hook` before the server accepts its first connection; an error stops the start.
     pub fn on_startup<F, Fut>(mut self, hook: F) -> Self
     where
@@ -351,7 +390,8 @@ impl App {
     /// The OpenAPI 3.1 document, without starting a server (snapshot-test your API with it).
     /// Fails like [`App::build`] when a route cannot be documented truthfully.
     pub fn openapi(&self) -> Result<OpenApi, BuildError> {
-        build_document(&self.routes(), &self.docs, &|id| self.state.contains(id)).map_err(BuildError)
+        build_document(&self.routes(), &self.docs, &|id| self.state.contains(id) || provided_at_build(id))
+            .map_err(BuildError)
     }
 
     /// Compiles the routes into one table, documents them, and applies the layers. Conflicting
@@ -369,7 +409,12 @@ impl App {
         if !self.overrides.is_empty() {
             self.state.insert(std::mem::take(&mut self.overrides));
         }
-        let routes = self.routes();
+        crate::rate_limit::default_store(&mut self.state);
+        crate::pubsub::default_broker(&mut self.state);
+        #[cfg(feature = "cache")]
+        crate::cache::default_cache(&mut self.state);
+        let health = std::mem::take(&mut self.health);
+        let routes = crate::health::apply(health, self.routes(), &mut self.state);
         let (docs, mut problems) = match self.openapi() {
             Ok(doc) => match docs_router(&self.docs, &doc) {
                 Ok(docs) => (docs, Vec::new()),
@@ -408,6 +453,19 @@ impl App {
         let lifespan = Lifespan { config: self.config, startup: self.startup, shutdown: self.shutdown };
         Ok((service, lifespan))
     }
+}
+
+/// Whether the app's build provides state of this type when the app was given none: the
+/// cache, the broker and the rate-limit store have defaults (`State<Cache>` is documented
+/// before the default exists).
+fn provided_at_build(id: std::any::TypeId) -> bool {
+    use std::any::TypeId;
+    #[cfg(feature = "cache")]
+    if id == TypeId::of::<crate::cache::Cache>() {
+        return true;
+    }
+    id == TypeId::of::<crate::pubsub::PubSub>()
+        || id == TypeId::of::<Arc<dyn crate::rate_limit::RateLimitStore>>()
 }
 
 /// The parts of an app the server runs around the service.
@@ -521,6 +579,11 @@ pub struct AppService {
 }
 
 impl AppService {
+    /// The built app's state value of type `T`.
+    pub(crate) fn state<T: 'static>(&self) -> Option<&T> {
+        self.core.state.get::<T>()
+    }
+
     /// Resolves when no background task or teardown is running.
     pub(crate) async fn after_response_work_done(&self) {
         self.core.tasks.wait_idle().await;

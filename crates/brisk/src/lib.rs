@@ -17,7 +17,9 @@ pub mod depends;
 pub mod error;
 pub mod extract;
 pub mod handler;
+pub mod health;
 mod install;
+pub mod instance;
 pub mod logging;
 pub mod middleware;
 pub mod openapi;
@@ -57,7 +59,7 @@ pub use install::Install;
 pub use openapi::{endpoint, ApiError};
 pub use routing::Router;
 pub use run::run;
-pub use server::{bind, shutdown_signal, ServeError};
+pub use server::{bind, bind_reuse_port, shutdown_signal, ServeError};
 pub use validation::Validate;
 
 pub use bytes;

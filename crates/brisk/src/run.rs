@@ -17,6 +17,10 @@ use crate::server::ServeError;
 ///   descriptor 3 (systemd's socket activation, `brisk dev`, systemfd), the app serves on it
 ///   instead of binding `HOST:PORT`. `LISTEN_PID`, when set, must be this process's id; the
 ///   variables are unset once read, so the app's own subprocesses do not claim the socket.
+/// - `BRISK_REUSE_PORT=1`: binds with `SO_REUSEPORT`, so several processes started alike share
+///   the port (see [`App::reuse_port`]);
+/// - `BRISK_SHUTDOWN_GRACE` (seconds, default 0): how long to keep accepting after the signal
+///   with `/healthz` at 503 (see [`App::shutdown_grace`]).
 ///
 /// Blocks until SIGINT or SIGTERM, then shuts down gracefully.
 ///
@@ -29,7 +33,7 @@ use crate::server::ServeError;
 ///     brisk::run(App::new().route("/", get(hello)))
 /// }
 /// ```
-pub fn run(app: App) -> Result<(), ServeError> {
+pub fn run(mut app: App) -> Result<(), ServeError> {
     crate::logging::init();
     // Before the runtime's threads start: it unsets the variables it reads.
     let inherited = inherited::take()?;
@@ -45,6 +49,18 @@ pub fn run(app: App) -> Result<(), ServeError> {
         },
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    match env::var("BRISK_REUSE_PORT").as_deref() {
+        Ok("1" | "true" | "yes") => app = app.reuse_port(true),
+        Ok("" | "0" | "false" | "no") | Err(_) => {}
+        Ok(other) => return Err(invalid(format!("BRISK_REUSE_PORT must be 1 or 0, got {other:?}"))),
+    }
+    if let Ok(grace) = env::var("BRISK_SHUTDOWN_GRACE") {
+        let secs =
+            grace.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0 && *s < 3600.0).ok_or_else(
+                || invalid(format!("BRISK_SHUTDOWN_GRACE must be a number of seconds, got {grace:?}")),
+            )?;
+        app = app.shutdown_grace(std::time::Duration::from_secs_f64(secs));
+    }
     let mut builder = if workers == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -59,6 +75,7 @@ pub fn run(app: App) -> Result<(), ServeError> {
                 tracing::info!(target: "brisk::server", "serving on the socket handed over by LISTEN_FDS");
                 tokio::net::TcpListener::from_std(listener)?
             }
+            None if app.config.reuse_port => crate::bind_reuse_port((host.as_str(), port)).await?,
             None => crate::bind((host.as_str(), port)).await?,
         };
         app.serve_with_shutdown(listener, crate::shutdown_signal()).await

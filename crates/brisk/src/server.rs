@@ -105,8 +105,10 @@ pub async fn shutdown_signal() {
 
 impl App {
     /// Serves on `addr` until SIGINT or SIGTERM, then drains gracefully.
+    /// With [`App::reuse_port`] the port is bound with `SO_REUSEPORT`, shared with other
+    /// processes doing the same.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> Result<(), ServeError> {
-        let listener = bind(addr).await?;
+        let listener = if self.config.reuse_port { bind_reuse_port(addr).await? } else { bind(addr).await? };
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
@@ -149,6 +151,25 @@ pub(crate) const LISTEN_BACKLOG: u32 = 1024;
 /// # Ok(()) }
 /// ```
 pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
+    bind_with(addr, false).await
+}
+
+/// [`bind`] with `SO_REUSEPORT`: every process that binds the same address this way gets its
+/// own listening socket on the port, and the kernel spreads new connections among them (Linux
+/// balances by a hash of the connection; a process that exits takes only its queued
+/// connections with it). Several copies of an app share a port this way without a balancer in
+/// front. Unix only: elsewhere it fails with `Unsupported`.
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// let listener = brisk::bind_reuse_port("127.0.0.1:8000").await?;
+/// # Ok(()) }
+/// ```
+pub async fn bind_reuse_port(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
+    bind_with(addr, true).await
+}
+
+async fn bind_with(addr: impl ToSocketAddrs, reuse_port: bool) -> std::io::Result<TcpListener> {
     let mut last = None;
     for addr in tokio::net::lookup_host(addr).await? {
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
@@ -157,6 +178,9 @@ pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
             // where the option lets another socket take the port over.
             #[cfg(not(windows))]
             socket.set_reuseaddr(true)?;
+            if reuse_port {
+                set_reuseport(&socket)?;
+            }
             socket.bind(addr)?;
             socket.listen(LISTEN_BACKLOG)
         });
@@ -166,6 +190,16 @@ pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
+#[cfg(unix)]
+fn set_reuseport(socket: &TcpSocket) -> std::io::Result<()> {
+    socket.set_reuseport(true)
+}
+
+#[cfg(not(unix))]
+fn set_reuseport(_socket: &TcpSocket) -> std::io::Result<()> {
+    Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "SO_REUSEPORT needs a unix system"))
 }
 
 /// The HTTP/1.1 side of a connection, with its own header clock.
@@ -214,6 +248,14 @@ async fn opening_arrives(stream: &TcpStream, within: Duration) -> Option<Opening
     tokio::time::timeout(within, sniff).await.ok().flatten()
 }
 
+/// Sleeps until `until`, forever when `None`.
+async fn sleep_until_some(until: Option<tokio::time::Instant>) {
+    match until {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn serve_connections(
     listener: TcpListener,
     service: AppService,
@@ -222,6 +264,8 @@ async fn serve_connections(
 ) {
     let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // Set once the shutdown signal has come: the grace period's end, while still accepting.
+    let mut leaving: Option<tokio::time::Instant> = None;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -233,7 +277,18 @@ async fn serve_connections(
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
+            _ = &mut shutdown, if leaving.is_none() => {
+                if let Some(draining) = service.state::<crate::health::Draining>() {
+                    draining.start();
+                }
+                if config.shutdown_grace.is_zero() {
+                    break;
+                }
+                tracing::info!(target: "brisk::server", grace = ?config.shutdown_grace, "shutdown signal: /healthz answers 503; still accepting during the grace period");
+                leaving = Some(tokio::time::Instant::now() + config.shutdown_grace);
+                continue;
+            }
+            _ = sleep_until_some(leaving), if leaving.is_some() => break,
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();

@@ -121,6 +121,22 @@ impl Error {
         Error::http(StatusCode::UNSUPPORTED_MEDIA_TYPE, unsupported_media_type_detail(accepted))
     }
 
+    /// 503 with `Retry-After` (whole seconds, rounded up, at least 1): what a backend answers
+    /// when it cannot reach its server (Redis down), so the client and the balancer retry
+    /// later while requests that do not need it keep working.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = brisk::Error::unavailable(Duration::from_millis(1500));
+    /// assert_eq!(e.status(), 503);
+    /// assert_eq!(e.headers().unwrap()["retry-after"], "2");
+    /// ```
+    pub fn unavailable(retry_after: std::time::Duration) -> Self {
+        let secs = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+        Error::from_status(StatusCode::SERVICE_UNAVAILABLE)
+            .with_header(http::header::RETRY_AFTER, HeaderValue::from(secs))
+    }
+
     /// 422 with these validation errors.
     pub fn validation(errors: Vec<ValidationError>) -> Self {
         Error::from_kind(ErrorKind::Validation(errors))

@@ -113,6 +113,40 @@ impl MethodRouter {
         self
     }
 
+    /// Limits the endpoints added so far (this route's methods) with `limit`: see
+    /// [`Router::rate_limit`](super::Router::rate_limit).
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// use brisk::rate_limit::RateLimit;
+    /// async fn login() -> &'static str { "welcome" }
+    /// let app = App::new().route("/login", post(login).rate_limit(RateLimit::per_minute(5).name("login")));
+    /// ```
+    pub fn rate_limit(self, limit: crate::rate_limit::RateLimit) -> Self {
+        let limit = std::sync::Arc::new(limit);
+        self.map_routes(&mut |route: Route| crate::rate_limit::wrap(route, &limit))
+    }
+
+    /// Wraps the endpoints added so far (this route's methods) in a tower layer: see
+    /// [`Router::layer`](super::Router::layer).
+    pub fn layer<L, B>(self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<Route>,
+        L::Service: tower_service::Service<crate::extract::Request, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<crate::extract::Request>>::Error: Into<crate::error::BoxError>,
+        <L::Service as tower_service::Service<crate::extract::Request>>::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<crate::error::BoxError>,
+    {
+        self.map_routes(&mut |route: Route| {
+            Route::from_service(layer.layer(route.clone())).with_doc_of(&route)
+        })
+    }
+
     /// Merges the endpoints of `other` in; a method both have is recorded as a conflict.
     pub(crate) fn merge(mut self, other: MethodRouter, path: &str) -> Self {
         for (i, route) in other.endpoints.into_iter().enumerate() {

@@ -22,6 +22,7 @@ use crate::handler::Handler;
 
 pub use method::{delete, get, head, options, patch, post, put, trace, MethodRouter};
 pub use names::{RouteName, RouteNames, UrlError, UrlFor, UrlParams, UrlTo};
+pub(crate) use route::Endpoint;
 pub use route::Route;
 pub(crate) use table::{param_names, Matched, RouteTable};
 
@@ -121,6 +122,22 @@ impl Router {
             };
             route.wrapped(endpoint, limits::document_503)
         })
+    }
+
+    /// Limits every route added so far with `limit`: past its quota a client gets 429 with
+    /// `Retry-After`, and every answer of a limited route carries the `RateLimit-*` headers.
+    /// The routes share one budget; the count is kept in the app's store (see
+    /// [`App::rate_limit_store`](crate::App::rate_limit_store) and [`crate::rate_limit`]).
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// use brisk::rate_limit::RateLimit;
+    /// async fn generate() -> &'static str { "tokens" }
+    /// let model = Router::new().route("/generate", post(generate)).rate_limit(RateLimit::per_minute(10));
+    /// ```
+    pub fn rate_limit(self, limit: crate::rate_limit::RateLimit) -> Self {
+        let limit = std::sync::Arc::new(limit);
+        self.map_all(&mut |route: Route| crate::rate_limit::wrap(route, &limit))
     }
 
     /// Answers 504 when a handler of a route added so far takes longer than `after` (the

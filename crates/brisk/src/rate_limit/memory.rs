@@ -1,0 +1,133 @@
+//! [`MemoryRateLimits`]: the in-process [`RateLimitStore`], GCRA over sharded maps.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::gcra;
+use super::store::{Decision, Quota, RateLimitStore};
+use crate::error::Error;
+use crate::handler::BoxFuture;
+
+const SHARDS: usize = 16;
+
+/// How often a shard drops the keys that are back to their full quota.
+const PRUNE_EVERY: Duration = Duration::from_secs(10);
+
+/// The rate-limit store of one process (the default): one theoretical arrival time per key, in
+/// 16 mutex-guarded maps chosen by the key's hash (keys are hashed with a random seed, so a
+/// client choosing its keys cannot pile them on one shard). A key idle for longer than its
+/// period is back to its full quota and is dropped, about every 10 seconds, so the maps hold
+/// only the keys active within their period.
+///
+/// Limits hold within one process; processes behind a balancer each count alone. Share them
+/// with brisk-redis's store: `App::rate_limit_store(RedisRateLimits::new(...))`.
+pub struct MemoryRateLimits {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    epoch: Instant,
+}
+
+#[derive(Default)]
+struct Shard {
+    tats: HashMap<String, Duration>,
+    next_prune: Duration,
+}
+
+impl Default for MemoryRateLimits {
+    fn default() -> Self {
+        MemoryRateLimits::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryRateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryRateLimits").field("keys", &self.len()).finish()
+    }
+}
+
+impl MemoryRateLimits {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryRateLimits {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// How many keys are tracked (those not yet pruned).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).tats.len()).sum()
+    }
+
+    /// Whether no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`RateLimitStore::check`] at a given time since the store was made (for tests).
+    fn check_at(&self, key: &str, quota: Quota, now: Duration) -> Decision {
+        let index = (self.hasher.hash_one(key) % SHARDS as u64) as usize;
+        let mut shard = lock(&self.shards[index]);
+        if now >= shard.next_prune {
+            shard.tats.retain(|_, tat| *tat > now);
+            shard.next_prune = now + PRUNE_EVERY;
+        }
+        let (decision, tat) = gcra::step(shard.tats.get(key).copied(), now, quota);
+        match tat {
+            Some(tat) if decision.allowed => match shard.tats.get_mut(key) {
+                Some(kept) => *kept = tat,
+                None => {
+                    shard.tats.insert(key.to_owned(), tat);
+                }
+            },
+            _ => {}
+        }
+        decision
+    }
+}
+
+fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RateLimitStore for MemoryRateLimits {
+    fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        let decision = self.check_at(key, quota, self.epoch.elapsed());
+        Box::pin(std::future::ready(Ok(decision)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_limited_apart() {
+        let store = MemoryRateLimits::new();
+        let quota = Quota::new(2, Duration::from_secs(60));
+        let now = Duration::from_secs(1);
+        assert!(store.check_at("a", quota, now).allowed);
+        assert!(store.check_at("a", quota, now).allowed);
+        assert!(!store.check_at("a", quota, now).allowed);
+        assert!(store.check_at("b", quota, now).allowed, "another key has its own quota");
+    }
+
+    #[test]
+    fn idle_keys_are_pruned() {
+        let store = MemoryRateLimits::new();
+        let quota = Quota::new(5, Duration::from_secs(1));
+        for i in 0..100 {
+            store.check_at(&format!("client-{i}"), quota, Duration::from_secs(1));
+        }
+        assert_eq!(store.len(), 100);
+        // Long after their period, every shard prunes on its next check.
+        let later = Duration::from_secs(100);
+        for i in 0..1000 {
+            store.check_at(&format!("late-{i}"), quota, later);
+        }
+        assert_eq!(store.len(), 1000, "only the keys checked within their period are left");
+    }
+}
