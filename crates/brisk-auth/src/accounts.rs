@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use brisk::cache::Cache;
 use brisk::extract::{FromRequestParts, RequestContext};
 use brisk::http::request::Parts;
 use brisk::http::{HeaderValue, StatusCode};
@@ -51,12 +52,20 @@ pub(crate) struct Settings {
 pub struct Accounts<U: AuthUser = User> {
     settings: Arc<Settings>,
     key: Option<SecretKey>,
+    /// The app's cache when every process shares it (Redis): the login throttle counts there
+    /// unless its settings name a cache.
+    shared_cache: Option<Cache>,
     user: PhantomData<fn() -> U>,
 }
 
 impl<U: AuthUser> Clone for Accounts<U> {
     fn clone(&self) -> Self {
-        Accounts { settings: self.settings.clone(), key: self.key.clone(), user: PhantomData }
+        Accounts {
+            settings: self.settings.clone(),
+            key: self.key.clone(),
+            shared_cache: self.shared_cache.clone(),
+            user: PhantomData,
+        }
     }
 }
 
@@ -185,7 +194,14 @@ pub fn check_username(username: &str) -> Result<(), String> {
 
 impl<U: AuthUser> Accounts<U> {
     pub(crate) fn new(settings: Arc<Settings>, key: Option<SecretKey>) -> Self {
-        Accounts { settings, key, user: PhantomData }
+        Accounts { settings, key, shared_cache: None, user: PhantomData }
+    }
+
+    /// Counts login failures in `cache` when the throttle's settings name none and every
+    /// process shares it (see [`CacheBackend::is_shared`](brisk::cache::CacheBackend::is_shared)).
+    pub(crate) fn with_app_cache(mut self, cache: Option<&Cache>) -> Self {
+        self.shared_cache = cache.filter(|c| c.backend().is_shared()).cloned();
+        self
     }
 
     /// The password hasher.
@@ -224,7 +240,14 @@ impl<U: AuthUser> Accounts<U> {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<U, LoginError> {
-        let throttle = &self.settings.throttle;
+        let in_shared_cache;
+        let throttle = match (&self.settings.throttle.cache, &self.shared_cache) {
+            (None, Some(cache)) => {
+                in_shared_cache = self.settings.throttle.clone().in_cache(cache.clone());
+                &in_shared_cache
+            }
+            _ => &self.settings.throttle,
+        };
         if let Some(wait) = throttle.blocked(db, username, client).await? {
             tracing::warn!(target: "brisk_auth", username, client = ?client, "login refused: too many failures");
             return Err(LoginError::Throttled(wait));
@@ -470,7 +493,8 @@ impl<U: AuthUser> FromRequestParts for Accounts<U> {
         let Some(settings) = cx.state::<SharedSettings>() else {
             return Err(brisk::Error::internal("brisk-auth is not installed: App::install(Auth::default())"));
         };
-        Ok(Accounts::new(settings.0.clone(), cx.state::<SecretKey>().cloned()))
+        Ok(Accounts::new(settings.0.clone(), cx.state::<SecretKey>().cloned())
+            .with_app_cache(cx.state::<Cache>()))
     }
 }
 

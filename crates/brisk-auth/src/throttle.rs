@@ -1,13 +1,18 @@
 //! Login throttling, on by default: failed logins are counted per username and per client
 //! address over a window, in the database (so the count holds across processes and
-//! restarts); past a limit, logins for that name or from that address answer 429 with
-//! `Retry-After` until the window ends. A successful login clears its username's count (not
-//! the address's: one account an attacker owns must not reset the count of the address it
-//! guesses others' passwords from).
+//! restarts) or, when the throttle is given one with [`Throttle::in_cache`], in a shared
+//! cache (Redis: an atomic `INCR` per failure, expiring with the window, no table); past a
+//! limit, logins for that name or from that address answer 429 with `Retry-After` until the
+//! window ends. A successful login clears its username's count (not the address's: one
+//! account an attacker owns must not reset the count of the address it guesses others'
+//! passwords from).
+
+mod in_cache;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use brisk::cache::Cache;
 use brisk::http::HeaderMap;
 use brisk_orm::{DateTime, Executor, Raw};
 
@@ -25,6 +30,10 @@ pub struct Throttle {
     /// runs behind a proxy that sets it (its last entry is used: the one the proxy added).
     /// `None`: the TCP peer.
     pub client_header: Option<String>,
+    /// Where failures are counted: `None` (the default) in the database's
+    /// `auth_loginfailure` table; a cache shared by every process (brisk-redis's) when set,
+    /// see [`Throttle::in_cache`].
+    pub cache: Option<Cache>,
 }
 
 impl Default for Throttle {
@@ -34,6 +43,7 @@ impl Default for Throttle {
             per_address: 100,
             window: Duration::from_secs(15 * 60),
             client_header: None,
+            cache: None,
         }
     }
 }
@@ -42,6 +52,25 @@ impl Throttle {
     /// No limits: every attempt checks the password (for tests of other things).
     pub fn off() -> Self {
         Throttle { per_username: 0, per_address: 0, ..Throttle::default() }
+    }
+
+    /// Counts failures in `cache` instead of the database: an app with Redis counts them there
+    /// (one atomic `INCR` per failure, keys expiring with the window), the same limits and
+    /// answers. Give it a cache every process shares — an in-process cache would let each
+    /// process allow the limit on its own.
+    ///
+    /// ```
+    /// use brisk::cache::Cache;
+    /// use brisk_auth::{Auth, Throttle};
+    ///
+    /// /// With brisk-redis: `auth(brisk_redis::Redis::from_env()?.cache())`.
+    /// fn auth(shared: Cache) -> Auth {
+    ///     Auth::default().throttle(Throttle::default().in_cache(shared))
+    /// }
+    /// ```
+    pub fn in_cache(mut self, cache: Cache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The client's address: from [`Throttle::client_header`] when set and present, else `peer`.
@@ -79,6 +108,9 @@ impl Throttle {
         username: &str,
         client: Option<IpAddr>,
     ) -> Result<Option<Duration>, brisk_orm::Error> {
+        if let Some(cache) = &self.cache {
+            return in_cache::blocked(cache, self.window, &self.keys(username, client)).await;
+        }
         let now = DateTime::now();
         let mut wait: Option<Duration> = None;
         for (key, limit) in self.keys(username, client) {
@@ -107,6 +139,9 @@ impl Throttle {
         username: &str,
         client: Option<IpAddr>,
     ) -> Result<(), brisk_orm::Error> {
+        if let Some(cache) = &self.cache {
+            return in_cache::failed(cache, self.window, &self.keys(username, client)).await;
+        }
         let now = DateTime::now();
         let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
         for (key, _) in self.keys(username, client) {
@@ -128,6 +163,9 @@ impl Throttle {
 
     /// Forgets the failures of `username` (after it logged in).
     pub async fn succeeded(&self, db: &impl Executor, username: &str) -> Result<(), brisk_orm::Error> {
+        if let Some(cache) = &self.cache {
+            return in_cache::succeeded(cache, &username_key(username)).await;
+        }
         Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
             .bind(username_key(username))
             .execute(db)
@@ -135,7 +173,8 @@ impl Throttle {
         Ok(())
     }
 
-    /// Removes the counts whose window ended (they no longer count); returns how many.
+    /// Removes the counts whose window ended (they no longer count); returns how many. (Counts
+    /// in a cache expire by themselves.)
     pub async fn prune(&self, db: &impl Executor) -> Result<u64, brisk_orm::Error> {
         let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
         Raw::new("DELETE FROM auth_loginfailure WHERE window_start <= ?").bind(cutoff).execute(db).await

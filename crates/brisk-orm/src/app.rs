@@ -35,9 +35,16 @@ use crate::transaction::Transaction;
 /// ```
 impl Install for Database {
     fn install(self, app: App) -> App {
-        // The app's sessions, if it turns them on without naming a store, live in this database.
+        // The app's sessions, if it turns them on without naming a store, live in this database
+        // (unless another battery, brisk-redis, gives a store: this one is the fallback).
         #[cfg(feature = "sessions")]
-        let app = app.default_session_store(crate::sessions::DatabaseStore::new(self.clone()));
+        let app = app.fallback_session_store(crate::sessions::DatabaseStore::new(self.clone()));
+        // `/readyz` (when the app turns the health routes on) asks the database too.
+        let ready = self.clone();
+        let app = app.readiness_check("database", move || {
+            let db = ready.clone();
+            Box::pin(async move { db.ping().await.map_err(|e| e.to_string()) })
+        });
         let check = self.clone();
         app.with_state(self).on_startup(move || async move {
             check

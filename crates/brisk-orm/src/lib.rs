@@ -20,6 +20,7 @@ mod meta;
 pub mod migrations;
 mod model;
 mod patch;
+pub mod pubsub;
 mod queryset;
 mod raw;
 mod relation;

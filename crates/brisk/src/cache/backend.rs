@@ -61,4 +61,11 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Removes every key that starts with `prefix` (the [`Cache`](super::Cache)'s own prefix,
     /// so clearing one app's cache leaves another's alone on a shared Redis).
     fn clear<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Whether every process of the app sees the same values (Redis: yes; the in-process
+    /// cache: no, the default). Batteries that count something across processes (brisk-auth's
+    /// login throttle) use the app's cache only when it is shared.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }

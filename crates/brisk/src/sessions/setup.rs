@@ -20,6 +20,8 @@ pub(crate) struct AppSessions {
     /// What a battery that needs sessions turned on (brisk-auth), used when the app does not.
     default_config: Option<SessionConfig>,
     default_store: Option<Arc<dyn SessionStore>>,
+    /// The store used when no battery installs a default one (brisk-orm's database store).
+    fallback_store: Option<Arc<dyn SessionStore>>,
     #[cfg(feature = "csrf")]
     pub(crate) csrf: Option<crate::csrf::Csrf>,
 }
@@ -46,8 +48,8 @@ impl App {
     /// When the app is built the secret key is resolved ([`SecretKey::from_env`] unless the
     /// config has one): a missing key in production or a weak key stops the build with a
     /// sentence saying how to make one. The key is also shared as `State<SecretKey>`. The store
-    /// is the config's, else the installed default (brisk-orm's `Database` installs its
-    /// `DatabaseStore`), else the signed [`CookieStore`]. Before the server accepts
+    /// is the config's, else a battery's default (brisk-redis's), else the fallback
+    /// (brisk-orm's `Database` gives its `DatabaseStore`), else the signed [`CookieStore`]. Before the server accepts
     /// connections the store is prepared, and expired sessions are removed on a timer (see
     /// [`SessionConfig::cleanup_interval`]).
     pub fn sessions(mut self, config: SessionConfig) -> Self {
@@ -68,11 +70,23 @@ impl App {
     }
 
     /// The store [`App::sessions`] uses when its config names none: what a battery installs
-    /// (brisk-orm's `Database` installs its `DatabaseStore`). Without one, the signed cookie.
+    /// (brisk-redis's `Redis` installs its store). The last given wins; without one, the
+    /// [`App::fallback_session_store`], else the signed cookie.
     ///
     /// Needs feature `sessions`.
     pub fn default_session_store(mut self, store: impl SessionStore) -> Self {
         self.sessions.default_store = Some(Arc::new(store));
+        self
+    }
+
+    /// The store [`App::sessions`] uses when neither its config nor a battery's
+    /// [`App::default_session_store`] names one, whatever the order they were installed in:
+    /// brisk-orm's `Database` gives its `DatabaseStore` this way, so brisk-redis's store wins
+    /// when both are installed. Without any, the signed cookie.
+    ///
+    /// Needs feature `sessions`.
+    pub fn fallback_session_store(mut self, store: impl SessionStore) -> Self {
+        self.sessions.fallback_store = Some(Arc::new(store));
         self
     }
 }
@@ -116,8 +130,12 @@ pub(crate) fn apply(mut app: App) -> Result<App, BuildError> {
         target: "brisk::sessions",
         "sessions are on without CSRF protection: enable brisk's `csrf` feature (it includes `sessions`)"
     );
-    let store =
-        config.store.clone().or(setup.default_store).unwrap_or_else(|| Arc::new(CookieStore::new(&key)));
+    let store = config
+        .store
+        .clone()
+        .or(setup.default_store)
+        .or(setup.fallback_store)
+        .unwrap_or_else(|| Arc::new(CookieStore::new(&key)));
     let sessions = Arc::new(Sessions { config, store });
     app = app.with_state(key);
     #[cfg(feature = "csrf")]

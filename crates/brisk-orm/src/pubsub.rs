@@ -1,0 +1,499 @@
+//! [`PgBroker`]: brisk's pub/sub [`Broker`] on PostgreSQL `LISTEN/NOTIFY`, for apps that run
+//! many processes on PostgreSQL without Redis.
+//!
+//! ```no_run
+//! use brisk::prelude::*;
+//! use brisk_orm::pubsub::PgBroker;
+//!
+//! # fn main() -> Result<(), brisk_orm::Error> {
+//! // DATABASE_URL=postgres://app@db/app
+//! let app = App::new().broker(PgBroker::from_env()?);
+//! # Ok(()) }
+//! ```
+//!
+//! One dedicated connection per broker (per process) listens to the channels its subscribers
+//! asked for and fans notifications out to them; publishing is `SELECT pg_notify($1, $2)` on
+//! it. When the connection is lost (PostgreSQL restarted), the broker connects again with
+//! backoff, listens again, and gives every subscriber a [`Delivery::Gap`]: what was published
+//! meanwhile is lost, and a subscriber that must not miss anything re-reads the state it
+//! shows. PostgreSQL delivers a notification only when the publishing transaction commits
+//! (here it is its own), and keeps a payload under 8000 bytes of text: publish an id and let
+//! subscribers read the rest from the database.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+
+use brisk::handler::BoxFuture;
+use brisk::pubsub::{Broker, Delivery, Subscription};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_postgres::{AsyncMessage, Client, NoTls};
+
+use crate::error::Error;
+
+/// The largest payload PostgreSQL's `NOTIFY` takes, in bytes (it must be shorter than 8000).
+pub const MAX_PAYLOAD: usize = 7999;
+/// The longest channel name PostgreSQL keeps (an identifier: 63 bytes).
+pub const MAX_CHANNEL: usize = 63;
+
+/// How many deliveries a subscriber may be behind before it misses some (and sees a gap).
+const BUFFER: usize = 1024;
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an idle connection is checked with `SELECT 1`.
+const KEEPALIVE: Duration = Duration::from_secs(5);
+
+/// Publish/subscribe across processes on PostgreSQL `LISTEN/NOTIFY`; clones share the
+/// connection. See [the module](self).
+#[derive(Clone)]
+pub struct PgBroker(Arc<Shared>);
+
+impl std::fmt::Debug for PgBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBroker").field("url", &self.0.url).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    config: tokio_postgres::Config,
+    url: String,
+    connect_timeout: Duration,
+    retry_after: Duration,
+    /// The channels with local subscribers, each a sender its subscribers read from.
+    channels: Mutex<HashMap<String, broadcast::Sender<Delivery>>>,
+    /// The connection while it is up.
+    client: watch::Sender<Option<Arc<Client>>>,
+    /// Orders for the connection's task, started on first use.
+    commands: OnceLock<mpsc::UnboundedSender<Command>>,
+}
+
+enum Command {
+    /// `LISTEN`; answers whether it did.
+    Listen(String, oneshot::Sender<bool>),
+    /// `UNLISTEN`, unless someone here listens again meanwhile.
+    Unlisten(String),
+}
+
+impl PgBroker {
+    /// The broker on the PostgreSQL at `url` (`postgres://user:pass@host:5432/name`). Only
+    /// checks the URL; connects on first use.
+    pub fn new(url: &str) -> Result<PgBroker, Error> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::Config("PgBroker needs a postgres:// URL".into()));
+        }
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| Error::Config(format!("the PostgreSQL URL of the broker: {e}")))?;
+        // Named, so it can be told apart in pg_stat_activity (unless the URL names it).
+        if config.get_application_name().is_none() {
+            config.application_name("brisk-pubsub");
+        }
+        let url = match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}…{}", &url[..scheme + 3], &url[at..]),
+            _ => url.to_owned(),
+        };
+        Ok(PgBroker(Arc::new(Shared {
+            config,
+            url,
+            connect_timeout: Duration::from_secs(2),
+            retry_after: Duration::from_secs(1),
+            channels: Mutex::default(),
+            client: watch::Sender::new(None),
+            commands: OnceLock::new(),
+        })))
+    }
+
+    /// The broker on `DATABASE_URL`, which must be a PostgreSQL one.
+    pub fn from_env() -> Result<PgBroker, Error> {
+        let url = std::env::var("DATABASE_URL")
+            .map_err(|_| Error::Config("DATABASE_URL is not set (PgBroker needs PostgreSQL)".into()))?;
+        PgBroker::new(&url)
+    }
+
+    fn orders(&self) -> &mpsc::UnboundedSender<Command> {
+        self.0.commands.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(drive(Arc::downgrade(&self.0), receiver));
+            sender
+        })
+    }
+
+    fn unavailable(&self) -> brisk::Error {
+        brisk::Error::unavailable(self.0.retry_after)
+    }
+
+    /// The connection, waiting for it a little when it is being made.
+    async fn client(&self) -> Option<Arc<Client>> {
+        self.orders();
+        let mut up = self.0.client.subscribe();
+        let waited = tokio::time::timeout(self.0.connect_timeout, up.wait_for(Option::is_some)).await;
+        let current = waited.ok()?.ok()?;
+        current.clone()
+    }
+}
+
+/// `channel`, if PostgreSQL can use it as one.
+fn check_channel(channel: &str) -> Result<(), brisk::Error> {
+    if channel.is_empty() || channel.len() > MAX_CHANNEL || channel.contains('\0') {
+        return Err(brisk::Error::internal(format!(
+            "{channel:?} cannot be a PostgreSQL channel: it needs 1 to {MAX_CHANNEL} bytes and no NUL"
+        )));
+    }
+    Ok(())
+}
+
+/// `channel` as a quoted identifier (`LISTEN "a ""b"""`), so any name is taken literally.
+fn quoted(channel: &str) -> String {
+    format!("\"{}\"", channel.replace('"', "\"\""))
+}
+
+/// `payload` as the text `NOTIFY` takes.
+fn payload_text(payload: &[u8]) -> Result<&str, brisk::Error> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(brisk::Error::internal(format!(
+            "a PostgreSQL NOTIFY payload must be shorter than 8000 bytes, this one has {}: publish an id \
+             and let subscribers read the rest from the database",
+            payload.len()
+        )));
+    }
+    match std::str::from_utf8(payload) {
+        Ok(text) if !text.contains('\0') => Ok(text),
+        _ => Err(brisk::Error::internal("a PostgreSQL NOTIFY payload is text: UTF-8 without NUL bytes")),
+    }
+}
+
+impl Shared {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Delivery>>> {
+        self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn deliver(&self, channel: &str, delivery: Delivery) {
+        if let Some(sender) = self.map().get(channel) {
+            let _ = sender.send(delivery);
+        }
+    }
+}
+
+impl Broker for PgBroker {
+    fn publish<'a>(&'a self, channel: &'a str, payload: Bytes) -> BoxFuture<'a, Result<(), brisk::Error>> {
+        Box::pin(async move {
+            check_channel(channel)?;
+            let text = payload_text(&payload)?;
+            let client = self.client().await.ok_or_else(|| self.unavailable())?;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&channel, &text];
+            let sent = client.execute("SELECT pg_notify($1, $2)", &params);
+            match tokio::time::timeout(self.0.connect_timeout, sent).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if !e.is_closed() && e.as_db_error().is_some() => {
+                    Err(brisk::Error::internal(format!("pg_notify on {}: {e}", self.0.url)))
+                }
+                _ => Err(self.unavailable()),
+            }
+        })
+    }
+
+    fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Subscription, brisk::Error>> {
+        Box::pin(async move {
+            check_channel(channel)?;
+            let receiver = {
+                let mut map = self.0.map();
+                match map.get(channel) {
+                    Some(sender) => sender.subscribe(),
+                    None => {
+                        let (sender, receiver) = broadcast::channel(BUFFER);
+                        map.insert(channel.to_owned(), sender);
+                        receiver
+                    }
+                }
+            };
+            // From here on the stream's drop takes care of leaving again, whatever happens.
+            let stream = subscription(Subscriber {
+                receiver: Some(receiver),
+                channel: channel.to_owned(),
+                owner: Arc::downgrade(&self.0),
+            });
+            let (done, listening) = oneshot::channel();
+            if self.orders().send(Command::Listen(channel.to_owned(), done)).is_ok()
+                && matches!(tokio::time::timeout(self.0.connect_timeout * 2, listening).await, Ok(Ok(true)))
+            {
+                return Ok(stream);
+            }
+            Err(self.unavailable())
+        })
+    }
+}
+
+/// One subscriber: its receiver, and on drop, the broker's chance to `UNLISTEN`.
+struct Subscriber {
+    receiver: Option<broadcast::Receiver<Delivery>>,
+    channel: String,
+    owner: Weak<Shared>,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        // The receiver goes first, so the count below no longer includes it.
+        drop(self.receiver.take());
+        let Some(owner) = self.owner.upgrade() else { return };
+        let mut map = owner.map();
+        if map.get(&self.channel).is_some_and(|sender| sender.receiver_count() == 0) {
+            map.remove(&self.channel);
+            drop(map);
+            if let Some(orders) = owner.commands.get() {
+                let _ = orders.send(Command::Unlisten(std::mem::take(&mut self.channel)));
+            }
+        }
+    }
+}
+
+fn subscription(subscriber: Subscriber) -> Subscription {
+    Box::pin(futures_util::stream::unfold(subscriber, |mut subscriber| async move {
+        let receiver = subscriber.receiver.as_mut()?;
+        let delivery = match receiver.recv().await {
+            Ok(delivery) => delivery,
+            Err(broadcast::error::RecvError::Lagged(_)) => Delivery::Gap,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((delivery, subscriber))
+    }))
+}
+
+/// The connection's task: connect, listen to every channel, fan notifications out, follow
+/// orders; on loss, connect again with backoff and signal a gap. Ends with the broker.
+async fn drive(shared: Weak<Shared>, mut orders: mpsc::UnboundedReceiver<Command>) {
+    let mut connected_before = false;
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let Some(config) = shared.upgrade().map(|s| (s.config.clone(), s.connect_timeout)) else { return };
+        if let Some((client, mut notifications, polling)) = open(&shared, config.0, config.1).await {
+            let Some(owner) = shared.upgrade() else { return };
+            owner.client.send_replace(Some(client.clone()));
+            if connected_before {
+                tracing::info!(target: "brisk_orm", "LISTEN connection made again; subscribers get a gap");
+                for sender in owner.map().values() {
+                    let _ = sender.send(Delivery::Gap);
+                }
+            }
+            drop(owner);
+            connected_before = true;
+            backoff = MIN_BACKOFF;
+            let lost = serve(&shared, &client, &mut notifications, &mut orders, config.1).await;
+            polling.abort();
+            if let Some(owner) = shared.upgrade() {
+                owner.client.send_replace(None);
+            }
+            if !lost {
+                return;
+            }
+            tracing::warn!(target: "brisk_orm", "LISTEN connection lost; connecting again");
+        }
+        let pause = tokio::time::sleep(backoff);
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                () = &mut pause => break,
+                order = orders.recv() => match order {
+                    None => return,
+                    Some(Command::Listen(_, done)) => { let _ = done.send(false); }
+                    Some(Command::Unlisten(_)) => {}
+                },
+            }
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+type Notifications = mpsc::UnboundedReceiver<(String, String)>;
+
+/// A connection listening to every channel listened to here, the notifications it receives,
+/// and the task that drives it.
+async fn open(
+    shared: &Weak<Shared>,
+    config: tokio_postgres::Config,
+    timeout: Duration,
+) -> Option<(Arc<Client>, Notifications, tokio::task::JoinHandle<()>)> {
+    let (client, mut connection) = match tokio::time::timeout(timeout, config.connect(NoTls)).await {
+        Ok(Ok(made)) => made,
+        Ok(Err(e)) => {
+            tracing::debug!(target: "brisk_orm", error = %e, "LISTEN connection failed");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let (sender, notifications) = mpsc::unbounded_channel();
+    let polling = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(n)) => {
+                    if sender.send((n.channel().to_owned(), n.payload().to_owned())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(target: "brisk_orm", error = %e, "LISTEN connection closed");
+                    return;
+                }
+            }
+        }
+    });
+    let channels: Vec<String> = shared.upgrade()?.map().keys().cloned().collect();
+    if !channels.is_empty() {
+        let listen: String = channels.iter().map(|c| format!("LISTEN {};", quoted(c))).collect();
+        if !matches!(tokio::time::timeout(timeout, client.batch_execute(&listen)).await, Ok(Ok(()))) {
+            polling.abort();
+            return None;
+        }
+    }
+    Some((Arc::new(client), notifications, polling))
+}
+
+/// Runs the connection until it is lost (`true`) or the broker is gone (`false`).
+async fn serve(
+    shared: &Weak<Shared>,
+    client: &Client,
+    notifications: &mut Notifications,
+    orders: &mut mpsc::UnboundedReceiver<Command>,
+    timeout: Duration,
+) -> bool {
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.reset();
+    loop {
+        tokio::select! {
+            note = notifications.recv() => {
+                let Some((channel, payload)) = note else { return true };
+                let Some(shared) = shared.upgrade() else { return false };
+                shared.deliver(&channel, Delivery::Message(Bytes::from(payload)));
+            }
+            order = orders.recv() => match order {
+                None => return false,
+                Some(Command::Listen(channel, done)) => {
+                    let listen = format!("LISTEN {}", quoted(&channel));
+                    let ok = matches!(tokio::time::timeout(timeout, client.batch_execute(&listen)).await, Ok(Ok(())));
+                    let _ = done.send(ok);
+                    if !ok {
+                        return true;
+                    }
+                }
+                Some(Command::Unlisten(channel)) => {
+                    let Some(shared) = shared.upgrade() else { return false };
+                    let listened = shared.map().contains_key(&channel);
+                    drop(shared);
+                    let unlisten = format!("UNLISTEN {}", quoted(&channel));
+                    if !listened
+                        && !matches!(tokio::time::timeout(timeout, client.batch_execute(&unlisten)).await, Ok(Ok(())))
+                    {
+                        return true;
+                    }
+                }
+            },
+            _ = keepalive.tick() => {
+                if !matches!(tokio::time::timeout(timeout, client.simple_query("SELECT 1")).await, Ok(Ok(_))) {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_are_checked_and_quoted() {
+        assert!(check_channel("orders").is_ok());
+        assert!(check_channel("").is_err());
+        assert!(check_channel(&"x".repeat(64)).is_err());
+        assert!(check_channel("a\0b").is_err());
+        assert_eq!(quoted(r#"we"ird"#), r#""we""ird""#);
+    }
+
+    #[test]
+    fn payloads_are_text_under_8000_bytes() {
+        assert_eq!(payload_text(b"hello").ok(), Some("hello"));
+        assert!(payload_text(&[b'a'; 7999]).is_ok());
+        let big = payload_text(&[b'a'; 8000]).expect_err("too big");
+        assert!(format!("{big:?}").contains("8000 bytes"));
+        assert!(payload_text(&[0xff, 0xfe]).is_err());
+        assert!(payload_text(b"a\0b").is_err());
+    }
+
+    fn url(application: &str) -> String {
+        let admin = crate::testing::postgres_admin_url();
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        format!("{admin}{sep}application_name={application}")
+    }
+
+    fn unique(name: &str) -> String {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        format!("{name}_{}_{}", std::process::id(), nanos % 1_000_000_000_000)
+    }
+
+    async fn next(sub: &mut Subscription) -> Option<Delivery> {
+        tokio::time::timeout(Duration::from_secs(10), sub.next()).await.expect("a delivery within 10 s")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_subscriber_on_one_broker_receives_what_another_publishes() {
+        let channel = unique("brisk test \"chan\"");
+        let (a, b) = (PgBroker::new(&url("t1")).expect("URL"), PgBroker::new(&url("t1")).expect("URL"));
+        let mut first = a.subscribe(&channel).await.expect("subscribe");
+        let mut second = a.subscribe(&channel).await.expect("subscribe");
+        let mut other = a.subscribe(&format!("{channel}x")).await.expect("subscribe");
+        b.publish(&channel, Bytes::from_static(b"hello")).await.expect("publish");
+        b.publish(&format!("{channel}x"), Bytes::from_static(b"elsewhere")).await.expect("publish");
+        b.publish(&channel, Bytes::from_static(b"again")).await.expect("publish");
+        for sub in [&mut first, &mut second] {
+            assert_eq!(next(sub).await, Some(Delivery::Message(Bytes::from_static(b"hello"))));
+            assert_eq!(next(sub).await, Some(Delivery::Message(Bytes::from_static(b"again"))));
+        }
+        assert_eq!(next(&mut other).await, Some(Delivery::Message(Bytes::from_static(b"elsewhere"))));
+
+        let err = b.publish(&channel, Bytes::from(vec![b'a'; 8000])).await.expect_err("too big");
+        assert_eq!(err.status(), 500);
+        let err = b.subscribe(&"c".repeat(64)).await.err().expect("too long a name");
+        assert_eq!(err.status(), 500);
+        drop(a);
+        assert_eq!(next(&mut first).await, None, "the subscription ends with the broker");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_connection_comes_back_with_a_gap() {
+        let application = unique("brisk_gap");
+        let channel = unique("gap");
+        let broker = PgBroker::new(&url(&application)).expect("URL");
+        let publisher = PgBroker::new(&url("t2")).expect("URL");
+        let mut sub = broker.subscribe(&channel).await.expect("subscribe");
+        publisher.publish(&channel, Bytes::from_static(b"before")).await.expect("publish");
+        assert_eq!(next(&mut sub).await, Some(Delivery::Message(Bytes::from_static(b"before"))));
+
+        // The server ends the listening connection, as a restart would.
+        let admin = crate::Database::open(&crate::testing::postgres_admin_url()).expect("admin URL");
+        let killed: Vec<(bool,)> = crate::Raw::new(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{application}'"
+        ))
+        .fetch(&admin)
+        .await
+        .expect("pg_terminate_backend");
+        assert_eq!(killed, vec![(true,)], "one listening connection");
+
+        assert_eq!(next(&mut sub).await, Some(Delivery::Gap), "told it may have missed messages");
+        publisher.publish(&channel, Bytes::from_static(b"after")).await.expect("publish");
+        assert_eq!(next(&mut sub).await, Some(Delivery::Message(Bytes::from_static(b"after"))));
+        // The broker publishes again too.
+        broker.publish(&channel, Bytes::from_static(b"own")).await.expect("publish");
+        assert_eq!(next(&mut sub).await, Some(Delivery::Message(Bytes::from_static(b"own"))));
+    }
+
+    #[test]
+    fn only_postgres_urls() {
+        assert!(PgBroker::new("sqlite://app.db").is_err());
+        let broker = PgBroker::new("postgres://u:secret@127.0.0.1:5432/db").expect("a URL");
+        assert!(!format!("{broker:?}").contains("secret"));
+    }
+}
