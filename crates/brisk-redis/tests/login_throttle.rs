@@ -38,3 +38,46 @@ async fn the_eleventh_failure_is_refused_across_processes() {
     assert_eq!(throttles[0].blocked(&db, "gus", addr).await.expect("blocked"), None, "cleared everywhere");
     cleanup(URL, &prefix).await;
 }
+
+/// An app with brisk-auth and Redis installed, on `db`: its login throttle counts in Redis by
+/// itself (the app's cache is shared), in whichever order the two are installed.
+fn app(db: &brisk_orm::Database, redis: brisk_redis::Redis, redis_first: bool) -> brisk::testing::TestClient {
+    use brisk::secret_key::SecretKey;
+    use brisk::sessions::SessionConfig;
+    let auth = brisk_auth::Auth::default().argon2(brisk_auth::Argon2Cost {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    });
+    let app = brisk::App::new().install(db.clone());
+    let app = if redis_first { app.install(redis).install(auth) } else { app.install(auth).install(redis) };
+    let key = SecretKey::new("a test secret key that is long enough 0123456789").expect("a key");
+    brisk::testing::TestClient::new(app.sessions(SessionConfig::new(key)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_with_redis_throttles_logins_in_redis_without_being_told() {
+    use brisk_orm::migrations::Migrator;
+    let prefix = unique_prefix("login-throttle-app");
+    let test_db = brisk_orm::testing::TestDatabase::empty_sqlite().expect("sqlite");
+    let db = test_db.database();
+    Migrator::new(db.clone(), Vec::new()).expect("graph").migrate().await.expect("migrated");
+    // Two processes: each its own Redis client, both on one database and one Redis.
+    let apps = [app(&db, redis(&prefix), true), app(&db, redis(&prefix), false)];
+    let wrong = serde_json::json!({"username": "nobody", "password": "not the password"});
+    for attempt in 0..10 {
+        let res = apps[attempt % 2].post("/auth/login").json(&wrong).send().await;
+        assert_eq!(res.status(), 400, "attempt {attempt}: {}", res.text());
+    }
+    for client in &apps {
+        let res = client.post("/auth/login").json(&wrong).send().await;
+        assert_eq!(res.status(), 429, "{}", res.text());
+        assert!(res.header("retry-after").is_some());
+    }
+    // Counted in Redis, not in the database's table.
+    let in_table: Vec<(i64,)> =
+        brisk_orm::Raw::new("SELECT COUNT(*) FROM auth_loginfailure").fetch(&db).await.expect("count");
+    assert_eq!(in_table, [(0,)]);
+    assert!(!keys(URL, &prefix).await.is_empty(), "the counts are in Redis");
+    cleanup(URL, &prefix).await;
+}

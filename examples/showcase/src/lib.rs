@@ -8,6 +8,7 @@ pub mod demo_users;
 pub mod items;
 pub mod model;
 pub mod pages;
+pub mod scale;
 pub mod store;
 pub mod ws;
 
@@ -39,7 +40,12 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://showcase.db";
 pub fn app() -> Result<App, String> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
     let db = Database::open(&url).map_err(|e| e.to_string())?;
-    Ok(app_with(auth::AuthConfig::from_env()?, db))
+    let app = app_with(auth::AuthConfig::from_env()?, db);
+    Ok(match brisk_redis::Redis::from_env_if_set().map_err(|e| e.to_string())? {
+        // Many processes: sessions, the cache, rate limits and pub/sub shared through Redis.
+        Some(redis) => app.install(redis),
+        None => app,
+    })
 }
 
 /// The showcase's migrations (`migrations/<app>/*.toml`), embedded in the binary by `build.rs`.
@@ -62,6 +68,7 @@ pub fn admin() -> brisk_admin::Admin {
                 .list_per_page(50),
         )
         .with_auth_models()
+        .register::<brisk_jobs::JobRecord>(brisk_jobs::admin::job_admin())
 }
 
 /// The whole app with the given token keys, on `db`, with brisk-auth installed (users in
@@ -77,7 +84,7 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
     let migrating = db.clone();
     let files = migrations().unwrap_or_default();
     let commands = brisk_orm::Migrations::new(db.clone(), files).source(env!("CARGO_MANIFEST_DIR"));
-    App::new()
+    let app = App::new()
         .title("brisk showcase")
         .version(env!("CARGO_PKG_VERSION"))
         .description("The items API of the brisk contract, stored with brisk-orm.")
@@ -88,9 +95,12 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .merge(chat::router())
         .merge(ws::router())
         .merge(pages::router())
+        .merge(scale::router())
+        .health_routes()
         .templates(pages::templates())
         .static_files("/static", pages::static_files())
         .install(db)
+        .install(scale::jobs())
         .install(auth::settings())
         .install(admin())
         .install(commands)
@@ -113,5 +123,11 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         })
         .with_state(store::Sessions::default())
         .with_state(auth)
-        .with_state(chat::model())
+        .with_state(chat::model());
+    // Which process answered, for an app run as many (`BRISK_INSTANCE` names it).
+    if std::env::var_os("BRISK_INSTANCE").is_some() {
+        app.instance_header()
+    } else {
+        app
+    }
 }

@@ -13,8 +13,7 @@ fn run(db: &TestDatabase, args: &[&str]) -> (i32, String) {
     (code, String::from_utf8_lossy(&out).into_owned())
 }
 
-const NONE_APPLIED: &str =
-    "[ ] admin/0001_initial\n[ ] auth/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n";
+const NONE_APPLIED: &str = "[ ] admin/0001_initial\n[ ] auth/0001_initial\n[ ] jobs/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n";
 
 #[test]
 fn migrations_are_shown_applied_undone_and_checked() {
@@ -24,12 +23,12 @@ fn migrations_are_shown_applied_undone_and_checked() {
     let (code, out) = run(&db, &["migrate"]);
     assert_eq!(
         (code, out.as_str()),
-        (0, "  Applied admin/0001_initial\n  Applied auth/0001_initial\n  Applied showcase/0001_initial\n  Applied showcase/0002_demo_users\n  Applied showcase/0003_item_tags_default\n")
+        (0, "  Applied admin/0001_initial\n  Applied auth/0001_initial\n  Applied jobs/0001_initial\n  Applied showcase/0001_initial\n  Applied showcase/0002_demo_users\n  Applied showcase/0003_item_tags_default\n  Applied showcase/0004_scale_out\n")
     );
     assert_eq!(run(&db, &["migrate"]).1, "No migrations to apply.\n");
     assert_eq!(
         run(&db, &["showmigrations"]).1,
-        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] showcase/0001_initial\n[X] showcase/0002_demo_users\n[X] showcase/0003_item_tags_default\n"
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[X] showcase/0001_initial\n[X] showcase/0002_demo_users\n[X] showcase/0003_item_tags_default\n[X] showcase/0004_scale_out\n"
     );
     let (code, out) = run(&db, &["sqlmigrate", "showcase", "0001_initial"]);
     assert_eq!(code, 0);
@@ -41,16 +40,20 @@ fn migrations_are_shown_applied_undone_and_checked() {
     // An empty migration to write a data migration in, after the latest.
     let (code, out) = run(&db, &["makemigrations", "--empty", "showcase", "--dry-run"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("migrations/showcase/0004_data.toml:"), "{out}");
-    assert!(out.contains("showcase/0003_item_tags_default"), "{out}");
+    assert!(out.starts_with("migrations/showcase/0005_data.toml:"), "{out}");
+    assert!(out.contains("showcase/0004_scale_out"), "{out}");
     // Back to nothing: the data migration's reverse runs first.
     assert_eq!(
         run(&db, &["migrate", "showcase", "zero"]),
-        (0, "  Undid showcase/0003_item_tags_default\n  Undid showcase/0002_demo_users\n  Undid showcase/0001_initial\n".into())
+        (
+            0,
+            "  Undid showcase/0004_scale_out\n  Undid showcase/0003_item_tags_default\n  Undid showcase/0002_demo_users\n  Undid showcase/0001_initial\n"
+                .into()
+        )
     );
     assert_eq!(
         run(&db, &["showmigrations"]).1,
-        "[X] admin/0001_initial\n[X] auth/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n"
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n"
     );
 }
 
@@ -98,15 +101,17 @@ fn check_reports_pending_migrations_until_they_are_applied() {
     for migration in [
         "admin/0001_initial",
         "auth/0001_initial",
+        "jobs/0001_initial",
         "showcase/0001_initial",
         "showcase/0002_demo_users",
         "showcase/0003_item_tags_default",
+        "showcase/0004_scale_out",
     ] {
         let line =
             format!("error: migrations/{migration}.toml is not applied to the database: run `migrate`");
         assert!(out.contains(&line), "{out}");
     }
-    assert!(out.ends_with("System check identified 5 issues.\n"), "{out}");
+    assert!(out.ends_with("System check identified 7 issues.\n"), "{out}");
     run(&db, &["migrate"]);
     assert_eq!(run(&db, &["check"]), (0, "System check identified no issues.\n".into()));
 }

@@ -38,9 +38,11 @@ async fn the_migrations_make_the_tables_on_an_empty_database() {
         [
             "admin/0001_initial",
             "auth/0001_initial",
+            "jobs/0001_initial",
             "showcase/0001_initial",
             "showcase/0002_demo_users",
-            "showcase/0003_item_tags_default"
+            "showcase/0003_item_tags_default",
+            "showcase/0004_scale_out"
         ]
     );
     assert!(migrator.migrate().await.unwrap().is_empty(), "applied once");
@@ -113,7 +115,7 @@ async fn the_demo_users_are_seeded_by_a_data_migration_and_removed_by_its_revers
     // Undone: the demo users, the group and the permission go; other users stay.
     assert_eq!(
         migrator.migrate_back("showcase", Some("0001_initial")).await.unwrap(),
-        ["showcase/0003_item_tags_default", "showcase/0002_demo_users"]
+        ["showcase/0004_scale_out", "showcase/0003_item_tags_default", "showcase/0002_demo_users"]
     );
     assert_eq!(users(&db).await.into_iter().map(|(n, _)| n).collect::<Vec<_>>(), ["carol"]);
     assert_eq!(Group::objects().count(&db).await.unwrap(), 0);
@@ -127,7 +129,7 @@ async fn the_demo_users_are_seeded_by_a_data_migration_and_removed_by_its_revers
     // And applied again, as on a fresh database.
     assert_eq!(
         migrator.migrate().await.unwrap(),
-        ["showcase/0002_demo_users", "showcase/0003_item_tags_default"]
+        ["showcase/0002_demo_users", "showcase/0003_item_tags_default", "showcase/0004_scale_out"]
     );
     assert_eq!(users(&db).await.len(), 3);
 }
