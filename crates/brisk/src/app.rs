@@ -93,6 +93,7 @@ pub struct App {
     state: StateMap,
     layers: Vec<LayerFn>,
     body_limit: usize,
+    redirect_trailing_slash: bool,
     formatter: Option<Arc<dyn ErrorFormatter>>,
     docs: DocsConfig,
     dependencies: Vec<fn(Router) -> Router>,
@@ -127,6 +128,7 @@ impl App {
             state: StateMap::default(),
             layers: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            redirect_trailing_slash: false,
             formatter: None,
             docs: DocsConfig::default(),
             dependencies: Vec::new(),
@@ -211,6 +213,47 @@ impl App {
     /// The largest request body any route accepts unless it sets its own (default 2 MiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Redirects a path that matches no route to the same path with the trailing slash
+    /// added or removed, when that one is routed: `/items/` to `/items` and `/items` to
+    /// `/items/`, with the query string kept. **Off by default.**
+    ///
+    /// The answer is `307 Temporary Redirect`, as FastAPI's: the client repeats the same
+    /// method with the same body (a `POST` stays a `POST`, where 301/302 let clients turn it
+    /// into a `GET`), and nothing caches it for good (a 308 would outlive a later change to
+    /// the routes in every browser that saw it).
+    ///
+    /// Why off by default, unlike FastAPI: routing stays exact, one URL per operation as the
+    /// OpenAPI document lists it; an API client that calls the wrong form learns it from a
+    /// 404 instead of a redirect that many HTTP clients do not follow for a `POST`; and nothing
+    /// about a miss depends on which other paths exist. Turn it on for a FastAPI app's clients
+    /// or for pages people type. It only costs anything on a miss (one more lookup), and it
+    /// runs before the [fallback](App::fallback).
+    ///
+    /// A redirect is never made to a path that starts with `//` or `/\` (browsers read
+    /// `Location: //evil.example` as another host): `//evil.example/` stays a 404.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// use brisk::testing::TestClient;
+    ///
+    /// async fn items() -> &'static str {
+    ///     "items"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = App::new().route("/items", get(items)).redirect_trailing_slash(true);
+    /// let client = TestClient::new(app);
+    /// let res = client.get("/items/?page=2").send().await;
+    /// assert_eq!(res.status(), 307);
+    /// assert_eq!(res.header("location"), Some("/items?page=2"));
+    /// # }
+    /// ```
+    pub fn redirect_trailing_slash(mut self, on: bool) -> Self {
+        self.redirect_trailing_slash = on;
         self
     }
 
@@ -436,6 +479,7 @@ impl App {
             tasks: Arc::default(),
             state: Arc::new(self.state),
             body_limit: self.body_limit,
+            redirect_trailing_slash: self.redirect_trailing_slash,
             formatter: self.formatter.clone(),
             pages,
         });
@@ -503,6 +547,8 @@ struct Core {
     tasks: Arc<TaskTracker>,
     state: Arc<StateMap>,
     body_limit: usize,
+    /// See [`App::redirect_trailing_slash`].
+    redirect_trailing_slash: bool,
     formatter: Option<Arc<dyn ErrorFormatter>>,
     /// HTML error pages for browsers (`None`: switched off).
     pages: Option<Arc<crate::error::ErrorPages>>,
@@ -522,20 +568,52 @@ impl Core {
                 None => Error::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow.clone()),
             },
             Matched::BadParam(error) => error,
-            Matched::None => match &self.table.fallback {
-                Some(fallback) => {
-                    let cx = RequestContext::new(
-                        self.state.clone(),
-                        PathParams::default(),
-                        self.body_limit,
-                        self.tasks.clone(),
-                    );
-                    return fallback.call_with(req, cx);
-                }
-                None => Error::not_found(),
+            Matched::None if self.redirect_trailing_slash => match self.slash_redirect(req.uri()) {
+                Some(location) => return Box::pin(std::future::ready(slash_redirect_response(location))),
+                None => return self.fallback_or_404(req),
             },
+            Matched::None => return self.fallback_or_404(req),
         };
         Box::pin(std::future::ready(error.into_response()))
+    }
+
+    /// The app's fallback route for a path no route matched, or a 404.
+    fn fallback_or_404(&self, req: Request) -> BoxFuture<'static, Response> {
+        let error = match &self.table.fallback {
+            Some(fallback) => {
+                let cx = RequestContext::new(
+                    self.state.clone(),
+                    PathParams::default(),
+                    self.body_limit,
+                    self.tasks.clone(),
+                );
+                return fallback.call_with(req, cx);
+            }
+            None => Error::not_found(),
+        };
+        Box::pin(std::future::ready(error.into_response()))
+    }
+
+    /// Where [`App::redirect_trailing_slash`] sends `uri` (whose path matched no route): the
+    /// path with its trailing slash removed or one added, if that is a route, with the query.
+    fn slash_redirect(&self, uri: &http::Uri) -> Option<String> {
+        let path = uri.path();
+        let other = match path.strip_suffix('/') {
+            Some("") => return None,
+            Some(trimmed) => trimmed.to_owned(),
+            None => format!("{path}/"),
+        };
+        // `//host` and `/\host` are another host to a browser: never an open redirect.
+        if !other.starts_with('/') || other.starts_with("//") || other.starts_with("/\\") {
+            return None;
+        }
+        if !matches!(self.table.at(&other), Matched::Route { .. }) {
+            return None;
+        }
+        Some(match uri.query() {
+            Some(query) => format!("{other}?{query}"),
+            None => other,
+        })
     }
 
     /// Finds the endpoint, runs it, and finishes its answer (see [`finish`]).
@@ -546,6 +624,20 @@ impl Core {
         finish(&mut res, head, self.formatter.as_deref(), pages.as_ref());
         res
     }
+}
+
+/// `307 Temporary Redirect` to `location` (method and body kept; see
+/// [`App::redirect_trailing_slash`]).
+fn slash_redirect_response(location: String) -> Response {
+    let mut res = Response::new(crate::body::Body::empty());
+    *res.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    match http::HeaderValue::try_from(location) {
+        Ok(value) => {
+            res.headers_mut().insert(http::header::LOCATION, value);
+        }
+        Err(_) => *res.status_mut() = StatusCode::NOT_FOUND,
+    }
+    res
 }
 
 /// The router as a tower service, for the app's layers to wrap.

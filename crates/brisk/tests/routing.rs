@@ -110,3 +110,101 @@ fn bad_paths_refuse_to_build() {
     let err = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("must start with `/`") && err.contains("`/trailing/`"), "{err}");
 }
+
+async fn echo_body(body: String) -> String {
+    body
+}
+
+#[tokio::test]
+async fn trailing_slash_is_exact_by_default() {
+    let client = TestClient::new(App::new().route("/items", get(ok)).route("/dir/", get(ok)));
+    assert_eq!(client.get("/items/").send().await.status(), 404);
+    assert_eq!(client.get("/dir").send().await.status(), 404);
+    assert_eq!(client.get("/items").send().await.status(), 200);
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_keeps_method_and_query() {
+    let app = App::new()
+        .route("/items", get(ok).post(echo_body))
+        .route("/dir/", get(ok))
+        .route("/users/{id}", get(echo_rest))
+        .redirect_trailing_slash(true);
+    let client = TestClient::new(app);
+
+    let res = client.get("/items/?page=2&sort=name%20asc").send().await;
+    assert_eq!(res.status(), 307, "307: the client repeats the method and body");
+    assert_eq!(res.header("location"), Some("/items?page=2&sort=name%20asc"));
+    assert!(res.bytes().is_empty());
+
+    let res = client.post("/items/").body("payload").send().await;
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.header("location"), Some("/items"));
+
+    let res = client.get("/dir").send().await;
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.header("location"), Some("/dir/"));
+
+    let res = client.get("/users/7/").send().await;
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.header("location"), Some("/users/7"));
+
+    // A method the other path does not take is still redirected; it is that path's 405.
+    assert_eq!(client.put("/items/").send().await.status(), 307);
+    assert_eq!(client.put("/items").send().await.status(), 405);
+
+    // Neither form routed: a 404, not a redirect.
+    assert_eq!(client.get("/nothing/").send().await.status(), 404);
+    assert_eq!(client.get("/nothing").send().await.status(), 404);
+    assert_eq!(client.get("/items//").send().await.status(), 404, "one slash at a time");
+    // Routed paths answer themselves.
+    assert_eq!(client.get("/items").send().await.text(), "ok");
+    assert_eq!(client.post("/items").body("payload").send().await.text(), "payload");
+    assert_eq!(client.get("/dir/").send().await.status(), 200);
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_never_when_both_forms_are_routed() {
+    async fn slash() -> &'static str {
+        "slash"
+    }
+    let app = App::new().route("/x", get(ok)).route("/x/", get(slash)).redirect_trailing_slash(true);
+    let client = TestClient::new(app);
+    assert_eq!(client.get("/x").send().await.text(), "ok");
+    assert_eq!(client.get("/x/").send().await.text(), "slash");
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_is_never_an_open_redirect() {
+    // Even a route whose path starts with `//`: `Location: //evil.example` is another host.
+    async fn other() -> &'static str {
+        "other"
+    }
+    let app = App::new()
+        .route("//evil.example", get(ok))
+        .route("/evil.example", get(other))
+        .redirect_trailing_slash(true);
+    let client = TestClient::new(app);
+    assert_eq!(client.get("//evil.example").send().await.text(), "ok", "the path keeps its `//`");
+    let res = client.get("//evil.example/").send().await;
+    assert_ne!(res.status(), 307, "{:?}", res.header("location"));
+    assert!(res.header("location").is_none());
+    let res = client.get("//evil.example/?next=1").send().await;
+    assert!(res.header("location").is_none());
+    // A single leading slash is a path on this host: redirected as usual.
+    let res = client.get("/evil.example/").send().await;
+    assert_eq!(res.header("location"), Some("/evil.example"));
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_comes_before_the_fallback() {
+    async fn fallback() -> &'static str {
+        "fallback"
+    }
+    let app = App::new().route("/items", get(ok)).fallback(fallback).redirect_trailing_slash(true);
+    let client = TestClient::new(app);
+    assert_eq!(client.get("/items/").send().await.status(), 307);
+    assert_eq!(client.get("/other/").send().await.text(), "fallback");
+    let off = TestClient::new(App::new().route("/items", get(ok)).fallback(fallback));
+    assert_eq!(off.get("/items/").send().await.text(), "fallback");
+}

@@ -1,13 +1,16 @@
 //! Where the document and the docs pages are served, and the app's title and version.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
 use super::model::{Info, OpenApi, Server};
+use super::served::Served;
 use super::ui;
 use crate::extract::Path;
-use crate::response::{Html, IntoResponse, Response};
+use crate::response::{IntoResponse, Response};
 use crate::routing::{get, Router};
 
 /// The document's metadata and the URLs of `/openapi.json`, `/docs` and `/redoc`
@@ -58,9 +61,13 @@ pub(crate) fn docs_router(config: &DocsConfig, doc: &OpenApi) -> Result<Router, 
     let title = config.info.title.clone();
     if let Some(docs_url) = &config.docs_url {
         let assets = format!("{}/assets", docs_url.trim_end_matches('/'));
-        let page = ui::swagger_ui_html(&format!("{title} - Swagger UI"), &openapi_url, &assets);
+        let page = Arc::new(Served::page(ui::swagger_ui_html(
+            &format!("{title} - Swagger UI"),
+            &openapi_url,
+            &assets,
+        )));
         router = router
-            .route(docs_url, get(move || async move { Html(page) }))
+            .route(docs_url, get(move |headers: HeaderMap| async move { page.respond(&headers) }))
             .route(&format!("{assets}/{{file}}"), get(asset));
     }
     if let Some(redoc_url) = &config.redoc_url {
@@ -68,8 +75,9 @@ pub(crate) fn docs_router(config: &DocsConfig, doc: &OpenApi) -> Result<Router, 
             Some(docs_url) => format!("{}/assets", docs_url.trim_end_matches('/')),
             None => format!("{}/assets", redoc_url.trim_end_matches('/')),
         };
-        let page = ui::redoc_html(&format!("{title} - ReDoc"), &openapi_url, &assets);
-        router = router.route(redoc_url, get(move || async move { Html(page) }));
+        let page = Arc::new(Served::page(ui::redoc_html(&format!("{title} - ReDoc"), &openapi_url, &assets)));
+        router =
+            router.route(redoc_url, get(move |headers: HeaderMap| async move { page.respond(&headers) }));
         if config.docs_url.is_none() {
             router = router.route(&format!("{assets}/{{file}}"), get(asset));
         }
@@ -77,9 +85,25 @@ pub(crate) fn docs_router(config: &DocsConfig, doc: &OpenApi) -> Result<Router, 
     Ok(router)
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
-    match ui::asset(&file) {
-        Some(asset) => bytes_with_type(Bytes::from_static(asset.bytes), asset.content_type),
-        None => crate::error::Error::not_found().into_response(),
+/// One Swagger UI or ReDoc file: its ETag and compressed copies are made on its first request
+/// (off the async workers) and kept; see [`super::served`].
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    static SERVED: [tokio::sync::OnceCell<Option<Served>>; ui::FILE_COUNT] =
+        [const { tokio::sync::OnceCell::const_new() }; ui::FILE_COUNT];
+    let not_found = || crate::error::Error::not_found().into_response();
+    let Some(index) = ui::asset_index(&file) else { return not_found() };
+    let Some(cell) = SERVED.get(index) else { return not_found() };
+    let prepared = cell
+        .get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || {
+                ui::asset_at(index).map(|asset| Served::asset(asset.content_type, asset.bytes))
+            })
+            .await
+        })
+        .await;
+    match prepared {
+        Ok(Some(served)) => served.respond(&headers),
+        Ok(None) => not_found(),
+        Err(e) => crate::error::Error::internal(e).into_response(),
     }
 }

@@ -32,6 +32,7 @@ mod docs;
 mod documented;
 mod model;
 mod schemas;
+mod served;
 pub(crate) mod ui;
 mod undocumented;
 

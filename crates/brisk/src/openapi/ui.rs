@@ -9,7 +9,10 @@
 //! * ReDoc 2.0.0: `redoc.standalone.js`, which `aide` (feature `redoc`) embeds with
 //!   `include_str!` into the page its `Redoc::html()` returns; it is cut out of that page once.
 //!
-//! Without the feature, [`asset`] finds nothing and the pages still render, pointing at files
+//! How they go over the wire (gzip/brotli by `Accept-Encoding`, ETag and 304, `Cache-Control`)
+//! is `served.rs`, next to this file.
+//!
+//! Without the feature, [`asset_at`] finds nothing and the pages still render, pointing at files
 //! that are not there (and leaving out the optional ones: standalone preset, OAuth2 redirect
 //! page, icons).
 
@@ -50,9 +53,24 @@ const FILES: [(&str, &str); 8] = [
     (REDOC_JS, JS),
 ];
 
+/// How many files either page may ask for (the indices of [`asset_index`]).
+pub(crate) const FILE_COUNT: usize = FILES.len();
+
 /// The files `/docs` and `/redoc` need, looked up by file name (e.g. "swagger-ui-bundle.js").
+#[cfg(test)]
 pub(crate) fn asset(name: &str) -> Option<DocsAsset> {
-    let &(name, content_type) = FILES.iter().find(|(file, _)| *file == name)?;
+    asset_at(asset_index(name)?)
+}
+
+/// Where `name` is among the files either page may ask for (below [`FILE_COUNT`]), without
+/// reading or inflating anything.
+pub(crate) fn asset_index(name: &str) -> Option<usize> {
+    FILES.iter().position(|(file, _)| *file == name)
+}
+
+/// The file at `index` (from [`asset_index`]), if it is embedded; inflated on first use.
+pub(crate) fn asset_at(index: usize) -> Option<DocsAsset> {
+    let &(name, content_type) = FILES.get(index)?;
     let bytes = embedded::bytes(name)?;
     Some(DocsAsset { name, content_type, bytes })
 }
