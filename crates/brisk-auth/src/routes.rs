@@ -50,8 +50,10 @@ pub(crate) struct LoginBody {
 
 impl FromRequest for LoginBody {
     async fn from_request(req: brisk::extract::Request, cx: &RequestContext) -> Result<Self, brisk::Error> {
+        // A form is urlencoded (an HTML form) or multipart (`FormData`, `curl -F`).
         let form = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            let v = v.trim_start().to_ascii_lowercase();
+            v.starts_with("application/x-www-form-urlencoded") || v.starts_with("multipart/form-data")
         });
         if form {
             let Form(login) = Form::<LoginIn>::from_request(req, cx).await?;
@@ -62,6 +64,7 @@ impl FromRequest for LoginBody {
                     brisk::Error::unsupported_media_type(&[
                         "application/json",
                         "application/x-www-form-urlencoded",
+                        "multipart/form-data",
                     ])
                 } else {
                     e

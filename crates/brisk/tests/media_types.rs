@@ -41,12 +41,18 @@ impl FromRequest for JsonOrForm {
         let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         let refused = |e: Error| {
             if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-                Error::unsupported_media_type(&["application/json", "application/x-www-form-urlencoded"])
+                Error::unsupported_media_type(&[
+                    "application/json",
+                    "application/x-www-form-urlencoded",
+                    "multipart/form-data",
+                ])
             } else {
                 e
             }
         };
-        if content_type.starts_with("application/x-www-form-urlencoded") {
+        if content_type.starts_with("application/x-www-form-urlencoded")
+            || content_type.starts_with("multipart/form-data")
+        {
             Form::<Note>::from_request(req, cx).await.map(|Form(n)| JsonOrForm(n)).map_err(refused)
         } else {
             Json::<Note>::from_request(req, cx).await.map(|Json(n)| JsonOrForm(n)).map_err(refused)
@@ -100,10 +106,10 @@ async fn each_body_extractor_names_what_it_accepts() {
     for (path, types) in [
         ("/json", "application/json"),
         ("/optional", "application/json"),
-        ("/form", "application/x-www-form-urlencoded"),
+        ("/form", "application/x-www-form-urlencoded or multipart/form-data"),
         ("/form-result", "application/x-www-form-urlencoded or multipart/form-data"),
         ("/upload", "multipart/form-data"),
-        ("/either", "application/json or application/x-www-form-urlencoded"),
+        ("/either", "application/json, application/x-www-form-urlencoded or multipart/form-data"),
     ] {
         let res = text(path).send().await;
         assert_eq!(res.status(), 415, "{path}");
@@ -112,7 +118,7 @@ async fn each_body_extractor_names_what_it_accepts() {
     }
     // JSON sent to the form route, and a form to the JSON route: the same answer.
     let res = client.post("/form").json(&json!({"text": "hi"})).send().await;
-    assert_eq!(res.json::<Value>(), accepts("application/x-www-form-urlencoded"));
+    assert_eq!(res.json::<Value>(), accepts("application/x-www-form-urlencoded or multipart/form-data"));
     let res = client.post("/json").form(&json!({"text": "hi"})).send().await;
     assert_eq!(res.json::<Value>(), accepts("application/json"));
     // What each accepts still works.
@@ -126,10 +132,10 @@ fn the_415_is_documented_on_operations_that_take_such_a_body() {
     for (path, types) in [
         ("/json", "application/json"),
         ("/optional", "application/json"),
-        ("/form", "application/x-www-form-urlencoded"),
+        ("/form", "application/x-www-form-urlencoded or multipart/form-data"),
         ("/form-result", "application/x-www-form-urlencoded or multipart/form-data"),
         ("/upload", "multipart/form-data"),
-        ("/either", "application/json or application/x-www-form-urlencoded"),
+        ("/either", "application/json, application/x-www-form-urlencoded or multipart/form-data"),
     ] {
         let refused = &doc["paths"][path]["post"]["responses"]["415"];
         assert_eq!(refused["description"], accepts(types)["detail"], "{path}: {refused}");

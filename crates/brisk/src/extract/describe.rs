@@ -77,7 +77,12 @@ impl<T: JsonSchema + Validate> DescribeInput for Json<T> {
 impl<T: JsonSchema + Validate> DescribeInput for Form<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         let schema = cx.input_schema::<T>();
-        set_body(op, "application/x-www-form-urlencoded", schema, true);
+        set_body(op, "application/x-www-form-urlencoded", schema.clone(), true);
+        // The same fields as multipart, as a browser's `FormData` and `curl -F` send them.
+        #[cfg(feature = "multipart")]
+        if let Some(body) = op.request_body.as_mut() {
+            body.content.insert("multipart/form-data".to_owned(), json!({ "schema": schema }));
+        }
         cx.can_fail_validation();
         cx.can_refuse_media_type();
     }

@@ -5,13 +5,15 @@ use serde::de::DeserializeOwned;
 
 use super::body::read_all;
 use super::json::missing_body;
-use super::query::from_pairs;
+use super::percent::{decode_form, FormSource};
 use super::{split_then, FromRequest, Request, RequestContext};
 use crate::body::Body;
 use crate::error::Error;
-use crate::validation::{StringSource, Validate};
+use crate::validation::{from_strings, StringSource, Validate};
 
-/// An HTML form body (`application/x-www-form-urlencoded`), typed and validated.
+/// An HTML form body (`application/x-www-form-urlencoded`, or `multipart/form-data` as
+/// `curl -F`, a browser's `FormData` and Python's `requests` with `files=` send it), typed and
+/// validated.
 ///
 /// ```
 /// use brisk::prelude::*;
@@ -28,11 +30,15 @@ use crate::validation::{StringSource, Validate};
 /// }
 /// ```
 ///
-/// Another content type is a 415 naming the one this route accepts
-/// (`{"detail": "Unsupported Media Type: this route accepts application/x-www-form-urlencoded"}`);
+/// As in FastAPI, a field sent empty (`grant_type=`) counts as absent: an `Option` field is
+/// `None` (or its default), a required one is a 422 `missing`.
+///
+/// Another content type is a 415 naming the ones this route accepts
+/// (`{"detail": "Unsupported Media Type: this route accepts application/x-www-form-urlencoded or multipart/form-data"}`);
 /// failures are 422s at `["body", "<field>"]`. A percent-escape that decodes to bytes that are
-/// not UTF-8 is a 400 naming the field (never replaced with `�`).
-/// For file uploads use [`Multipart`](crate::extract::Multipart).
+/// not UTF-8 is a 400 naming the field (never replaced with `�`). In a multipart body only the
+/// text fields are read (a part with a file name is skipped): for file uploads use
+/// [`Multipart`](crate::extract::Multipart). Multipart needs feature `multipart` (on by default).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Form<T>(pub T);
 
@@ -52,20 +58,63 @@ where
         mut body: Body,
         cx: &RequestContext,
     ) -> Result<Self, Error> {
-        let is_form = parts
+        let essence = parts
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
+            .map(|m| m.essence_str().to_owned());
+        #[cfg(feature = "multipart")]
+        if essence.as_deref() == Some(mime::MULTIPART_FORM_DATA.essence_str()) {
+            let fields = multipart_fields(parts, body, cx).await?;
+            return from_fields(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map(Form);
+        }
         let bytes = read_all(&mut body, &parts.headers, cx.body_limit).await?;
-        if !is_form {
+        if essence.as_deref() != Some(mime::APPLICATION_WWW_FORM_URLENCODED.essence_str()) {
             return Err(if bytes.is_empty() {
                 missing_body()
             } else {
-                Error::unsupported_media_type(&[FORM_URLENCODED])
+                Error::unsupported_media_type(ACCEPTED)
             });
         }
-        from_pairs(&bytes, StringSource::Form).map(Form)
+        let pairs = decode_form(&bytes, FormSource::Body)?;
+        from_fields(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))).map(Form)
     }
+}
+
+/// The media types [`Form`] reads.
+#[cfg(feature = "multipart")]
+const ACCEPTED: &[&str] = &[FORM_URLENCODED, "multipart/form-data"];
+#[cfg(not(feature = "multipart"))]
+const ACCEPTED: &[&str] = &[FORM_URLENCODED];
+
+/// `T` from a form's fields, an empty value counting as absent (FastAPI's rule).
+fn from_fields<'a, T>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Result<T, Error>
+where
+    T: DeserializeOwned + JsonSchema + Validate + 'static,
+{
+    let present: Vec<(&str, &str)> = fields.filter(|(_, value)| !value.is_empty()).collect();
+    from_strings(&present, StringSource::Form)
+}
+
+/// The text fields of a `multipart/form-data` body, with the limits of
+/// [`Multipart`](crate::extract::Multipart); parts with a file name are skipped.
+#[cfg(feature = "multipart")]
+async fn multipart_fields(
+    parts: &Parts,
+    body: Body,
+    cx: &RequestContext,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut request = Request::new(body);
+    *request.headers_mut() = parts.headers.clone();
+    let mut multipart = <crate::extract::Multipart as FromRequest>::from_request(request, cx).await?;
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await? {
+        if field.file_name().is_some() {
+            continue;
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        fields.push((name, field.text().await?));
+    }
+    Ok(fields)
 }

@@ -85,8 +85,10 @@ impl FormValues {
         self.0.is_empty()
     }
 
+    /// The fields sent with a value: an empty field counts as absent, as in [`Form`](super::Form)
+    /// (FastAPI's rule, and Django's "This field is required." for an empty input).
     fn pairs(&self) -> Vec<(&str, &str)> {
-        self.iter().collect()
+        self.iter().filter(|(_, value)| !value.is_empty()).collect()
     }
 }
 

@@ -75,7 +75,9 @@ where
     if json.is_none() {
         return Err(not_json());
     }
-    from_json(&bytes).map(Some)
+    // A UTF-8 byte-order mark before the document is skipped, as FastAPI (Python's `json`
+    // with `utf-8-sig`) does: some Windows tools write one.
+    from_json(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).map(Some)
 }
 
 impl<T> FromRequest for Json<T>
