@@ -15,9 +15,9 @@ use crate::connection::Redis;
 /// # Ok(()) }
 /// ```
 ///
-/// The session store is the *default* store, as brisk-orm's `Database` installs its own: of
-/// the two, the one installed last is used, so install the database first (or name
-/// `redis.sessions()` in the `SessionConfig`).
+/// The session store is the app's *default* store: it wins over brisk-orm's `Database`, which
+/// gives its table only as the fallback, in any install order (a store named in the
+/// `SessionConfig` wins over both).
 impl Install for Redis {
     fn install(self, app: App) -> App {
         let ready = self.clone();
