@@ -300,7 +300,13 @@ def main() -> int:
     parser.add_argument("--admin", action="store_true",
                         help="the admin suite instead (brisk-admin's list page against Django's admin, a million rows "
                              "on the same PostgreSQL): results/admin-latest.md")
+    parser.add_argument("--jobs", action="store_true",
+                        help="the background-jobs suite instead (brisk-jobs on PostgreSQL and SQLite against Celery on "
+                             "Redis, the same no-op job): results/jobs-latest.md")
     args = parser.parse_args()
+    if args.jobs:
+        import jobs
+        return jobs.rewrite_report(args.smoke) if args.report else jobs.main(args.smoke)
     if args.admin:
         import admin
         return admin.rewrite_report(args.smoke) if args.report else admin.main(args.smoke)
