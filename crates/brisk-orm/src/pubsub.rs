@@ -17,8 +17,19 @@
 //! backoff, listens again, and gives every subscriber a [`Delivery::Gap`]: what was published
 //! meanwhile is lost, and a subscriber that must not miss anything re-reads the state it
 //! shows. PostgreSQL delivers a notification only when the publishing transaction commits
-//! (here it is its own), and keeps a payload under 8000 bytes of text: publish an id and let
-//! subscribers read the rest from the database.
+//! (here it is its own).
+//!
+//! ## Limits
+//!
+//! - **Channels**: any name works, as with Redis and the local broker. A PostgreSQL channel is
+//!   an identifier of at most 63 bytes, so a longer name (or an empty one, one with a NUL, or
+//!   one starting with `brisk:h:`) is listened to and notified as `brisk:h:` and the hex of
+//!   its SHA-256 (the first 48 digits): the same on every process, and no other name maps to
+//!   it. [`pg_channel`] tells which identifier a name becomes.
+//! - **Payloads**: PostgreSQL keeps a payload of text (UTF-8, no NUL) under 8000 bytes. A
+//!   larger one is refused with `413 Payload Too Large` (Redis and the local broker take it):
+//!   publish an id and let subscribers read the rest from the database. A payload that is
+//!   not such text is refused with `422`.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -34,10 +45,14 @@ use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use crate::error::Error;
 
-/// The largest payload PostgreSQL's `NOTIFY` takes, in bytes (it must be shorter than 8000).
+/// The largest payload PostgreSQL's `NOTIFY` takes, in bytes (it must be shorter than 8000);
+/// a larger one is refused with `413 Payload Too Large`.
 pub const MAX_PAYLOAD: usize = 7999;
-/// The longest channel name PostgreSQL keeps (an identifier: 63 bytes).
+/// The longest channel name PostgreSQL keeps (an identifier: 63 bytes); a longer name is
+/// hashed into one (see [`pg_channel`]).
 pub const MAX_CHANNEL: usize = 63;
+/// The start of a hashed channel identifier (see [`pg_channel`]).
+const HASHED: &str = "brisk:h:";
 
 /// How many deliveries a subscriber may be behind before it misses some (and sees a gap).
 const BUFFER: usize = 1024;
@@ -134,14 +149,34 @@ impl PgBroker {
     }
 }
 
-/// `channel`, if PostgreSQL can use it as one.
-fn check_channel(channel: &str) -> Result<(), brisk::Error> {
-    if channel.is_empty() || channel.len() > MAX_CHANNEL || channel.contains('\0') {
-        return Err(brisk::Error::internal(format!(
-            "{channel:?} cannot be a PostgreSQL channel: it needs 1 to {MAX_CHANNEL} bytes and no NUL"
-        )));
+/// The PostgreSQL channel a broker channel is listened to and notified on: `channel` itself
+/// when PostgreSQL can take it (1 to 63 bytes, no NUL), else `brisk:h:` and the first 48 hex
+/// digits of its SHA-256 (56 bytes). A name that starts with `brisk:h:` is hashed too, so no
+/// name can pass for another's hash.
+///
+/// ```
+/// use brisk_orm::pubsub::pg_channel;
+/// assert_eq!(pg_channel("orders"), "orders");
+/// let long = "room:".repeat(20);
+/// assert!(pg_channel(&long).starts_with("brisk:h:") && pg_channel(&long).len() <= 63);
+/// ```
+pub fn pg_channel(channel: &str) -> std::borrow::Cow<'_, str> {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let usable = !channel.is_empty()
+        && channel.len() <= MAX_CHANNEL
+        && !channel.contains('\0')
+        && !channel.starts_with(HASHED);
+    if usable {
+        return std::borrow::Cow::Borrowed(channel);
     }
-    Ok(())
+    let digest = Sha256::digest(channel.as_bytes());
+    let mut name = String::with_capacity(HASHED.len() + 48);
+    name.push_str(HASHED);
+    for byte in &digest[..24] {
+        let _ = write!(name, "{byte:02x}");
+    }
+    std::borrow::Cow::Owned(name)
 }
 
 /// `channel` as a quoted identifier (`LISTEN "a ""b"""`), so any name is taken literally.
@@ -152,15 +187,21 @@ fn quoted(channel: &str) -> String {
 /// `payload` as the text `NOTIFY` takes.
 fn payload_text(payload: &[u8]) -> Result<&str, brisk::Error> {
     if payload.len() > MAX_PAYLOAD {
-        return Err(brisk::Error::internal(format!(
-            "a PostgreSQL NOTIFY payload must be shorter than 8000 bytes, this one has {}: publish an id \
-             and let subscribers read the rest from the database",
-            payload.len()
-        )));
+        return Err(brisk::Error::http(
+            brisk::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "a PostgreSQL NOTIFY payload must be shorter than 8000 bytes, this one has {}: publish an \
+                 id and let subscribers read the rest from the database",
+                payload.len()
+            ),
+        ));
     }
     match std::str::from_utf8(payload) {
         Ok(text) if !text.contains('\0') => Ok(text),
-        _ => Err(brisk::Error::internal("a PostgreSQL NOTIFY payload is text: UTF-8 without NUL bytes")),
+        _ => Err(brisk::Error::http(
+            brisk::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "a PostgreSQL NOTIFY payload is text: UTF-8 without NUL bytes",
+        )),
     }
 }
 
@@ -179,7 +220,8 @@ impl Shared {
 impl Broker for PgBroker {
     fn publish<'a>(&'a self, channel: &'a str, payload: Bytes) -> BoxFuture<'a, Result<(), brisk::Error>> {
         Box::pin(async move {
-            check_channel(channel)?;
+            let channel = pg_channel(channel);
+            let channel: &str = &channel;
             let text = payload_text(&payload)?;
             let client = self.client().await.ok_or_else(|| self.unavailable())?;
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&channel, &text];
@@ -196,7 +238,9 @@ impl Broker for PgBroker {
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Subscription, brisk::Error>> {
         Box::pin(async move {
-            check_channel(channel)?;
+            // Keyed, listened to and delivered under the PostgreSQL name throughout.
+            let channel = pg_channel(channel);
+            let channel: &str = &channel;
             let receiver = {
                 let mut map = self.0.map();
                 match map.get(channel) {
@@ -404,11 +448,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn channels_are_checked_and_quoted() {
-        assert!(check_channel("orders").is_ok());
-        assert!(check_channel("").is_err());
-        assert!(check_channel(&"x".repeat(64)).is_err());
-        assert!(check_channel("a\0b").is_err());
+    fn channels_postgresql_cannot_take_are_hashed_and_names_quoted() {
+        assert_eq!(pg_channel("orders"), "orders");
+        assert_eq!(pg_channel(&"x".repeat(63)), "x".repeat(63));
+        let long = "x".repeat(64);
+        let hashed = pg_channel(&long);
+        assert!(hashed.starts_with(HASHED) && hashed.len() == 56, "{hashed}");
+        assert_eq!(pg_channel(&long), hashed, "stable");
+        assert_ne!(pg_channel(&"x".repeat(65)), hashed);
+        for odd in ["", "a\0b"] {
+            assert!(pg_channel(odd).starts_with(HASHED));
+        }
+        // A name cannot pass for another's hash.
+        assert_ne!(pg_channel(&hashed), hashed);
         assert_eq!(quoted(r#"we"ird"#), r#""we""ird""#);
     }
 
@@ -455,9 +507,7 @@ mod tests {
         assert_eq!(next(&mut other).await, Some(Delivery::Message(Bytes::from_static(b"elsewhere"))));
 
         let err = b.publish(&channel, Bytes::from(vec![b'a'; 8000])).await.expect_err("too big");
-        assert_eq!(err.status(), 500);
-        let err = b.subscribe(&"c".repeat(64)).await.err().expect("too long a name");
-        assert_eq!(err.status(), 500);
+        assert_eq!(err.status(), 413);
         drop(a);
         assert_eq!(next(&mut first).await, None, "the subscription ends with the broker");
     }
@@ -495,5 +545,32 @@ mod tests {
         assert!(PgBroker::new("sqlite://app.db").is_err());
         let broker = PgBroker::new("postgres://u:secret@127.0.0.1:5432/db").expect("a URL");
         assert!(!format!("{broker:?}").contains("secret"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn long_channels_work_and_a_big_payload_is_a_413() {
+        let (a, b) = (PgBroker::new(&url("t3")).expect("URL"), PgBroker::new(&url("t3")).expect("URL"));
+        // 64 bytes and more: hashed, on both sides, and kept apart.
+        let long = format!("{}:{}", unique("room"), "y".repeat(80));
+        let other = format!("{long}z");
+        let mut sub = a.subscribe(&long).await.expect("subscribe to a long channel");
+        let mut other_sub = a.subscribe(&other).await.expect("subscribe to another long channel");
+        b.publish(&other, Bytes::from_static(b"elsewhere")).await.expect("publish on a long channel");
+        b.publish(&long, Bytes::from_static(b"hello")).await.expect("publish on a long channel");
+        assert_eq!(next(&mut sub).await, Some(Delivery::Message(Bytes::from_static(b"hello"))));
+        assert_eq!(next(&mut other_sub).await, Some(Delivery::Message(Bytes::from_static(b"elsewhere"))));
+        // Exactly 63 bytes: as it is.
+        let edge = format!("{}{}", "q".repeat(63), unique("e"));
+        let edge = edge[edge.len() - 63..].to_owned();
+        assert_eq!(edge.len(), 63);
+        let mut edge_sub = a.subscribe(&edge).await.expect("subscribe");
+        b.publish(&edge, Bytes::from_static(b"edge")).await.expect("publish");
+        assert_eq!(next(&mut edge_sub).await, Some(Delivery::Message(Bytes::from_static(b"edge"))));
+
+        b.publish(&long, Bytes::from(vec![b'a'; 7999])).await.expect("7999 bytes fit");
+        assert_eq!(next(&mut sub).await, Some(Delivery::Message(Bytes::from(vec![b'a'; 7999]))));
+        let err = b.publish(&long, Bytes::from(vec![b'a'; 8000])).await.expect_err("too big");
+        assert_eq!(err.status(), 413);
+        assert!(format!("{err:?}").contains("8000 bytes"), "{err:?}");
     }
 }

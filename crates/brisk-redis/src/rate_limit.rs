@@ -53,7 +53,7 @@ impl RateLimitStore for RedisRateLimits {
     fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
         let key = self.redis.key(&format!("rl:{key}"));
         let interval = u64::try_from(quota.emission_interval().as_micros()).unwrap_or(u64::MAX).max(1);
-        let limit = quota.limit.max(1);
+        let limit = quota.limit().max(1);
         Box::pin(async move {
             let answer: Vec<i64> = self
                 .redis

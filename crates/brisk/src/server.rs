@@ -5,7 +5,9 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -22,6 +24,8 @@ use crate::error::BoxError;
 use crate::extract::with_peer;
 use crate::h2_idle::{Idle, Tracked};
 use crate::header_clock::{Clock, ConnTimer};
+use crate::health::Draining;
+use crate::response::{EndsOnDrain, Response};
 
 /// Why serving stopped with an error.
 ///
@@ -114,6 +118,11 @@ impl App {
 
     /// Serves on `listener` until `shutdown` resolves, then stops accepting, lets in-flight
     /// requests finish within the drain timeout, and runs the shutdown hooks.
+    ///
+    /// When `shutdown` resolves the [`on_draining`](App::on_draining) hooks run and `/healthz`
+    /// answers 503; after the [shutdown grace](App::shutdown_grace) the server stops
+    /// accepting, and open Server-Sent Events streams end then (see
+    /// [`crate::health#shutting-down`]).
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
@@ -248,6 +257,57 @@ async fn opening_arrives(stream: &TcpStream, within: Duration) -> Option<Opening
     tokio::time::timeout(within, sniff).await.ok().flatten()
 }
 
+/// A response marked [`EndsOnDrain`] (an event stream) with a body that ends once the server
+/// starts draining; any other response as it is.
+fn ends_on_drain(res: Response, draining: Option<&Draining>) -> Response {
+    match draining {
+        Some(draining) if res.extensions().get::<EndsOnDrain>().is_some() => {
+            let closing = draining.closing_owned();
+            res.map(|body| Body::new(UntilDrain { body, closing: Some(Box::pin(closing)) }))
+        }
+        _ => res,
+    }
+}
+
+/// A body that ends (sending nothing more) when the drain starts.
+struct UntilDrain {
+    body: Body,
+    /// `None` once the drain has started.
+    closing: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl http_body::Body for UntilDrain {
+    type Data = bytes::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let Some(closing) = &mut self.closing else {
+            return Poll::Ready(None);
+        };
+        if closing.as_mut().poll(cx).is_ready() {
+            self.closing = None;
+            return Poll::Ready(None);
+        }
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.closing.is_none() || self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        // It may end early: never promise an exact length.
+        let mut hint = http_body::SizeHint::new();
+        if let Some(upper) = self.body.size_hint().upper() {
+            hint.set_upper(upper);
+        }
+        hint
+    }
+}
+
 /// Sleeps until `until`, forever when `None`.
 async fn sleep_until_some(until: Option<tokio::time::Instant>) {
     match until {
@@ -263,6 +323,7 @@ async fn serve_connections(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let drain = Drain::new();
+    let draining = service.state::<Draining>().cloned();
     let mut shutdown = std::pin::pin!(shutdown);
     // Set once the shutdown signal has come: the grace period's end, while still accepting.
     let mut leaving: Option<tokio::time::Instant> = None;
@@ -278,7 +339,7 @@ async fn serve_connections(
                 }
             },
             _ = &mut shutdown, if leaving.is_none() => {
-                if let Some(draining) = service.state::<crate::health::Draining>() {
+                if let Some(draining) = &draining {
                     draining.start();
                 }
                 if config.shutdown_grace.is_zero() {
@@ -297,6 +358,7 @@ async fn serve_connections(
         let max_headers = config.max_headers;
         // Subscribed now, so that a drain that starts while this connection opens still waits.
         let watch = drain.watcher();
+        let draining = draining.clone();
         tokio::spawn(async move {
             let Some(opening) = opening_arrives(&stream, idle_timeout).await else {
                 return;
@@ -310,14 +372,21 @@ async fn serve_connections(
                 let io = idle.progress(TokioIo::new(io));
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                     let in_flight = idle.request();
-                    with_peer(peer, service.call(req.map(|body| Body::incoming(body, min_body_rate))))
-                        .map(move |res| Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight))))
+                    let draining = draining.clone();
+                    with_peer(peer, service.call(req.map(|body| Body::incoming(body, min_body_rate)))).map(
+                        move |res| {
+                            let res = ends_on_drain(res, draining.as_ref());
+                            Ok::<_, Infallible>(res.map(|body| Tracked::new(body, in_flight)))
+                        },
+                    )
                 });
                 let conn = http2_builder().serve_connection(io, hyper_service);
                 pump.pump(watch.watch(conn, |c| c.graceful_shutdown(), Some(watch_idle)), None).await
             } else {
                 let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                    let draining = draining.clone();
                     with_peer(peer, service.answer(req.map(|body| Body::incoming(body, min_body_rate))))
+                        .map(move |res| res.map(|res| ends_on_drain(res, draining.as_ref())))
                 });
                 let clock = Clock::new();
                 let conn = http1_builder(idle_timeout, max_headers, &clock)
@@ -332,6 +401,10 @@ async fn serve_connections(
     }
     drop(listener);
     tracing::info!(target: "brisk::server", "shutting down: draining in-flight requests");
+    // Event streams end now: they would hold the drain for its whole timeout.
+    if let Some(draining) = &draining {
+        draining.close();
+    }
     let deadline = tokio::time::Instant::now() + config.drain_timeout;
     let drained = async {
         drain.start().await;

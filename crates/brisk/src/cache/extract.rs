@@ -39,6 +39,9 @@ pub(crate) fn default_cache(state: &mut StateMap) {
     if state.get::<Cache>().is_none() {
         state.insert(Cache::from_arc(Arc::new(MemoryCache::default())));
     }
+    if let Some(cache) = state.get::<Cache>() {
+        super::response_cache::building_app(cache);
+    }
 }
 
 /// The app's cache (see [`App::cache`]).

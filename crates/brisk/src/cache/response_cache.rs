@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{AGE, AUTHORIZATION, CACHE_CONTROL, SET_COOKIE, VARY};
+use http::header::{AGE, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -55,7 +55,8 @@ const MAX_KEY: usize = 2048;
 /// ## What is cached
 ///
 /// The key is the path, the query and the values of the [`vary_by`](ResponseCache::vary_by)
-/// headers (HEAD shares GET's entries). Only a `200` is kept, with a body of known length up
+/// headers. A HEAD request is answered from GET's entry when there is one, and its answer is
+/// never kept (it has no body). Only a `200` is kept, with a body of known length up
 /// to [`max_body`](ResponseCache::max_body) (1 MiB; a stream is never buffered), and not when
 ///
 /// - the request says `Cache-Control: no-store` (nothing is read or kept) or `no-cache` (a
@@ -69,8 +70,19 @@ const MAX_KEY: usize = 2048;
 /// answers as if uncached.
 ///
 /// Used as an app-wide layer ([`App::layer`](crate::App::layer)) the layer runs before
-/// routing, where the app's cache is not yet known: give it one with
-/// [`ResponseCache::with_cache`].
+/// routing, but it still keeps responses in the app's cache: the app hands the layer its
+/// cache as it is built (every route, and 404s and 405s, go through it then; only the `200`s
+/// are kept). [`ResponseCache::with_cache`] picks another cache at either level.
+///
+/// ```
+/// use std::time::Duration;
+/// use brisk::prelude::*;
+/// use brisk::cache::ResponseCache;
+///
+/// let app = App::new()
+///     .route("/", get(|| async { "home" }))
+///     .layer(ResponseCache::new(Duration::from_secs(30)));
+/// ```
 #[derive(Clone, Debug)]
 pub struct ResponseCache {
     ttl: Duration,
@@ -111,8 +123,46 @@ impl<S> Layer<S> for ResponseCache {
     type Service = ResponseCacheService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ResponseCacheService { inner, config: self.clone() }
+        // An app applies its app-wide layers as it is built, right after settling its cache
+        // (see `building_app`): a layer applied then, which sees no request context at
+        // request time, keeps responses in that app's cache.
+        let building = if self.cache.is_none() {
+            BUILDING_APP.with(|app| app.borrow().clone())
+        } else {
+            WeakCache::default()
+        };
+        ResponseCacheService { inner, config: self.clone(), building }
     }
+}
+
+/// An app's cache, weakly (the app's state holds it): a layer made outside an app's build
+/// keeps no other app's cache alive.
+#[derive(Clone, Default)]
+struct WeakCache(Option<(std::sync::Weak<dyn super::backend::CacheBackend>, Arc<str>)>);
+
+impl WeakCache {
+    fn upgrade(&self) -> Option<Cache> {
+        let (backend, prefix) = self.0.as_ref()?;
+        Some(Cache::from_arc(backend.upgrade()?).with_prefix(prefix.as_ref()))
+    }
+}
+
+impl std::fmt::Debug for WeakCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakCache").field("prefix", &self.0.as_ref().map(|(_, prefix)| prefix)).finish()
+    }
+}
+
+thread_local! {
+    static BUILDING_APP: std::cell::RefCell<WeakCache> = std::cell::RefCell::default();
+}
+
+/// Records `cache` as the cache of the app being built on this thread, for the app-wide
+/// [`ResponseCache`] layers the build applies next (they run before routing, where no
+/// request context says which app's cache to use).
+pub(crate) fn building_app(cache: &Cache) {
+    let weak = (Arc::downgrade(cache.backend()), Arc::from(cache.prefix()));
+    BUILDING_APP.with(|app| *app.borrow_mut() = WeakCache(Some(weak)));
 }
 
 /// The service [`ResponseCache`] wraps a route in.
@@ -120,6 +170,8 @@ impl<S> Layer<S> for ResponseCache {
 pub struct ResponseCacheService<S> {
     inner: S,
     config: ResponseCache,
+    /// The cache of the app this layer was applied in as it was built (app-wide layers).
+    building: WeakCache,
 }
 
 impl Service<Request> for ResponseCacheService<Route> {
@@ -133,15 +185,29 @@ impl Service<Request> for ResponseCacheService<Route> {
 
     fn call(&mut self, req: Request) -> Self::Future {
         let inner = self.inner.clone();
-        let cache =
-            self.config.cache.clone().or_else(|| {
-                req.extensions().get::<RequestContext>().and_then(|cx| cx.state::<Cache>().cloned())
+        let cache = self
+            .config
+            .cache
+            .clone()
+            .or_else(|| req.extensions().get::<RequestContext>().and_then(|cx| cx.state::<Cache>().cloned()))
+            .or_else(|| self.building.upgrade());
+        if cache.is_none() {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    target: "brisk::cache",
+                    "ResponseCache has no cache here (not applied by an App): give it one with ResponseCache::with_cache; answering uncached"
+                );
             });
+        }
         let plan = cache.and_then(|cache| plan(&self.config, &req).map(|(key, lookup)| (cache, key, lookup)));
         let Some((cache, key, lookup)) = plan else {
             return Box::pin(async move { Ok(inner.call(req).await) });
         };
         let (ttl, max_body, vary) = (self.config.ttl, self.config.max_body, self.config.vary.clone());
+        // A HEAD answer has no body (the server drops it): it may be served from GET's entry,
+        // but never kept, or later GETs would get its empty body.
+        let head = req.method() == Method::HEAD;
         #[cfg(feature = "sessions")]
         let session = req.extensions().get::<crate::sessions::Session>().cloned();
         Box::pin(async move {
@@ -149,7 +215,13 @@ impl Service<Request> for ResponseCacheService<Route> {
             if lookup {
                 match cache.backend().get(&full_key).await {
                     Ok(Some(bytes)) => {
-                        if let Some(hit) = decode(&bytes) {
+                        if let Some(mut hit) = decode(&bytes) {
+                            if head {
+                                // The GET answer's head: its length, no body.
+                                let len = hit.body().size_hint().exact().unwrap_or(0);
+                                hit.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+                                *hit.body_mut() = Body::empty();
+                            }
                             return Ok(hit);
                         }
                     }
@@ -161,6 +233,11 @@ impl Service<Request> for ResponseCacheService<Route> {
                 }
             }
             let res = inner.call(req).await;
+            if head {
+                let mut res = res;
+                res.headers_mut().insert(X_CACHE, HeaderValue::from_static("MISS"));
+                return Ok(res);
+            }
             // A handler that read the session answered for one visitor (the session layer
             // adds `Vary: Cookie` only after this layer has seen the response).
             #[cfg(feature = "sessions")]

@@ -20,18 +20,18 @@ pub fn step(tat: Option<Duration>, now: Duration, quota: Quota) -> (Decision, Op
     let tat = tat.map_or(now, |tat| tat.max(now));
     let new_tat = tat + interval;
     // The request is allowed from the moment the new TAT is at most one period ahead.
-    let allowed_at = new_tat.saturating_sub(quota.period);
+    let allowed_at = new_tat.saturating_sub(quota.period());
     if now < allowed_at {
         let decision =
             Decision { allowed: false, remaining: 0, retry_after: allowed_at - now, reset_after: tat - now };
         return (decision, Some(tat));
     }
     let ahead = new_tat - now;
-    let left = quota.period.saturating_sub(ahead);
+    let left = quota.period().saturating_sub(ahead);
     let remaining = u32::try_from(left.as_nanos() / interval.as_nanos().max(1)).unwrap_or(u32::MAX);
     let decision = Decision {
         allowed: true,
-        remaining: remaining.min(quota.limit - 1),
+        remaining: remaining.min(quota.limit() - 1),
         retry_after: Duration::ZERO,
         reset_after: ahead,
     };

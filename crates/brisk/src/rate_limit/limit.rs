@@ -68,7 +68,7 @@ impl std::fmt::Debug for RateLimit {
 impl RateLimit {
     /// A limit of `quota`, keyed by client address.
     pub fn new(quota: Quota) -> Self {
-        let name = format!("{}/{}", quota.limit, period_text(quota.period));
+        let name = format!("{}/{}", quota.limit(), period_text(quota.period()));
         RateLimit { quota, name: Arc::from(name), key: Key::Client { header: None } }
     }
 

@@ -10,12 +10,21 @@ use crate::handler::BoxFuture;
 
 /// How many requests a key may make in a period: `limit` per `period`, all of them at once
 /// at most (the burst is the limit).
+///
+/// Made only by [`Quota::new`], which keeps the limit at least 1 and the period above zero;
+/// the fields are private so that no quota divides by zero:
+///
+/// ```compile_fail
+/// use std::time::Duration;
+/// use brisk::rate_limit::Quota;
+/// let quota = Quota { limit: 0, period: Duration::ZERO };
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Quota {
     /// Requests allowed per period (at least 1).
-    pub limit: u32,
+    limit: u32,
     /// The period (more than zero).
-    pub period: Duration,
+    period: Duration,
 }
 
 impl Quota {
@@ -23,6 +32,16 @@ impl Quota {
     /// meaningful value (1 request, 1 ms), so a quota never divides by zero.
     pub fn new(limit: u32, period: Duration) -> Self {
         Quota { limit: limit.max(1), period: period.max(Duration::from_millis(1)) }
+    }
+
+    /// Requests allowed per period (at least 1).
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The period (at least 1 ms).
+    pub fn period(&self) -> Duration {
+        self.period
     }
 
     /// The time one request "costs" under GCRA: `period / limit`.
@@ -56,4 +75,17 @@ pub struct Decision {
 pub trait RateLimitStore: Send + Sync + 'static {
     /// Counts one request for `key` under `quota` if it is allowed, and says so.
     fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_quota_is_raised_and_read_through_accessors() {
+        let quota = Quota::new(0, Duration::ZERO);
+        assert_eq!(quota.limit(), 1);
+        assert_eq!(quota.period(), Duration::from_millis(1));
+        assert_eq!(quota.emission_interval(), Duration::from_millis(1));
+    }
 }

@@ -31,6 +31,7 @@ pub use json_lines::JsonLines;
 pub(crate) use negotiate::accepts_html;
 pub use negotiate::prefers_html;
 pub use redirect::Redirect;
+pub(crate) use sse::EndsOnDrain;
 pub use sse::{Event, Sse, DONE};
 pub use status::{Created, NoContent};
 

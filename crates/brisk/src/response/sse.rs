@@ -123,6 +123,12 @@ impl<T: Serialize> Event<T> {
 /// `Cache-Control: no-cache` and `X-Accel-Buffering: no`. When the client goes away the
 /// stream is dropped, so a generation behind it stops.
 ///
+/// When the server shuts down, the stream ends as soon as the server stops accepting (after
+/// the [shutdown grace](crate::App::shutdown_grace), if any): nothing more is sent, the
+/// response ends and the connection closes, so the drain is not held for its whole timeout,
+/// and an `EventSource` reconnects (to another process). Give the events ids for clients to
+/// resume from (`Last-Event-ID`). See [`crate::health#shutting-down`].
+///
 /// ```
 /// use brisk::prelude::*;
 /// use brisk::response::{Event, Sse};
@@ -207,9 +213,15 @@ where
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        res.extensions_mut().insert(EndsOnDrain);
         res
     }
 }
+
+/// Marks a response whose body the server ends when it starts draining (an endless event
+/// stream would otherwise hold the drain for its whole timeout).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EndsOnDrain;
 
 /// A JSON Lines body: a string schema, each line's schema in `x-itemSchema`.
 pub(crate) fn describe_stream<T: JsonSchema>(

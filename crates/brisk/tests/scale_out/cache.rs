@@ -271,3 +271,73 @@ async fn a_page_that_read_the_session_is_not_shared() {
     client.get("/plain").send().await;
     assert_eq!(client.get("/plain").send().await.header("x-cache"), Some("HIT"));
 }
+
+#[tokio::test]
+async fn a_head_is_never_kept_so_a_later_get_gets_the_whole_body() {
+    let calls = Calls::default();
+    let client = TestClient::new(cached_app(&calls));
+    let head = client.head("/page?page=9").send().await;
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.header("x-cache"), Some("MISS"));
+    assert!(head.bytes().is_empty());
+    let get = client.get("/page?page=9").send().await;
+    assert_eq!(get.header("x-cache"), Some("MISS"), "the HEAD kept nothing");
+    assert_eq!(get.text(), "call 2 Some(9)");
+    let hit = client.get("/page?page=9").send().await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"));
+    assert_eq!(hit.text(), "call 2 Some(9)");
+    // A HEAD after the GET is served from its entry, with the GET's length and no body.
+    let head = client.head("/page?page=9").send().await;
+    assert_eq!(head.header("x-cache"), Some("HIT"));
+    assert_eq!(head.header("content-length"), Some("14"));
+    assert!(head.bytes().is_empty());
+    assert_eq!(calls.0.load(Ordering::SeqCst), 2);
+}
+
+fn app_wide(calls: &Calls, layer: ResponseCache) -> App {
+    App::new().with_state(calls.clone()).route("/page", get(counted)).layer(layer)
+}
+
+#[tokio::test]
+async fn an_app_wide_response_cache_keeps_responses_in_the_apps_cache() {
+    let calls = Calls::default();
+    let shared = Cache::new(MemoryCache::new()).with_prefix("wide:");
+    let client =
+        TestClient::new(app_wide(&calls, ResponseCache::new(Duration::from_secs(60))).cache(shared.clone()));
+    assert_eq!(client.get("/page").send().await.header("x-cache"), Some("MISS"));
+    let hit = client.get("/page").send().await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"), "an app-wide layer uses the app's cache");
+    assert_eq!(hit.text(), "call 1 None");
+    assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+    assert!(shared.backend().get("wide:resp:GET:/page").await.unwrap().is_some(), "kept in the app's cache");
+
+    // Without `App::cache`, the app's default cache.
+    let calls = Calls::default();
+    let client = TestClient::new(app_wide(&calls, ResponseCache::new(Duration::from_secs(60))));
+    client.get("/page").send().await;
+    assert_eq!(client.get("/page").send().await.header("x-cache"), Some("HIT"));
+    assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+    // A 404 goes through, not kept.
+    client.get("/nope").send().await;
+    assert_eq!(client.get("/nope").send().await.header("x-cache"), Some("MISS"));
+}
+
+#[tokio::test]
+async fn an_app_wide_head_is_never_kept() {
+    let calls = Calls::default();
+    let given = Cache::new(MemoryCache::new());
+    let client =
+        TestClient::new(app_wide(&calls, ResponseCache::new(Duration::from_secs(60)).with_cache(given)));
+    let head = client.head("/page").send().await;
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().is_empty());
+    let get = client.get("/page").send().await;
+    assert_eq!(get.text(), "call 2 None", "a GET after a HEAD gets the whole body");
+    let hit = client.get("/page").send().await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"));
+    assert_eq!(hit.text(), "call 2 None");
+    let head = client.head("/page").send().await;
+    assert_eq!(head.header("x-cache"), Some("HIT"));
+    assert_eq!(head.header("content-length"), Some("11"));
+    assert!(head.bytes().is_empty());
+}
