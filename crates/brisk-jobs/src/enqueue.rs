@@ -39,6 +39,22 @@ impl NewJob {
     }
 }
 
+/// The latest time a job is kept at, 9999-12-31T23:59:59.999999Z: later times (a huge delay,
+/// lease or backoff) are clamped to it. Both backends hold it, and SQLite's text form of
+/// times (ordered as text) stays four-digit-year.
+pub(crate) const LATEST_MICROS: i64 = 253_402_300_799_999_999;
+
+/// `at`, at most [`LATEST_MICROS`].
+pub(crate) fn clamp_micros(at: i64) -> DateTime {
+    DateTime::from_micros(at.min(LATEST_MICROS))
+}
+
+/// Now plus `d`, at most [`LATEST_MICROS`] (never an overflow).
+pub(crate) fn from_now(d: Duration) -> DateTime {
+    let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    clamp_micros(DateTime::now().timestamp_micros().saturating_add(micros))
+}
+
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
 }
@@ -139,16 +155,18 @@ impl<J: Job> Enqueue<J> {
         }
     }
 
-    /// Not before `at` (default: now).
+    /// Not before `at` (default: now). A time after 9999-12-31 is taken as 9999-12-31
+    /// 23:59:59.999999 UTC.
     pub fn run_at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
-        self.run_at = Some(DateTime::from_micros(at.timestamp_micros()));
+        self.run_at = Some(clamp_micros(at.timestamp_micros()));
         self
     }
 
-    /// Not before `delay` from now.
-    pub fn delay(self, delay: Duration) -> Self {
-        let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-        self.run_at(at)
+    /// Not before `delay` from now (a delay past 9999-12-31 is clamped to that date, as in
+    /// [`Enqueue::run_at`]).
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.run_at = Some(from_now(delay));
+        self
     }
 
     /// Not enqueued if a job with this key is available or running (the enqueue answers

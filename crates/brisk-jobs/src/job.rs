@@ -153,7 +153,8 @@ impl JobContext {
         self.id
     }
 
-    /// This attempt's number, from 1.
+    /// This attempt's number, from 1. It is `max_attempts() + 1` once when the worker of the
+    /// last attempt died (a lost lease does not use up the last attempt).
     pub fn attempt(&self) -> u32 {
         self.attempt
     }

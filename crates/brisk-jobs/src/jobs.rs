@@ -21,6 +21,19 @@ type CopyState = Arc<dyn Fn(&App, &mut StateBag) -> Result<(), String> + Send + 
 /// (run `myapp worker` instead), a number `N` runs `N` at once per queue.
 pub const WORKERS_ENV: &str = "BRISK_JOBS_WORKERS";
 
+/// Why [`Jobs::start`] did not start: a sentence for each problem, such as `the cron schedule
+/// "every tuesday" is not valid: ...`.
+#[derive(Debug, Clone)]
+pub struct StartError(String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
 /// brisk-jobs, installed: `App::install(Jobs::new().task::<SendReport>())` (after the
 /// `Database`). It adds
 ///
@@ -104,8 +117,10 @@ impl Jobs {
     }
 
     /// Enqueues `job` at every tick of `schedule` (cron syntax; 6 fields put seconds first:
-    /// `"0/1 * * * * *"` is every second, `"0 3 * * *"` 03:00 UTC daily), once per tick across
-    /// all processes. Registers `J` too. See [`crate::cron`] for the catch-up rule.
+    /// `"* * * * * *"` is every second, `"*/10 * * * * *"` every ten seconds, `"0 3 * * *"`
+    /// 03:00 UTC daily), once per tick across all processes. Registers `J` too. A schedule
+    /// that does not parse makes [`Jobs::start`] fail with a sentence naming it. See
+    /// [`crate::cron`] for the catch-up rule.
     pub fn cron<J: Job + Clone>(mut self, schedule: &str, job: J) -> Self {
         self = self.task::<J>();
         match (crate::cron::parse(schedule), NewJob::of(&job)) {
@@ -115,6 +130,7 @@ impl Jobs {
                 job: Arc::new(row),
             }),
             (Err(e), _) => self.problems.push(e),
+            (_, Err(Error::Config(e))) => self.problems.push(e),
             (_, Err(e)) => self.problems.push(e.to_string()),
         }
         self
@@ -133,7 +149,9 @@ impl Jobs {
         self
     }
 
-    /// Serves only these queues (the `worker` command's `--queues`).
+    /// Serves only these queues (the `worker` command's `--queues`). A queue the app does not
+    /// serve (no registered job type's `QUEUE`, no [`Jobs::queue`]) makes [`Jobs::start`] fail
+    /// with a sentence listing the known ones.
     pub fn only_queues<I: IntoIterator<Item = S>, S: Into<String>>(mut self, queues: I) -> Self {
         self.only = Some(queues.into_iter().map(Into::into).collect());
         self
@@ -238,10 +256,22 @@ impl Jobs {
 
     /// Starts workers for every served queue (and the cron schedulers and the pruner) on
     /// `db`, in the current tokio runtime. The app does this itself when installed; tests
-    /// and programs of their own call it.
-    pub fn start(&self, db: &Database) -> Result<Runner, Error> {
-        if !self.problems.is_empty() {
-            return Err(Error::Config(self.problems.join("; ")));
+    /// and programs of their own call it. It fails, with a sentence, on a cron schedule that
+    /// does not parse, an [`Jobs::app_state`] missing from the app, or an
+    /// [`Jobs::only_queues`] queue the app does not serve.
+    pub fn start(&self, db: &Database) -> Result<Runner, StartError> {
+        let mut problems = self.problems.clone();
+        if let Some(only) = &self.only {
+            let known: Vec<&str> = self.queues.keys().map(String::as_str).collect();
+            for queue in only.iter().filter(|q| !self.queues.contains_key(q.as_str())) {
+                problems.push(format!(
+                    "the queue {queue:?} is not one this app serves (its queues: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StartError(problems.join("; ")));
         }
         let queues = self.served_queues();
         let crons = if self.cron_enabled { self.crons.clone() } else { Vec::new() };
@@ -289,7 +319,15 @@ impl Install for Jobs {
         let Some(jobs) = self.web_workers() else { return app };
         let runner: Arc<Mutex<Option<Runner>>> = Arc::default();
         let stop = runner.clone();
-        app.on_startup(move || async move {
+        let draining = runner.clone();
+        // At the shutdown signal, before the HTTP drain: no more claims, and the running jobs
+        // start their grace period while the last requests finish (on_shutdown then waits).
+        app.on_draining(move || {
+            if let Some(runner) = draining.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                runner.stop_claiming();
+            }
+        })
+        .on_startup(move || async move {
             let db =
                 db.ok_or("brisk-jobs needs the app's Database: install it before Jobs (or Jobs::database)")?;
             let started = jobs.start(&db)?;

@@ -2,48 +2,49 @@
 //! pushes that time forward. When the worker dies (SIGKILL, a lost machine), the heartbeat
 //! stops, the lease runs out, and the next claim takes the job again: at-least-once.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brisk_orm::{Database, DateTime, Raw};
 
-/// The jobs a runner is running now: id → attempt.
+/// The attempts a runner is running now, by (job id, attempt): the same job can be held at
+/// two attempts at once (an attempt whose outcome could not be written, whose lease ran out
+/// and that this runner claimed again), and the end of one must not forget the other.
 #[derive(Default)]
-pub(crate) struct Active(Mutex<HashMap<i64, i64>>);
+pub(crate) struct Active(Mutex<HashSet<(i64, i64)>>);
 
 impl Active {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(i64, i64)>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks a job running until the guard drops.
+    /// Marks attempt `attempt` of job `id` running until the guard drops.
     pub(crate) fn hold(self: &Arc<Self>, id: i64, attempt: i64) -> Held {
-        self.lock().insert(id, attempt);
-        Held { active: self.clone(), id }
+        self.lock().insert((id, attempt));
+        Held { active: self.clone(), key: (id, attempt) }
     }
 
     fn snapshot(&self) -> Vec<(i64, i64)> {
-        self.lock().iter().map(|(id, attempt)| (*id, *attempt)).collect()
+        self.lock().iter().copied().collect()
     }
 }
 
-/// A running job, removed from [`Active`] when dropped (also when its task is aborted).
+/// A running attempt, removed from [`Active`] when dropped (also when its task is aborted).
 pub(crate) struct Held {
     active: Arc<Active>,
-    id: i64,
+    key: (i64, i64),
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.active.lock().remove(&self.id);
+        self.active.lock().remove(&self.key);
     }
 }
 
-/// The end of a lease taken now.
+/// The end of a lease taken now (at most 9999-12-31).
 pub(crate) fn lease_end(lease: Duration) -> DateTime {
-    let micros = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-    DateTime::from_micros(DateTime::now().timestamp_micros().saturating_add(micros))
+    crate::enqueue::from_now(lease)
 }
 
 /// Renews the leases of the jobs in `active` every third of `lease`, until dropped. Only jobs
@@ -68,5 +69,21 @@ pub(crate) async fn heartbeat(db: Database, worker: String, active: Arc<Active>,
                 tracing::warn!(target: "brisk_jobs", error = %e, "could not renew the leases");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_attempts_of_one_job_are_held_apart() {
+        let active = Arc::new(Active::default());
+        let old = active.hold(7, 1);
+        let new = active.hold(7, 2);
+        drop(old);
+        assert_eq!(active.snapshot(), [(7, 2)], "the newer attempt is still renewed");
+        drop(new);
+        assert!(active.snapshot().is_empty());
     }
 }

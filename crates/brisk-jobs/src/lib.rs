@@ -19,7 +19,7 @@ mod worker;
 
 pub use enqueue::{Enqueue, JobExt};
 pub use job::{Job, JobContext, JobError};
-pub use jobs::{Jobs, WORKERS_ENV};
+pub use jobs::{Jobs, StartError, WORKERS_ENV};
 pub use model::{JobRecord, JobState};
 pub use store::{cancel, prune, retry};
 pub use worker::Runner;

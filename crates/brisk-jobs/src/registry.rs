@@ -22,9 +22,16 @@ impl Registry {
         let handler: Handler = Arc::new(|payload: &str, cx: JobContext| -> JobFuture {
             match serde_json::from_str::<J>(payload) {
                 Ok(job) => Box::pin(job.run(cx)),
+                // The same binary that knows the name cannot read the row: retrying it here
+                // would fail the same way, so the job is dead at once (fix the type, e.g.
+                // `#[serde(default)]` on a new field, then retry it from the admin).
                 Err(e) => {
-                    let message = format!("the payload does not deserialize as job {}: {e}", J::NAME);
-                    Box::pin(async move { Err(JobError::new(message)) })
+                    let message = format!(
+                        "the payload does not deserialize as job {}: {e}; it will not be retried \
+                         (make the type read it, then retry the job)",
+                        J::NAME
+                    );
+                    Box::pin(async move { Err(JobError::permanent(message)) })
                 }
             }
         });
@@ -34,8 +41,16 @@ impl Registry {
         }
     }
 
-    /// The future that runs a row's payload: an unknown name or a payload that does not
-    /// deserialize is a failed attempt with a sentence saying so.
+    /// The names of the job types it runs, sorted: a worker claims only rows with one of them.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.handlers.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The future that runs a row's payload: a payload that does not deserialize is a
+    /// permanent failure with a sentence saying so. (An unknown name is not claimed; should
+    /// one come here, its attempt fails with a sentence too.)
     pub(crate) fn run(&self, name: &str, payload: &str, cx: JobContext) -> JobFuture {
         match self.handlers.get(name) {
             Some(handler) => handler(payload, cx),

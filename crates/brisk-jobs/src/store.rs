@@ -1,116 +1,190 @@
 //! The statements that move a job through its states. Each is one statement, guarded by the
-//! state (and, for the worker's, by the attempt number: a worker whose lease expired and whose
-//! job was claimed again cannot finish the newer attempt).
+//! state and, for the worker's, by the attempt number and the worker holding the claim: a
+//! worker whose lease expired and whose job was claimed again (or retried from the admin and
+//! claimed again at the same attempt number) cannot finish the newer attempt.
 
 use brisk_orm::{Database, DateTime, Dialect, Error, Executor, Raw};
 
 use crate::model::{JobRecord, COLUMNS};
 
-/// Claims up to `limit` due jobs of `queue` for `worker` until `lease_until`: available jobs
-/// whose `run_at` has come, and running jobs whose lease expired (their worker died), higher
-/// priority first, then oldest `run_at`. On PostgreSQL the rows are chosen with
-/// `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait for nor take each other's rows);
-/// on SQLite the statement runs on the one writer, an immediate write transaction of its own.
+/// Claims up to `limit` jobs of `queue` named one of `names` (the job types this binary
+/// registers: a row of a type it does not know is left for a binary that does) for `worker`
+/// until `lease_until`.
+///
+/// Two statements, each served by its own partial index (migration `0002_claim_indexes`):
+/// first (when `expired`: the caller looks now and then, not at every claim) the running jobs
+/// whose lease expired (their worker died; few, and taken first), then the available jobs
+/// whose `run_at` has come, higher priority first, then oldest `run_at`. On PostgreSQL the
+/// rows are chosen with `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait for nor take
+/// each other's rows); on SQLite each statement runs on the one writer, an immediate write
+/// transaction of its own.
 pub(crate) async fn claim(
     db: &Database,
     queue: &str,
+    names: &[&str],
     worker: &str,
     limit: usize,
     lease_until: DateTime,
+    expired: bool,
 ) -> Result<Vec<JobRecord>, Error> {
+    if names.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
     let now = DateTime::now();
-    let due =
-        "queue = ? AND ((state = 'available' AND run_at <= ?) OR (state = 'running' AND locked_until < ?)) \
-               ORDER BY priority DESC, run_at, id LIMIT ?";
-    let set = "state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, started_at = ?";
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut rows: Vec<JobRecord> = match db.dialect() {
-        // The rows are chosen (and locked) once, in a materialized CTE, then updated.
-        Dialect::Postgres => {
-            let columns = COLUMNS.split(", ").map(|c| format!("jobs_job.{c}")).collect::<Vec<_>>().join(", ");
-            Raw::new(format!(
-                "WITH next AS MATERIALIZED (SELECT id FROM jobs_job WHERE {due} FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs_job SET {set} FROM next WHERE jobs_job.id = next.id RETURNING {columns}"
-            ))
-            .bind(queue.to_owned())
-            .bind(now)
-            .bind(now)
-            .bind(limit)
-            .bind(worker.to_owned())
-            .bind(lease_until)
-            .bind(now)
-            .fetch(db)
-            .await?
-        }
-        Dialect::Sqlite => {
-            Raw::new(format!(
-            "UPDATE jobs_job SET {set} WHERE id IN (SELECT id FROM jobs_job WHERE {due}) RETURNING {COLUMNS}"
-        ))
-            .bind(worker.to_owned())
-            .bind(lease_until)
-            .bind(now)
-            .bind(queue.to_owned())
-            .bind(now)
-            .bind(now)
-            .bind(limit)
-            .fetch(db)
-            .await?
-        }
-    };
-    rows.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
+    if !expired {
+        return claim_due(db, queue, names, worker, limit, lease_until, now).await;
+    }
+    let mut rows = claim_where(
+        db,
+        "state = 'running' AND queue = ? AND locked_until < ?",
+        "locked_until",
+        queue,
+        names,
+        worker,
+        limit,
+        lease_until,
+        now,
+    )
+    .await?;
+    if rows.len() < limit {
+        rows.extend(claim_due(db, queue, names, worker, limit - rows.len(), lease_until, now).await?);
+    }
     Ok(rows)
 }
 
-/// Attempt `attempt` of job `id` succeeded.
-pub(crate) async fn complete(db: &Database, id: i64, attempt: i64) -> Result<u64, Error> {
+/// The available jobs whose `run_at` has come, in claim order.
+async fn claim_due(
+    db: &Database,
+    queue: &str,
+    names: &[&str],
+    worker: &str,
+    limit: usize,
+    lease_until: DateTime,
+    now: DateTime,
+) -> Result<Vec<JobRecord>, Error> {
+    let mut due = claim_where(
+        db,
+        "state = 'available' AND queue = ? AND run_at <= ?",
+        "priority DESC, run_at, id",
+        queue,
+        names,
+        worker,
+        limit,
+        lease_until,
+        now,
+    )
+    .await?;
+    due.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
+    Ok(due)
+}
+
+/// One claim statement: the rows matching `filter` (binding the queue and `now`) and named
+/// one of `names`, in `order`, at most `limit`.
+#[allow(clippy::too_many_arguments)]
+async fn claim_where(
+    db: &Database,
+    filter: &str,
+    order: &str,
+    queue: &str,
+    names: &[&str],
+    worker: &str,
+    limit: usize,
+    lease_until: DateTime,
+    now: DateTime,
+) -> Result<Vec<JobRecord>, Error> {
+    let marks = vec!["?"; names.len()].join(", ");
+    let chosen =
+        format!("SELECT id FROM jobs_job WHERE {filter} AND name IN ({marks}) ORDER BY {order} LIMIT ?");
+    let set = "state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, started_at = ?";
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let chosen_binds = |mut raw: Raw| {
+        raw = raw.bind(queue.to_owned()).bind(now);
+        for name in names {
+            raw = raw.bind((*name).to_owned());
+        }
+        raw.bind(limit)
+    };
+    match db.dialect() {
+        // The rows are chosen (and locked) once, in a materialized CTE, then updated.
+        Dialect::Postgres => {
+            let columns = COLUMNS.split(", ").map(|c| format!("jobs_job.{c}")).collect::<Vec<_>>().join(", ");
+            chosen_binds(Raw::new(format!(
+                "WITH next AS MATERIALIZED ({chosen} FOR UPDATE SKIP LOCKED) \
+                 UPDATE jobs_job SET {set} FROM next WHERE jobs_job.id = next.id RETURNING {columns}"
+            )))
+            .bind(worker.to_owned())
+            .bind(lease_until)
+            .bind(now)
+            .fetch(db)
+            .await
+        }
+        Dialect::Sqlite => {
+            let raw =
+                Raw::new(format!("UPDATE jobs_job SET {set} WHERE id IN ({chosen}) RETURNING {COLUMNS}"))
+                    .bind(worker.to_owned())
+                    .bind(lease_until)
+                    .bind(now);
+            chosen_binds(raw).fetch(db).await
+        }
+    }
+}
+
+/// Attempt `attempt` of job `id`, claimed by `worker`, succeeded.
+pub(crate) async fn complete(db: &Database, id: i64, attempt: i64, worker: &str) -> Result<u64, Error> {
     Raw::new(
         "UPDATE jobs_job SET state = 'done', finished_at = ?, locked_by = NULL, locked_until = NULL, \
-         unique_key = NULL WHERE id = ? AND attempts = ? AND state = 'running'",
+         unique_key = NULL WHERE id = ? AND attempts = ? AND locked_by = ? AND state = 'running'",
     )
     .bind(DateTime::now())
     .bind(id)
     .bind(attempt)
+    .bind(worker.to_owned())
     .execute(db)
     .await
 }
 
-/// Attempt `attempt` of job `id` failed with `error`: available again at `retry_at`, or
-/// `dead` when there is none.
+/// Attempt `attempt` of job `id`, claimed by `worker`, failed with `error`: available again
+/// at `retry_at`, or `dead` when there is none.
 pub(crate) async fn fail(
     db: &Database,
     id: i64,
     attempt: i64,
+    worker: &str,
     error: &str,
     retry_at: Option<DateTime>,
 ) -> Result<u64, Error> {
     let error = truncate(error, 4000);
+    let guard = "WHERE id = ? AND attempts = ? AND locked_by = ? AND state = 'running'";
     match retry_at {
-        Some(at) => Raw::new(
+        Some(at) => Raw::new(format!(
             "UPDATE jobs_job SET state = 'available', run_at = ?, last_error = ?, locked_by = NULL, \
-             locked_until = NULL WHERE id = ? AND attempts = ? AND state = 'running'",
-        )
+             locked_until = NULL {guard}"
+        ))
         .bind(at),
-        None => Raw::new(
+        None => Raw::new(format!(
             "UPDATE jobs_job SET state = 'dead', finished_at = ?, last_error = ?, locked_by = NULL, \
-             locked_until = NULL, unique_key = NULL WHERE id = ? AND attempts = ? AND state = 'running'",
-        )
+             locked_until = NULL, unique_key = NULL {guard}"
+        ))
         .bind(DateTime::now()),
     }
     .bind(error)
     .bind(id)
     .bind(attempt)
+    .bind(worker.to_owned())
     .execute(db)
     .await
 }
 
-/// Gives a claimed job back untouched (shutdown): available now, its attempt not counted.
-pub(crate) async fn release(db: &Database, id: i64, attempt: i64) -> Result<u64, Error> {
+/// Gives a job claimed by `worker` back untouched (shutdown): available now, its attempt not
+/// counted.
+pub(crate) async fn release(db: &Database, id: i64, attempt: i64, worker: &str) -> Result<u64, Error> {
     Raw::new(
         "UPDATE jobs_job SET state = 'available', attempts = attempts - 1, locked_by = NULL, \
-         locked_until = NULL WHERE id = ? AND attempts = ? AND state = 'running'",
+         locked_until = NULL WHERE id = ? AND attempts = ? AND locked_by = ? AND state = 'running'",
     )
     .bind(id)
     .bind(attempt)
+    .bind(worker.to_owned())
     .execute(db)
     .await
 }

@@ -24,6 +24,8 @@ use crate::wake::Wakers;
 pub(crate) struct Shared {
     pub(crate) db: Database,
     pub(crate) registry: Registry,
+    /// The registry's job names: the only rows this runner claims.
+    pub(crate) names: Vec<&'static str>,
     pub(crate) state: StateBag,
     pub(crate) settings: Settings,
     pub(crate) worker: String,
@@ -47,6 +49,13 @@ impl Runner {
     /// The id this runner's claims carry (`locked_by`).
     pub fn worker_id(&self) -> &str {
         &self.worker
+    }
+
+    /// Starts stopping without waiting: no more claims; running jobs get the grace period,
+    /// then the rest are released. [`Runner::shutdown`] waits for the end. (An app's web
+    /// workers do this at the shutdown signal, while the last requests drain.)
+    pub fn stop_claiming(&self) {
+        let _ = self.stop.send(true);
     }
 
     /// Stops claiming, waits up to the grace period for running jobs, releases the others,
@@ -91,9 +100,11 @@ pub(crate) fn start(
         queues: queues.keys().map(|q| (q.clone(), Arc::new(Notify::new()))).collect(),
     });
     crate::wake::register(&wakers);
+    let names = registry.names();
     let shared = Arc::new(Shared {
         db,
         registry,
+        names,
         state,
         settings,
         worker: worker.clone(),
@@ -143,18 +154,31 @@ async fn prune_loop(shared: Arc<Shared>) {
     let every = (s.retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(600));
     loop {
         tokio::time::sleep(every).await;
-        let now = chrono::Utc::now();
-        let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX / 2);
-        // A fired cron tick's row is what keeps the tick from firing again: it stays at least
-        // as long as a tick may be caught up.
-        let finished = ago(s.retention.max(s.cron_catch_up + Duration::from_secs(60)));
-        let dead = ago(s.dead_retention.max(s.cron_catch_up + Duration::from_secs(60)));
+        let (finished, dead) = prune_cutoffs(s, chrono::Utc::now());
         match store::prune(&shared.db, finished, dead).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(target: "brisk_jobs", removed = n, "pruned old jobs"),
             Err(e) => tracing::warn!(target: "brisk_jobs", error = %e, "could not prune old jobs"),
         }
     }
+}
+
+/// The times before which done (and cancelled) jobs and dead jobs are pruned at `now`. A
+/// fired cron tick's row is what keeps the tick from firing again: it stays at least as long
+/// as a tick may be caught up. A retention too long to subtract keeps everything (the cutoff
+/// is 1970).
+pub(crate) fn prune_cutoffs(
+    s: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let floor = s.cron_catch_up.saturating_add(Duration::from_secs(60));
+    let ago = |d: Duration| {
+        chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .map_or(chrono::DateTime::UNIX_EPOCH, |t| t.max(chrono::DateTime::UNIX_EPOCH))
+    };
+    (ago(s.retention.max(floor)), ago(s.dead_retention.max(floor)))
 }
 
 /// Claims and runs the jobs of one queue, at most `concurrency` at once, until `stop`; then
@@ -171,6 +195,9 @@ async fn claim_loop(
     let (hard_stop, hard_stop_rx) = watch::channel(false);
     let queue: Arc<str> = queue.into();
     let poll = shared.settings.poll;
+    // Expired leases are looked for at the first claim and then at most once per poll
+    // interval (a lease is far longer): most claims are one statement.
+    let mut expired_checked: Option<tokio::time::Instant> = None;
     loop {
         while running.try_join_next().is_some() {}
         if *stop.borrow() {
@@ -194,8 +221,20 @@ async fn claim_loop(
             permits.push(permit);
         }
         let wanted = permits.len();
-        let claimed =
-            store::claim(&shared.db, &queue, &shared.worker, wanted, lease_end(shared.settings.lease)).await;
+        let expired = expired_checked.is_none_or(|at| at.elapsed() >= poll);
+        if expired {
+            expired_checked = Some(tokio::time::Instant::now());
+        }
+        let claimed = store::claim(
+            &shared.db,
+            &queue,
+            &shared.names,
+            &shared.worker,
+            wanted,
+            lease_end(shared.settings.lease),
+            expired,
+        )
+        .await;
         let idle = match claimed {
             Ok(jobs) => {
                 let got = jobs.len();
@@ -240,8 +279,11 @@ async fn supervise(shared: &Shared, job: JobRecord, queue: Arc<str>, mut hard_st
     let id = job.id.value();
     let attempt = job.attempts;
     let _held = shared.active.hold(id, attempt);
-    if attempt > job.max_attempts {
-        let message = "its worker stopped during its last attempt (the lease expired)";
+    // A lost lease (the worker died) does not use up the last attempt: the job is claimed
+    // again and gets attempt `max_attempts + 1`, once. Only when that one is lost too is the
+    // job dead.
+    if attempt > job.max_attempts.saturating_add(1) {
+        let message = "its worker stopped during its last attempt, twice (the leases expired)";
         record(shared, &job, Outcome::Failed(message.to_owned(), true), &mut hard_stop).await;
         return;
     }
@@ -280,7 +322,7 @@ async fn supervise(shared: &Shared, job: JobRecord, queue: Arc<str>, mut hard_st
         outcome = finished => outcome,
         _ = stopped(&mut hard_stop) => {
             task.0.abort();
-            if let Err(e) = store::release(&shared.db, id, attempt).await {
+            if let Err(e) = store::release(&shared.db, id, attempt, &shared.worker).await {
                 tracing::warn!(target: "brisk_jobs", job = id, error = %e, "could not release the job; its lease will run out");
             }
             return;
@@ -310,8 +352,10 @@ async fn record(shared: &Shared, job: &JobRecord, outcome: Outcome, hard_stop: &
     let mut pause = Duration::from_millis(100);
     loop {
         let written = match &outcome {
-            Outcome::Done => store::complete(&shared.db, id, attempt).await,
-            Outcome::Failed(message, _) => store::fail(&shared.db, id, attempt, message, retry_at).await,
+            Outcome::Done => store::complete(&shared.db, id, attempt, &shared.worker).await,
+            Outcome::Failed(message, _) => {
+                store::fail(&shared.db, id, attempt, &shared.worker, message, retry_at).await
+            }
         };
         match written {
             Ok(_) => return,
@@ -334,9 +378,7 @@ pub(crate) fn backoff(settings: &Settings, attempt: i64) -> DateTime {
     let full = settings.backoff_base.saturating_mul(1u32 << exponent).min(settings.backoff_max);
     let half = full / 2;
     let jitter = half.mul_f64((random() % 10_000) as f64 / 10_000.0);
-    let delay = half + jitter;
-    let micros = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 2);
-    DateTime::from_micros(DateTime::now().timestamp_micros().saturating_add(micros))
+    crate::enqueue::from_now(half + jitter)
 }
 
 /// Resolves once `hard_stop` is true (or its sender is gone).
@@ -385,5 +427,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn huge_retentions_keep_everything_instead_of_panicking() {
+        let now = chrono::Utc::now();
+        let settings = Settings {
+            retention: Duration::MAX,
+            dead_retention: Duration::MAX,
+            cron_catch_up: Duration::MAX,
+            ..Settings::default()
+        };
+        let (finished, dead) = prune_cutoffs(&settings, now);
+        assert_eq!((finished, dead), (chrono::DateTime::UNIX_EPOCH, chrono::DateTime::UNIX_EPOCH));
+        let (finished, dead) = prune_cutoffs(&Settings::default(), now);
+        assert_eq!(((now - finished).num_days(), (now - dead).num_days()), (7, 30));
     }
 }

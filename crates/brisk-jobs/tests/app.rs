@@ -103,3 +103,41 @@ async fn no_workers_in_the_web_process_when_told() {
     worker.shutdown().await;
     assert_eq!(runs(&db).await, ["hi ada"]);
 }
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    "slow"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_workers_stop_claiming_at_the_shutdown_signal_not_after_the_drain() {
+    let backends = backends().await;
+    let db = backends[0].database();
+    let app = app(&db).route("/slow", get(slow));
+    let listener = brisk::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_with_shutdown(listener, async move {
+        let _ = signalled.await;
+    }));
+    // A request that keeps the drain going for 2 s.
+    let in_flight = tokio::spawn(async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        answer
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = signal.send(());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Enqueued after the signal, while the last request drains: the web workers (polling every
+    // 50 ms) no longer claim it.
+    Greet { name: "late".into() }.enqueue(&db).await.expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(in_state(&db, JobState::Available).await, 1, "claimed after the shutdown signal");
+    assert!(in_flight.await.expect("request").contains("slow"), "the in-flight request finished");
+    server.await.expect("server task").expect("served");
+    assert!(runs(&db).await.is_empty());
+}

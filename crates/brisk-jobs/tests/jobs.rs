@@ -237,7 +237,9 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
             .await
             .expect("e")
             .expect("id");
-        eventually("running", || async { job(&db, id).await.state == JobState::Running }).await;
+        // Running, and the job has started (written its run): the claim is visible a moment
+        // before the job's first statement.
+        eventually("running", || async { run_count(&db).await == 1 }).await;
         let dead_worker = doomed.worker_id().to_owned();
         // As SIGKILL: every task stops, nothing is released.
         drop(doomed);
@@ -305,8 +307,20 @@ async fn shutdown_finishes_short_jobs_and_releases_long_ones() {
     }
 }
 
+/// A job type of a newer release (or an older one), which `quick()` does not register.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FromAnotherRelease {}
+
+impl Job for FromAnotherRelease {
+    const NAME: &'static str = "renamed_long_ago";
+
+    async fn run(self, cx: brisk_jobs::JobContext) -> Result<(), brisk_jobs::JobError> {
+        record_run(cx.db(), "other release", cx.attempt()).await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_this_binary_cannot_run_fail_without_stopping_the_worker() {
+async fn rows_this_binary_cannot_run_are_left_to_others_or_dead_at_once() {
     for test in backends().await {
         let db = test.database();
         let insert = |name: &'static str, payload: &'static str| {
@@ -314,7 +328,7 @@ async fn rows_this_binary_cannot_run_fail_without_stopping_the_worker() {
             async move {
                 let rows: Vec<(i64,)> = Raw::new(
                     "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
-                     created_at) VALUES ('default', ?, ?, 'available', 0, 0, 1, ?, ?) RETURNING id",
+                     created_at) VALUES ('default', ?, ?, 'available', 0, 0, 3, ?, ?) RETURNING id",
                 )
                 .bind(name.to_owned())
                 .bind(payload.to_owned())
@@ -331,14 +345,130 @@ async fn rows_this_binary_cannot_run_fail_without_stopping_the_worker() {
         let runner = quick().start(&db).expect("start");
         Record { k: "fine".into() }.enqueue(&db).await.expect("e");
         eventually("the good job done", || async { in_state(&db, JobState::Done).await == 1 }).await;
-        eventually("both bad rows dead", || async { in_state(&db, JobState::Dead).await == 2 }).await;
+        eventually("the unreadable row dead", || async { in_state(&db, JobState::Dead).await == 1 }).await;
+        // Several polls later, the row of a type this binary does not know is still untouched:
+        // a worker of an older release in a rolling deploy does not claim (and kill) it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         runner.shutdown().await;
-        let error = job(&db, unknown).await.last_error.unwrap_or_default();
-        assert!(error.contains("unknown job \"renamed_long_ago\"") && error.contains("record"), "{error}");
-        let error = job(&db, garbage).await.last_error.unwrap_or_default();
-        assert!(error.contains("does not deserialize as job record"), "{error}");
+        let row = job(&db, unknown).await;
+        assert_eq!((row.state, row.attempts, row.last_error), (JobState::Available, 0, None), "not claimed");
+        // A payload that does not deserialize in a binary that knows the name cannot be fixed by
+        // retrying: dead on its first attempt, with a sentence.
+        let row = job(&db, garbage).await;
+        assert_eq!((row.state, row.attempts), (JobState::Dead, 1), "a permanent failure");
+        let error = row.last_error.unwrap_or_default();
+        assert!(
+            error.contains("does not deserialize as job record") && error.contains("not be retried"),
+            "{error}"
+        );
         assert_eq!(runs(&db).await, ["fine"]);
+
+        // The release that knows the name runs it.
+        let newer = quick().task::<FromAnotherRelease>().start(&db).expect("newer");
+        eventually("run by the release that knows it", || async {
+            job(&db, unknown).await.state == JobState::Done
+        })
+        .await;
+        newer.shutdown().await;
+        assert_eq!(job(&db, unknown).await.attempts, 1);
+        assert_eq!(runs(&db).await, ["fine", "other release"]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_during_its_last_attempt_runs_again_after_its_lease() {
+    for test in backends().await {
+        let db = test.database();
+        let jobs = quick().lease(Duration::from_millis(600));
+        let doomed = jobs.start(&db).expect("start");
+        let id = Sleepy { k: "last".into(), first_ms: 600_000, then_ms: 0 }
+            .schedule()
+            .max_attempts(1)
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("running", || async { run_count(&db).await == 1 }).await;
+        // As SIGKILL during the only attempt.
+        drop(doomed);
+        let heir = jobs.start(&db).expect("start again");
+        eventually("done by the next worker", || async { job(&db, id).await.state != JobState::Running })
+            .await;
+        heir.shutdown().await;
+        let row = job(&db, id).await;
+        assert_eq!(
+            (row.state, row.attempts),
+            (JobState::Done, 2),
+            "the lost lease did not use up the attempt: {row:?}"
+        );
+        assert_eq!(runs(&db).await, ["last", "last"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_worker_cannot_finish_an_attempt_claimed_by_another() {
+    for test in backends().await {
+        let db = test.database();
+        let stale = quick().start(&db).expect("start");
+        let id = Sleepy { k: "stale".into(), first_ms: 700, then_ms: 0 }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        eventually("running", || async { job(&db, id).await.state == JobState::Running }).await;
+        // Meanwhile the job was retried from the admin and claimed by another worker at the same
+        // attempt number: only `locked_by` tells the attempts apart.
+        Raw::new("UPDATE jobs_job SET locked_by = 'another-worker' WHERE id = ?")
+            .bind(id)
+            .execute(&db)
+            .await
+            .expect("taken over");
+        eventually("the stale run ended", || async { run_count(&db).await == 1 }).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        stale.shutdown().await;
+        let row = job(&db, id).await;
+        assert_eq!(
+            (row.state, row.locked_by.as_deref()),
+            (JobState::Running, Some("another-worker")),
+            "the other worker's attempt was not overwritten"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_delay_is_clamped_instead_of_panicking() {
+    for test in backends().await {
+        let db = test.database();
+        let id = Record { k: "never".into() }
+            .schedule()
+            .delay(Duration::MAX)
+            .enqueue(&db)
+            .await
+            .expect("enqueued")
+            .expect("id");
+        let row = job(&db, id).await;
+        assert_eq!(row.run_at.to_rfc3339(), "9999-12-31T23:59:59.999999+00:00");
+        let far = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        let id =
+            Record { k: "never".into() }.schedule().run_at(far).enqueue(&db).await.expect("e").expect("id");
+        assert_eq!(job(&db, id).await.run_at, row.run_at, "as far as a job can wait");
+        // Not due: a runner does not take it.
+        let runner = quick().start(&db).expect("start");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        runner.shutdown().await;
+        assert_eq!(in_state(&db, JobState::Available).await, 2);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_queue_is_refused_with_the_known_ones() {
+    let db = brisk_orm::Database::open("sqlite::memory:").expect("db");
+    let error =
+        quick().queue("emails", 2).only_queues(["emails", "emials"]).start(&db).err().expect("refused");
+    assert_eq!(
+        error.to_string(),
+        "the queue \"emials\" is not one this app serves (its queues: default, emails)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,6 +50,7 @@ async fn a_worker_killed_mid_job_has_its_job_finished_by_another_after_the_lease
             let row = job(&db, id).await;
             row.state == JobState::Running
                 && row.locked_by.as_deref().is_some_and(|w| w.starts_with(&format!("{pid}-")))
+                && run_count(&db).await == 1
         })
         .await;
         child.kill().expect("SIGKILL");

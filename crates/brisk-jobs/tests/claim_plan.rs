@@ -1,0 +1,69 @@
+//! The claim's two queries are served by the partial indexes of migration
+//! `0002_claim_indexes`, on SQLite (`EXPLAIN QUERY PLAN`) and PostgreSQL (`EXPLAIN`), with
+//! 20,000 waiting jobs and as many finished ones: no sort of every waiting job, no scan of the
+//! finished ones.
+
+use brisk_orm::migrations::Migrator;
+use brisk_orm::testing::TestDatabase;
+use brisk_orm::{Database, Dialect, Raw};
+
+/// The claim's selects as `src/store.rs` writes them (one job name), with literals.
+const AVAILABLE: &str = "SELECT id FROM jobs_job WHERE state = 'available' AND queue = 'default' \
+     AND run_at <= '2100-01-01 00:00:00' AND name IN ('record') ORDER BY priority DESC, run_at, id LIMIT 8";
+const EXPIRED: &str = "SELECT id FROM jobs_job WHERE state = 'running' AND queue = 'default' \
+     AND locked_until < '2100-01-01 00:00:00' AND name IN ('record') ORDER BY locked_until LIMIT 8";
+
+async fn plan(db: &Database, select: &str) -> String {
+    match db.dialect() {
+        Dialect::Postgres => {
+            let rows: Vec<(String,)> = Raw::new(format!("EXPLAIN {select} FOR UPDATE SKIP LOCKED"))
+                .fetch(db)
+                .await
+                .expect("explain");
+            rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+        }
+        Dialect::Sqlite => {
+            let rows: Vec<(i64, i64, i64, String)> =
+                Raw::new(format!("EXPLAIN QUERY PLAN {select}")).fetch(db).await.expect("explain");
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_claim_queries_use_the_partial_indexes() {
+    let _ = brisk_jobs::Jobs::new(); // links the crate: its shipped migrations
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let db = test.database();
+        // The tables as `myapp migrate` makes them (not `create_tables`, which knows only the
+        // model's own indexes).
+        let migrator = Migrator::new(db.clone(), Vec::new()).expect("the shipped migrations");
+        migrator.migrate().await.expect("migrate");
+        let series = match db.dialect() {
+            Dialect::Postgres => "SELECT g AS n FROM generate_series(1, 40000) AS g",
+            Dialect::Sqlite => {
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 40000) SELECT n FROM s"
+            }
+        };
+        db.execute_raw(&format!(
+            "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+             created_at) SELECT 'default', 'record', '{{}}', CASE WHEN n % 2 = 0 THEN 'done' ELSE 'available' END, \
+             n % 3, 0, 5, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM ({series}) AS t"
+        ))
+        .await
+        .expect("40,000 jobs");
+        db.execute_raw("ANALYZE").await.expect("analyze");
+        let available = plan(&db, AVAILABLE).await;
+        let expired = plan(&db, EXPIRED).await;
+        println!("{:?} available:\n{available}\n{:?} expired:\n{expired}", db.dialect(), db.dialect());
+        assert!(available.contains("jobs_job_claim_available"), "{available}");
+        assert!(!available.contains("TEMP B-TREE") && !available.contains("Sort"), "no sort: {available}");
+        assert!(expired.contains("jobs_job_claim_expired"), "{expired}");
+
+        // The migration can be undone.
+        migrator.migrate_back("jobs", Some("0001_initial")).await.expect("back to 0001");
+        assert!(!plan(&db, AVAILABLE).await.contains("jobs_job_claim_available"));
+    }
+}
