@@ -191,8 +191,8 @@ pub struct Batch {
     /// The batch's name.
     #[validate(min_length = 1, max_length = 100)]
     pub run: String,
-    /// The first job's number.
-    #[validate(ge = 0)]
+    /// The first job's number, 0 to 10^12.
+    #[validate(ge = 0, le = 1000000000000)]
     pub first: i64,
     /// How many jobs, 1 to 100.
     #[validate(ge = 1, le = 100)]

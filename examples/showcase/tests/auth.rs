@@ -257,7 +257,7 @@ fn security_is_documented() {
     let token = &doc["paths"]["/token"]["post"];
     assert_eq!(
         token["requestBody"]["content"].as_object().map(|c| c.keys().cloned().collect::<Vec<_>>()),
-        Some(vec!["application/x-www-form-urlencoded".to_owned()])
+        Some(vec!["application/x-www-form-urlencoded".to_owned(), "multipart/form-data".to_owned()])
     );
     for status in ["200", "400", "422", "429"] {
         assert!(token["responses"].get(status).is_some(), "POST /token documents {status}");
