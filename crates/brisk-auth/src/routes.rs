@@ -31,10 +31,10 @@ use crate::Redirects;
 #[derive(Debug, Clone, Deserialize, JsonSchema, Validate)]
 pub struct LoginIn {
     /// The login name.
-    #[validate(max_length = 150)]
+    #[validate(min_length = 1, max_length = 150)]
     pub username: String,
-    /// The password.
-    #[validate(max_length = 4096)]
+    /// The password (an empty form field counts as absent, so it is at least 1 character).
+    #[validate(min_length = 1, max_length = 4096)]
     pub password: String,
     /// Where a browser goes after logging in (a path of this site); forms only.
     #[serde(default)]

@@ -15,7 +15,8 @@ pub struct OAuth2PasswordRequestForm {
     /// The user name.
     #[validate(min_length = 1)]
     pub username: String,
-    /// The password.
+    /// The password (an empty form field counts as absent, so it is at least 1 character).
+    #[validate(min_length = 1)]
     pub password: String,
     /// Requested scopes, separated by spaces.
     #[serde(default)]
