@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::describe::DocContext;
 use super::docs::DocsConfig;
+use super::formats;
 use super::model::{Components, OpenApi, Operation, ResponseDoc};
 use super::schemas::{self, rewrite_refs};
 use crate::error::unsupported_media_type_detail;
@@ -139,16 +140,20 @@ pub(crate) fn build_document(
         return Err(errors);
     }
     let (input, output) = cx.take_components();
-    let (components, renames) = schemas::join(input, output);
+    let (mut components, renames) = schemas::join(input, output);
+    components.values_mut().for_each(formats::standard_integer_formats);
     let mut paths: Map<String, Value> = Map::new();
     for (path, method, mut op) in operations {
         for parameter in &mut op.parameters {
             rewrite_refs(&mut parameter.schema, &renames.input);
+            formats::standard_integer_formats(&mut parameter.schema);
         }
         if let Some(body) = &mut op.request_body {
             body.content.values_mut().for_each(|v| rewrite_refs(v, &renames.input));
+            body.content.values_mut().for_each(formats::standard_integer_formats);
         }
         op.responses.values_mut().for_each(|v| rewrite_refs(v, &renames.output));
+        op.responses.values_mut().for_each(formats::standard_integer_formats);
         let item = paths.entry(path).or_insert_with(|| json!({}));
         if let Value::Object(item) = item {
             item.insert(method, serde_json::to_value(&op).unwrap_or(Value::Null));

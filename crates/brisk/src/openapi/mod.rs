@@ -30,6 +30,7 @@ mod build;
 mod describe;
 mod docs;
 mod documented;
+mod formats;
 mod model;
 mod schemas;
 mod served;
