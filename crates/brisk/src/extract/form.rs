@@ -1,9 +1,11 @@
-use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::body::read_all;
+#[cfg(feature = "multipart")]
+use super::form_errors::read_multipart;
+use super::form_errors::{essence, FormValues, ACCEPTED};
 use super::json::missing_body;
 use super::percent::{decode_form, FormSource};
 use super::{split_then, FromRequest, Request, RequestContext};
@@ -58,16 +60,12 @@ where
         mut body: Body,
         cx: &RequestContext,
     ) -> Result<Self, Error> {
-        let essence = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .map(|m| m.essence_str().to_owned());
+        // The same reading as `FormResult` (an empty field counts as absent there too).
+        let essence = essence(parts);
         #[cfg(feature = "multipart")]
         if essence.as_deref() == Some(mime::MULTIPART_FORM_DATA.essence_str()) {
-            let fields = multipart_fields(parts, body, cx).await?;
-            return from_fields(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map(Form);
+            let (values, _files) = read_multipart(parts, body, cx).await?;
+            return from_strings(&values.pairs(), StringSource::Form).map(Form);
         }
         let bytes = read_all(&mut body, &parts.headers, cx.body_limit).await?;
         if essence.as_deref() != Some(mime::APPLICATION_WWW_FORM_URLENCODED.essence_str()) {
@@ -77,44 +75,7 @@ where
                 Error::unsupported_media_type(ACCEPTED)
             });
         }
-        let pairs = decode_form(&bytes, FormSource::Body)?;
-        from_fields(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))).map(Form)
+        let values: FormValues = decode_form(&bytes, FormSource::Body)?.into_iter().collect();
+        from_strings(&values.pairs(), StringSource::Form).map(Form)
     }
-}
-
-/// The media types [`Form`] reads.
-#[cfg(feature = "multipart")]
-const ACCEPTED: &[&str] = &[FORM_URLENCODED, "multipart/form-data"];
-#[cfg(not(feature = "multipart"))]
-const ACCEPTED: &[&str] = &[FORM_URLENCODED];
-
-/// `T` from a form's fields, an empty value counting as absent (FastAPI's rule).
-fn from_fields<'a, T>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Result<T, Error>
-where
-    T: DeserializeOwned + JsonSchema + Validate + 'static,
-{
-    let present: Vec<(&str, &str)> = fields.filter(|(_, value)| !value.is_empty()).collect();
-    from_strings(&present, StringSource::Form)
-}
-
-/// The text fields of a `multipart/form-data` body, with the limits of
-/// [`Multipart`](crate::extract::Multipart); parts with a file name are skipped.
-#[cfg(feature = "multipart")]
-async fn multipart_fields(
-    parts: &Parts,
-    body: Body,
-    cx: &RequestContext,
-) -> Result<Vec<(String, String)>, Error> {
-    let mut request = Request::new(body);
-    *request.headers_mut() = parts.headers.clone();
-    let mut multipart = <crate::extract::Multipart as FromRequest>::from_request(request, cx).await?;
-    let mut fields = Vec::new();
-    while let Some(field) = multipart.next_field().await? {
-        if field.file_name().is_some() {
-            continue;
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        fields.push((name, field.text().await?));
-    }
-    Ok(fields)
 }

@@ -87,7 +87,7 @@ impl FormValues {
 
     /// The fields sent with a value: an empty field counts as absent, as in [`Form`](super::Form)
     /// (FastAPI's rule, and Django's "This field is required." for an empty input).
-    fn pairs(&self) -> Vec<(&str, &str)> {
+    pub(super) fn pairs(&self) -> Vec<(&str, &str)> {
         self.iter().filter(|(_, value)| !value.is_empty()).collect()
     }
 }
@@ -380,13 +380,13 @@ fn errors_of(e: Error, values: &FormValues) -> Result<FormErrors, Error> {
 }
 
 /// The media types a [`FormResult`] reads.
-const ACCEPTED: &[&str] = &[
+pub(super) const ACCEPTED: &[&str] = &[
     super::form::FORM_URLENCODED,
     #[cfg(feature = "multipart")]
     "multipart/form-data",
 ];
 
-fn essence(parts: &Parts) -> Option<String> {
+pub(super) fn essence(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(CONTENT_TYPE)?.to_str().ok()?;
     let mime = value.parse::<mime::Mime>().ok()?;
     Some(mime.essence_str().to_owned())
@@ -427,7 +427,7 @@ where
 
 /// Every part of a multipart form: text fields as values, file parts as files.
 #[cfg(feature = "multipart")]
-async fn read_multipart(
+pub(super) async fn read_multipart(
     parts: &Parts,
     body: Body,
     cx: &RequestContext,

@@ -107,15 +107,11 @@ fn seconds(d: Duration) -> HeaderValue {
 /// The IETF draft's headers (draft-ietf-httpapi-ratelimit-headers-07): the quota, what is
 /// left of it, seconds until it is whole again, and the policy (`10;w=60`).
 fn headers(limit: &RateLimit, decision: &Decision) -> [(HeaderName, HeaderValue); 4] {
-    let quota = limit.quota;
-    let window = quota.period().as_secs().max(1);
-    let policy = HeaderValue::from_str(&format!("{};w={window}", quota.limit()))
-        .unwrap_or_else(|_| HeaderValue::from_static("0"));
     [
-        (LIMIT, HeaderValue::from(quota.limit())),
+        (LIMIT, HeaderValue::from(limit.quota.limit())),
         (REMAINING, HeaderValue::from(decision.remaining)),
         (RESET, seconds(decision.reset_after)),
-        (POLICY, policy),
+        (POLICY, limit.policy.clone()),
     ]
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
 
 use super::store::Quota;
 use crate::extract::ClientAddr;
@@ -53,6 +53,8 @@ enum Key {
 pub struct RateLimit {
     pub(crate) quota: Quota,
     pub(crate) name: Arc<str>,
+    /// `RateLimit-Policy` (`10;w=60`): fixed by the quota, so made once.
+    pub(crate) policy: HeaderValue,
     key: Key,
 }
 
@@ -69,7 +71,10 @@ impl RateLimit {
     /// A limit of `quota`, keyed by client address.
     pub fn new(quota: Quota) -> Self {
         let name = format!("{}/{}", quota.limit(), period_text(quota.period()));
-        RateLimit { quota, name: Arc::from(name), key: Key::Client { header: None } }
+        let window = quota.period().as_secs().max(1);
+        let policy = HeaderValue::from_str(&format!("{};w={window}", quota.limit()))
+            .unwrap_or_else(|_| HeaderValue::from_static("0"));
+        RateLimit { quota, name: Arc::from(name), policy, key: Key::Client { header: None } }
     }
 
     /// `limit` requests per second.
