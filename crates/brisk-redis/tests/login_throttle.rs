@@ -81,3 +81,35 @@ async fn an_app_with_redis_throttles_logins_in_redis_without_being_told() {
     assert!(!keys(URL, &prefix).await.is_empty(), "the counts are in Redis");
     cleanup(URL, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_while_redis_is_down_is_a_503_then_works_again() {
+    use brisk_orm::migrations::Migrator;
+    let mut server = common::PrivateRedis::start().await;
+    let test_db = brisk_orm::testing::TestDatabase::empty_sqlite().expect("sqlite");
+    let db = test_db.database();
+    Migrator::new(db.clone(), Vec::new()).expect("graph").migrate().await.expect("migrated");
+    let redis =
+        brisk_redis::Redis::new(&server.url()).expect("url").with_prefix(&unique_prefix("login-down"));
+    let client = app(&db, redis, false);
+    let wrong = serde_json::json!({"username": "nobody", "password": "not the password"});
+    assert_eq!(client.post("/auth/login").json(&wrong).send().await.status(), 400);
+
+    // The throttle cannot count: the login is refused with 503 and Retry-After, not let
+    // through uncounted (and not a 500).
+    server.kill();
+    let res = client.post("/auth/login").json(&wrong).send().await;
+    assert_eq!(res.status(), 503, "{}", res.text());
+    assert!(res.header("retry-after").is_some());
+
+    server.restart().await;
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client.post("/auth/login").json(&wrong).send().await.status().as_u16();
+        if status == 400 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 400, "counting again once Redis is back");
+}
