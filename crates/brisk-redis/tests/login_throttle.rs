@@ -89,8 +89,7 @@ async fn a_login_while_redis_is_down_is_a_503_then_works_again() {
     let test_db = brisk_orm::testing::TestDatabase::empty_sqlite().expect("sqlite");
     let db = test_db.database();
     Migrator::new(db.clone(), Vec::new()).expect("graph").migrate().await.expect("migrated");
-    let redis =
-        brisk_redis::Redis::new(&server.url()).expect("url").with_prefix(&unique_prefix("login-down"));
+    let redis = brisk_redis::Redis::new(&server.url()).expect("url").with_prefix(unique_prefix("login-down"));
     let client = app(&db, redis, false);
     let wrong = serde_json::json!({"username": "nobody", "password": "not the password"});
     assert_eq!(client.post("/auth/login").json(&wrong).send().await.status(), 400);
