@@ -2,26 +2,9 @@
 //! without its migration fails here. `BRISK_WRITE_MIGRATIONS=1 cargo test -p brisk-auth --test
 //! shipped_migrations` writes the missing migration into `migrations/auth/`.
 
-use brisk_orm::migrations::{next_migration, write, Graph, NonInteractive, ProjectState};
-
 #[test]
 fn the_shipped_migrations_match_the_models() {
     // Linking the crate is what registers its models and migrations.
     let _ = brisk_auth::Auth::default();
-    // Graph::new adds the migrations linked crates ship: here, brisk-auth's.
-    let graph = Graph::new(Vec::new()).expect("the shipped migrations form a graph");
-    let declared = ProjectState::from_registry(&brisk_orm::registry());
-    let missing = next_migration(&graph, &declared, "auth", &mut NonInteractive).expect("no decision needed");
-    if let Some(migration) = &missing {
-        if std::env::var_os("BRISK_WRITE_MIGRATIONS").is_some() {
-            let path = write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), migration).expect("written");
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    assert!(
-        missing.is_none(),
-        "the auth models changed without a migration: {:?}",
-        missing.map(|m| m.operations.iter().map(|op| op.describe()).collect::<Vec<_>>())
-    );
-    assert!(graph.head("auth").is_some(), "brisk-auth ships its migrations");
+    brisk_orm::testing::assert_shipped_migrations_current("auth", env!("CARGO_MANIFEST_DIR"));
 }

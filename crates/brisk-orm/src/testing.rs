@@ -133,3 +133,30 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Panics unless the migrations a crate ships for `app` describe its models exactly: the
+/// test every battery with models has (`tests/shipped_migrations.rs`). With
+/// `BRISK_WRITE_MIGRATIONS=1` the missing migration is written into
+/// `<manifest_dir>/migrations/<app>/` first. The crate's models and migrations must be linked
+/// in (touch one of its items before calling).
+///
+/// ```no_run
+/// // tests/shipped_migrations.rs of a battery whose app label is "jobs":
+/// brisk_orm::testing::assert_shipped_migrations_current("jobs", env!("CARGO_MANIFEST_DIR"));
+/// ```
+pub fn assert_shipped_migrations_current(app: &str, manifest_dir: &str) {
+    use crate::migrations::{next_migration, write, Graph, NonInteractive, ProjectState};
+    let graph = Graph::new(Vec::new()).expect("the shipped migrations form a graph");
+    let declared = ProjectState::from_registry(&crate::registry());
+    let missing = next_migration(&graph, &declared, app, &mut NonInteractive).expect("no decision needed");
+    if let (Some(migration), Some(_)) = (&missing, std::env::var_os("BRISK_WRITE_MIGRATIONS")) {
+        let path = write(std::path::Path::new(manifest_dir), migration).expect("written");
+        eprintln!("wrote {}", path.display());
+    }
+    assert!(
+        missing.is_none(),
+        "the {app} models changed without a migration (BRISK_WRITE_MIGRATIONS=1 writes it): {:?}",
+        missing.map(|m| m.operations.iter().map(|op| op.describe()).collect::<Vec<_>>())
+    );
+    assert!(graph.head(app).is_some(), "no migrations are shipped for {app}");
+}
