@@ -7,6 +7,11 @@ use brisk_orm::{Database, DateTime, Dialect, Error, Executor, Raw};
 
 use crate::model::{JobRecord, COLUMNS};
 
+/// [`COLUMNS`] as `jobs_job.<column>` (PostgreSQL's `UPDATE ... FROM` names the table), made once.
+static QUALIFIED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    COLUMNS.split(", ").map(|c| format!("jobs_job.{c}")).collect::<Vec<_>>().join(", ")
+});
+
 /// Claims up to `limit` jobs of `queue` named one of `names` (the job types this binary
 /// registers: a row of a type it does not know is left for a binary that does) for `worker`
 /// until `lease_until`.
@@ -107,10 +112,10 @@ async fn claim_where(
     match db.dialect() {
         // The rows are chosen (and locked) once, in a materialized CTE, then updated.
         Dialect::Postgres => {
-            let columns = COLUMNS.split(", ").map(|c| format!("jobs_job.{c}")).collect::<Vec<_>>().join(", ");
             chosen_binds(Raw::new(format!(
                 "WITH next AS MATERIALIZED ({chosen} FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs_job SET {set} FROM next WHERE jobs_job.id = next.id RETURNING {columns}"
+                 UPDATE jobs_job SET {set} FROM next WHERE jobs_job.id = next.id RETURNING {}",
+                *QUALIFIED_COLUMNS
             )))
             .bind(worker.to_owned())
             .bind(lease_until)
