@@ -15,12 +15,15 @@ speaking the same small protocol:
 So the harness sees every job start by reading those files, and the measurement costs both
 sides the same (a clock read and a write). brisk-jobs runs either as its `worker` command beside
 an enqueuer process (as Celery does), or as a web process whose own workers run what one of its
-handlers enqueues (`POST /enqueue/FIRST/COUNT/RATE`: how a SQLite app runs, since only an
+handlers enqueues (`POST /enqueue/FIRST/COUNT/RATE/PRODUCERS`: how a SQLite app runs, since only an
 enqueue in the same process wakes its workers at once). Phases, per system, with a worker running:
 
   warm-up    BENCH_JOBS_WARMUP jobs (500), not measured (also: the worker is up and claiming);
   throughput BENCH_JOBS_N jobs (20,000) enqueued as fast as the enqueuer goes while the worker
              runs them: jobs/s = N / (last job start - first enqueue);
+  concurrent the same with BENCH_JOBS_PRODUCERS (16) producers at once, as a web app's requests
+             enqueue: tasks of one enqueuer, each job in its own transaction (brisk-jobs), or
+             threads of one Python process (Celery); the goal is judged on this phase;
   latency    BENCH_JOBS_RATE jobs/s (200) for BENCH_JOBS_SECONDS (10 s): start - enqueue of
              each job, p50/p99, at a rate every system keeps up with (so it measures the wake-up
              path, LISTEN/NOTIFY or polling or BRPOP, not the depth of a queue);
@@ -102,6 +105,9 @@ DEFAULT = ["brisk-pg", "brisk-sqlite", "celery", "celery-prefork", "brisk-pg-web
 CELERY = ("celery", "celery-prefork")
 
 
+PHASES = ("throughput", "concurrent", "latency", "drain")
+
+
 def config(smoke: bool) -> dict:
     cores = os.cpu_count() or 2
     d = {
@@ -114,14 +120,17 @@ def config(smoke: bool) -> dict:
         # prefork pool of 2 with the default prefetch of 4 holds 8 messages too).
         "brisk_concurrency": int(measure.env_num("BENCH_JOBS_CONCURRENCY", 8)),
         "celery_prefetch": int(measure.env_num("BENCH_CELERY_PREFETCH", 4)),
-        "phases": os.environ.get("BENCH_JOBS_PHASES", "throughput,latency,drain").split(","),
+        "phases": os.environ.get("BENCH_JOBS_PHASES", "throughput,concurrent,latency,drain").split(","),
+        # The concurrent phase's producers: tasks (brisk) or threads (Celery) enqueuing at once,
+        # as a web app's requests do.
+        "producers": int(measure.env_num("BENCH_JOBS_PRODUCERS", 16)),
         "profile": os.environ.get("BENCH_PROFILE", "dev" if smoke else "release"),
         "systems": os.environ.get("BENCH_JOBS_SYSTEMS", ",".join(SMOKE if smoke else DEFAULT)).split(","),
         "redis_db": int(measure.env_num("BENCH_REDIS_DB", 0)),
         "timeout_s": measure.env_num("BENCH_JOBS_TIMEOUT", 300),
         "report": os.environ.get("BENCH_REPORT", "jobs-latest"),
     }
-    unknown = set(d["systems"]) - {s.name for s in SYSTEMS} | set(d["phases"]) - {"throughput", "latency", "drain"}
+    unknown = set(d["systems"]) - {s.name for s in SYSTEMS} | set(d["phases"]) - set(PHASES)
     if unknown:
         raise SystemExit(f"bench --jobs: unknown system or phase: {', '.join(sorted(unknown))}")
     if not d["report"].replace("-", "").replace("_", "").isalnum():
@@ -374,14 +383,14 @@ class Run:
         self.workers = []
         self.worker = None
 
-    def enqueue(self, first: int, count: int, rate: float, prefill: bool = False) -> dict:
+    def enqueue(self, first: int, count: int, rate: float, prefill: bool = False, producers: int = 1) -> dict:
         """Runs the enqueuer to its end; returns its JSON line. In the web mode, one request to
         the web process, whose handler enqueues (a pre-fill, with no web process running, runs
         the enqueue command)."""
         if self.port and not prefill:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.cfg["timeout_s"])
             try:
-                conn.request("POST", f"/enqueue/{first}/{count}/{rate:g}")
+                conn.request("POST", f"/enqueue/{first}/{count}/{rate:g}/{producers}")
                 res = conn.getresponse()
                 body = res.read()
             finally:
@@ -389,7 +398,7 @@ class Run:
             if res.status != 200:
                 raise ServerError(f"{self.s.name}: POST /enqueue answered {res.status}: {body[:300]!r}")
             return json.loads(body)
-        proc = subprocess.Popen(self.enqueuer_argv() + [str(first), str(count), str(rate)], cwd=self.cwd(),
+        proc = subprocess.Popen(self.enqueuer_argv() + [str(first), str(count), str(rate), str(producers)], cwd=self.cwd(),
                                 env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         out, err = proc.communicate()
@@ -450,7 +459,8 @@ def children_cpu_s() -> float:
     return r.children_user + r.children_system
 
 
-def measured(run: Run, phase: str, first: int, count: int, rate: float, prefilled: bool = False) -> dict:
+def measured(run: Run, phase: str, first: int, count: int, rate: float, prefilled: bool = False,
+             producers: int = 1) -> dict:
     """One measured phase; returns its figures."""
     cfg = run.cfg
     worker0 = measure.cpu_ticks(run.worker_tree()) if run.worker else 0
@@ -466,7 +476,7 @@ def measured(run: Run, phase: str, first: int, count: int, rate: float, prefille
         run.start_worker()
         worker0 = 0
     else:
-        enq = run.enqueue(first, count, rate)
+        enq = run.enqueue(first, count, rate, producers=producers)
         enq_cpu = children_cpu_s() - enq_cpu0
     recs, complete = run.records.wait(first, count, cfg["timeout_s"], run.worker)
     wall = time.monotonic() - t0
@@ -538,6 +548,13 @@ def run_system(system: System, cfg: dict, logs: Path, brisk_bin: Path | None, rn
             phases.append(p)
             phase_log(p)
             time.sleep(0.5)
+        if "concurrent" in cfg["phases"]:
+            p = measured(run, "concurrent", seq, cfg["jobs"], 0, producers=cfg["producers"])
+            p["producers"] = cfg["producers"]
+            seq += cfg["jobs"]
+            phases.append(p)
+            phase_log(p)
+            time.sleep(0.5)
         if "latency" in cfg["phases"]:
             n = max(1, int(cfg["rate"] * cfg["seconds"]))
             p = measured(run, "latency", seq, n, cfg["rate"])
@@ -589,11 +606,12 @@ def summarize(phases: list[dict], systems: list[str]) -> dict:
     out = {}
     for s in systems:
         t = best(phases, s, "throughput")
+        cc = best(phases, s, "concurrent")
         d = best(phases, s, "drain")
         # Latency: the round with the lowest p99.
         lats = [p for p in phases if p["system"] == s and p["phase"] == "latency" and p["complete"] and p.get("latency_ms")]
         la = min(lats, key=lambda p: p["latency_ms"]["p99"]) if lats else None
-        out[s] = {"throughput": t, "drain": d, "latency": la}
+        out[s] = {"throughput": t, "concurrent": cc, "drain": d, "latency": la}
     return out
 
 
@@ -616,7 +634,7 @@ def ratios(summary: dict) -> dict:
         if s == ref:
             continue
         r = {}
-        for ph in ("throughput", "drain"):
+        for ph in ("throughput", "concurrent", "drain"):
             if v[ph] and c[ph] and c[ph]["jobs_per_s"] and v[ph]["jobs_per_s"]:
                 r[ph] = v[ph]["jobs_per_s"] / c[ph]["jobs_per_s"]
         if v["latency"] and c["latency"]:
@@ -627,20 +645,28 @@ def ratios(summary: dict) -> dict:
 
 
 def goals(summary: dict, rat: dict) -> list[dict]:
+    """The goal, judged on the concurrent phase when it ran (many producers, each job in its own
+    transaction: how a web app enqueues), else on the one-producer throughput phase; both
+    ratios are reported."""
     out = []
     ref = reference(summary)
     for s in ("brisk-pg", "brisk-sqlite"):
         if s not in summary:
             continue
-        r = rat.get(s, {}).get("throughput")
-        t = summary[s]["throughput"]
+        phase = "concurrent" if summary[s].get("concurrent") else "throughput"
+        r = rat.get(s, {}).get(phase)
+        t = summary[s][phase]
         check = (t or {}).get("check", {})
         at_least_once = bool(t and check.get("missing") == 0)
+        how = (f"{t['producers']} producers at once, each job in its own transaction" if phase == "concurrent" and t
+               else "one producer")
         out.append({
             "system": s,
-            "goal": f"{s}: jobs/s at least {GOAL:g}x Celery's ({ref}; enqueue and run together), no job lost",
+            "goal": f"{s}: jobs/s at least {GOAL:g}x Celery's ({ref}; enqueue and run together, {how}), no job lost",
+            "phase": phase,
             "ratio": r,
             "met": None if r is None else (r >= GOAL and at_least_once),
+            "one_producer_ratio": rat.get(s, {}).get("throughput"),
             "drain_ratio": rat.get(s, {}).get("drain"),
             "against": ref,
         })
@@ -670,7 +696,9 @@ def markdown(result: dict) -> str:
         f"The job: a no-op that records its start (sequence number, enqueue time, start time: one clock read and one "
         f"write(2) to a file of its process, the same on both sides). Throughput: {cfg['jobs']:,} jobs enqueued one "
         f"at a time as fast as one enqueuer process goes while the worker runs them, jobs/s = N ÷ (last start − first "
-        f"enqueue). Latency: {cfg['rate']:g} jobs/s on a fixed schedule for {cfg['seconds']:g} s, start − enqueue of "
+        f"enqueue). Concurrent: the same with {cfg.get('producers', 1)} producers at once (tasks of one enqueuer "
+        "process, each job in its own transaction, for brisk-jobs; threads of one process for Celery), as a web "
+        f"app's requests enqueue. Latency: {cfg['rate']:g} jobs/s on a fixed schedule for {cfg['seconds']:g} s, start − enqueue of "
         f"each job. Drain: {cfg['jobs']:,} jobs enqueued with no worker, then a worker started: N ÷ (last start − "
         "first start), the workers alone. Settings of each system below.",
         "",
@@ -680,7 +708,8 @@ def markdown(result: dict) -> str:
     for g in result["goals"]:
         state = {True: "**met**", False: "**missed**", None: "**not decided**"}[g["met"]]
         lines.append(f"- {state} — {g['goal']}: {_f(g['ratio'], '{:.1f}x')} "
-                     f"(worker alone, queue pre-filled: {_f(g['drain_ratio'], '{:.1f}x')})")
+                     f"(one producer, one enqueue at a time: {_f(g.get('one_producer_ratio'), '{:.1f}x')}; "
+                     f"worker alone, queue pre-filled: {_f(g['drain_ratio'], '{:.1f}x')})")
     if not result["goals"]:
         lines.append("- not evaluated (no brisk-jobs system in this run)")
     ref = reference(summary)
@@ -688,17 +717,18 @@ def markdown(result: dict) -> str:
         "",
         f"Ratios against **{labels.get(ref, ref)}**, the faster Celery configuration in this run.",
         "",
-        "| system | jobs/s | ÷ Celery | enqueue/s | drain jobs/s | ÷ Celery | p50 ms | p99 ms | p50 ÷ | p99 ÷ | CPU µs/job worker / enqueuer / broker |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| system | jobs/s | ÷ Celery | enqueue/s | concurrent jobs/s | ÷ Celery | drain jobs/s | ÷ Celery | p50 ms | p99 ms | p50 ÷ | p99 ÷ | CPU µs/job worker / enqueuer / broker |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in meta["system_order"]:
         v = summary.get(s, {})
-        t, d, la = v.get("throughput"), v.get("drain"), v.get("latency")
+        t, cc, d, la = v.get("throughput"), v.get("concurrent"), v.get("drain"), v.get("latency")
         r = rat.get(s, {})
         cpu = t["cpu_us_per_job"] if t else None
         lines.append(
             f"| {labels.get(s, s)} | {_f(t and t['jobs_per_s'])} | {_f(r.get('throughput'), '{:.1f}x', '–' if s != ref else '1')} "
-            f"| {_f(t and t['enqueue_per_s'])} | {_f(d and d['jobs_per_s'])} | {_f(r.get('drain'), '{:.1f}x', '–' if s != ref else '1')} "
+            f"| {_f(t and t['enqueue_per_s'])} | {_f(cc and cc['jobs_per_s'])} | {_f(r.get('concurrent'), '{:.1f}x', '–' if s != ref else '1')} "
+            f"| {_f(d and d['jobs_per_s'])} | {_f(r.get('drain'), '{:.1f}x', '–' if s != ref else '1')} "
             f"| {_f(la and la['latency_ms']['p50'], '{:.2f}')} | {_f(la and la['latency_ms']['p99'], '{:.2f}')} "
             f"| {_f(r.get('p50'), '{:.1f}x', '–' if s != ref else '1')} | {_f(r.get('p99'), '{:.1f}x', '–' if s != ref else '1')} "
             f"| {'–' if not cpu else '%.0f / %.0f / %.0f' % (cpu['worker'], cpu['enqueuer'], cpu['broker'])} |")
@@ -787,8 +817,8 @@ def how(system: System, cfg: dict, vers: dict) -> str:
     if system.mode == "web":
         runs = (f"the web process (`jobs-brisk runserver`, brisk's runtime on WORKERS={CORES} threads) runs its own "
                 f"workers, `BRISK_JOBS_WORKERS={cfg['brisk_concurrency']}` jobs at once; enqueue: a handler of the same "
-                "process (`POST /enqueue/FIRST/COUNT/RATE`, one request per phase) enqueues one job per statement "
-                "(autocommit), so the enqueuer's CPU is part of the worker's; an enqueue wakes this process's workers "
+                "process (`POST /enqueue/FIRST/COUNT/RATE/PRODUCERS`, one request per phase) enqueues one job per "
+                "statement (autocommit; in the concurrent phase, each in its own transaction), so the enqueuer's CPU is part of the worker's; an enqueue wakes this process's workers "
                 "at once")
     else:
         runs = (f"brisk-jobs' own `worker` command (`jobs-brisk worker --concurrency {cfg['brisk_concurrency']} "

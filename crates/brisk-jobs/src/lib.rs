@@ -4,6 +4,7 @@
 #[cfg(feature = "admin")]
 pub mod admin;
 mod command;
+mod complete;
 pub mod cron;
 mod enqueue;
 mod job;

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     pub(crate) worker: String,
     pub(crate) active: Arc<Active>,
+    /// Where successful attempts go to be written in batches.
+    pub(crate) completions: crate::complete::Completions,
 }
 
 /// The running workers of one [`Jobs`](crate::Jobs), from [`Jobs::start`](crate::Jobs::start).
@@ -101,6 +103,7 @@ pub(crate) fn start(
     });
     crate::wake::register(&wakers);
     let names = registry.names();
+    let (completions, writer) = crate::complete::channel();
     let shared = Arc::new(Shared {
         db,
         registry,
@@ -109,9 +112,10 @@ pub(crate) fn start(
         settings,
         worker: worker.clone(),
         active: Arc::new(Active::default()),
+        completions,
     });
     let (stop, stop_rx) = watch::channel(false);
-    let main = tokio::spawn(run(shared, queues, crons, wakers.clone(), stop_rx));
+    let main = tokio::spawn(run(shared, queues, crons, wakers.clone(), writer, stop_rx));
     Runner { stop, main: Some(main), worker, _wakers: wakers }
 }
 
@@ -120,10 +124,12 @@ async fn run(
     queues: BTreeMap<String, usize>,
     crons: Vec<crate::cron::CronEntry>,
     wakers: Arc<Wakers>,
+    writer: crate::complete::Writer,
     stop: watch::Receiver<bool>,
 ) {
     let mut background = JoinSet::new();
     let s = &shared.settings;
+    background.spawn(crate::complete::write(shared.db.clone(), shared.worker.clone(), writer));
     background.spawn(crate::lease::heartbeat(
         shared.db.clone(),
         shared.worker.clone(),
@@ -352,9 +358,12 @@ async fn record(shared: &Shared, job: &JobRecord, outcome: Outcome, hard_stop: &
     let mut pause = Duration::from_millis(100);
     loop {
         let written = match &outcome {
-            Outcome::Done => store::complete(&shared.db, id, attempt, &shared.worker).await,
+            Outcome::Done => shared.completions.complete(&shared.db, &shared.worker, id, attempt).await,
             Outcome::Failed(message, _) => {
-                store::fail(&shared.db, id, attempt, &shared.worker, message, retry_at).await
+                store::fail(&shared.db, id, attempt, &shared.worker, message, retry_at)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         };
         match written {

@@ -7,11 +7,17 @@
 //!
 //! - `jobs-brisk migrate`: the `jobs_job` table.
 //! - `jobs-brisk worker [--concurrency N]`: brisk-jobs' own worker command (no web server).
-//! - `jobs-brisk` (`runserver`): the web app with its in-process workers; `POST /enqueue/FIRST/COUNT/RATE`
-//!   enqueues from a handler of the same process (how a SQLite app runs its jobs: an enqueue
-//!   wakes this process's workers at once, where another process's would poll).
-//! - `jobs-brisk enqueue FIRST COUNT RATE`: enqueues from a process of its own.
+//! - `jobs-brisk` (`runserver`): the web app with its in-process workers;
+//!   `POST /enqueue/FIRST/COUNT/RATE/PRODUCERS` enqueues from a handler of the same process (how
+//!   a SQLite app runs its jobs: an enqueue wakes this process's workers at once, where another
+//!   process's would poll).
+//! - `jobs-brisk enqueue FIRST COUNT RATE [PRODUCERS]`: enqueues from a process of its own.
 //! - `jobs-brisk status`: the jobs left in the table, by state, as JSON.
+//!
+//! With PRODUCERS above 1, that many tasks enqueue at once, each job in a transaction of its
+//! own: how a web app under load enqueues, from many requests, each in its request's
+//! transaction (brisk-orm gives each its own connection, so PostgreSQL flushes their commits
+//! together).
 //!
 //! The job, `Noop { seq, enqueued_ns }`, first thing when it runs appends `(seq, enqueued_ns,
 //! started_ns)` (three little-endian u64) to a file of its process in `BENCH_JOBS_RECORDS` with
@@ -72,7 +78,11 @@ async fn enqueue_many(
     first: u64,
     count: u64,
     rate: f64,
+    producers: u64,
 ) -> Result<serde_json::Value, brisk_orm::Error> {
+    if producers > 1 && rate <= 0.0 {
+        return enqueue_concurrently(db, first, count, producers).await;
+    }
     let t0 = Instant::now();
     let (mut first_ns, mut last_ns) = (0, 0);
     for i in 0..count {
@@ -91,11 +101,47 @@ async fn enqueue_many(
     )
 }
 
+/// Jobs `first..first + count` enqueued by `producers` tasks at once, each job in its own
+/// transaction, as fast as they go; the harness's JSON (the first and last enqueue are the
+/// first taken and the last committed).
+async fn enqueue_concurrently(
+    db: &Database,
+    first: u64,
+    count: u64,
+    producers: u64,
+) -> Result<serde_json::Value, brisk_orm::Error> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let next = Arc::new(AtomicU64::new(0));
+    let first_ns = now_ns();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..producers.min(count.max(1)) {
+        let (db, next) = (db.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, brisk_orm::Error>(());
+                }
+                let job = Noop { seq: first + i, enqueued_ns: now_ns() };
+                db.atomic(|tx| async move { job.enqueue(&tx).await.map(|_| ()) }).await?;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| brisk_orm::Error::Config(format!("a producer failed: {e}")))??;
+    }
+    let last_ns = now_ns();
+    Ok(
+        serde_json::json!({ "first_enqueue_ns": first_ns, "last_enqueue_ns": last_ns, "count": count, "done_ns": last_ns }),
+    )
+}
+
 async fn enqueue_handler(
     db: Db,
-    Path((first, count, rate)): Path<(u64, u64, f64)>,
+    Path((first, count, rate, producers)): Path<(u64, u64, f64, u64)>,
 ) -> Result<Json<serde_json::Value>> {
-    Ok(Json(enqueue_many(&db, first, count, rate).await?))
+    Ok(Json(enqueue_many(&db, first, count, rate, producers).await?))
 }
 
 /// brisk-jobs with its defaults (8 jobs at once per queue, 1 s polling, 30 s leases); the
@@ -110,7 +156,7 @@ fn app(db: Database) -> App {
         .install(db.clone())
         .install(brisk_orm::Migrations::new(db, Vec::new()))
         .install(jobs())
-        .route("/enqueue/{first}/{count}/{rate}", post(enqueue_handler))
+        .route("/enqueue/{first}/{count}/{rate}/{producers}", post(enqueue_handler))
 }
 
 fn main() {
@@ -127,7 +173,8 @@ fn main() {
             let num =
                 |i: usize| args.get(i).and_then(|v| v.parse::<f64>().ok()).expect("enqueue FIRST COUNT RATE");
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            match rt.block_on(enqueue_many(&db, num(2) as u64, num(3) as u64, num(4))) {
+            let producers = args.get(5).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1);
+            match rt.block_on(enqueue_many(&db, num(2) as u64, num(3) as u64, num(4), producers)) {
                 Ok(v) => {
                     println!("{v}");
                     0
