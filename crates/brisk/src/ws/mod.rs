@@ -76,9 +76,10 @@
 //!
 //! HTTP/1.1 only: the Upgrade handshake of RFC 6455. HTTP/2 extended CONNECT (RFC 8441) is not
 //! supported. No extensions are negotiated (no `permessage-deflate`). A socket lives on its own
-//! task, outside the request: graceful shutdown does not wait for open WebSockets. The
-//! in-process [`TestClient::new`](crate::testing::TestClient::new) cannot upgrade; test over
-//! a socket with [`TestClient::serve`](crate::testing::TestClient::serve).
+//! task, outside the request: graceful shutdown does not wait for open WebSockets.
+//!
+//! Test a socket with [`TestClient::websocket`](crate::testing::TestClient::websocket), in
+//! process or over a real socket.
 //!
 //! Conformance: the Autobahn test cases (sections 1–7, 9 and 10) pass against the
 //! `examples/ws-echo` app; `scripts/autobahn` runs them.

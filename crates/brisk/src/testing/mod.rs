@@ -1,4 +1,6 @@
-//! [`TestClient`]: requests against an app, in process or over a real socket.
+//! [`TestClient`]: requests against an app, in process or over a real socket, with their
+//! responses read whole ([`TestResponse`]), as they stream ([`TestStream`]: chunks,
+//! Server-Sent Events, JSON Lines), or as a WebSocket ([`TestWebSocket`], feature `ws`).
 //!
 //! ```
 //! use brisk::prelude::*;
@@ -16,6 +18,46 @@
 //! assert_eq!(res.json::<serde_json::Value>()["message"], "hi");
 //! # }
 //! ```
+//!
+//! ## Streams
+//!
+//! [`TestRequest::stream`] returns once the response's head has come and reads its body as it
+//! comes: [`TestStream::sse_events`], [`TestStream::json_lines`] or [`TestStream::chunks`].
+//! An endless stream can be tested: read what the test needs, then drop the reader, and the
+//! server sees the client leave (in process the body is dropped; over a socket the connection
+//! is closed). Each read waits at most [`DEFAULT_TIMEOUT`] (change it with
+//! [`TestStream::timeout`]) and a malformed line or event is an error value
+//! ([`TestStreamError`]), never a panic.
+//!
+//! ```
+//! use std::time::Duration;
+//! use brisk::prelude::*;
+//! use brisk::response::{Event, Sse};
+//! use brisk::testing::TestClient;
+//! use futures_util::{stream, Stream, StreamExt};
+//!
+//! /// An endless stream of ticks.
+//! async fn ticks() -> Sse<impl Stream<Item = Event<u64>> + Send> {
+//!     Sse::new(stream::iter(0..).map(|n| Event::json(n).event("tick")))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let client = TestClient::new(App::new().route("/ticks", get(ticks)));
+//! let mut events = client.get("/ticks").stream().await.sse_events();
+//! for expected in 0..3u64 {
+//!     let event = events.next().await.expect("an event").expect("a well-formed event");
+//!     assert_eq!(event.event.as_deref(), Some("tick"));
+//!     assert_eq!(event.json::<u64>().expect("JSON data"), expected);
+//! }
+//! drop(events); // the client leaves: the server drops the stream
+//! # }
+//! ```
+//!
+//! ## WebSockets
+//!
+//! [`TestClient::websocket`] (feature `ws`) opens a WebSocket in both transports; see
+//! [`TestWebSocket`].
 
 use std::net::SocketAddr;
 
@@ -23,7 +65,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -32,6 +73,24 @@ use tokio::task::JoinHandle;
 use crate::app::{App, AppService};
 use crate::body::Body;
 use crate::extract::Request;
+
+mod connection;
+mod json_lines;
+mod lines;
+mod sse;
+mod stream;
+mod stream_error;
+#[cfg(feature = "ws")]
+mod websocket;
+
+pub use json_lines::JsonLinesItems;
+pub use sse::{SseEvent, SseEvents};
+pub use stream::{Chunks, TestStream, DEFAULT_TIMEOUT};
+pub use stream_error::TestStreamError;
+#[cfg(feature = "ws")]
+pub use websocket::{TestWebSocket, TestWebSocketError, TestWebSocketRequest};
+
+use connection::Connection;
 
 enum Transport {
     InProcess(AppService),
@@ -197,6 +256,46 @@ impl TestRequest<'_> {
 
     /// Sends the request and reads the whole response.
     pub async fn send(self) -> TestResponse {
+        let (parts, body, connection) = self.dispatch().await;
+        let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        drop(connection);
+        TestResponse { status: parts.status, headers: parts.headers, body }
+    }
+
+    /// Sends the request and returns once the response's head has come, its body unread: read
+    /// it as it streams with [`TestStream::sse_events`], [`TestStream::json_lines`] or
+    /// [`TestStream::chunks`]. Dropping the stream (or its reader) leaves: the server sees the
+    /// client go, as with a real client that disconnects.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// use brisk::response::JsonLines;
+    /// use brisk::testing::TestClient;
+    /// use futures_util::{stream, Stream};
+    ///
+    /// async fn rows() -> JsonLines<impl Stream<Item = serde_json::Value> + Send> {
+    ///     JsonLines(stream::iter([serde_json::json!({"row": 1}), serde_json::json!({"row": 2})]))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let client = TestClient::serve(App::new().route("/rows", get(rows))).await;
+    /// let res = client.get("/rows").stream().await;
+    /// assert_eq!(res.status(), 200);
+    /// let mut rows = res.json_lines::<serde_json::Value>();
+    /// assert_eq!(rows.next().await.expect("a row").expect("JSON")["row"], 1);
+    /// assert_eq!(rows.next().await.expect("a row").expect("JSON")["row"], 2);
+    /// assert!(rows.next().await.is_none(), "the end of the body");
+    /// # }
+    /// ```
+    pub async fn stream(self) -> TestStream {
+        let (parts, body, connection) = self.dispatch().await;
+        TestStream::new(parts, body, connection)
+    }
+
+    /// Sends the request: the response's head, its unread body, and (socket mode) the
+    /// connection that carries the body. Panics when the test server cannot be reached.
+    async fn dispatch(self) -> (http::response::Parts, Body, Option<Connection>) {
         let mut builder = http::Request::builder().method(self.method).uri(&self.path);
         if let Some(headers) = builder.headers_mut() {
             *headers = self.headers;
@@ -205,20 +304,14 @@ impl TestRequest<'_> {
             Transport::InProcess(service) => {
                 let req: Request =
                     builder.body(Body::from(self.body)).unwrap_or_else(|e| panic!("bad test request: {e}"));
-                let res = service.call(req).await;
-                let (parts, body) = res.into_parts();
-                let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-                TestResponse { status: parts.status, headers: parts.headers, body }
+                let (parts, body) = service.call(req).await.into_parts();
+                (parts, body, None)
             }
             Transport::Socket { addr } => {
                 let addr = *addr;
-                let stream = tokio::net::TcpStream::connect(addr)
+                let (mut sender, connection) = connection::tcp(addr)
                     .await
                     .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
-                let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .unwrap_or_else(|e| panic!("HTTP handshake failed: {e}"));
-                tokio::spawn(conn);
                 let mut req = builder
                     .body(http_body_util::Full::new(self.body))
                     .unwrap_or_else(|e| panic!("bad test request: {e}"));
@@ -227,8 +320,7 @@ impl TestRequest<'_> {
                 }
                 let res = sender.send_request(req).await.unwrap_or_else(|e| panic!("request failed: {e}"));
                 let (parts, body) = res.into_parts();
-                let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-                TestResponse { status: parts.status, headers: parts.headers, body }
+                (parts, Body::new(body), Some(connection))
             }
         }
     }
