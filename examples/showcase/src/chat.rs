@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use brisk::batch::{BatchError, Batcher};
+use brisk::error::OpenAiFormatter;
 use brisk::openapi::{DescribeOutput, DocContext, Operation};
 use brisk::prelude::*;
 use brisk::response::{Event, Sse};
-use futures_util::{stream, Stream, StreamExt};
+use brisk::stream::{self, Stream, StreamExt};
 
 use crate::model::{Markov, END};
 
@@ -61,6 +62,17 @@ pub struct ChatRequest {
     /// Most tokens to generate (default 64).
     #[validate(ge = 1, le = 1024)]
     pub max_tokens: Option<u32>,
+    /// Options of a streamed answer.
+    #[serde(default)]
+    pub stream_options: Option<StreamOptions>,
+}
+
+/// Options of a streamed answer (OpenAI's `stream_options`).
+#[derive(Debug, Default, Deserialize, JsonSchema, Validate)]
+pub struct StreamOptions {
+    /// Send one more chunk before `[DONE]`, with no choices and the token counts in `usage`.
+    #[serde(default)]
+    pub include_usage: bool,
 }
 
 /// A whole answer.
@@ -81,7 +93,7 @@ struct Choice {
     finish_reason: &'static str,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, JsonSchema, Clone, Copy)]
 struct Usage {
     prompt_tokens: usize,
     completion_tokens: usize,
@@ -96,6 +108,15 @@ pub struct ChatChunk {
     created: u64,
     model: String,
     choices: Vec<ChunkChoice>,
+    /// Only in the last chunk, when `stream_options.include_usage` asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
+}
+
+impl Usage {
+    fn new(prompt_tokens: usize, completion_tokens: usize) -> Self {
+        Usage { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
+    }
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -158,6 +179,12 @@ impl Generation {
     }
 }
 
+/// Where a streamed answer is: generating words, or (`include_usage`) sending the usage chunk.
+enum Streaming {
+    Words { generation: Generation, first_word: bool },
+    Usage(Usage),
+}
+
 /// The answer: JSON, or a stream of chunks.
 pub enum ChatReply<S> {
     /// `stream: false`.
@@ -198,6 +225,7 @@ fn chunk(
         created,
         model: model.to_owned(),
         choices: vec![ChunkChoice { index: 0, delta, finish_reason }],
+        usage: None,
     })
 }
 
@@ -232,31 +260,49 @@ async fn chat_completions(
                 message: ChatMessage { role: "assistant".to_owned(), content: words.join(" ") },
                 finish_reason: generation.finish_reason(),
             }],
-            usage: Usage {
-                prompt_tokens,
-                completion_tokens,
-                total_tokens: prompt_tokens + completion_tokens,
-            },
+            usage: Usage::new(prompt_tokens, completion_tokens),
         })));
     }
     let first =
         chunk(&id, &name, created, Delta { role: Some("assistant"), content: Some(String::new()) }, None);
-    let state = Some((generation, id, name, created, true));
-    let words = stream::unfold(state, |state| async move {
-        let (mut generation, id, name, created, first_word) = state?;
-        match generation.next().await {
-            Ok(Some(word)) => {
-                let text = if first_word { word } else { format!(" {word}") };
-                let event = chunk(&id, &name, created, Delta { role: None, content: Some(text) }, None);
-                Some((event, Some((generation, id, name, created, false))))
-            }
-            Ok(None) => {
-                let reason = generation.finish_reason();
-                Some((chunk(&id, &name, created, Delta { role: None, content: None }, Some(reason)), None))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "generation stopped");
-                Some((Event::text(format!("{{\"error\":{{\"message\":\"{e}\"}}}}")).event("error"), None))
+    let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
+    let state = Streaming::Words { generation, first_word: true };
+    let words = stream::unfold(Some(state), move |state| {
+        let (id, name) = (id.clone(), name.clone());
+        async move {
+            let (mut generation, first_word) = match state? {
+                Streaming::Words { generation, first_word } => (generation, first_word),
+                Streaming::Usage(usage) => {
+                    let last = ChatChunk {
+                        id,
+                        object: "chat.completion.chunk",
+                        created,
+                        model: name,
+                        choices: Vec::new(),
+                        usage: Some(usage),
+                    };
+                    return Some((Event::json(last), None));
+                }
+            };
+            match generation.next().await {
+                Ok(Some(word)) => {
+                    let text = if first_word { word } else { format!(" {word}") };
+                    let event = chunk(&id, &name, created, Delta { role: None, content: Some(text) }, None);
+                    Some((event, Some(Streaming::Words { generation, first_word: false })))
+                }
+                Ok(None) => {
+                    let reason = generation.finish_reason();
+                    let next =
+                        include_usage.then(|| Streaming::Usage(Usage::new(prompt_tokens, generation.step)));
+                    Some((
+                        chunk(&id, &name, created, Delta { role: None, content: None }, Some(reason)),
+                        next,
+                    ))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "generation stopped");
+                    Some((Event::text(format!("{{\"error\":{{\"message\":\"{e}\"}}}}")).event("error"), None))
+                }
             }
         }
     });
@@ -264,11 +310,13 @@ async fn chat_completions(
     Ok(ChatReply::Stream(Sse::new(events)))
 }
 
-/// The chat routes, at most 64 generations at once (256 more may wait; beyond, 503). The body
+/// The chat routes, at most 64 generations at once (256 more may wait; beyond, 503), their
+/// errors in OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`). The body
 /// limit fits the largest valid request (50 messages of 8000 characters, each escaped as
 /// `\uXXXX` at worst), so a request is refused for what it says (422), not for its size.
 pub fn router() -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat_completions).body_limit(4 * 1024 * 1024))
         .concurrency_limit(64, 256)
+        .error_formatter(OpenAiFormatter)
 }

@@ -55,7 +55,7 @@ async fn a_streamed_answer_ends_with_done() {
 }
 
 #[tokio::test]
-async fn bad_requests_are_422() {
+async fn bad_requests_are_422_in_openais_shape() {
     let client = server().await;
     let res = client
         .post("/v1/chat/completions")
@@ -63,14 +63,41 @@ async fn bad_requests_are_422() {
         .send()
         .await;
     assert_eq!(res.status(), 422);
-    let kinds: Vec<String> = res.json::<Value>()["detail"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap_or("").to_owned())
-        .collect();
-    assert_eq!(kinds, ["too_short", "greater_than_equal"]);
+    // OpenAI's clients read `error.message`; every failure is in it, the first names `param`.
+    assert_eq!(
+        res.json::<Value>(),
+        json!({"error": {
+            "message": "messages: List should have at least 1 item after validation, not 0; max_tokens: Input should be greater than or equal to 1",
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "too_short"
+        }})
+    );
+    // The rest of the app keeps FastAPI's format.
+    let res = client.post("/items").json(&json!({"name": ""})).send().await;
+    assert_eq!(res.status(), 422);
+    assert!(res.json::<Value>()["detail"].is_array());
+}
+
+#[tokio::test]
+async fn include_usage_sends_the_usage_chunk_last() {
+    let client = server().await;
+    let mut req = request(true, 3);
+    req["stream_options"] = json!({"include_usage": true});
+    let res = client.post("/v1/chat/completions").json(&req).send().await;
+    assert_eq!(res.status(), 200);
+    let text = res.text();
+    let data: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
+    let chunks: Vec<Value> =
+        data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap_or(Value::Null)).collect();
+    let last = chunks.last().cloned().unwrap_or(Value::Null);
+    assert_eq!(last["choices"], json!([]), "{text}");
+    assert_eq!(last["usage"], json!({"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}));
+    assert!(chunks[..chunks.len() - 1].iter().all(|c| c.get("usage").is_none()), "{text}");
+    // Without it, no usage chunk.
+    let text = client.post("/v1/chat/completions").json(&request(true, 3)).send().await.text();
+    assert!(!text.contains("\"usage\""), "{text}");
 }
 
 #[tokio::test]

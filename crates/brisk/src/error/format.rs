@@ -26,6 +26,18 @@ use crate::response::{to_json_bytes, Response};
 pub trait ErrorFormatter: Send + Sync + 'static {
     /// Renders `error`. Headers carried by the error are added afterwards by brisk.
     fn format(&self, error: &Error) -> Response;
+
+    /// The schema of the bodies [`format`](Self::format) writes, for the OpenAPI document of
+    /// the routes it renders ([`Router::error_formatter`](crate::Router::error_formatter)): every
+    /// error response of their operations is documented with it. `None` (the default) leaves
+    /// them documented in FastAPI's format.
+    fn error_schema(cx: &mut crate::openapi::DocContext) -> Option<serde_json::Value>
+    where
+        Self: Sized,
+    {
+        let _ = cx;
+        None
+    }
 }
 
 /// FastAPI's format: `{"detail": ...}`. The default.
@@ -79,7 +91,7 @@ fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'s
     bytes_response(status, to_json_bytes(body).unwrap_or_else(|_| Bytes::from_static(INTERNAL)), content_type)
 }
 
-fn bytes_response(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response {
+pub(crate) fn bytes_response(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response {
     let mut res = Response::new(Body::from(bytes));
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

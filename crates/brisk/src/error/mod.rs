@@ -21,6 +21,7 @@
 
 mod answers;
 mod format;
+mod openai;
 mod pages;
 mod validation;
 
@@ -32,6 +33,7 @@ use serde_json::Value;
 pub use answers::{answer_errors_with, ErrorAnswer};
 pub(crate) use format::render_error;
 pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
+pub use openai::OpenAiFormatter;
 #[cfg(feature = "templates")]
 pub(crate) use pages::{escape_html, html_document, shown_detail};
 pub(crate) use pages::{vary_on_accept, ErrorPages, Negotiation};

@@ -99,6 +99,9 @@ pub(crate) fn build_document(
             if op.responses.is_empty() {
                 op.add_response("200", ResponseDoc::new("Successful Response"));
             }
+            for finish in &doc.finish {
+                finish(&mut cx, &mut op);
+            }
             let mut tags = methods.tags.clone();
             tags.append(&mut op.tags);
             op.tags = tags;

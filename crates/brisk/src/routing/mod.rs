@@ -7,6 +7,7 @@
 //! A path can be named (`get(show).name("notes.detail")`) and its URL built from the name:
 //! see [`UrlFor`] and [`UrlTo`].
 
+mod formatted;
 mod limits;
 mod method;
 mod names;
@@ -16,7 +17,7 @@ mod table;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::BoxError;
+use crate::error::{BoxError, ErrorFormatter};
 use crate::extract::Request;
 use crate::handler::Handler;
 
@@ -138,6 +139,33 @@ impl Router {
     pub fn rate_limit(self, limit: crate::rate_limit::RateLimit) -> Self {
         let limit = std::sync::Arc::new(limit);
         self.map_all(&mut |route: Route| crate::rate_limit::wrap(route, &limit))
+    }
+
+    /// Renders the errors of every route added so far with `formatter` instead of the app's
+    /// (see [`App::error_formatter`](crate::App::error_formatter)), and documents their error
+    /// responses with its [`error_schema`](ErrorFormatter::error_schema): the errors of their
+    /// extractors, validation, handlers, and of the limits added to them before this call.
+    /// An OpenAI-compatible router answers in OpenAI's shape while the rest of the app keeps
+    /// FastAPI's:
+    ///
+    /// ```
+    /// use brisk::error::OpenAiFormatter;
+    /// use brisk::prelude::*;
+    /// async fn models() -> &'static str { "[]" }
+    /// let openai = Router::new().route("/v1/models", get(models)).error_formatter(OpenAiFormatter);
+    /// ```
+    ///
+    /// Errors answered outside the routes (404 for an unknown path, 405, a panic's 500) keep
+    /// the app's formatter, and these routes' errors are not turned into HTML pages for
+    /// browsers.
+    pub fn error_formatter<F: ErrorFormatter>(self, formatter: F) -> Self {
+        let formatter = std::sync::Arc::new(formatter);
+        self.map_all(&mut |route: Route| {
+            route.wrapped_finishing(
+                formatted::Formatted { inner: route.clone(), formatter: formatter.clone() },
+                formatted::document::<F>,
+            )
+        })
     }
 
     /// Answers 504 when a handler of a route added so far takes longer than `after` (the

@@ -97,6 +97,9 @@ pub(crate) struct RouteDoc {
     pub(crate) describe: DescribeFn,
     pub(crate) name: &'static str,
     pub(crate) dependencies: Vec<DescribeFn>,
+    /// Run last, when the operation is otherwise complete (its 422 and 415 included): an
+    /// error formatter's schema replaces the error responses' ones.
+    pub(crate) finish: Vec<DescribeFn>,
 }
 
 /// A type-erased endpoint: a handler, or a tower service (a handler wrapped in layers).
@@ -106,8 +109,12 @@ pub struct Route(Arc<dyn Endpoint>, Option<RouteDoc>);
 impl Route {
     /// A route from a handler; it documents itself from the handler's signature.
     pub fn from_handler<H: Handler<T>, T: 'static>(handler: H) -> Self {
-        let doc =
-            RouteDoc { describe: H::describe, name: std::any::type_name::<H>(), dependencies: Vec::new() };
+        let doc = RouteDoc {
+            describe: H::describe,
+            name: std::any::type_name::<H>(),
+            dependencies: Vec::new(),
+            finish: Vec::new(),
+        };
         Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc))
     }
 
@@ -126,6 +133,16 @@ impl Route {
         let mut doc = self.1.clone();
         if let Some(doc) = &mut doc {
             doc.dependencies.push(extra);
+        }
+        Route(Arc::new(endpoint), doc)
+    }
+
+    /// This route behind another endpoint, documented as before and then finished by `last`
+    /// (after everything else, the 422 and 415 included).
+    pub(crate) fn wrapped_finishing(&self, endpoint: impl Endpoint + 'static, last: DescribeFn) -> Route {
+        let mut doc = self.1.clone();
+        if let Some(doc) = &mut doc {
+            doc.finish.push(last);
         }
         Route(Arc::new(endpoint), doc)
     }
