@@ -63,6 +63,9 @@ pub use server::{bind, bind_reuse_port, shutdown_signal, ServeError};
 pub use validation::Validate;
 
 pub use bytes;
+/// Streams for SSE and JSON Lines bodies: `futures_util::stream` (`iter`, `once`, `unfold`,
+/// `Stream`, `StreamExt` ...), so an app needs no other crate for them.
+pub use futures_util::stream;
 pub use headers;
 pub use http;
 pub use schemars;
