@@ -1,4 +1,7 @@
 //! `#[derive(ApiError)]`: an error enum whose variants are HTTP errors, documented each.
+//!
+//! It also lists the documented variants (`brisk::openapi::ErrorVariants`), so an endpoint can
+//! declare the ones it answers with: `#[endpoint(errors(NoteError::NotFound))]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -103,11 +106,14 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 #detail,
             ),
         });
-        let description = match &doc.detail {
-            Some(d) => quote!(#d),
-            None => reason,
+        let name = ident.to_string();
+        let detail = match &doc.detail {
+            Some(d) => quote!(::std::option::Option::Some(#d)),
+            None => quote!(::std::option::Option::None),
         };
-        docs.push(quote!((#status, #description)));
+        docs.push(
+            quote!(::brisk::openapi::ErrorVariantDoc { name: #name, status: #status, detail: #detail }),
+        );
     }
     Ok(quote! {
         #[automatically_derived]
@@ -125,11 +131,14 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #[automatically_derived]
+        impl #impl_generics ::brisk::openapi::ErrorVariants for #name #ty_generics #where_clause {
+            const VARIANTS: &'static [::brisk::openapi::ErrorVariantDoc] = &[#(#docs),*];
+        }
+
+        #[automatically_derived]
         impl #impl_generics ::brisk::openapi::DescribeOutput for #name #ty_generics #where_clause {
             fn describe_output(cx: &mut ::brisk::openapi::DocContext, op: &mut ::brisk::openapi::Operation) {
-                for (status, description) in [#(#docs),*] {
-                    ::brisk::openapi::document_error(cx, op, status, description);
-                }
+                ::brisk::openapi::document_error_variants::<Self>(cx, op);
             }
         }
     })

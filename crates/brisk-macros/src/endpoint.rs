@@ -3,6 +3,9 @@
 //! The function keeps its arguments and body; its return type `R` becomes
 //! `brisk::openapi::Documented<R, __BriskDoc_name>`, a zero-sized wrapper whose documentation
 //! carries the metadata, so nothing is looked up at run time.
+//!
+//! It also checks the signature where it is written (`signature_checks`): each argument and the
+//! return type is asserted on its own, so a mistake is reported on that type, with its position.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -18,6 +21,7 @@ struct Options {
     deprecated: bool,
     tags: Vec<String>,
     responses: Vec<(u16, String)>,
+    errors: Vec<syn::Path>,
 }
 
 fn parse_options(args: TokenStream) -> syn::Result<Options> {
@@ -54,7 +58,12 @@ fn parse_options(args: TokenStream) -> syn::Result<Options> {
                     }
                 }
             }
-            _ => return Err(meta.error("expected summary, operation_id, tags, deprecated or response(...)")),
+            "errors" => options.errors.extend(crate::declared_errors::parse(&meta)?),
+            _ => {
+                return Err(meta.error(
+                    "expected summary, operation_id, tags, deprecated, response(...) or errors(Enum::Variant, ...)",
+                ))
+            }
         }
         Ok(())
     });
@@ -100,6 +109,10 @@ pub fn expand(args: TokenStream, mut item: ItemFn) -> syn::Result<TokenStream> {
     let tags = &options.tags;
     let responses = options.responses.iter().map(|(s, d)| quote!((#s, #d)));
 
+    let errors = crate::declared_errors::declared(&options.errors);
+    let error_checks = crate::declared_errors::checks(&options.errors);
+    let signature_checks = crate::signature_checks::checks(&item);
+
     let name = &item.sig.ident;
     let doc_type = format_ident!("__BriskDoc_{}", name);
     let vis = &item.vis;
@@ -124,7 +137,11 @@ pub fn expand(args: TokenStream, mut item: ItemFn) -> syn::Result<TokenStream> {
             const DEPRECATED: bool = #deprecated;
             const TAGS: &'static [&'static str] = &[#(#tags),*];
             const RESPONSES: &'static [(u16, &'static str)] = &[#(#responses),*];
+            const ERRORS: &'static [::brisk::openapi::DeclaredError] = &[#(#errors),*];
         }
+
+        #signature_checks
+        #error_checks
 
         #item
     })

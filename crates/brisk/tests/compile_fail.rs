@@ -2,7 +2,7 @@
 //! Regenerate the messages with `TRYBUILD=overwrite cargo test -p brisk --test compile_fail`.
 
 #[test]
-fn undocumented_types_are_refused_with_a_readable_message() {
+fn mistakes_are_refused_with_a_message_naming_the_culprit() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
 }

@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde_json::json;
 
 use super::{CookieJar, Cookies, Form, Header, Json, Path, Query, RequestContext, State, TypedHeader};
-use crate::openapi::{DescribeInput, DocContext, Operation, Parameter, ParameterIn, RequestBody};
+use crate::openapi::{
+    DescribeInput, DocContext, HasJsonSchema, Operation, Parameter, ParameterIn, RequestBody,
+};
 use crate::validation::Validate;
 
 fn add_parameters<T: JsonSchema + Validate>(cx: &mut DocContext, op: &mut Operation, location: ParameterIn) {
@@ -28,25 +30,25 @@ fn set_body(op: &mut Operation, media_type: &str, schema: serde_json::Value, req
     op.request_body = Some(RequestBody { required, content });
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Path<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Path<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         add_parameters::<T>(cx, op, ParameterIn::Path);
     }
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Query<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Query<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         add_parameters::<T>(cx, op, ParameterIn::Query);
     }
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Header<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Header<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         add_parameters::<T>(cx, op, ParameterIn::Header);
     }
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Cookies<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Cookies<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         add_parameters::<T>(cx, op, ParameterIn::Cookie);
     }
@@ -65,7 +67,7 @@ impl<T: headers::Header> DescribeInput for TypedHeader<T> {
     }
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Json<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Json<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         let schema = cx.input_schema::<T>();
         set_body(op, "application/json", schema, true);
@@ -74,7 +76,7 @@ impl<T: JsonSchema + Validate> DescribeInput for Json<T> {
     }
 }
 
-impl<T: JsonSchema + Validate> DescribeInput for Form<T> {
+impl<T: HasJsonSchema + Validate> DescribeInput for Form<T> {
     fn describe_input(cx: &mut DocContext, op: &mut Operation) {
         let schema = cx.input_schema::<T>();
         set_body(op, "application/x-www-form-urlencoded", schema.clone(), true);

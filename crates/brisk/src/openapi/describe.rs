@@ -46,12 +46,39 @@ pub trait DescribeInput {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not say what responses it produces in the OpenAPI document",
     label = "this return type has no `DescribeOutput` impl",
-    note = "implement `brisk::openapi::DescribeOutput` for it, or return `brisk::openapi::Undocumented<...>`"
+    note = "implement `brisk::openapi::DescribeOutput` for it, or return `brisk::openapi::Undocumented<...>`",
+    note = "when the return type is `impl IntoResponse`, brisk cannot see the type it documents: write the concrete type (`Json<Item>`, `(StatusCode, Json<Item>)`, `Result<Json<Item>, MyApiError>` ...), or return `brisk::openapi::Undocumented<impl IntoResponse>` to leave the responses out of the docs"
 )]
 pub trait DescribeOutput {
     /// Adds this type's responses to `op`.
     fn describe_output(cx: &mut DocContext, op: &mut Operation);
 }
+
+/// A type brisk can write a JSON Schema for: any type with schemars 1.x's `JsonSchema`
+/// (`brisk::prelude::JsonSchema`). The extractors and responses that document a type ask for
+/// this, so that a type without it is reported with the fix.
+///
+/// ```
+/// use brisk::openapi::HasJsonSchema;
+/// use brisk::prelude::*;
+///
+/// #[derive(JsonSchema)]
+/// struct Note {
+///     title: String,
+/// }
+///
+/// fn documented<T: HasJsonSchema>() {}
+/// documented::<Note>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON Schema, which brisk needs to document it",
+    label = "derive `JsonSchema` (schemars 1.x) for this type",
+    note = "derive `JsonSchema` from schemars 1.x, re-exported as `brisk::prelude::JsonSchema`; schemars 0.8's derive implements a different trait"
+)]
+pub trait HasJsonSchema: JsonSchema {}
+
+#[diagnostic::do_not_recommend]
+impl<T: JsonSchema + ?Sized> HasJsonSchema for T {}
 
 /// What describing an operation writes through: the schema generators (inputs and outputs
 /// apart, so they can differ), the route's path parameters, and problems found.
@@ -70,6 +97,8 @@ pub struct DocContext {
     pub(crate) needed_state: Vec<(String, std::any::TypeId, &'static str)>,
     /// Every route name of the app (for [`DocContext::links_to_route`]).
     pub(crate) route_names: Vec<String>,
+    /// The error enums (type names) whose variants the endpoint being described declares.
+    pub(crate) declared_errors: Vec<&'static str>,
 }
 
 fn generator(settings: SchemaSettings) -> SchemaGenerator {
@@ -100,6 +129,7 @@ impl DocContext {
             dependencies: Vec::new(),
             security_schemes: Map::new(),
             route_names: Vec::new(),
+            declared_errors: Vec::new(),
         }
     }
 
@@ -265,6 +295,12 @@ impl DocContext {
                 format!("{}: links to the route named `{name}`, but no route has that name", self.route);
             self.error(error);
         }
+    }
+
+    /// Whether the endpoint being described declares which variants of the error enum
+    /// `enum_name` it answers with (`#[endpoint(errors(...))]`).
+    pub(crate) fn declares_errors_of(&self, enum_name: &str) -> bool {
+        self.declared_errors.contains(&enum_name)
     }
 
     /// Records a problem; the app refuses to build and names it.

@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use super::route_errors::{is_declared_status, with_declared_errors, DeclaredError};
 use super::{document_error, DescribeOutput, DocContext, Operation, ResponseDoc};
 use crate::response::{IntoResponse, Response};
 
@@ -22,6 +23,10 @@ pub trait EndpointDocs {
     /// Extra documented responses: status and description (error statuses get FastAPI's
     /// `{"detail": ...}` body).
     const RESPONSES: &'static [(u16, &'static str)];
+    /// The variants of shared error enums this operation answers with
+    /// (`errors(NoteError::NotFound, ...)`): only these are documented for the enums they
+    /// belong to. Empty: every variant of every error enum returned is documented.
+    const ERRORS: &'static [DeclaredError] = &[];
 }
 
 /// A handler's return value with its operation's metadata; answers exactly like `R`.
@@ -42,15 +47,36 @@ impl<R, D> Documented<R, D> {
     }
 }
 
-impl<R: IntoResponse, D> IntoResponse for Documented<R, D> {
+impl<R: IntoResponse, D: EndpointDocs> IntoResponse for Documented<R, D> {
     fn into_response(self) -> Response {
-        self.inner.into_response()
+        let res = self.inner.into_response();
+        #[cfg(debug_assertions)]
+        warn_undeclared::<D>(res.status());
+        res
+    }
+}
+
+/// Documenting is not enforcing: an error status the endpoint did not declare still answers,
+/// and debug builds say so (500s, which no one declares, excepted).
+#[cfg(debug_assertions)]
+fn warn_undeclared<D: EndpointDocs>(status: http::StatusCode) {
+    let undeclared = !D::ERRORS.is_empty()
+        && (status.is_client_error()
+            || (status.is_server_error() && status != http::StatusCode::INTERNAL_SERVER_ERROR))
+        && !is_declared_status(D::ERRORS, D::RESPONSES, status.as_u16());
+    if undeclared {
+        tracing::warn!(
+            target: "brisk::openapi",
+            status = status.as_u16(),
+            declared = ?D::ERRORS,
+            "a handler answered with an error status its #[endpoint(errors(...))] does not declare"
+        );
     }
 }
 
 impl<R: DescribeOutput, D: EndpointDocs> DescribeOutput for Documented<R, D> {
     fn describe_output(cx: &mut DocContext, op: &mut Operation) {
-        R::describe_output(cx, op);
+        with_declared_errors(D::ERRORS, cx, op, R::describe_output);
         op.summary = D::SUMMARY.map(str::to_owned).or(op.summary.take());
         op.description = D::DESCRIPTION.map(str::to_owned).or(op.description.take());
         op.operation_id = D::OPERATION_ID.map(str::to_owned).or(op.operation_id.take());

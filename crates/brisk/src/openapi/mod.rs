@@ -32,17 +32,19 @@ mod docs;
 mod documented;
 mod formats;
 mod model;
+mod route_errors;
 mod schemas;
 mod served;
 pub(crate) mod ui;
 mod undocumented;
 
-pub use describe::{DescribeInput, DescribeOutput, DocContext};
+pub use describe::{DescribeInput, DescribeOutput, DocContext, HasJsonSchema};
 pub use docs::DocsConfig;
 pub use documented::{Documented, EndpointDocs};
 pub use model::{
     Components, Info, OpenApi, Operation, Parameter, ParameterIn, RequestBody, ResponseDoc, Server,
 };
+pub use route_errors::{document_error_variants, DeclaredError, ErrorVariantDoc, ErrorVariants};
 pub use undocumented::Undocumented;
 
 pub(crate) use build::build_document;

@@ -5,14 +5,13 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use schemars::JsonSchema;
 use serde_json::json;
 
 use super::{Created, Html, NoContent, Redirect, Response};
 use crate::body::Body;
 use crate::error::Error;
 use crate::extract::Json;
-use crate::openapi::{DescribeOutput, DocContext, Operation, ResponseDoc};
+use crate::openapi::{DescribeOutput, DocContext, HasJsonSchema, Operation, ResponseDoc};
 
 const OK: &str = "Successful Response";
 
@@ -41,7 +40,7 @@ macro_rules! text_like {
 text_like!("text/plain", json!({"type": "string"}) => &'static str, String, Cow<'static, str>);
 text_like!("application/octet-stream", json!({"type": "string", "format": "binary"}) => Bytes, Vec<u8>, &'static [u8]);
 
-impl<T: JsonSchema> DescribeOutput for Json<T> {
+impl<T: HasJsonSchema> DescribeOutput for Json<T> {
     fn describe_output(cx: &mut DocContext, op: &mut Operation) {
         let schema = cx.output_schema::<T>();
         op.add_response("200", ResponseDoc::new(OK).with_content("application/json", schema));
