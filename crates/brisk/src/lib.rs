@@ -90,6 +90,7 @@ pub mod prelude {
     pub use crate::routing::{delete, get, head, options, patch, post, put, trace};
     #[cfg(feature = "templates")]
     pub use crate::templates::{context, Template, Templates};
+    pub use crate::validation::ValidationIssue;
     pub use crate::{ApiError, App, Error, Form, Json, Path, Query, Result, Router, State, Validate};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -43,12 +43,37 @@ impl RequestContext {
     }
 }
 
+/// Why a dependency could not be had.
+pub(crate) enum Failure {
+    /// Reading its inputs failed (a 422 here may wait for the handler's own errors).
+    Inputs(Error),
+    /// Its `provide` (or the dependency machinery) failed: the answer, at once.
+    Provide(Error),
+}
+
+impl Failure {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Failure::Inputs(e) | Failure::Provide(e) => e,
+        }
+    }
+}
+
 /// Resolves `D` for this request. Boxed: dependencies nest, and a future cannot contain itself.
 pub(super) fn resolve<'a, D: Dependency>(
     parts: &'a mut Parts,
     cx: &'a RequestContext,
     use_cache: bool,
 ) -> BoxFuture<'a, Result<D, Error>> {
+    Box::pin(async move { resolve_detailed::<D>(parts, cx, use_cache).await.map_err(Failure::into_error) })
+}
+
+/// [`resolve`], saying whether the inputs or the provider failed.
+pub(crate) fn resolve_detailed<'a, D: Dependency>(
+    parts: &'a mut Parts,
+    cx: &'a RequestContext,
+    use_cache: bool,
+) -> BoxFuture<'a, Result<D, Failure>> {
     Box::pin(async move {
         if let Some(overrides) = cx.state::<Overrides>() {
             if let Some(value) = overrides.get::<D>() {
@@ -65,17 +90,17 @@ pub(super) fn resolve<'a, D: Dependency>(
                 }
             }
             if cache.resolving(id).is_some() {
-                return Err(Error::internal(format!(
+                return Err(Failure::Provide(Error::internal(format!(
                     "dependency cycle through `{}`",
                     std::any::type_name::<D>()
-                )));
+                ))));
             }
             cache.0.push((id, Slot::Resolving));
         }
         let inputs = D::Inputs::from_request_parts(parts, cx).await;
         let value = match inputs {
-            Ok(inputs) => D::provide(inputs, cx.scope()).await,
-            Err(e) => Err(e),
+            Ok(inputs) => D::provide(inputs, cx.scope()).await.map_err(Failure::Provide),
+            Err(e) => Err(Failure::Inputs(e)),
         };
         let mut cache = cx.dep_cache();
         match (cache.resolving(id), &value) {

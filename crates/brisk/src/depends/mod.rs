@@ -55,9 +55,16 @@
 //! Attach a dependency to every route of a router or app (its value unused, e.g. an auth check)
 //! with [`Router::dependency`](crate::Router::dependency) / [`App::dependency`](crate::App::dependency);
 //! replace one in tests with [`App::override_dependency`](crate::App::override_dependency).
+//!
+//! As in FastAPI, a request that fails validation gets one 422 listing every failure: those of
+//! the route's dependencies' inputs first, then those of the handler's arguments (the handler
+//! does not run). A dependency that answers another error (`provide` returning 401 or 403, say)
+//! answers it at once, before the handler's arguments are read.
 
 mod cache;
-pub(crate) use cache::DepCache;
+pub(crate) use cache::{resolve_detailed, DepCache, Failure};
+mod deferred;
+pub(crate) use deferred::{defer, take_deferred};
 mod overrides;
 mod scope;
 

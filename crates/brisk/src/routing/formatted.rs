@@ -29,6 +29,11 @@ impl<F: ErrorFormatter> Endpoint for Formatted<F> {
             }
         })
     }
+
+    /// The request reaches `inner` unchanged: a dependency's deferred 422 is still read there.
+    fn reads_deferred_errors(&self) -> bool {
+        self.inner.reads_deferred_errors()
+    }
 }
 
 /// Documents every error response (`4XX`, `5XX`, `default`) of the operation with `F`'s

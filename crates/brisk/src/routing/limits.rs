@@ -56,6 +56,10 @@ impl Endpoint for ConcurrencyLimit {
             res
         })
     }
+
+    fn reads_deferred_errors(&self) -> bool {
+        self.inner.reads_deferred_errors()
+    }
 }
 
 /// A request whose handler takes longer than `after` gets 504 (the handler is dropped).
@@ -73,6 +77,10 @@ impl Endpoint for Timeout {
                 Err(_) => Error::from_status(StatusCode::GATEWAY_TIMEOUT).into_response(),
             }
         })
+    }
+
+    fn reads_deferred_errors(&self) -> bool {
+        self.inner.reads_deferred_errors()
     }
 }
 

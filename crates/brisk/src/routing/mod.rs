@@ -100,7 +100,9 @@ impl Router {
     }
 
     /// Resolves dependency `D` for every route added so far, before their handlers run (its
-    /// value is cached for handlers that ask for it; its failure answers instead).
+    /// value is cached for handlers that ask for it; its failure answers instead). When its
+    /// inputs fail validation, the 422 also lists the handler's arguments' failures, as FastAPI
+    /// does (the handler does not run); see [`crate::depends`].
     pub fn dependency<D: crate::depends::Dependency>(self) -> Self {
         self.map_all(&mut |route: Route| route.with_dependency::<D>())
     }

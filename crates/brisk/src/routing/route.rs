@@ -10,10 +10,10 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::body::Body;
-use crate::depends::{describe_dependency, Dependency, Depends};
+use crate::depends::{defer, describe_dependency, resolve_detailed, Dependency, Failure};
 use crate::error::{BoxError, Error};
 use crate::extract::Request;
-use crate::extract::{FromRequestParts, RequestContext};
+use crate::extract::RequestContext;
 use crate::handler::{BoxFuture, Handler};
 use crate::openapi::DescribeFn;
 use crate::response::{IntoResponse, Response};
@@ -27,6 +27,13 @@ pub(crate) trait Endpoint: Send + Sync {
     fn call_with(&self, mut req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
         req.extensions_mut().insert(cx);
         self.call(req)
+    }
+
+    /// Whether a request reaching this endpoint is answered 422, before any user code runs,
+    /// when a route dependency left validation errors in its extensions
+    /// ([`crate::depends`]). A tower service cannot promise it.
+    fn reads_deferred_errors(&self) -> bool {
+        false
     }
 }
 
@@ -42,6 +49,10 @@ impl<H: Handler<T>, T: 'static> Endpoint for HandlerEndpoint<H, T> {
 
     fn call_with(&self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
         self.handler.clone().call_with_context(req, cx)
+    }
+
+    fn reads_deferred_errors(&self) -> bool {
+        H::READS_DEFERRED_ERRORS
     }
 }
 
@@ -82,11 +93,22 @@ impl<D: Dependency> Endpoint for DependencyEndpoint<D> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match Depends::<D>::from_request_parts(&mut parts, &cx).await {
-                Ok(_) => inner.0.call_with(Request::from_parts(parts, body), cx).await,
-                Err(e) => e.into_response(),
+            match resolve_detailed::<D>(&mut parts, &cx, true).await {
+                Ok(_) => {}
+                // Invalid inputs: the handler lists these with its own arguments' errors.
+                Err(Failure::Inputs(e)) if inner.reads_deferred_errors() => {
+                    if let Err(e) = defer(&mut parts.extensions, e) {
+                        return e.into_response();
+                    }
+                }
+                Err(failure) => return failure.into_error().into_response(),
             }
+            inner.0.call_with(Request::from_parts(parts, body), cx).await
         })
+    }
+
+    fn reads_deferred_errors(&self) -> bool {
+        self.inner.reads_deferred_errors()
     }
 }
 
@@ -116,6 +138,11 @@ impl Route {
             finish: Vec::new(),
         };
         Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc))
+    }
+
+    /// See [`Endpoint::reads_deferred_errors`].
+    pub(crate) fn reads_deferred_errors(&self) -> bool {
+        self.0.reads_deferred_errors()
     }
 
     pub(crate) fn doc(&self) -> Option<&RouteDoc> {

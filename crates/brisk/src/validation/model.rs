@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::rules::RuleTarget;
 use super::schema::CompiledSchema;
 use super::walk::{self, StringSource};
-use super::{json_tree, messages, strings, Validate};
+use super::{custom, json_tree, messages, strings, Validate};
 use crate::error::{Error, Loc, ValidationError};
 
 /// How deep JSON may nest (serde_json's own recursion limit is the same).
@@ -105,29 +105,68 @@ where
             return Err(Error::validation(vec![error]));
         }
     };
-    let fallback = match serde_json::from_str::<T>(text) {
-        Ok(value) if value.is_valid() => return Ok(value),
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
     let loc = Loc::root("body");
+    let (typed, fallback) = match serde_json::from_str::<T>(text) {
+        Ok(value) if value.is_valid() => {
+            let issues = custom::check(&value);
+            if issues.is_empty() {
+                return Ok(value);
+            }
+            // The rare path: the issues' inputs are read from the raw body.
+            let raw = json_tree::parse(bytes, MAX_JSON_DEPTH).map(|n| n.to_value()).unwrap_or(Value::Null);
+            return Err(Error::validation(json_issues(issues, &loc, &raw)));
+        }
+        Ok(value) => (Some(value), None),
+        Err(e) => (None, Some(e)),
+    };
     let errors = match json_tree::parse(bytes, MAX_JSON_DEPTH) {
         Err(syntax) => vec![messages::json_invalid(syntax.offset, syntax.message)],
         Ok(node) => {
             let errors = walk::check_json(&node, &model::<T>().compiled, &loc);
+            let mut typed = typed;
             if errors.is_empty() && fallback.is_some() {
                 // The schema accepts what strict serde refused (an integral float for an
                 // integer): read it again with those floats as integers.
                 if let Ok(value) = serde_json::from_value::<T>(node.to_value_integral()) {
                     if value.is_valid() {
-                        return Ok(value);
+                        let issues = custom::check(&value);
+                        if issues.is_empty() {
+                            return Ok(value);
+                        }
+                        return Err(Error::validation(json_issues(issues, &loc, &node.to_value())));
                     }
+                    typed = Some(value);
                 }
+            }
+            let mut errors = or_fallback(errors, loc.clone(), fallback);
+            // Fields whose built-in checks passed still run their custom validators (pydantic
+            // runs every field's validators and lists all failures).
+            let issues = match typed {
+                Some(value) => custom::check(&value),
+                None => custom::check_raw::<T>(&node.to_value_integral()),
+            };
+            if !issues.is_empty() {
+                errors.extend(json_issues(issues, &loc, &node.to_value()));
+                errors.truncate(walk::MAX_ERRORS);
             }
             errors
         }
     };
-    Err(Error::validation(or_fallback(errors, loc, fallback)))
+    Err(Error::validation(errors))
+}
+
+/// Custom-validator issues as 422 entries, their inputs read from the raw JSON.
+fn json_issues(issues: custom::Issues, loc: &Loc, raw: &Value) -> Vec<ValidationError> {
+    issues.into_errors(loc, |at| custom::json_at(raw, at))
+}
+
+/// Custom-validator issues as 422 entries, their inputs the strings received.
+fn string_issues(
+    issues: custom::Issues,
+    pairs: &[(&str, &str)],
+    source: StringSource,
+) -> Vec<ValidationError> {
+    issues.into_errors(&Loc::root(source.root()), |at| walk::string_input(pairs, source, at))
 }
 
 /// Builds `T` from string pairs (path params, query, headers, cookies, form fields): the plain
@@ -136,18 +175,37 @@ pub(crate) fn from_strings<T>(pairs: &[(&str, &str)], source: StringSource) -> R
 where
     T: DeserializeOwned + JsonSchema + Validate + 'static,
 {
-    if let Ok(value) = strings::from_pairs::<T>(pairs) {
-        if value.is_valid() {
-            return Ok(value);
-        }
+    let typed = match strings::from_pairs::<T>(pairs) {
+        Ok(value) if value.is_valid() => return checked(value, pairs, source),
+        Ok(value) => Some(value),
+        Err(_) => None,
+    };
+    let (value, mut errors) = walk::coerce_strings_partly(pairs, &model::<T>().compiled, source);
+    if !errors.is_empty() {
+        // The fields that did pass still run their custom validators.
+        let issues = match typed {
+            Some(value) => custom::check(&value),
+            None => custom::check_raw::<T>(&value),
+        };
+        errors.extend(string_issues(issues, pairs, source));
+        errors.truncate(walk::MAX_ERRORS);
+        return Err(Error::validation(errors));
     }
-    let value = walk::coerce_strings(pairs, &model::<T>().compiled, source).map_err(Error::validation)?;
     let fallback = match serde_json::from_value::<T>(value) {
-        Ok(value) if value.is_valid() => return Ok(value),
+        Ok(value) if value.is_valid() => return checked(value, pairs, source),
         Ok(_) => None,
         Err(e) => Some(e),
     };
     Err(Error::validation(or_fallback(Vec::new(), Loc::root(source.root()), fallback)))
+}
+
+/// A value whose built-in rules hold, once its custom validators pass too.
+fn checked<T: Validate>(value: T, pairs: &[(&str, &str)], source: StringSource) -> Result<T, Error> {
+    let issues = custom::check(&value);
+    if issues.is_empty() {
+        return Ok(value);
+    }
+    Err(Error::validation(string_issues(issues, pairs, source)))
 }
 
 /// The schema walk found the errors; when it found none (serde or a rule disagreed with the

@@ -15,7 +15,7 @@ use serde_json::{Map, Number, Value};
 use super::json_tree::Node;
 use super::messages as m;
 use super::schema::{Additional, Bound, CompiledSchema, Id, Num, SchemaNode, Ty};
-use crate::error::{Loc, ValidationError};
+use crate::error::{Loc, LocItem, ValidationError};
 
 /// Subschemas that may be entered without moving into the input: a guard against `$ref` cycles.
 const MAX_HOPS: usize = 32;
@@ -116,11 +116,27 @@ impl StringSource {
 /// String inputs (path params, query pairs, headers, cookies, urlencoded form fields) as (name, value) pairs in
 /// arrival order (a name may repeat). Coerce them to the schema's types (lax, as pydantic does for these sources)
 /// and validate; on success return the JSON value to feed to `serde_json::from_value::<T>()`.
+#[cfg(test)]
 pub(crate) fn coerce_strings(
     pairs: &[(&str, &str)],
     schema: &CompiledSchema,
     source: StringSource,
 ) -> Result<Value, Vec<ValidationError>> {
+    let (value, errors) = coerce_strings_partly(pairs, schema, source);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+/// [`coerce_strings`], keeping what did coerce when something did not: the value holds the
+/// fields that passed (custom validators then check those).
+pub(crate) fn coerce_strings_partly(
+    pairs: &[(&str, &str)],
+    schema: &CompiledSchema,
+    source: StringSource,
+) -> (Value, Vec<ValidationError>) {
     let strings = Strings { schema, source };
     let loc = Loc::root(source.root());
     let mut errors = Vec::new();
@@ -135,10 +151,53 @@ pub(crate) fn coerce_strings(
             strings.single(pairs, root, &loc, &mut errors)
         };
     errors.truncate(MAX_ERRORS);
-    if errors.is_empty() {
-        Ok(value)
-    } else {
-        Err(errors)
+    (value, errors)
+}
+
+/// The strings a custom validator's issue at `at` was about, as pydantic shows such input: the
+/// field's string (a list of them when the name repeats, the one at the index when `at` has
+/// one), or for the whole model an object of every name.
+pub(crate) fn string_input(pairs: &[(&str, &str)], source: StringSource, at: &[LocItem]) -> Value {
+    let Some((first, rest)) = at.split_first() else {
+        let mut object = Map::new();
+        for (name, values) in group_all(pairs) {
+            object.insert(name.to_owned(), strings_value(&values));
+        }
+        return Value::Object(object);
+    };
+    let LocItem::Key(field) = first else { return Value::Null };
+    let wire = source.wire_name(field);
+    let values: Vec<&str> =
+        pairs.iter().filter(|(name, _)| source.matches(&wire, name)).map(|(_, value)| *value).collect();
+    match rest.first() {
+        None => strings_value(&values),
+        Some(LocItem::Index(i)) => values.get(*i).map_or(Value::Null, |v| Value::from(*v)),
+        Some(LocItem::Key(_)) => Value::Null,
+    }
+}
+
+/// Pairs grouped by name, in order of first appearance.
+fn group_all<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (name, value) in pairs {
+        match index.get(name) {
+            Some(&at) => groups[at].1.push(value),
+            None => {
+                index.insert(name, groups.len());
+                groups.push((name, vec![value]));
+            }
+        }
+    }
+    groups
+}
+
+/// One string as itself, several as a list, none as null.
+fn strings_value(values: &[&str]) -> Value {
+    match values {
+        [] => Value::Null,
+        [one] => Value::from(*one),
+        many => Value::Array(many.iter().map(|v| Value::from(*v)).collect()),
     }
 }
 
