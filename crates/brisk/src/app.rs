@@ -421,6 +421,27 @@ impl App {
         self
     }
 
+    /// Puts WebSocket routes in the OpenAPI document (their handshake: `101 Switching
+    /// Protocols`, the 403 of a refused `Origin`). Off by default, as in FastAPI: what follows
+    /// the handshake is not HTTP, so generic tools (client generators, fuzzers such as
+    /// schemathesis) cannot call those operations.
+    ///
+    /// ```
+    /// use brisk::prelude::*;
+    /// use brisk::ws::{WebSocketResponse, WebSocketUpgrade};
+    /// async fn echo(ws: WebSocketUpgrade) -> WebSocketResponse {
+    ///     ws.on_upgrade(|_socket| async {})
+    /// }
+    /// let app = App::new().route("/ws", get(echo));
+    /// assert!(app.openapi().unwrap().paths.get("/ws").is_none());
+    /// let app = App::new().route("/ws", get(echo)).document_websockets(true);
+    /// assert!(app.openapi().unwrap().paths["/ws"]["get"]["responses"].get("101").is_some());
+    /// ```
+    pub fn document_websockets(mut self, document: bool) -> Self {
+        self.docs.websockets = document;
+        self
+    }
+
     /// Where ReDoc is served (default `/redoc`); `None` switches it off.
     ///
     /// Needs feature `docs-ui` (a default feature) for the page's script: without it the page

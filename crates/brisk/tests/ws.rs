@@ -509,8 +509,16 @@ async fn an_optional_upgrade_lets_one_route_serve_http_and_websocket() {
 }
 
 #[tokio::test]
-async fn the_route_is_documented_as_a_101() {
-    let app = App::new().route("/ws/echo", get(echo));
+async fn the_route_is_left_out_of_the_document_unless_asked_then_documented_as_a_101() {
+    // As in FastAPI: not HTTP after the handshake, so generic tools cannot call it.
+    let plain = App::new().route("/ws/echo", get(echo));
+    let doc = serde_json::to_value(plain.openapi().expect("document")).expect("json");
+    assert!(doc["paths"].get("/ws/echo").is_none(), "{doc}");
+    let (server, _addr) = serve(App::new().route("/ws/echo", get(echo))).await;
+    let served: serde_json::Value = server.get("/openapi.json").send().await.json();
+    assert!(served["paths"].get("/ws/echo").is_none(), "{served}");
+
+    let app = App::new().route("/ws/echo", get(echo)).document_websockets(true);
     let doc = serde_json::to_value(app.openapi().expect("document")).expect("json");
     let op = &doc["paths"]["/ws/echo"]["get"];
     let switching = &op["responses"]["101"];
@@ -528,7 +536,7 @@ async fn the_route_is_documented_as_a_101() {
     assert_eq!(headers, ["Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version"]);
 
     // Served as such too.
-    let (server, _addr) = serve(App::new().route("/ws/echo", get(echo))).await;
+    let (server, _addr) = serve(App::new().route("/ws/echo", get(echo)).document_websockets(true)).await;
     let served: serde_json::Value = server.get("/openapi.json").send().await.json();
     assert!(served["paths"]["/ws/echo"]["get"]["responses"].get("101").is_some());
 }

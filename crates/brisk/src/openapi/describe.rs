@@ -89,6 +89,8 @@ pub struct DocContext {
     pub(crate) claimed_path: bool,
     pub(crate) validates: bool,
     pub(crate) refuses_media_type: bool,
+    /// The operation being described is a WebSocket handshake.
+    pub(crate) websocket: bool,
     pub(crate) errors: Vec<String>,
     pub(crate) route: String,
     dependencies: Vec<std::any::TypeId>,
@@ -123,6 +125,7 @@ impl DocContext {
             claimed_path: false,
             validates: false,
             refuses_media_type: false,
+            websocket: false,
             errors: Vec::new(),
             needed_state: Vec::new(),
             route: String::new(),
@@ -139,6 +142,14 @@ impl DocContext {
         self.claimed_path = false;
         self.validates = false;
         self.refuses_media_type = false;
+        self.websocket = false;
+    }
+
+    /// Says this operation is a WebSocket handshake: the document leaves it out unless the
+    /// app asks for WebSockets to be documented
+    /// ([`App::document_websockets`](crate::App::document_websockets)).
+    pub fn is_websocket(&mut self) {
+        self.websocket = true;
     }
 
     /// The schema of a request type, with its validation rules; named types become components.

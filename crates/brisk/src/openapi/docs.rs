@@ -27,6 +27,8 @@ pub struct DocsConfig {
     pub docs_url: Option<String>,
     /// ReDoc's URL (default `/redoc`).
     pub redoc_url: Option<String>,
+    /// Whether WebSocket routes are in the document (default: no, as in FastAPI).
+    pub websockets: bool,
 }
 
 impl Default for DocsConfig {
@@ -37,6 +39,7 @@ impl Default for DocsConfig {
             openapi_url: Some("/openapi.json".to_owned()),
             docs_url: Some("/docs".to_owned()),
             redoc_url: Some("/redoc".to_owned()),
+            websockets: false,
         }
     }
 }

@@ -22,7 +22,10 @@
 //! }
 //!
 //! let app = App::new().route("/ws/echo", get(echo));
-//! let doc = app.openapi().unwrap();
+//! // Out of the OpenAPI document by default, as in FastAPI (not HTTP after the handshake) ...
+//! assert!(app.openapi().unwrap().paths.get("/ws/echo").is_none());
+//! // ... and in it, as its handshake, when asked.
+//! let doc = app.document_websockets(true).openapi().unwrap();
 //! assert!(doc.paths["/ws/echo"]["get"]["responses"].get("101").is_some());
 //! ```
 //!

@@ -406,6 +406,7 @@ impl DescribeOutput for WebSocketResponse {
             header("The chosen subprotocol, when one was offered and is spoken"),
         );
         op.add_response("101", doc);
+        cx.is_websocket();
         document_error(
             cx,
             op,
