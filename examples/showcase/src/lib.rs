@@ -100,10 +100,8 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
         .templates(pages::templates())
         .static_files("/static", pages::static_files())
         .install(db)
-        .install(scale::jobs())
-        .install(auth::settings())
-        .install(admin())
-        .install(commands)
+        // Migrations first: the start-up hooks run in order, and the job workers started by
+        // the next one claim from the table the migrations make.
         .on_startup(move || async move {
             if std::env::var_os("SHOWCASE_USERS").is_some() {
                 tracing::warn!(
@@ -121,6 +119,10 @@ pub fn app_with(auth: auth::AuthConfig, db: Database) -> App {
             }
             Ok(())
         })
+        .install(scale::jobs())
+        .install(auth::settings())
+        .install(admin())
+        .install(commands)
         .with_state(store::Sessions::default())
         .with_state(auth)
         .with_state(chat::model());

@@ -269,3 +269,53 @@ async fn changepassword_reads_the_password_twice_from_a_pipe() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("no user \"nobody\""), "{out}");
 }
+
+/// The first start on an empty database, as a newcomer's first `cargo run`: the migrations run
+/// before anything reads their tables (the job workers claimed from `jobs_job` before it
+/// existed, and warned), on both backends, and the app answers.
+#[tokio::test]
+async fn a_first_start_on_an_empty_database_warns_of_nothing() {
+    for test_db in [TestDatabase::empty_sqlite().unwrap(), TestDatabase::empty_postgres().await.unwrap()] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = showcase_binary(test_db.url(), &[])
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("BRISK_JOBS_WORKERS", "2")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut answered = false;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Ok(res) = raw_get(port, "/healthz").await {
+                answered = res.starts_with("HTTP/1.1 200");
+                if answered {
+                    break;
+                }
+            }
+        }
+        // A claim or two after the start (the workers poll every second).
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let _ = child.kill();
+        let done = child.wait_with_output().unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+        assert!(answered, "{}: the showcase did not answer /healthz: {text}", test_db.url());
+        let warnings: Vec<&str> =
+            text.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+        assert!(warnings.is_empty(), "{}: a first start warned: {warnings:#?}", test_db.url());
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port` with a bare HTTP/1.1 request: the answer's text.
+async fn raw_get(port: u16, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
