@@ -3,7 +3,9 @@
 
 use std::marker::PhantomData;
 
-use super::route_errors::{is_declared_status, with_declared_errors, DeclaredError};
+#[cfg(debug_assertions)]
+use super::route_errors::is_declared_status;
+use super::route_errors::{with_declared_errors, DeclaredError};
 use super::{document_error, DescribeOutput, DocContext, Operation, ResponseDoc};
 use crate::response::{IntoResponse, Response};
 

@@ -138,6 +138,7 @@ pub(crate) fn with_declared_errors(
 
 /// Whether a response's status is one the endpoint documents as an error it can answer with:
 /// a declared variant's, or one of its `response(status = ...)` (debug builds warn otherwise).
+#[cfg(debug_assertions)]
 pub(crate) fn is_declared_status(declared: &[DeclaredError], responses: &[(u16, &str)], status: u16) -> bool {
     declared.iter().filter_map(DeclaredError::doc).any(|d| d.status == status)
         || responses.iter().any(|(s, _)| *s == status)
