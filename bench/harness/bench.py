@@ -303,7 +303,13 @@ def main() -> int:
     parser.add_argument("--jobs", action="store_true",
                         help="the background-jobs suite instead (brisk-jobs on PostgreSQL and SQLite against Celery on "
                              "Redis, the same no-op job): results/jobs-latest.md")
+    parser.add_argument("--memory", action="store_true",
+                        help="the memory suite instead (the showcase's RSS after a newcomer's session, and its speed, "
+                             "under glibc, mimalloc and jemalloc): results/memory-latest.md")
     args = parser.parse_args()
+    if args.memory:
+        import memory
+        return memory.rewrite_report(args.smoke) if args.report else memory.main(args.smoke)
     if args.jobs:
         import jobs
         return jobs.rewrite_report(args.smoke) if args.report else jobs.main(args.smoke)

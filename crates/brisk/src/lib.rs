@@ -21,6 +21,7 @@ pub mod health;
 mod install;
 pub mod instance;
 pub mod logging;
+pub mod memory;
 pub mod middleware;
 pub mod openapi;
 pub mod pubsub;

@@ -13,6 +13,7 @@
 //! assert_eq!(hasher.verify("wrong", &hash), Verified::Mismatch);
 //! ```
 
+mod memory;
 pub mod validators;
 
 use std::sync::{Arc, OnceLock};
@@ -156,7 +157,7 @@ impl Hasher {
         }
         let checker = Argon2::new(algorithm, version, params.clone());
         let mut out = vec![0u8; expected.as_bytes().len()];
-        let computed = with_memory(params.block_count(), |blocks| {
+        let computed = memory::with_memory(params.block_count(), |blocks| {
             checker.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks).is_ok()
         });
         if computed && brisk::security::constant_time_eq(&out, expected.as_bytes()) {
@@ -192,40 +193,20 @@ impl Hasher {
     /// [`Hasher::verify`] (or, for `None`, [`Hasher::verify_decoy`]) on tokio's blocking threads.
     pub async fn verify_blocking(&self, password: &str, encoded: Option<&str>) -> Verified {
         let (hasher, password, encoded) = (self.clone(), password.to_owned(), encoded.map(str::to_owned));
-        tokio::task::spawn_blocking(move || match encoded {
+        let verified = tokio::task::spawn_blocking(move || match encoded {
             Some(encoded) => hasher.verify(&password, &encoded),
             None => hasher.verify_decoy(&password),
         })
         .await
-        .unwrap_or(Verified::Mismatch)
+        .unwrap_or(Verified::Mismatch);
+        memory::release_when_quiet();
+        verified
     }
 }
 
 /// The most memory a stored hash may ask for (256 MiB), so a hostile row cannot exhaust the
 /// server.
 const MAX_MEMORY_KIB: u32 = 256 * 1024;
-
-/// Argon2's working memory kept between verifications (at most this many buffers), so a
-/// verification neither allocates nor faults in 19 MiB each time: every check costs the same,
-/// whichever thread runs it, and the memory does not grow with the threads that ever hashed.
-const KEPT_BUFFERS: usize = 2;
-
-static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
-
-/// Runs `f` with `blocks` Argon2 memory blocks, from the kept buffers when one is free.
-fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> R) -> R {
-    let mut buffer = MEMORY.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
-    if buffer.len() != blocks {
-        buffer.clear();
-        buffer.resize(blocks, argon2::Block::new());
-    }
-    let result = f(&mut buffer);
-    let mut kept = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
-    if kept.len() < KEPT_BUFFERS {
-        kept.push(buffer);
-    }
-    result
-}
 
 /// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 key>` (the part after the first `$`).
 fn verify_pbkdf2(password: &str, rest: &str) -> bool {
