@@ -19,7 +19,7 @@ use http::{HeaderValue, Method};
 use http_body::Body as _;
 
 use crate::body::Body;
-use crate::error::{render_error, vary_on_accept, Error, ErrorFormatter, Negotiation};
+use crate::error::{render_error, rerender_error, vary_on_accept, Error, ErrorFormatter, Negotiation};
 use crate::handler::BoxFuture;
 use crate::response::{RenderedError, Response};
 
@@ -126,7 +126,8 @@ pub(crate) fn finish(
     let paged = paged_error.is_some_and(|pages| pages.render_page(res));
     if let Some(formatter) = formatter.filter(|_| !paged) {
         if let Some(RenderedError(error)) = res.extensions_mut().remove::<RenderedError>() {
-            *res = render_error(formatter, &error);
+            let rendered = std::mem::replace(res, Response::new(Body::empty()));
+            *res = rerender_error(formatter, &error, rendered);
         }
     }
     if paged_error.is_some() {

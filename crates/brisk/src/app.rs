@@ -378,7 +378,10 @@ impl App {
     }
 
     fn routes(&self) -> Router {
-        self.dependencies.iter().fold(self.router.clone(), |router, apply| apply(router))
+        self.dependencies
+            .iter()
+            .fold(self.router.clone(), |router, apply| apply(router))
+            .apply_error_formatters()
     }
 
     /// The API's title in the OpenAPI document and the docs pages (default `brisk`).

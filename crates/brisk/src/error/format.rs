@@ -98,6 +98,27 @@ pub(crate) fn bytes_response(status: StatusCode, bytes: Bytes, content_type: &'s
     res
 }
 
+/// Renders again, with `formatter`, the `error` that `rendered` was made from: the new body, and
+/// every header `rendered` carried besides its body's own (`Content-Type`, `Content-Length`) —
+/// those a handler or a limit added around the error (`RateLimit-*` ...) are kept.
+pub(crate) fn rerender_error(formatter: &dyn ErrorFormatter, error: &Error, rendered: Response) -> Response {
+    let mut res = render_error(formatter, error);
+    let own: Vec<http::HeaderName> = res.headers().keys().cloned().collect();
+    let (parts, _) = rendered.into_parts();
+    let mut name = None;
+    for (header, value) in parts.headers {
+        if let Some(header) = header {
+            name = Some(header);
+        }
+        let Some(name) = &name else { continue };
+        if *name == CONTENT_TYPE || *name == http::header::CONTENT_LENGTH || own.contains(name) {
+            continue;
+        }
+        res.headers_mut().append(name.clone(), value);
+    }
+    res
+}
+
 /// Renders `error` with `formatter` and adds the error's own headers.
 pub(crate) fn render_error(formatter: &dyn ErrorFormatter, error: &Error) -> Response {
     let mut res = formatter.format(error);

@@ -31,7 +31,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
 pub use answers::{answer_errors_with, ErrorAnswer};
-pub(crate) use format::render_error;
+pub(crate) use format::{render_error, rerender_error};
 pub use format::{ErrorFormatter, FastApiFormatter, ProblemJsonFormatter};
 pub use openai::OpenAiFormatter;
 #[cfg(feature = "templates")]

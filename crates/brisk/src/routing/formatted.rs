@@ -5,26 +5,27 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::route::{Endpoint, Route};
-use crate::error::{render_error, ErrorFormatter};
+use crate::error::{rerender_error, ErrorFormatter};
 use crate::extract::Request;
 use crate::handler::BoxFuture;
 use crate::openapi::{DocContext, Operation};
 use crate::response::{RenderedError, Response};
 
-/// `inner`, its errors rendered again by `formatter`. The rendered error is taken out of the
-/// response, so the app's own formatter (and its HTML error pages) leave it as it is.
-pub(crate) struct Formatted<F> {
+/// `inner` (the route with everything wrapped around it), its errors rendered again by
+/// `formatter`. The rendered error is taken out of the response, so the app's own formatter
+/// (and its HTML error pages) leave it as it is.
+pub(crate) struct Formatted {
     pub(crate) inner: Route,
-    pub(crate) formatter: Arc<F>,
+    pub(crate) formatter: Arc<dyn ErrorFormatter>,
 }
 
-impl<F: ErrorFormatter> Endpoint for Formatted<F> {
+impl Endpoint for Formatted {
     fn call(&self, req: Request) -> BoxFuture<'static, Response> {
         let (fut, formatter) = (self.inner.call(req), self.formatter.clone());
         Box::pin(async move {
             let mut res = fut.await;
             match res.extensions_mut().remove::<RenderedError>() {
-                Some(RenderedError(error)) => render_error(formatter.as_ref(), &error),
+                Some(RenderedError(error)) => rerender_error(formatter.as_ref(), &error, res),
                 None => res,
             }
         })

@@ -102,7 +102,10 @@ impl Router {
     /// Resolves dependency `D` for every route added so far, before their handlers run (its
     /// value is cached for handlers that ask for it; its failure answers instead). When its
     /// inputs fail validation, the 422 also lists the handler's arguments' failures, as FastAPI
-    /// does (the handler does not run); see [`crate::depends`].
+    /// does (the handler does not run); see [`crate::depends`]. So the handler's extractors
+    /// still run then — its body is read, its own `Depends` are resolved — before the 422: a
+    /// dependency that must stop a request before any of that (an API key) answers its error
+    /// from `provide` (a 401 or 403 there answers at once).
     pub fn dependency<D: crate::depends::Dependency>(self) -> Self {
         self.map_all(&mut |route: Route| route.with_dependency::<D>())
     }
@@ -145,8 +148,9 @@ impl Router {
 
     /// Renders the errors of every route added so far with `formatter` instead of the app's
     /// (see [`App::error_formatter`](crate::App::error_formatter)), and documents their error
-    /// responses with its [`error_schema`](ErrorFormatter::error_schema): the errors of their
-    /// extractors, validation, handlers, and of the limits added to them before this call.
+    /// responses with its [`error_schema`](ErrorFormatter::error_schema): every error those
+    /// routes answer — their extractors', validation's, handlers', and those of the limits and
+    /// dependencies around them (the app's included), with the headers they carry.
     /// An OpenAI-compatible router answers in OpenAI's shape while the rest of the app keeps
     /// FastAPI's:
     ///
@@ -161,13 +165,14 @@ impl Router {
     /// the app's formatter, and these routes' errors are not turned into HTML pages for
     /// browsers.
     pub fn error_formatter<F: ErrorFormatter>(self, formatter: F) -> Self {
-        let formatter = std::sync::Arc::new(formatter);
-        self.map_all(&mut |route: Route| {
-            route.wrapped_finishing(
-                formatted::Formatted { inner: route.clone(), formatter: formatter.clone() },
-                formatted::document::<F>,
-            )
-        })
+        let formatter: std::sync::Arc<dyn ErrorFormatter> = std::sync::Arc::new(formatter);
+        self.map_all(&mut |route: Route| route.with_formatter(formatter.clone(), formatted::document::<F>))
+    }
+
+    /// Puts each route that has its own error formatter behind it, outermost (the app does
+    /// this when it is built, after its own dependencies are wrapped around the routes).
+    pub(crate) fn apply_error_formatters(self) -> Self {
+        self.map_all(&mut |route: Route| route.outermost_formatter())
     }
 
     /// Answers 504 when a handler of a route added so far takes longer than `after` (the

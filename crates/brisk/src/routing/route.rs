@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use crate::body::Body;
 use crate::depends::{defer, describe_dependency, resolve_detailed, Dependency, Failure};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, ErrorFormatter};
 use crate::extract::Request;
 use crate::extract::RequestContext;
 use crate::handler::{BoxFuture, Handler};
@@ -126,7 +126,7 @@ pub(crate) struct RouteDoc {
 
 /// A type-erased endpoint: a handler, or a tower service (a handler wrapped in layers).
 #[derive(Clone)]
-pub struct Route(Arc<dyn Endpoint>, Option<RouteDoc>);
+pub struct Route(Arc<dyn Endpoint>, Option<RouteDoc>, Option<Arc<dyn ErrorFormatter>>);
 
 impl Route {
     /// A route from a handler; it documents itself from the handler's signature.
@@ -137,7 +137,7 @@ impl Route {
             dependencies: Vec::new(),
             finish: Vec::new(),
         };
-        Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc))
+        Route(Arc::new(HandlerEndpoint { handler, _marker: PhantomData }), Some(doc), None)
     }
 
     /// See [`Endpoint::reads_deferred_errors`].
@@ -149,9 +149,11 @@ impl Route {
         self.1.as_ref()
     }
 
-    /// The same documentation on another endpoint (a layer around this one).
+    /// The same documentation (and error formatter) on another endpoint (a layer around this
+    /// one).
     pub(crate) fn with_doc_of(mut self, other: &Route) -> Self {
         self.1 = other.1.clone();
+        self.2 = other.2.clone();
         self
     }
 
@@ -161,17 +163,37 @@ impl Route {
         if let Some(doc) = &mut doc {
             doc.dependencies.push(extra);
         }
-        Route(Arc::new(endpoint), doc)
+        Route(Arc::new(endpoint), doc, self.2.clone())
     }
 
-    /// This route behind another endpoint, documented as before and then finished by `last`
-    /// (after everything else, the 422 and 415 included).
-    pub(crate) fn wrapped_finishing(&self, endpoint: impl Endpoint + 'static, last: DescribeFn) -> Route {
+    /// This route, its errors rendered by `formatter` and documented by `document` (after
+    /// everything else, the 422 and 415 included) — unless it has a formatter already (the
+    /// innermost wins, in the answers and the document alike). The formatter is applied around
+    /// everything wrapped around the route by then, the app's dependencies included, when the
+    /// app is built ([`Route::outermost_formatter`]).
+    pub(crate) fn with_formatter(&self, formatter: Arc<dyn ErrorFormatter>, document: DescribeFn) -> Route {
+        if self.2.is_some() {
+            return self.clone();
+        }
         let mut doc = self.1.clone();
         if let Some(doc) = &mut doc {
-            doc.finish.push(last);
+            doc.finish.push(document);
         }
-        Route(Arc::new(endpoint), doc)
+        Route(self.0.clone(), doc, Some(formatter))
+    }
+
+    /// This route behind its error formatter, if it has one: the last wrapper, so that every
+    /// error of the route (its extractors', its handler's, its limits' and dependencies') is
+    /// rendered by it.
+    pub(crate) fn outermost_formatter(self) -> Route {
+        match self.2.clone() {
+            Some(formatter) => Route(
+                Arc::new(super::formatted::Formatted { inner: Route(self.0, None, None), formatter }),
+                self.1,
+                None,
+            ),
+            None => self,
+        }
     }
 
     /// This route, resolving dependency `D` before it runs (the value is cached for the
@@ -192,7 +214,7 @@ impl Route {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        Route(Arc::new(ServiceEndpoint(service)), None)
+        Route(Arc::new(ServiceEndpoint(service)), None, None)
     }
 
     /// Calls the endpoint.
