@@ -242,3 +242,38 @@ async fn around_a_tower_layer_the_dependency_answers_alone_and_nothing_runs() {
     assert_eq!(locs(&res), vec![json!(["header", "x-api-key"]), json!(["query", "limit"])]);
     assert_eq!(runs.get(), 0);
 }
+
+/// An extractor that fails with a validation error listing nothing (a hand-written check can
+/// build one).
+struct RejectsWithNothing;
+impl brisk::extract::FromRequestParts for RejectsWithNothing {
+    async fn from_request_parts(
+        _: &mut http::request::Parts,
+        _: &brisk::extract::RequestContext,
+    ) -> Result<Self> {
+        Err(Error::validation(Vec::new()))
+    }
+}
+impl brisk::openapi::DescribeInput for RejectsWithNothing {
+    fn describe_input(_: &mut brisk::openapi::DocContext, _: &mut brisk::openapi::Operation) {}
+}
+
+/// Its input fails, listing nothing.
+#[derive(Clone)]
+struct NeedsEmpty;
+impl Dependency for NeedsEmpty {
+    type Inputs = (RejectsWithNothing,);
+    async fn provide(_: Self::Inputs, _: &Scope) -> Result<Self> {
+        Ok(NeedsEmpty)
+    }
+}
+
+#[tokio::test]
+async fn an_input_failure_that_lists_nothing_still_stops_the_handler() {
+    let runs = Runs::default();
+    let client = TestClient::new(App::new().merge(items_router(&runs).dependency::<NeedsEmpty>()));
+    let res = client.post("/items?limit=2").json(&json!({"name": "pen"})).send().await;
+    assert_eq!(runs.get(), 0, "the handler must not run when its dependency failed");
+    // A failure that names nothing is a bug of the extractor: a 500 (logged), never a pass.
+    assert_eq!(res.status(), 500, "{}", res.text());
+}

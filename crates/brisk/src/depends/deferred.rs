@@ -14,8 +14,13 @@ use crate::error::{Error, ValidationError};
 #[derive(Clone, Default)]
 struct Deferred(Vec<ValidationError>);
 
-/// Adds a dependency's validation errors to those waiting; hands back an error that is not one.
+/// Adds a dependency's validation errors to those waiting; hands back an error that is not one,
+/// or a validation error with no entries (nothing would hold the handler back: it answers at
+/// once, as before).
 pub(crate) fn defer(extensions: &mut Extensions, error: Error) -> Result<(), Error> {
+    if error.validation_errors().is_some_and(<[ValidationError]>::is_empty) {
+        return Err(error);
+    }
     let mut waiting = extensions.remove::<Deferred>().unwrap_or_default();
     let result = error.gather_into(&mut waiting.0);
     if !waiting.0.is_empty() {

@@ -81,17 +81,17 @@ pub(crate) fn build_document(
                 describe(&mut cx, &mut op);
             }
             (doc.describe)(&mut cx, &mut op);
+            if !cx.claimed_path && !params.is_empty() {
+                errors.push(format!(
+                    "{where_}: the path parameters {params:?} are not read by a `Path` extractor"
+                ));
+            }
             let http_too = op.responses.keys().any(|status| status.starts_with('2'));
             if cx.websocket && !http_too && !config.websockets {
                 // Not HTTP after the handshake: an HTTP client or fuzzer reading the document
                 // cannot call it (FastAPI leaves WebSocket routes out too). A route that also
                 // answers plain HTTP (an optional upgrade) stays.
                 continue;
-            }
-            if !cx.claimed_path && !params.is_empty() {
-                errors.push(format!(
-                    "{where_}: the path parameters {params:?} are not read by a `Path` extractor"
-                ));
             }
             if cx.validates {
                 let schema = schemas::http_validation_error(&mut cx);

@@ -85,6 +85,12 @@ impl Endpoint for Limited {
     fn call_with(&self, req: Request, cx: RequestContext) -> BoxFuture<'static, Response> {
         self.limited(req, Some(cx))
     }
+
+    /// An allowed request reaches the inner route unchanged: a dependency's deferred 422 is
+    /// still read there.
+    fn reads_deferred_errors(&self) -> bool {
+        self.inner.reads_deferred_errors()
+    }
 }
 
 /// A store that could not decide: 503, keeping a backend's own `Retry-After`.
