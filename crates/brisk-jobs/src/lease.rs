@@ -55,14 +55,15 @@ pub(crate) async fn heartbeat(db: Database, worker: String, active: Arc<Active>,
     loop {
         tokio::time::sleep(every).await;
         let jobs = active.snapshot();
-        for chunk in jobs.chunks(200) {
+        for chunk in jobs.chunks(256) {
+            let chunk = crate::store::padded(chunk);
             let pairs = vec!["(id = ? AND attempts = ?)"; chunk.len()].join(" OR ");
             let mut raw = Raw::new(format!(
                 "UPDATE jobs_job SET locked_until = ? WHERE locked_by = ? AND state = 'running' AND ({pairs})"
             ))
             .bind(lease_end(lease))
             .bind(worker.clone());
-            for (id, attempt) in chunk {
+            for (id, attempt) in chunk.iter() {
                 raw = raw.bind(*id).bind(*attempt);
             }
             if let Err(e) = raw.execute(&db).await {

@@ -153,6 +153,7 @@ pub(crate) async fn complete(db: &Database, done: &[(i64, i64)], worker: &str) -
     if done.is_empty() {
         return Ok(0);
     }
+    let done = padded(done);
     let pairs = vec!["(id = ? AND attempts = ?)"; done.len()].join(" OR ");
     let mut raw = Raw::new(format!(
         "UPDATE jobs_job SET state = 'done', finished_at = ?, locked_by = NULL, locked_until = NULL, \
@@ -161,10 +162,25 @@ pub(crate) async fn complete(db: &Database, done: &[(i64, i64)], worker: &str) -
     ))
     .bind(DateTime::now())
     .bind(worker.to_owned());
-    for (id, attempt) in done {
+    for (id, attempt) in done.iter() {
         raw = raw.bind(*id).bind(*attempt);
     }
     raw.execute(db).await
+}
+
+/// `pairs` (not empty) repeated at the end up to the next power of two: a statement listing
+/// them has one of a few shapes (1, 2, 4 ... pairs), so the prepared statements each
+/// connection caches stay few (a repeated pair matches the same row again: no effect).
+pub(crate) fn padded(pairs: &[(i64, i64)]) -> std::borrow::Cow<'_, [(i64, i64)]> {
+    let size = pairs.len().next_power_of_two();
+    match pairs.last() {
+        Some(&last) if size > pairs.len() => {
+            let mut out = pairs.to_vec();
+            out.resize(size, last);
+            std::borrow::Cow::Owned(out)
+        }
+        _ => std::borrow::Cow::Borrowed(pairs),
+    }
 }
 
 /// `FROM` [`RELAXED`] on PostgreSQL; nothing on SQLite (whose commits in WAL mode with
@@ -318,4 +334,24 @@ fn truncate(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::padded;
+
+    #[test]
+    fn pair_lists_are_padded_to_a_power_of_two_with_their_last_pair() {
+        assert_eq!(&*padded(&[(1, 1)]), &[(1, 1)]);
+        assert_eq!(&*padded(&[(1, 1), (2, 1), (3, 2)]), &[(1, 1), (2, 1), (3, 2), (3, 2)]);
+        let many: Vec<(i64, i64)> = (0..200).map(|i| (i, 1)).collect();
+        let out = padded(&many);
+        assert_eq!(out.len(), 256);
+        assert!(out[200..].iter().all(|p| *p == (199, 1)));
+        // Every size up to 256 makes one of 9 statement shapes.
+        let shapes: std::collections::BTreeSet<usize> = (1..=256)
+            .map(|n| padded(&many.iter().copied().cycle().take(n).collect::<Vec<_>>()).len())
+            .collect();
+        assert_eq!(shapes.len(), 9);
+    }
 }
