@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 /// whichever thread runs it, and the memory does not grow with the threads that ever hashed.
 const KEPT_BUFFERS: usize = 2;
 
-/// How long the kept buffers outlive the last verification (through
-/// [`Hasher::verify_blocking`](super::Hasher::verify_blocking)): a burst of logins reuses them; then they are freed and the
+/// How long the kept buffers outlive the last verification (one run inside a tokio runtime,
+/// as [`Hasher::verify_blocking`](super::Hasher::verify_blocking)'s are): a burst of logins
+/// reuses them; then they are freed and the
 /// allocator's free memory is given back to the system ([`brisk::memory::trim`]), so a
 /// server that has logged people in does not stay 40 MiB larger.
 const KEEP_FOR: Duration = Duration::from_millis(if cfg!(test) { 300 } else { 2000 });
@@ -43,6 +44,10 @@ pub(super) fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [argon2::Block])
     if state.buffers.len() < KEPT_BUFFERS {
         state.buffers.push(buffer);
     }
+    drop(state);
+    // Here rather than in the caller: a verification whose caller went away (the client left,
+    // a timeout) still schedules the release of what it kept.
+    release_when_quiet();
     result
 }
 

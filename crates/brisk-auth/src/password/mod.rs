@@ -193,14 +193,12 @@ impl Hasher {
     /// [`Hasher::verify`] (or, for `None`, [`Hasher::verify_decoy`]) on tokio's blocking threads.
     pub async fn verify_blocking(&self, password: &str, encoded: Option<&str>) -> Verified {
         let (hasher, password, encoded) = (self.clone(), password.to_owned(), encoded.map(str::to_owned));
-        let verified = tokio::task::spawn_blocking(move || match encoded {
+        tokio::task::spawn_blocking(move || match encoded {
             Some(encoded) => hasher.verify(&password, &encoded),
             None => hasher.verify_decoy(&password),
         })
         .await
-        .unwrap_or(Verified::Mismatch);
-        memory::release_when_quiet();
-        verified
+        .unwrap_or(Verified::Mismatch)
     }
 }
 
