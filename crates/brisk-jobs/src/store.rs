@@ -338,7 +338,29 @@ fn truncate(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::padded;
+    use super::{padded, RELAXED};
+    use brisk_orm::testing::TestDatabase;
+    use brisk_orm::Raw;
+
+    /// The worker's statements commit without waiting for the WAL flush: the setting holds in
+    /// the statement's own transaction, and is gone for the next statement on the same shared
+    /// connection (the web requests' writes keep the database's durability).
+    #[tokio::test]
+    async fn relaxed_statements_set_synchronous_commit_off_for_themselves_only() {
+        let test = TestDatabase::empty_postgres().await.expect("a PostgreSQL test database");
+        let db = test.database();
+        for _ in 0..3 {
+            let inside: Vec<(String,)> =
+                Raw::new(format!("SELECT current_setting('synchronous_commit') FROM {RELAXED}"))
+                    .fetch(&db)
+                    .await
+                    .expect("the relaxed statement runs");
+            assert_eq!(inside, [("off".to_owned(),)]);
+            let after: Vec<(String,)> =
+                Raw::new("SELECT current_setting('synchronous_commit')").fetch(&db).await.expect("runs");
+            assert_eq!(after, [("on".to_owned(),)], "the setting must not outlive its statement");
+        }
+    }
 
     #[test]
     fn pair_lists_are_padded_to_a_power_of_two_with_their_last_pair() {
