@@ -15,10 +15,10 @@ use brisk::prelude::*;
 use brisk::pubsub::PubSub;
 use brisk::rate_limit::RateLimit;
 use brisk::response::{Event, Sse};
+use brisk::stream::Stream;
 use brisk_jobs::prelude::*;
 use brisk_orm::prelude::*;
 use brisk_orm::Db;
-use futures_util::Stream;
 
 /// One run of a [`Record`] job: which job (`run`, `seq`), which process ran it, and whether
 /// the run got to its end (`finished`) or only started (a slow job's first row).

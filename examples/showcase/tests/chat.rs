@@ -1,5 +1,6 @@
-//! `POST /v1/chat/completions` over a real socket: JSON and SSE answers, and concurrent
-//! generations sharing model calls through the batcher.
+//! `POST /v1/chat/completions` over a real socket: JSON and SSE answers (read event by event),
+//! errors in OpenAI's shape, concurrent generations sharing model calls through the batcher;
+//! and the showcase's other streams: the WebSocket echo and the pub/sub event stream.
 
 use std::sync::Arc;
 
@@ -39,14 +40,22 @@ async fn a_whole_answer() {
 #[tokio::test]
 async fn a_streamed_answer_ends_with_done() {
     let client = server().await;
-    let res = client.post("/v1/chat/completions").json(&request(true, 3)).send().await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.header("content-type"), Some("text/event-stream"));
-    let text = res.text();
-    let data: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
-    assert_eq!(data.last(), Some(&"[DONE]"), "{text}");
-    let chunks: Vec<Value> =
-        data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap_or(Value::Null)).collect();
+    let stream = client.post("/v1/chat/completions").json(&request(true, 3)).stream().await;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.header("content-type"), Some("text/event-stream"));
+    let mut events = stream.sse_events();
+    let mut chunks = Vec::new();
+    let mut done = false;
+    while let Some(event) = events.next().await {
+        let event = event.unwrap_or_else(|e| panic!("a malformed event: {e}"));
+        if event.is_done() {
+            done = true;
+            break;
+        }
+        chunks.push(event.json::<Value>().unwrap_or_else(|e| panic!("a chunk that is not JSON: {e}")));
+    }
+    assert!(done, "the stream ends with [DONE]");
+    assert!(events.next().await.is_none(), "nothing after [DONE]");
     assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
     let words: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
     assert_eq!(words, "the request and");
@@ -133,16 +142,40 @@ async fn concurrent_generations_share_model_calls() {
 
 #[tokio::test]
 async fn the_websocket_echoes() {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
     let client = server().await;
-    let addr = client.addr().unwrap_or_else(|| panic!("socket mode"));
-    let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/echo"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(response.status(), 101);
-    socket.send(Message::text("hello")).await.unwrap_or_else(|e| panic!("{e}"));
-    let echoed = socket.next().await.and_then(Result::ok);
-    assert_eq!(echoed, Some(Message::text("hello")));
-    socket.close(None).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut socket = client.websocket("/ws/echo").connect().await.unwrap_or_else(|e| panic!("{e}"));
+    socket.send_text("hello").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(socket.receive_text().await.unwrap_or_else(|e| panic!("{e}")), "hello");
+    socket.send_binary(vec![0u8, 159, 255]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&socket.receive_bytes().await.unwrap_or_else(|e| panic!("{e}"))[..], &[0u8, 159, 255]);
+    socket.close(1000, "bye").await.unwrap_or_else(|e| panic!("{e}"));
+    // Another site's page may not open it (same-origin by default).
+    let refused = client.websocket("/ws/echo").header("origin", "https://evil.example").connect().await;
+    assert_eq!(refused.err().and_then(|e| e.status()).map(|s| s.as_u16()), Some(403));
+}
+
+/// `GET /scale/events/{channel}` streams what `POST` publishes on it (in process: the app's
+/// own broker), event by event, and a subscriber that leaves is let go.
+#[tokio::test]
+async fn published_announcements_reach_a_subscriber() {
+    let client = server().await;
+    let mut events = client.get("/scale/events/lobby").stream().await.sse_events();
+    // The subscription is made when the stream starts; publish until the first one arrives.
+    let mut first = None;
+    for n in 0..50 {
+        let res =
+            client.post("/scale/events/lobby").json(&json!({"text": format!("hello {n}")})).send().await;
+        assert_eq!(res.status(), 204);
+        let next = tokio::time::timeout(std::time::Duration::from_millis(100), events.next()).await;
+        if let Ok(Some(event)) = next {
+            first = Some(event.unwrap_or_else(|e| panic!("{e}")));
+            break;
+        }
+    }
+    let first = first.unwrap_or_else(|| panic!("no announcement arrived"));
+    let text = first.json::<Value>().unwrap_or_else(|e| panic!("{e}"))["text"].as_str().map(str::to_owned);
+    assert!(text.is_some_and(|t| t.starts_with("hello ")), "{first:?}");
+    drop(events);
+    let bad = client.post("/scale/events/no%20spaces").json(&json!({"text": "x"})).send().await;
+    assert_eq!(bad.status(), 422);
 }
