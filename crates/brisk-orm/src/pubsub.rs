@@ -31,16 +31,15 @@
 //!   publish an id and let subscribers read the rest from the database. A payload that is
 //!   not such text is refused with `422`.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use brisk::handler::BoxFuture;
-use brisk::pubsub::{Broker, Delivery, Subscription};
+use brisk::pubsub::{fanout_subscription, Broker, Delivery, Fanout, FanoutOwner, Subscription};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use crate::error::Error;
@@ -54,8 +53,6 @@ pub const MAX_CHANNEL: usize = 63;
 /// The start of a hashed channel identifier (see [`pg_channel`]).
 const HASHED: &str = "brisk:h:";
 
-/// How many deliveries a subscriber may be behind before it misses some (and sees a gap).
-const BUFFER: usize = 1024;
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How often an idle connection is checked with `SELECT 1`.
@@ -77,8 +74,8 @@ struct Shared {
     url: String,
     connect_timeout: Duration,
     retry_after: Duration,
-    /// The channels with local subscribers, each a sender its subscribers read from.
-    channels: Mutex<HashMap<String, broadcast::Sender<Delivery>>>,
+    /// The channels with local subscribers.
+    fanout: Fanout,
     /// The connection while it is up.
     client: watch::Sender<Option<Arc<Client>>>,
     /// Orders for the connection's task, started on first use.
@@ -114,7 +111,7 @@ impl PgBroker {
             url,
             connect_timeout: Duration::from_secs(2),
             retry_after: Duration::from_secs(1),
-            channels: Mutex::default(),
+            fanout: Fanout::default(),
             client: watch::Sender::new(None),
             commands: OnceLock::new(),
         })))
@@ -205,14 +202,15 @@ fn payload_text(payload: &[u8]) -> Result<&str, brisk::Error> {
     }
 }
 
-impl Shared {
-    fn map(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Delivery>>> {
-        self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+impl FanoutOwner for Shared {
+    fn fanout(&self) -> &Fanout {
+        &self.fanout
     }
 
-    fn deliver(&self, channel: &str, delivery: Delivery) {
-        if let Some(sender) = self.map().get(channel) {
-            let _ = sender.send(delivery);
+    /// `UNLISTEN`, unless someone here listens again meanwhile.
+    fn left(&self, channel: String) {
+        if let Some(orders) = self.commands.get() {
+            let _ = orders.send(Command::Unlisten(channel));
         }
     }
 }
@@ -241,23 +239,9 @@ impl Broker for PgBroker {
             // Keyed, listened to and delivered under the PostgreSQL name throughout.
             let channel = pg_channel(channel);
             let channel: &str = &channel;
-            let receiver = {
-                let mut map = self.0.map();
-                match map.get(channel) {
-                    Some(sender) => sender.subscribe(),
-                    None => {
-                        let (sender, receiver) = broadcast::channel(BUFFER);
-                        map.insert(channel.to_owned(), sender);
-                        receiver
-                    }
-                }
-            };
+            let receiver = self.0.fanout.join(channel);
             // From here on the stream's drop takes care of leaving again, whatever happens.
-            let stream = subscription(Subscriber {
-                receiver: Some(receiver),
-                channel: channel.to_owned(),
-                owner: Arc::downgrade(&self.0),
-            });
+            let stream = fanout_subscription(receiver, channel.to_owned(), Arc::downgrade(&self.0));
             let (done, listening) = oneshot::channel();
             if self.orders().send(Command::Listen(channel.to_owned(), done)).is_ok()
                 && matches!(tokio::time::timeout(self.0.connect_timeout * 2, listening).await, Ok(Ok(true)))
@@ -267,41 +251,6 @@ impl Broker for PgBroker {
             Err(self.unavailable())
         })
     }
-}
-
-/// One subscriber: its receiver, and on drop, the broker's chance to `UNLISTEN`.
-struct Subscriber {
-    receiver: Option<broadcast::Receiver<Delivery>>,
-    channel: String,
-    owner: Weak<Shared>,
-}
-
-impl Drop for Subscriber {
-    fn drop(&mut self) {
-        // The receiver goes first, so the count below no longer includes it.
-        drop(self.receiver.take());
-        let Some(owner) = self.owner.upgrade() else { return };
-        let mut map = owner.map();
-        if map.get(&self.channel).is_some_and(|sender| sender.receiver_count() == 0) {
-            map.remove(&self.channel);
-            drop(map);
-            if let Some(orders) = owner.commands.get() {
-                let _ = orders.send(Command::Unlisten(std::mem::take(&mut self.channel)));
-            }
-        }
-    }
-}
-
-fn subscription(subscriber: Subscriber) -> Subscription {
-    Box::pin(futures_util::stream::unfold(subscriber, |mut subscriber| async move {
-        let receiver = subscriber.receiver.as_mut()?;
-        let delivery = match receiver.recv().await {
-            Ok(delivery) => delivery,
-            Err(broadcast::error::RecvError::Lagged(_)) => Delivery::Gap,
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((delivery, subscriber))
-    }))
 }
 
 /// The connection's task: connect, listen to every channel, fan notifications out, follow
@@ -316,9 +265,7 @@ async fn drive(shared: Weak<Shared>, mut orders: mpsc::UnboundedReceiver<Command
             owner.client.send_replace(Some(client.clone()));
             if connected_before {
                 tracing::info!(target: "brisk_orm", "LISTEN connection made again; subscribers get a gap");
-                for sender in owner.map().values() {
-                    let _ = sender.send(Delivery::Gap);
-                }
+                owner.fanout.gap_everywhere();
             }
             drop(owner);
             connected_before = true;
@@ -384,7 +331,7 @@ async fn open(
             }
         }
     });
-    let channels: Vec<String> = shared.upgrade()?.map().keys().cloned().collect();
+    let channels: Vec<String> = shared.upgrade()?.fanout.channels();
     if !channels.is_empty() {
         let listen: String = channels.iter().map(|c| format!("LISTEN {};", quoted(c))).collect();
         if !matches!(tokio::time::timeout(timeout, client.batch_execute(&listen)).await, Ok(Ok(()))) {
@@ -410,7 +357,7 @@ async fn serve(
             note = notifications.recv() => {
                 let Some((channel, payload)) = note else { return true };
                 let Some(shared) = shared.upgrade() else { return false };
-                shared.deliver(&channel, Delivery::Message(Bytes::from(payload)));
+                shared.fanout.deliver(&channel, Delivery::Message(Bytes::from(payload)));
             }
             order = orders.recv() => match order {
                 None => return false,
@@ -424,7 +371,7 @@ async fn serve(
                 }
                 Some(Command::Unlisten(channel)) => {
                     let Some(shared) = shared.upgrade() else { return false };
-                    let listened = shared.map().contains_key(&channel);
+                    let listened = shared.fanout.is_listened(&channel);
                     drop(shared);
                     let unlisten = format!("UNLISTEN {}", quoted(&channel));
                     if !listened

@@ -31,7 +31,6 @@
 
 mod cache;
 mod connection;
-mod fanout;
 mod install;
 mod pubsub;
 mod rate_limit;

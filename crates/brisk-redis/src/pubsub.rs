@@ -14,7 +14,7 @@ use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::Redis;
-use crate::fanout::{subscription, Fanout, Owner};
+use brisk::pubsub::{fanout_subscription, Fanout, FanoutOwner};
 
 /// The first wait before connecting again after the subscriber connection was lost; it
 /// doubles up to [`MAX_BACKOFF`].
@@ -74,7 +74,7 @@ enum Command {
     Unsubscribe(String),
 }
 
-impl Owner for Shared {
+impl FanoutOwner for Shared {
     fn fanout(&self) -> &Fanout {
         &self.fanout
     }
@@ -127,7 +127,7 @@ impl Broker for RedisBroker {
         Box::pin(async move {
             let receiver = self.0.fanout.join(&channel);
             // From here on the stream's drop takes care of leaving again, whatever happens.
-            let stream = subscription(receiver, channel.clone(), Arc::downgrade(&self.0));
+            let stream = fanout_subscription(receiver, channel.clone(), Arc::downgrade(&self.0));
             let (done, confirmed) = oneshot::channel();
             let options = self.0.redis.options();
             let bound = options.connect_timeout * 2 + options.response_timeout + Duration::from_millis(250);

@@ -32,10 +32,12 @@
 //! room 3"; the truth stays in the database.
 
 mod broker;
+mod fanout;
 mod handle;
 mod local;
 
 pub use broker::{Broker, Delivery, Subscription};
+pub use fanout::{fanout_subscription, Fanout, FanoutOwner};
 pub use handle::{sse_events, PubSub};
 pub use local::{LocalBroker, DEFAULT_CAPACITY};
 
