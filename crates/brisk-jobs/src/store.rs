@@ -25,9 +25,9 @@ static QUALIFIED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new
 /// a real disk) per worker statement, and the shared connection is not held meanwhile.
 const RELAXED: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed";
 
-/// Claims up to `limit` jobs of `queue` named one of `names` (the job types this binary
-/// registers: a row of a type it does not know is left for a binary that does) for `worker`
-/// until `lease_until`.
+/// The claim statements of one runner, made once (they depend only on the dialect and on the
+/// job names the runner registers): claims up to `limit` jobs of a queue named one of those
+/// names (a row of a type this binary does not know is left for a binary that does).
 ///
 /// Two statements, each served by its own partial index (migration `0002_claim_indexes`):
 /// first (when `expired`: the caller looks now and then, not at every claim) the running jobs
@@ -36,114 +36,100 @@ const RELAXED: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS
 /// rows are chosen with `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait for nor take
 /// each other's rows); on SQLite each statement runs on the one writer, an immediate write
 /// transaction of its own.
-pub(crate) async fn claim(
-    db: &Database,
-    queue: &str,
-    names: &[&str],
-    worker: &str,
-    limit: usize,
-    lease_until: DateTime,
-    expired: bool,
-) -> Result<Vec<JobRecord>, Error> {
-    if names.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    let now = DateTime::now();
-    if !expired {
-        return claim_due(db, queue, names, worker, limit, lease_until, now).await;
-    }
-    let mut rows = claim_where(
-        db,
-        "state = 'running' AND queue = ? AND locked_until < ?",
-        "locked_until",
-        queue,
-        names,
-        worker,
-        limit,
-        lease_until,
-        now,
-    )
-    .await?;
-    if rows.len() < limit {
-        rows.extend(claim_due(db, queue, names, worker, limit - rows.len(), lease_until, now).await?);
-    }
-    Ok(rows)
+pub(crate) struct Claims {
+    dialect: Dialect,
+    names: Vec<String>,
+    /// The running jobs whose lease expired.
+    expired: String,
+    /// The available jobs whose `run_at` has come.
+    due: String,
 }
 
-/// The available jobs whose `run_at` has come, in claim order.
-async fn claim_due(
-    db: &Database,
-    queue: &str,
-    names: &[&str],
-    worker: &str,
-    limit: usize,
-    lease_until: DateTime,
-    now: DateTime,
-) -> Result<Vec<JobRecord>, Error> {
-    let mut due = claim_where(
-        db,
-        "state = 'available' AND queue = ? AND run_at <= ?",
-        "priority DESC, run_at, id",
-        queue,
-        names,
-        worker,
-        limit,
-        lease_until,
-        now,
-    )
-    .await?;
-    due.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
-    Ok(due)
-}
+impl Claims {
+    pub(crate) fn new(dialect: Dialect, names: &[&str]) -> Claims {
+        let statement = |filter: &str, order: &str| {
+            let marks = vec!["?"; names.len()].join(", ");
+            let chosen = format!(
+                "SELECT id FROM jobs_job WHERE {filter} AND name IN ({marks}) ORDER BY {order} LIMIT ?"
+            );
+            let set =
+                "state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, started_at = ?";
+            match dialect {
+                // The rows are chosen (and locked) once, in a materialized CTE, then updated.
+                Dialect::Postgres => format!(
+                    "WITH next AS MATERIALIZED ({chosen} FOR UPDATE SKIP LOCKED) \
+                     UPDATE jobs_job SET {set} FROM next, {RELAXED} WHERE jobs_job.id = next.id RETURNING {}",
+                    *QUALIFIED_COLUMNS
+                ),
+                Dialect::Sqlite => {
+                    format!("UPDATE jobs_job SET {set} WHERE id IN ({chosen}) RETURNING {COLUMNS}")
+                }
+            }
+        };
+        Claims {
+            dialect,
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            expired: statement("state = 'running' AND queue = ? AND locked_until < ?", "locked_until"),
+            due: statement("state = 'available' AND queue = ? AND run_at <= ?", "priority DESC, run_at, id"),
+        }
+    }
 
-/// One claim statement: the rows matching `filter` (binding the queue and `now`) and named
-/// one of `names`, in `order`, at most `limit`.
-#[allow(clippy::too_many_arguments)]
-async fn claim_where(
-    db: &Database,
-    filter: &str,
-    order: &str,
-    queue: &str,
-    names: &[&str],
-    worker: &str,
-    limit: usize,
-    lease_until: DateTime,
-    now: DateTime,
-) -> Result<Vec<JobRecord>, Error> {
-    let marks = vec!["?"; names.len()].join(", ");
-    let chosen =
-        format!("SELECT id FROM jobs_job WHERE {filter} AND name IN ({marks}) ORDER BY {order} LIMIT ?");
-    let set = "state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, started_at = ?";
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let chosen_binds = |mut raw: Raw| {
-        raw = raw.bind(queue.to_owned()).bind(now);
-        for name in names {
-            raw = raw.bind((*name).to_owned());
+    /// Claims up to `limit` jobs of `queue` for `worker` until `lease_until`: the expired ones
+    /// first when `expired`, then the due ones in claim order.
+    pub(crate) async fn claim(
+        &self,
+        db: &Database,
+        queue: &str,
+        worker: &str,
+        limit: usize,
+        lease_until: DateTime,
+        expired: bool,
+    ) -> Result<Vec<JobRecord>, Error> {
+        if self.names.is_empty() || limit == 0 {
+            return Ok(Vec::new());
         }
-        raw.bind(limit)
-    };
-    match db.dialect() {
-        // The rows are chosen (and locked) once, in a materialized CTE, then updated.
-        Dialect::Postgres => {
-            chosen_binds(Raw::new(format!(
-                "WITH next AS MATERIALIZED ({chosen} FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs_job SET {set} FROM next, {RELAXED} WHERE jobs_job.id = next.id RETURNING {}",
-                *QUALIFIED_COLUMNS
-            )))
-            .bind(worker.to_owned())
-            .bind(lease_until)
-            .bind(now)
-            .fetch(db)
-            .await
+        let now = DateTime::now();
+        let mut rows = match expired {
+            true => self.run(db, &self.expired, queue, worker, limit, lease_until, now).await?,
+            false => Vec::new(),
+        };
+        if rows.len() < limit {
+            let mut due =
+                self.run(db, &self.due, queue, worker, limit - rows.len(), lease_until, now).await?;
+            due.sort_by(|a, b| {
+                b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id))
+            });
+            rows.extend(due);
         }
-        Dialect::Sqlite => {
-            let raw =
-                Raw::new(format!("UPDATE jobs_job SET {set} WHERE id IN ({chosen}) RETURNING {COLUMNS}"))
-                    .bind(worker.to_owned())
-                    .bind(lease_until)
-                    .bind(now);
-            chosen_binds(raw).fetch(db).await
-        }
+        Ok(rows)
+    }
+
+    /// One claim statement, bound (PostgreSQL binds the chosen rows' parameters first).
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        db: &Database,
+        sql: &str,
+        queue: &str,
+        worker: &str,
+        limit: usize,
+        lease_until: DateTime,
+        now: DateTime,
+    ) -> Result<Vec<JobRecord>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let chosen = |mut raw: Raw| {
+            raw = raw.bind(queue.to_owned()).bind(now);
+            for name in &self.names {
+                raw = raw.bind(name.clone());
+            }
+            raw.bind(limit)
+        };
+        let claimed = |raw: Raw| raw.bind(worker.to_owned()).bind(lease_until).bind(now);
+        let raw = match self.dialect {
+            Dialect::Postgres => claimed(chosen(Raw::new(sql))),
+            Dialect::Sqlite => chosen(claimed(Raw::new(sql))),
+        };
+        raw.fetch(db).await
     }
 }
 

@@ -24,8 +24,8 @@ use crate::wake::Wakers;
 pub(crate) struct Shared {
     pub(crate) db: Database,
     pub(crate) registry: Registry,
-    /// The registry's job names: the only rows this runner claims.
-    pub(crate) names: Vec<&'static str>,
+    /// The claim statements, for the registry's job names: the only rows this runner claims.
+    pub(crate) claims: store::Claims,
     pub(crate) state: StateBag,
     pub(crate) settings: Settings,
     pub(crate) worker: String,
@@ -102,12 +102,12 @@ pub(crate) fn start(
         queues: queues.keys().map(|q| (q.clone(), Arc::new(Notify::new()))).collect(),
     });
     crate::wake::register(&wakers);
-    let names = registry.names();
+    let claims = store::Claims::new(db.dialect(), &registry.names());
     let (completions, writer) = crate::complete::channel();
     let shared = Arc::new(Shared {
         db,
         registry,
-        names,
+        claims,
         state,
         settings,
         worker: worker.clone(),
@@ -231,16 +231,10 @@ async fn claim_loop(
         if expired {
             expired_checked = Some(tokio::time::Instant::now());
         }
-        let claimed = store::claim(
-            &shared.db,
-            &queue,
-            &shared.names,
-            &shared.worker,
-            wanted,
-            lease_end(shared.settings.lease),
-            expired,
-        )
-        .await;
+        let claimed = shared
+            .claims
+            .claim(&shared.db, &queue, &shared.worker, wanted, lease_end(shared.settings.lease), expired)
+            .await;
         let idle = match claimed {
             Ok(jobs) => {
                 let got = jobs.len();
