@@ -102,10 +102,7 @@ impl PgBroker {
         if config.get_application_name().is_none() {
             config.application_name("brisk-pubsub");
         }
-        let url = match (url.find("://"), url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => format!("{}…{}", &url[..scheme + 3], &url[at..]),
-            _ => url.to_owned(),
-        };
+        let url = brisk::logging::redact_url(url);
         Ok(PgBroker(Arc::new(Shared {
             config,
             url,

@@ -115,10 +115,11 @@ impl Redis {
 
     /// The Redis at `url`. Only checks the URL; connects on first use.
     pub fn new(url: &str) -> Result<Redis, ConfigError> {
-        let client = redis::Client::open(url).map_err(|e| ConfigError(format!("{}: {e}", redact(url))))?;
+        let client = redis::Client::open(url)
+            .map_err(|e| ConfigError(format!("{}: {e}", brisk::logging::redact_url(url))))?;
         Ok(Redis(Arc::new(Inner {
             client,
-            url: redact(url),
+            url: brisk::logging::redact_url(url),
             options: Options::default(),
             manager: OnceCell::new(),
             down: AtomicBool::new(false),
@@ -270,30 +271,9 @@ pub(crate) fn is_unreachable(e: &RedisError) -> bool {
         )
 }
 
-/// A URL with its password hidden, for logs and errors.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => format!("{}***{}", &url[..scheme + 3], &url[at..]),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(redact("redis://u:secret@h:6379/0"), "redis://u:***@h:6379/0");
-        assert_eq!(redact("redis://secret@h"), "redis://***@h");
-        assert_eq!(redact("redis://h:6379"), "redis://h:6379");
-    }
 
     #[test]
     fn a_bad_url_is_refused_and_options_keep_the_url() {
