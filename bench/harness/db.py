@@ -375,6 +375,7 @@ def summarize(runs: list[dict]) -> dict:
             "cpu_us_per_req": min(cpu) if cpu else None, "cpu_us_per_req_rounds": [r["cpu_us_per_req"] for r in rs],
             "user_us_per_req": min(user) if user else None,
             "cpu_by_round": {r["round"]: r["cpu_us_per_req"] for r in rs if r["cpu_us_per_req"]},
+            "rps_by_round": {r["round"]: r["rps"] for r in rs if r["rps"]},
             "pg_cpu_us_per_req": min(pgc) if pgc else None,
             "peak_rss_kib": max(r["peak_rss_kib"] for r in rs),
             "server_cpu_util": best["server_cpu_util"], "wrk_cpu_util": best["wrk_cpu_util"],
@@ -395,6 +396,12 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
+def paired_ratios(mine: dict, theirs: dict, key: str) -> list[float]:
+    """mine ÷ theirs in each round both were measured in."""
+    a, b = mine.get(key) or {}, theirs.get(key) or {}
+    return [a[r] / b[r] for r in sorted(a) if r in b and b[r]]
+
+
 def goals(summary: dict) -> list[dict]:
     def cell(backend, endpoint, server):
         return summary.get(backend, {}).get(endpoint, {}).get(server)
@@ -413,7 +420,7 @@ def goals(summary: dict) -> list[dict]:
     for endpoint, bound in (("db", 1.15), ("fortunes", 1.15), ("queries", 1.3), ("updates", 1.3)):
         o = cell("pg", endpoint, "orm")
         ratio = o["cpu_vs_floor"] if o else None
-        note = ("the reads are the ORM's; the batched UPDATE is raw SQL (brisk-orm's `Raw`, values bound)"
+        note = ("the reads and the batched UPDATE are the ORM's (`QuerySet::bulk_update`)"
                 if endpoint == "updates" else "")
         checks.append(check(f"{LABELS[endpoint]}: brisk-orm CPU/request ÷ raw tokio-postgres'", ratio, bound,
                             ratio is not None and ratio <= bound, note))
@@ -422,9 +429,15 @@ def goals(summary: dict) -> list[dict]:
     checks = []
     for endpoint in ("db", "queries", "fortunes", "updates"):
         o, a = cell("pg", endpoint, "orm"), cell("pg", endpoint, "axum-pg")
-        checks.append(check(f"{LABELS[endpoint]}: brisk-orm requests/s vs axum + tokio-postgres'", o and o["rps"],
-                            a and a["rps"], bool(o and a and o["rps"] >= a["rps"]),
-                            f"ratio {o['rps'] / a['rps']:.2f}" if o and a else ""))
+        # Judged round by round: each round runs the servers back to back, so the ratio of
+        # one round's two figures cancels what drifts between rounds (PostgreSQL's caches and
+        # checkpoints, other load); the median of those ratios, not best against best.
+        paired = paired_ratios(o, a, "rps_by_round") if o and a else []
+        ratio = median(paired) if paired else (o["rps"] / a["rps"] if o and a and a["rps"] else None)
+        spread = f" (rounds {min(paired):.2f}–{max(paired):.2f})" if len(paired) > 1 else ""
+        checks.append(check(f"{LABELS[endpoint]}: brisk-orm requests/s ÷ axum + tokio-postgres', median of rounds",
+                            ratio, 1.0, ratio is not None and ratio >= 1.0,
+                            f"best rounds {o['rps']:,.0f} against {a['rps']:,.0f}{spread}" if o and a else ""))
     goal("brisk-orm at or above axum + tokio-postgres in requests per second on all four", checks)
     checks = []
     for endpoint in ("db", "fortunes"):
@@ -528,9 +541,12 @@ def markdown(result: dict) -> str:
         "- Every server is checked before it is measured: JSON shapes, `q` clamped to 1..500 (`0`, `foo`, `501`, empty), "
         "the fortunes page parsed back (escaped, sorted, the added fortune), and `/updates` read back from the table.",
         "- brisk-orm's `/updates`: the 20 reads are the ORM's (`QuerySet::filter(..).get`, run concurrently), the write is "
-        "ONE raw statement (`UPDATE world SET randomnumber = v.r FROM (VALUES (?::int, ?::int), ...)`, brisk-orm's "
-        "`Raw` with the 40 values bound, prepared once per connection) because brisk-orm has no per-row-value bulk "
-        "update. The floor, axum and sqlx send the same statement, prepared, with bound values; Django uses `bulk_update` (one UPDATE ... CASE); SQLAlchemy flushes one executemany.",
+        "ONE statement, `World::objects().bulk_update(&worlds, (World::random_number(),), &db)` (`UPDATE world SET "
+        "randomnumber = v.randomnumber FROM (VALUES ($1, $2), ...) AS v WHERE world.id = v.id`, typed casts on the values, the 40 values bound, prepared "
+        "once per connection). The floor, axum and sqlx send the same statement, prepared, with bound values; Django "
+        "uses `bulk_update` (one UPDATE ... CASE); SQLAlchemy flushes one executemany.",
+        "- Requests per second against axum + tokio-postgres are judged round by round: the median of brisk-orm's "
+        "requests/s ÷ axum's in the same round (servers back to back in each round), not the best round of each.",
         "- Connections: brisk-orm 2 shared pipelined PostgreSQL connections (its default); raw tokio-postgres and "
         "axum + tokio-postgres 1 pipelined connection; sqlx a pool of 16; Django one per gunicorn thread (4); "
         "SQLAlchemy its default pool (5 + 10). SQLite: brisk-orm 4 reader threads (default), rusqlite 4 threads, sqlx 4 "

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::Work;
-use crate::backend::{pg_rows, sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Target};
+use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
 use crate::value::Value;
@@ -135,7 +135,7 @@ impl Transaction {
     ) -> Result<Vec<R>, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read)).await,
-            Backend::Postgres(_) => pg_rows(self.pg()?.query(&sql, &values).await?, &read),
+            Backend::Postgres(_) => self.pg()?.fetch(&sql, &values, &read).await,
         }
     }
 

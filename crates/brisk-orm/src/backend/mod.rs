@@ -246,10 +246,6 @@ fn sqlite_params(values: &[Value]) -> impl rusqlite::Params + '_ {
     rusqlite::params_from_iter(values.iter().map(SqliteParam))
 }
 
-pub(crate) fn pg_rows<R>(rows: Vec<tokio_postgres::Row>, read: &impl Reader<R>) -> Result<Vec<R>, Error> {
-    rows.iter().map(|row| read(&RowRef::postgres_row(row))).collect()
-}
-
 fn failed<R: Send + 'static>(e: Error) -> BoxStream<'static, Result<R, Error>> {
     Box::pin(stream::once(async move { Err(e) }))
 }
@@ -370,9 +366,7 @@ impl Target<'_> {
                     pool.run(write, move |conn| sqlite_fetch_into(conn, &sql, &values, &read, out)).await
                 }
                 Backend::Postgres(pool) => {
-                    let rows =
-                        Box::pin(pool.on_shared(|c| async move { c.query(&sql, &values).await })).await?;
-                    pg_rows(rows, &read)
+                    Box::pin(pool.on_shared(|c| async move { c.fetch(&sql, &values, &read).await })).await
                 }
             },
             Target::Tx(tx) => Box::pin(tx.fetch(sql.into(), values, read)).await,

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::backend::bind::{PgOwned, PgParam};
 use crate::backend::TextHasher;
 use crate::error::{from_pg, Error};
-use crate::value::Value;
+use crate::value::{RowRef, Value};
 
 /// Statements kept per connection before the cache starts over.
 const STATEMENT_CACHE: usize = 512;
@@ -50,12 +50,23 @@ impl PgConn {
         Ok(statement)
     }
 
-    /// Runs a prepared query and returns its rows.
-    pub(crate) async fn query(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>, Error> {
+    /// Runs a prepared query and reads each row with `read` as it arrives: the parameters are
+    /// bound straight from `values` and no list of driver rows is kept in between (two
+    /// allocations and a copy per query fewer than `Client::query`).
+    pub(crate) async fn fetch<R>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        read: &impl Fn(&RowRef<'_>) -> Result<R, Error>,
+    ) -> Result<Vec<R>, Error> {
         let statement = self.statement(sql).await?;
-        let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.query(&statement, &refs).await.map_err(from_pg)
+        let rows = self.client.query_raw(&statement, values.iter().map(PgParam)).await.map_err(from_pg)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(from_pg)? {
+            out.push(read(&RowRef::postgres_row(&row))?);
+        }
+        Ok(out)
     }
 
     /// Runs a prepared query and hands its rows over as the server sends them.
@@ -72,9 +83,7 @@ impl PgConn {
     /// Runs a prepared statement and returns how many rows it touched.
     pub(crate) async fn execute(&self, sql: &str, values: &[Value]) -> Result<u64, Error> {
         let statement = self.statement(sql).await?;
-        let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&statement, &refs).await.map_err(from_pg)
+        self.client.execute_raw(&statement, values.iter().map(PgParam)).await.map_err(from_pg)
     }
 
     /// Runs SQL text without parameters (transaction control, DDL).
