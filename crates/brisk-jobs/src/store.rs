@@ -10,6 +10,8 @@
 //! be forgotten, the enqueue, commits with the caller's transaction at the database's own
 //! durability.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use brisk_orm::{Database, DateTime, Dialect, Error, Executor, Raw};
 
 use crate::model::{JobRecord, COLUMNS};
@@ -36,6 +38,15 @@ const RELAXED: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS
 /// rows are chosen with `FOR UPDATE SKIP LOCKED` (concurrent claimers never wait for nor take
 /// each other's rows); on SQLite each statement runs on the one writer, an immediate write
 /// transaction of its own.
+///
+/// On SQLite the selects name their index (`INDEXED BY`): without `ANALYZE` statistics (an
+/// app's database seldom has them) SQLite's planner prefers the model's index `(state, queue,
+/// run_at)` for the due jobs, as it constrains more columns, and then reads *every* due job of
+/// the queue (and its row, for `name` and `priority`) and sorts them all to keep `LIMIT`: each
+/// claim cost time in proportion to the backlog (a drain of 20,000 waiting jobs spent most of
+/// its CPU there). The partial index in claim order stops after `LIMIT` rows. A database
+/// without the indexes (tables made by `create_tables`, or a later table rebuild that dropped
+/// them) answers "no such index": the runner then claims with the plain statements.
 pub(crate) struct Claims {
     dialect: Dialect,
     names: Vec<String>,
@@ -43,14 +54,24 @@ pub(crate) struct Claims {
     expired: String,
     /// The available jobs whose `run_at` has come.
     due: String,
+    /// SQLite: `expired` and `due` naming their partial indexes, while `indexed` holds.
+    expired_indexed: String,
+    due_indexed: String,
+    /// SQLite: false once a claim found the partial indexes missing.
+    indexed: AtomicBool,
 }
+
+/// The partial indexes of migration `0002_claim_indexes`.
+const DUE_INDEX: &str = "jobs_job_claim_available";
+const EXPIRED_INDEX: &str = "jobs_job_claim_expired";
 
 impl Claims {
     pub(crate) fn new(dialect: Dialect, names: &[&str]) -> Claims {
-        let statement = |filter: &str, order: &str| {
+        let statement = |filter: &str, order: &str, index: Option<&str>| {
             let marks = vec!["?"; names.len()].join(", ");
+            let indexed = index.map(|i| format!(" INDEXED BY {i}")).unwrap_or_default();
             let chosen = format!(
-                "SELECT id FROM jobs_job WHERE {filter} AND name IN ({marks}) ORDER BY {order} LIMIT ?"
+                "SELECT id FROM jobs_job{indexed} WHERE {filter} AND name IN ({marks}) ORDER BY {order} LIMIT ?"
             );
             let set =
                 "state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, started_at = ?";
@@ -66,11 +87,27 @@ impl Claims {
                 }
             }
         };
+        let expired = |index| statement(EXPIRED_FILTER, "locked_until", index);
+        let due = |index| statement(DUE_FILTER, "priority DESC, run_at, id", index);
+        let sqlite = dialect == Dialect::Sqlite;
         Claims {
             dialect,
             names: names.iter().map(|n| (*n).to_owned()).collect(),
-            expired: statement("state = 'running' AND queue = ? AND locked_until < ?", "locked_until"),
-            due: statement("state = 'available' AND queue = ? AND run_at <= ?", "priority DESC, run_at, id"),
+            expired: expired(None),
+            due: due(None),
+            expired_indexed: expired(Some(EXPIRED_INDEX)),
+            due_indexed: due(Some(DUE_INDEX)),
+            indexed: AtomicBool::new(sqlite),
+        }
+    }
+
+    /// The statement claiming the expired jobs (`expired`) or the due ones.
+    fn statement(&self, expired: bool) -> &str {
+        match (self.indexed.load(Ordering::Relaxed), expired) {
+            (true, true) => &self.expired_indexed,
+            (true, false) => &self.due_indexed,
+            (false, true) => &self.expired,
+            (false, false) => &self.due,
         }
     }
 
@@ -90,12 +127,11 @@ impl Claims {
         }
         let now = DateTime::now();
         let mut rows = match expired {
-            true => self.run(db, &self.expired, queue, worker, limit, lease_until, now).await?,
+            true => self.run(db, true, queue, worker, limit, lease_until, now).await?,
             false => Vec::new(),
         };
         if rows.len() < limit {
-            let mut due =
-                self.run(db, &self.due, queue, worker, limit - rows.len(), lease_until, now).await?;
+            let mut due = self.run(db, false, queue, worker, limit - rows.len(), lease_until, now).await?;
             due.sort_by(|a, b| {
                 b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id))
             });
@@ -104,12 +140,15 @@ impl Claims {
         Ok(rows)
     }
 
-    /// One claim statement, bound (PostgreSQL binds the chosen rows' parameters first).
+    /// One claim statement (of the expired jobs, or the due ones), bound (PostgreSQL binds the
+    /// chosen rows' parameters first). On SQLite, when the partial indexes are missing, the
+    /// statement is run again without naming them (nothing was written: the statement failed
+    /// to prepare), and so are the runner's next claims.
     #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         db: &Database,
-        sql: &str,
+        expired: bool,
         queue: &str,
         worker: &str,
         limit: usize,
@@ -125,13 +164,24 @@ impl Claims {
             raw.bind(limit)
         };
         let claimed = |raw: Raw| raw.bind(worker.to_owned()).bind(lease_until).bind(now);
-        let raw = match self.dialect {
+        let bound = |sql: &str| match self.dialect {
             Dialect::Postgres => claimed(chosen(Raw::new(sql))),
             Dialect::Sqlite => chosen(claimed(Raw::new(sql))),
         };
-        raw.fetch(db).await
+        let indexed = self.indexed.load(Ordering::Relaxed);
+        match bound(self.statement(expired)).fetch(db).await {
+            Err(e) if indexed && e.to_string().contains("no such index") => {
+                tracing::debug!(target: "brisk_jobs", error = %e, "the claim indexes are missing (no `migrate`?): claiming without them");
+                self.indexed.store(false, Ordering::Relaxed);
+                bound(self.statement(expired)).fetch(db).await
+            }
+            answer => answer,
+        }
     }
 }
+
+const EXPIRED_FILTER: &str = "state = 'running' AND queue = ? AND locked_until < ?";
+const DUE_FILTER: &str = "state = 'available' AND queue = ? AND run_at <= ?";
 
 /// The attempts `done` (job id, attempt) claimed by `worker` succeeded: one statement for
 /// all of them (at most a few hundred: the caller batches what finished meanwhile).
@@ -324,9 +374,78 @@ fn truncate(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{padded, RELAXED};
+    use super::{padded, Claims, RELAXED};
+    use brisk_orm::migrations::Migrator;
     use brisk_orm::testing::TestDatabase;
-    use brisk_orm::Raw;
+    use brisk_orm::{DateTime, Dialect, Raw};
+
+    /// On SQLite without `ANALYZE` statistics (as a migrated app's database is), the claims
+    /// read the partial indexes in claim order: not the model's `(state, queue, run_at)` index,
+    /// which made every claim read and sort all the due jobs of the queue.
+    #[tokio::test]
+    async fn sqlite_claims_use_the_partial_indexes_without_statistics() {
+        let test = TestDatabase::empty_sqlite().expect("sqlite");
+        let db = test.database();
+        Migrator::new(db.clone(), Vec::new())
+            .expect("the shipped migrations")
+            .migrate()
+            .await
+            .expect("migrate");
+        db.execute_raw(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 5000) \
+             INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+             created_at) SELECT 'default', 'record', '{}', 'available', 0, 0, 5, '2026-01-01 00:00:00', \
+             '2026-01-01 00:00:00' FROM s",
+        )
+        .await
+        .expect("5,000 waiting jobs");
+        let claims = Claims::new(Dialect::Sqlite, &["record"]);
+        for (expired, index) in [(false, "jobs_job_claim_available"), (true, "jobs_job_claim_expired")] {
+            let now = DateTime::now();
+            let rows: Vec<(i64, i64, i64, String)> =
+                Raw::new(format!("EXPLAIN QUERY PLAN {}", claims.statement(expired)))
+                    .bind("w".to_owned())
+                    .bind(now)
+                    .bind(now)
+                    .bind("default".to_owned())
+                    .bind(now)
+                    .bind("record".to_owned())
+                    .bind(8i64)
+                    .fetch(&db)
+                    .await
+                    .expect("explain");
+            let plan = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n");
+            assert!(plan.contains(index), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort of every waiting job: {plan}");
+        }
+    }
+
+    /// Without the partial indexes (tables made by `create_tables`), the claims fall back to
+    /// the plain statements.
+    #[tokio::test]
+    async fn sqlite_claims_work_without_the_partial_indexes() {
+        let test = TestDatabase::sqlite().await.expect("sqlite");
+        let db = test.database();
+        Raw::new(
+            "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+             created_at) VALUES ('default', 'record', '{}', 'available', 0, 0, 5, ?, ?)",
+        )
+        .bind(DateTime::now())
+        .bind(DateTime::now())
+        .execute(&db)
+        .await
+        .expect("a job");
+        let claims = Claims::new(Dialect::Sqlite, &["record"]);
+        let lease = crate::lease::lease_end(std::time::Duration::from_secs(30));
+        let jobs =
+            claims.claim(&db, "default", "w", 8, lease, true).await.expect("claims without the indexes");
+        assert_eq!(jobs.len(), 1);
+        assert!(
+            !claims.indexed.load(std::sync::atomic::Ordering::Relaxed),
+            "fell back to the plain statements"
+        );
+        assert!(claims.claim(&db, "default", "w", 8, lease, true).await.expect("again").is_empty());
+    }
 
     /// The worker's statements commit without waiting for the WAL flush: the setting holds in
     /// the statement's own transaction, and is gone for the next statement on the same shared
