@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use brisk::cache::Cache;
+use brisk::cache::{Cache, ResponseCache};
 use brisk::http::StatusCode;
 use brisk::prelude::*;
 use brisk::pubsub::{Broker, Delivery};
@@ -23,6 +23,17 @@ async fn count(cache: Cache) -> Result<String> {
 
 async fn plain() -> &'static str {
     "no Redis needed"
+}
+
+/// A cached page: each answer made (not served from the cache) has the next number.
+async fn page(State(made): State<std::sync::Arc<std::sync::atomic::AtomicUsize>>) -> String {
+    format!("page {}", made.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+}
+
+/// `/cached`'s status, `X-Cache` and body.
+async fn cached(app: &TestClient) -> (StatusCode, Option<String>, String) {
+    let res = app.get("/cached").send().await;
+    (res.status(), res.header("x-cache").map(str::to_owned), res.text())
 }
 
 fn retry_after(e: &brisk::Error) -> Option<String> {
@@ -51,8 +62,14 @@ async fn redis_restarted_under_the_same_clients() {
         .expect("URL")
         .with_prefix("restart:")
         .with_retry_after(Duration::from_secs(2));
+    let made = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let app = TestClient::new(
-        App::new().install(redis.clone()).route("/count", post(count)).route("/plain", get(plain)),
+        App::new()
+            .install(redis.clone())
+            .with_state(made.clone())
+            .route("/count", post(count))
+            .route("/plain", get(plain))
+            .route("/cached", get(page).layer(ResponseCache::new(Duration::from_secs(60)))),
     );
     let limits = redis.rate_limits();
     let sessions = redis.sessions();
@@ -60,8 +77,10 @@ async fn redis_restarted_under_the_same_clients() {
     let publisher = Redis::new(&server.url()).expect("URL").with_prefix("restart:").broker();
     let quota = Quota::new(100, Duration::from_secs(60));
 
-    // Up: everything works.
+    // Up: everything works; the page is made once, then served from Redis.
     assert_eq!(app.post("/count").send().await.text(), "1");
+    assert_eq!(cached(&app).await, (StatusCode::OK, Some("MISS".into()), "page 1".into()));
+    assert_eq!(cached(&app).await, (StatusCode::OK, Some("HIT".into()), "page 1".into()));
     assert!(limits.check("k", quota).await.expect("check").allowed);
     let mut sub = broker.subscribe("events").await.expect("subscribe");
     publisher.publish("events", "before".into()).await.expect("publish");
@@ -75,6 +94,10 @@ async fn redis_restarted_under_the_same_clients() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.header("retry-after"), Some("2"));
     assert_eq!(app.get("/plain").send().await.status(), StatusCode::OK);
+    // The response cache is skipped, not a failure: the page is made afresh each time, with
+    // no `X-Cache` (the layer could not look).
+    assert_eq!(cached(&app).await, (StatusCode::OK, None, "page 2".into()));
+    assert_eq!(cached(&app).await, (StatusCode::OK, None, "page 3".into()));
     let e = limits.check("k", quota).await.expect_err("no limit without Redis");
     assert_eq!((e.status(), retry_after(&e).as_deref()), (StatusCode::SERVICE_UNAVAILABLE, Some("2")));
     let e = sessions.load("AAAAAAAAAAAAAAAAAAAAAA").await.expect_err("no sessions without Redis");
@@ -99,6 +122,9 @@ async fn redis_restarted_under_the_same_clients() {
     })
     .await;
     assert_eq!(visits, "1");
+    // The cache fills again (the restarted server kept nothing): made once more, then a hit.
+    assert_eq!(cached(&app).await, (StatusCode::OK, Some("MISS".into()), "page 4".into()));
+    assert_eq!(cached(&app).await, (StatusCode::OK, Some("HIT".into()), "page 4".into()));
     assert!(until_ok(|| limits.check("k", quota)).await.allowed);
     assert!(until_ok(|| sessions.load("AAAAAAAAAAAAAAAAAAAAAA")).await.is_none());
     until_ok(|| redis.ping()).await;
