@@ -256,6 +256,56 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
     }
 }
 
+/// The database refuses to record a finished job (a trigger raises on `state = 'done'`, as a
+/// lost connection or a full disk would fail the write): nothing is lost and nothing runs
+/// twice. The worker keeps the claim (its lease renewed) and writes again, backing off, until
+/// the database takes the write: then the job is done, after one run and one attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_job_the_database_refuses_to_record_keeps_its_claim_until_written() {
+    for test in backends().await {
+        let db = test.database();
+        let (refuse, allow) = match db.dialect() {
+            brisk_orm::Dialect::Sqlite => (
+                vec![
+                    "CREATE TRIGGER refuse_done BEFORE UPDATE OF state ON jobs_job \
+                      WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+                ],
+                "DROP TRIGGER refuse_done",
+            ),
+            brisk_orm::Dialect::Postgres => (
+                vec![
+                    "CREATE FUNCTION refuse_done() RETURNS trigger AS $$ BEGIN \
+                     IF NEW.state = 'done' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                     RETURN NEW; END $$ LANGUAGE plpgsql",
+                    "CREATE TRIGGER refuse_done BEFORE UPDATE ON jobs_job FOR EACH ROW \
+                     EXECUTE FUNCTION refuse_done()",
+                ],
+                "DROP TRIGGER refuse_done ON jobs_job",
+            ),
+        };
+        for sql in refuse {
+            db.execute_raw(sql).await.expect("the refusing trigger");
+        }
+        let runner = quick().lease(Duration::from_millis(600)).start(&db).expect("start");
+        let id = Record { k: "unrecorded".into() }.enqueue(&db).await.expect("e").expect("id");
+        eventually("run", || async { run_count(&db).await == 1 }).await;
+        // Three leases long, the refused write is tried again and again: the claim is kept
+        // (renewed), so no other claim runs the job a second time.
+        tokio::time::sleep(Duration::from_millis(1800)).await;
+        let row = job(&db, id).await;
+        assert_eq!((row.state, row.locked_by.as_deref()), (JobState::Running, Some(runner.worker_id())));
+        assert!(row.locked_until.expect("a lease") > DateTime::now(), "the lease is renewed");
+        assert_eq!(run_count(&db).await, 1, "not run again while its outcome waits to be written");
+        db.execute_raw(allow).await.expect("writes taken again");
+        eventually("done once written", || async { job(&db, id).await.state == JobState::Done }).await;
+        runner.shutdown().await;
+        let row = job(&db, id).await;
+        assert_eq!(runs(&db).await, ["unrecorded"]);
+        assert_eq!(row.attempts, 1);
+        assert_eq!((row.locked_by, row.locked_until), (None, None));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lease_is_renewed_while_a_job_runs() {
     for test in backends().await {
