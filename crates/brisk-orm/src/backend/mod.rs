@@ -411,6 +411,11 @@ impl Target<'_> {
 
     /// Runs a statement and counts the rows it touched.
     pub(crate) async fn execute(self, sql: String, values: Vec<Value>) -> Result<u64, Error> {
+        self.execute_sql(Sql::Built(sql), values).await
+    }
+
+    /// [`Target::execute`] for SQL that may be shared (a cached statement's text).
+    pub(crate) async fn execute_sql(self, sql: Sql, values: Vec<Value>) -> Result<u64, Error> {
         self.database().count_query();
         // Boxed where large, as in `fetch_sql`.
         match self {
@@ -422,7 +427,7 @@ impl Target<'_> {
                     Box::pin(pool.on_shared(|c| async move { c.execute(&sql, &values).await })).await
                 }
             },
-            Target::Tx(tx) => Box::pin(tx.execute(sql, values)).await,
+            Target::Tx(tx) => Box::pin(tx.execute(sql.into(), values)).await,
         }
     }
 }
