@@ -180,6 +180,35 @@ async fn json_optional_and_nested_locations() {
     assert_eq!(client.post("/maybe").json(&json!({"lines": 1})).send().await.status(), 422);
 }
 
+/// serde reads a struct from an array of its fields too; a body gets the object the schema
+/// describes or a 422 (schemathesis sent `"stream_options": []` to the showcase's chat).
+#[tokio::test]
+async fn an_array_where_an_object_belongs_is_a_422() {
+    #[derive(Deserialize, JsonSchema, Validate)]
+    struct Options {
+        #[serde(default)]
+        include_usage: Option<bool>,
+    }
+    #[derive(Deserialize, JsonSchema, Validate)]
+    struct Ask {
+        model: String,
+        #[serde(default)]
+        options: Option<Options>,
+    }
+    async fn ask(Json(a): Json<Ask>) -> String {
+        format!("{}:{:?}", a.model, a.options.and_then(|o| o.include_usage))
+    }
+    let client = TestClient::new(App::new().route("/ask", post(ask)));
+    let ok = client.post("/ask").json(&json!({"model": "m", "options": {"include_usage": true}})).send().await;
+    assert_eq!(ok.text(), "m:Some(true)");
+    for body in [json!({"model": "m", "options": []}), json!(["m"]), json!(["m", {}])] {
+        let res = client.post("/ask").json(&body).send().await;
+        assert_eq!(res.status(), 422, "{body}: {}", res.text());
+        let errs = errors(&res);
+        assert!(errs[0]["type"].as_str().is_some_and(|t| t.ends_with("_type")), "{body}: {errs:?}");
+    }
+}
+
 #[tokio::test]
 async fn deep_json_is_refused() {
     async fn any(Json(v): Json<Value>) -> String {

@@ -93,6 +93,7 @@ mod custom;
 mod json_tree;
 mod messages;
 mod model;
+mod objects_only;
 pub mod rules;
 mod schema;
 mod strings;

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::objects_only;
 use super::rules::RuleTarget;
 use super::schema::CompiledSchema;
 use super::walk::{self, StringSource};
@@ -106,7 +107,7 @@ where
         }
     };
     let loc = Loc::root("body");
-    let (typed, fallback) = match serde_json::from_str::<T>(text) {
+    let (typed, fallback) = match objects_only::from_str::<T>(text) {
         Ok(value) if value.is_valid() => {
             let issues = custom::check(&value);
             if issues.is_empty() {
@@ -127,7 +128,7 @@ where
             if errors.is_empty() && fallback.is_some() {
                 // The schema accepts what strict serde refused (an integral float for an
                 // integer): read it again with those floats as integers.
-                if let Ok(value) = serde_json::from_value::<T>(node.to_value_integral()) {
+                if let Ok(value) = objects_only::from_value::<T>(node.to_value_integral()) {
                     if value.is_valid() {
                         let issues = custom::check(&value);
                         if issues.is_empty() {
