@@ -199,7 +199,8 @@ async fn an_array_where_an_object_belongs_is_a_422() {
         format!("{}:{:?}", a.model, a.options.and_then(|o| o.include_usage))
     }
     let client = TestClient::new(App::new().route("/ask", post(ask)));
-    let ok = client.post("/ask").json(&json!({"model": "m", "options": {"include_usage": true}})).send().await;
+    let ok =
+        client.post("/ask").json(&json!({"model": "m", "options": {"include_usage": true}})).send().await;
     assert_eq!(ok.text(), "m:Some(true)");
     for body in [json!({"model": "m", "options": []}), json!(["m"]), json!(["m", {}])] {
         let res = client.post("/ask").json(&body).send().await;
