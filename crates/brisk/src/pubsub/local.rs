@@ -1,15 +1,11 @@
-//! [`LocalBroker`]: the in-process [`Broker`], one tokio broadcast channel per channel name.
+//! [`LocalBroker`]: the in-process [`Broker`], a [`Fanout`] with nothing behind it.
 
-use std::collections::HashMap;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::Stream;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::broker::{Broker, Delivery, Subscription};
+use super::fanout::{fanout_subscription, Fanout, FanoutOwner};
 use crate::error::Error;
 use crate::handler::BoxFuture;
 
@@ -17,20 +13,31 @@ use crate::handler::BoxFuture;
 /// [`Delivery::Gap`].
 pub const DEFAULT_CAPACITY: usize = 1024;
 
-type Channels = Mutex<HashMap<String, broadcast::Sender<Bytes>>>;
-
 /// The broker of one process (the app's default): a tokio broadcast channel per channel
-/// name, made by its first subscriber and dropped with its last. Publishing to a channel no
-/// one listens to costs a map lookup. A subscriber more than [`DEFAULT_CAPACITY`] messages
-/// behind (see [`LocalBroker::with_capacity`]) loses the oldest and gets a
-/// [`Delivery::Gap`] in their place.
+/// name, made by its first subscriber and dropped with its last (the same [`Fanout`] the
+/// server-backed brokers deliver through). Publishing to a channel no one listens to costs a
+/// map lookup. A subscriber more than [`DEFAULT_CAPACITY`] messages behind (see
+/// [`LocalBroker::with_capacity`]) loses the oldest and gets a [`Delivery::Gap`] in their
+/// place.
 ///
 /// Reaches only this process's subscribers: for several processes use brisk-redis's
 /// `RedisBroker` (or brisk-orm's PostgreSQL broker).
 #[derive(Clone)]
 pub struct LocalBroker {
-    channels: Arc<Channels>,
-    capacity: usize,
+    inner: Arc<Local>,
+}
+
+/// What the subscriptions hold weakly: the fan-out, with no server to unsubscribe from.
+struct Local {
+    fanout: Fanout,
+}
+
+impl FanoutOwner for Local {
+    fn fanout(&self) -> &Fanout {
+        &self.fanout
+    }
+
+    fn left(&self, _channel: String) {}
 }
 
 impl Default for LocalBroker {
@@ -41,12 +48,8 @@ impl Default for LocalBroker {
 
 impl std::fmt::Debug for LocalBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalBroker").field("channels", &lock(&self.channels).len()).finish()
+        f.debug_struct("LocalBroker").field("channels", &self.channels()).finish()
     }
-}
-
-fn lock(channels: &Channels) -> MutexGuard<'_, HashMap<String, broadcast::Sender<Bytes>>> {
-    channels.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LocalBroker {
@@ -57,81 +60,25 @@ impl LocalBroker {
 
     /// A broker whose subscribers may fall `capacity` messages behind (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
-        LocalBroker { channels: Arc::default(), capacity: capacity.max(1) }
+        LocalBroker { inner: Arc::new(Local { fanout: Fanout::with_capacity(capacity) }) }
     }
 
     /// How many channels have subscribers.
     pub fn channels(&self) -> usize {
-        lock(&self.channels).len()
+        self.inner.fanout.channels().len()
     }
 }
 
 impl Broker for LocalBroker {
     fn publish<'a>(&'a self, channel: &'a str, payload: Bytes) -> BoxFuture<'a, Result<(), Error>> {
-        let mut channels = lock(&self.channels);
-        if let Some(sender) = channels.get(channel) {
-            if sender.send(payload).is_err() {
-                // Every subscriber went away: the channel goes too.
-                channels.remove(channel);
-            }
-        }
+        self.inner.fanout.deliver(channel, Delivery::Message(payload));
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Subscription, Error>> {
-        let receiver = {
-            let mut channels = lock(&self.channels);
-            match channels.get(channel) {
-                Some(sender) => sender.subscribe(),
-                None => {
-                    let (sender, receiver) = broadcast::channel(self.capacity);
-                    channels.insert(channel.to_owned(), sender);
-                    receiver
-                }
-            }
-        };
-        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            match receiver.recv().await {
-                Ok(payload) => Some((Delivery::Message(payload), receiver)),
-                Err(RecvError::Lagged(_)) => Some((Delivery::Gap, receiver)),
-                Err(RecvError::Closed) => None,
-            }
-        });
-        let subscription = Listening {
-            stream: Box::pin(stream),
-            _leave: Leave { channels: Arc::downgrade(&self.channels), channel: channel.to_owned() },
-        };
-        Box::pin(std::future::ready(Ok(Box::pin(subscription) as Subscription)))
-    }
-}
-
-/// A subscription: the receiver's stream, then (dropped after it) the guard that removes the
-/// channel when this was its last subscriber.
-struct Listening<S> {
-    stream: Pin<Box<S>>,
-    _leave: Leave,
-}
-
-impl<S: Stream<Item = Delivery>> Stream for Listening<S> {
-    type Item = Delivery;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
-        self.stream.as_mut().poll_next(cx)
-    }
-}
-
-struct Leave {
-    channels: Weak<Channels>,
-    channel: String,
-}
-
-impl Drop for Leave {
-    fn drop(&mut self) {
-        let Some(channels) = self.channels.upgrade() else { return };
-        let mut channels = lock(&channels);
-        if channels.get(&self.channel).is_some_and(|sender| sender.receiver_count() == 0) {
-            channels.remove(&self.channel);
-        }
+        let receiver = self.inner.fanout.join(channel);
+        let subscription = fanout_subscription(receiver, channel.to_owned(), Arc::downgrade(&self.inner));
+        Box::pin(std::future::ready(Ok(subscription)))
     }
 }
 
