@@ -675,6 +675,7 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
     let indexes = attrs.indexes.iter().map(|set| quote!(&[#(#set),*]));
     let unique_together = attrs.unique_together.iter().map(|set| quote!(&[#(#set),*]));
     let name_str = name.to_string();
+    let value_indexes = 0..values.len();
     let touch_body = if touches.is_empty() { quote!(let _ = adding;) } else { quote!(#(#touches)*) };
 
     Ok(quote! {
@@ -720,6 +721,12 @@ fn model(input: DeriveInput) -> syn::Result<Tokens> {
             }
             fn values(&self) -> ::std::vec::Vec<::brisk_orm::Value> {
                 ::std::vec![#(#values),*]
+            }
+            fn value_at(&self, index: usize) -> ::core::option::Option<::brisk_orm::Value> {
+                match index {
+                    #(#value_indexes => ::core::option::Option::Some(#values),)*
+                    _ => ::core::option::Option::None,
+                }
             }
             fn pk_value(&self) -> ::brisk_orm::Value {
                 ::brisk_orm::SqlType::to_value(&self.#pk)

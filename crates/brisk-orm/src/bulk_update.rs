@@ -79,15 +79,14 @@ impl<M: Model> QuerySet<M> {
         for chunk in rows.chunks((MAX_VALUES / per_row).max(1)) {
             let mut values = Vec::with_capacity(chunk.len() * per_row);
             for row in chunk {
-                let all = row.values();
                 if row.pk_is_unset() {
                     return Err(Error::Config(format!(
                         "bulk_update() of a {} never saved (no primary key)",
                         meta.name
                     )));
                 }
-                values.push(all.get(pk_at).cloned().unwrap_or_else(|| row.pk_value()));
-                values.extend(set.iter().map(|&i| all.get(i).cloned().unwrap_or(Value::Bool(None))));
+                values.push(row.value_at(pk_at).unwrap_or_else(|| row.pk_value()));
+                values.extend(set.iter().map(|&i| row.value_at(i).unwrap_or(Value::Bool(None))));
             }
             let kinds: Vec<(ColumnKind, &'static str)> = std::iter::once((pk.kind, pk.column))
                 .chain(set.iter().map(|&i| (meta.fields[i].kind, meta.fields[i].column)))

@@ -49,6 +49,12 @@ pub trait Model: FromRow + Sync {
     /// The value of every field, in declaration order.
     fn values(&self) -> Vec<Value>;
 
+    /// The value of the field at `index` in declaration order (what `values()[index]` is,
+    /// without making the others); `None` past the last field.
+    fn value_at(&self, index: usize) -> Option<Value> {
+        self.values().into_iter().nth(index)
+    }
+
     /// The primary key's value.
     fn pk_value(&self) -> Value;
 

@@ -255,3 +255,16 @@ fn datetimes_with_an_offset_are_read_as_utc() {
     assert_eq!(serde_json::to_string(&local).unwrap(), r#""2024-01-01T10:00:00.000001Z""#);
     assert!(serde_json::from_str::<DateTime>(r#""yesterday""#).is_err());
 }
+
+/// `value_at(i)` is `values()[i]` for every field (`bulk_update` reads a row's fields one by
+/// one with it), and nothing past the last.
+#[test]
+fn each_fields_value_is_read_alone_as_in_the_list_of_all() {
+    let sample = extreme(7, 0.5);
+    let all = sample.values();
+    assert_eq!(all.len(), Sample::META.fields.len());
+    for (i, value) in all.iter().enumerate() {
+        assert_eq!(sample.value_at(i).as_ref(), Some(value), "field {i}");
+    }
+    assert_eq!(sample.value_at(all.len()), None);
+}
