@@ -27,7 +27,9 @@ pub struct DbOptions {
     /// SQLite: reader threads beside the one writer (default 4; an in-memory database has
     /// only the writer). PostgreSQL: shared, pipelined connections (default: one per core
     /// the process may run on, at most 4 — as TechEmpower's fastest entries use one per
-    /// thread; more connections only add PostgreSQL backends to switch between).
+    /// thread; more connections only add PostgreSQL backends to switch between). Each thread
+    /// sends its queries on one of them (threads numbered as they first query, thread `n` on
+    /// connection `n % connections`), so a request's concurrent queries go out together.
     pub connections: Option<usize>,
     /// PostgreSQL: at most this many transactions at once, each on its own connection
     /// (default 8).

@@ -8,9 +8,10 @@ use sea_query::{
     Alias, Asterisk, ExprTrait, InsertStatement, JoinType, NullOrdering, Order as SqlOrder, Query,
     SelectStatement,
 };
+use smallvec::SmallVec;
 
 use crate::aggregate::Aggregates;
-use crate::backend::{Dialect, Executor, Sql, Target};
+use crate::backend::{Dialect, Executor, Params, Sql, Target};
 use crate::condition::{comparable, Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
@@ -201,7 +202,9 @@ columns!(A 0, B 1, C 2, D 3, E 4, F 5);
 ///     .await?;
 /// ```
 pub struct QuerySet<M> {
-    filters: Vec<Node>,
+    /// Inline room for one: most QuerySets have one filter, and its Vec's first growth was
+    /// an allocation of four (~1 KB) for every query.
+    filters: SmallVec<[Node; 1]>,
     order: Option<Vec<Order<M>>>,
     limit: Option<u64>,
     offset: Option<u64>,
@@ -292,7 +295,7 @@ impl<M: Model> QuerySet<M> {
     /// Every row (ordered by the model's `ordering`, if it has one).
     pub fn new() -> Self {
         QuerySet {
-            filters: Vec::new(),
+            filters: SmallVec::new(),
             order: None,
             limit: None,
             offset: None,
@@ -563,7 +566,7 @@ impl<M: Model> QuerySet<M> {
     async fn fetch_models(
         &self,
         target: Target<'_>,
-        (sql, values): (Sql, Vec<Value>),
+        (sql, values): (Sql, Params<'_>),
     ) -> Result<Vec<M>, Error> {
         let mut rows = target.fetch_sql(false, sql, values, self.reader()).await?;
         for (what, run) in &self.prefetch {
@@ -581,8 +584,10 @@ impl<M: Model> QuerySet<M> {
         limit: Option<u64>,
         orders: &[Order<M>],
         build: impl FnOnce() -> (String, Vec<Value>),
-    ) -> (Sql, Vec<Value>) {
-        crate::shape::sql(|key, values| self.shape(key, values, dialect, what, limit, orders), build)
+    ) -> (Sql, Params<'static>) {
+        let (sql, values) =
+            crate::shape::sql(|key, values| self.shape(key, values, dialect, what, limit, orders), build);
+        (sql, values.into())
     }
 
     /// True when a top-level filter says `pk = value` (and the query is not sliced).
@@ -594,6 +599,27 @@ impl<M: Model> QuerySet<M> {
                 matches!(n, Node::Cmp { lhs: Operand::Column { column, path, .. }, op: crate::condition::CmpOp::Eq, rhs: Operand::Value(_), .. }
                     if *column == pk && path.len() == 0)
             })
+    }
+
+    /// The value and kind of the primary key when this QuerySet is `filter(pk = value)` and
+    /// nothing else: `get` finds that query's SQL by the model alone.
+    fn only_primary_key(&self) -> Option<(&Value, ColumnKind)> {
+        if self.limit.is_some()
+            || self.offset.is_some()
+            || !self.related.is_empty()
+            || !self.prefetch.is_empty()
+        {
+            return None;
+        }
+        match self.filters.as_slice() {
+            [Node::Cmp {
+                lhs: Operand::Column { column, path, .. },
+                op: crate::condition::CmpOp::Eq,
+                rhs: Operand::Value(value),
+                kind,
+            }] if *column == M::META.primary_key().column && path.len() == 0 => Some((value, *kind)),
+            _ => None,
+        }
     }
 
     /// Writes the shape key of a simple query and collects its values in binding order, or
@@ -864,12 +890,17 @@ impl<M: Model> QuerySet<M> {
         let target = ex.target();
         let dialect = target.dialect();
         // A filter on the primary key's value finds one row at most: no LIMIT to plan then.
-        let limit = if self.pins_primary_key() { self.limit } else { Some(2) };
-        let query = self.shaped(dialect, "get", limit, &[], || {
+        let only_primary_key = self.only_primary_key();
+        let limit = if only_primary_key.is_some() || self.pins_primary_key() { self.limit } else { Some(2) };
+        let build = || {
             let mut two = self.clone();
             two.limit = limit;
             dialect.build_select_fixed_limit(&two.select_with(dialect, self.columns_with_related(), &[]))
-        });
+        };
+        let query = match only_primary_key {
+            Some((value, kind)) => crate::shape::by_primary_key::<M>(dialect as u8, kind as u8, value, build),
+            None => self.shaped(dialect, "get", limit, &[], build),
+        };
         let mut rows = self.fetch_models(target, query).await?;
         match rows.len() {
             0 => Err(Error::DoesNotExist { model: M::META.name }),

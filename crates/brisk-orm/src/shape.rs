@@ -11,12 +11,13 @@
 //! written as bytes into a buffer the thread reuses, hashed eight bytes at a time, and the
 //! cached SQL is an `Arc<str>`, handed to the database thread without copying the text.
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::backend::{Sql, TextHasher};
+use crate::backend::{Params, Sql, TextHasher};
 use crate::value::Value;
 
 /// Shapes kept per thread before the cache starts over.
@@ -30,8 +31,13 @@ struct Shapes {
     key: Vec<u8>,
 }
 
+/// The SQL of `filter(pk = value).get()` for each model, dialect and key kind (`None`: not
+/// cacheable), by the model's type: no key to write.
+type ByPrimaryKey = HashMap<(TypeId, u8, u8), Option<Arc<str>>, BuildHasherDefault<TextHasher>>;
+
 thread_local! {
     static SHAPES: RefCell<Shapes> = RefCell::new(Shapes::default());
+    static BY_PRIMARY_KEY: RefCell<ByPrimaryKey> = RefCell::new(ByPrimaryKey::default());
 }
 
 /// A shape key being written. Every part has a fixed layout (names carry their length), so two
@@ -121,6 +127,39 @@ pub(crate) fn sql(
     }
 }
 
+/// The SQL and value of the commonest query of all, one row by its primary key
+/// (`filter(pk = value).get()` and nothing else), found by the model's type, the dialect and
+/// the key's kind (`shape` writes ~80 bytes of key for it). `build` makes the SQL the first
+/// time, and it is kept when its one value is `value`, as [`sql`] keeps a shape.
+pub(crate) fn by_primary_key<'v, M: 'static>(
+    dialect: u8,
+    kind: u8,
+    value: &'v Value,
+    build: impl FnOnce() -> (String, Vec<Value>),
+) -> (Sql, Params<'v>) {
+    let key = (TypeId::of::<M>(), dialect, kind);
+    let cached = BY_PRIMARY_KEY.with(|cache| cache.borrow().get(&key).cloned());
+    match cached {
+        Some(Some(sql)) => (Sql::Shared(sql), Params::One(value)),
+        Some(None) => {
+            let (sql, values) = build();
+            (Sql::Built(sql), Params::Owned(values))
+        }
+        None => {
+            let (sql, values) = build();
+            let keep = (values.len() == 1 && values[0] == *value).then(|| Arc::from(sql.as_str()));
+            BY_PRIMARY_KEY.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                if cache.len() >= CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(key, keep);
+            });
+            (Sql::Built(sql), Params::Owned(values))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +206,35 @@ mod tests {
         assert!(matches!(&second, Sql::Shared(s) if &**s == "SELECT 7"));
         assert_eq!(values, vec![Value::Int(Some(7))]);
         assert_eq!(builds, 1);
+    }
+
+    #[test]
+    fn a_primary_key_query_is_built_once_per_model_dialect_and_kind() {
+        struct A;
+        struct B;
+        let seven = Value::Int(Some(7));
+        let mut builds = 0;
+        let mut build = |sql: &str| {
+            builds += 1;
+            (sql.to_owned(), vec![Value::Int(Some(7))])
+        };
+        assert!(matches!(by_primary_key::<A>(0, 1, &seven, || build("A")).0, Sql::Built(_)));
+        assert!(matches!(by_primary_key::<B>(0, 1, &seven, || build("B")).0, Sql::Built(_)));
+        assert!(matches!(by_primary_key::<A>(1, 1, &seven, || build("A pg")).0, Sql::Built(_)));
+        let eight = Value::Int(Some(8));
+        let (sql, values) = by_primary_key::<A>(0, 1, &eight, || unreachable!("cached"));
+        assert!(matches!(&sql, Sql::Shared(s) if &**s == "A"));
+        assert_eq!(values.as_slice(), std::slice::from_ref(&eight));
+        let (sql, _) = by_primary_key::<B>(0, 1, &eight, || unreachable!("cached"));
+        assert!(matches!(&sql, Sql::Shared(s) if &**s == "B"));
+        assert_eq!(builds, 3);
+        // Built values that are not the query's own: never cached.
+        struct C;
+        for _ in 0..2 {
+            let (sql, values) = by_primary_key::<C>(0, 1, &seven, || ("C".to_owned(), vec![]));
+            assert!(matches!(sql, Sql::Built(_)));
+            assert!(values.as_slice().is_empty());
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::Work;
-use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Target};
+use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Sql, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
 use crate::value::Value;
@@ -129,7 +129,7 @@ impl Transaction {
 
     pub(crate) async fn fetch<R: Send + 'static>(
         &self,
-        sql: String,
+        sql: Sql,
         values: Vec<Value>,
         read: impl Reader<R>,
     ) -> Result<Vec<R>, Error> {
@@ -139,7 +139,7 @@ impl Transaction {
         }
     }
 
-    pub(crate) async fn execute(&self, sql: String, values: Vec<Value>) -> Result<u64, Error> {
+    pub(crate) async fn execute(&self, sql: Sql, values: Vec<Value>) -> Result<u64, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_execute(conn, &sql, &values)).await,
             Backend::Postgres(_) => self.pg()?.execute(&sql, &values).await,

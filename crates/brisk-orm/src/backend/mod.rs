@@ -144,6 +144,36 @@ impl Deref for Sql {
     }
 }
 
+/// A query's values: a list of its own, or the one value of a primary-key lookup borrowed from
+/// its QuerySet (no list to allocate; PostgreSQL binds straight from it).
+pub(crate) enum Params<'a> {
+    Owned(Vec<Value>),
+    One(&'a Value),
+}
+
+impl Params<'_> {
+    pub(crate) fn as_slice(&self) -> &[Value] {
+        match self {
+            Params::Owned(values) => values,
+            Params::One(value) => std::slice::from_ref(*value),
+        }
+    }
+
+    /// The values as a list of their own (for a database thread, which needs them owned).
+    pub(crate) fn into_vec(self) -> Vec<Value> {
+        match self {
+            Params::Owned(values) => values,
+            Params::One(value) => vec![value.clone()],
+        }
+    }
+}
+
+impl From<Vec<Value>> for Params<'_> {
+    fn from(values: Vec<Value>) -> Self {
+        Params::Owned(values)
+    }
+}
+
 impl From<String> for Sql {
     fn from(sql: String) -> Self {
         Sql::Built(sql)
@@ -290,7 +320,7 @@ fn pg_stream<R: Send + 'static>(
 ) -> BoxStream<'static, Result<R, Error>> {
     Box::pin(
         stream::once(async move {
-            match conn.query_stream(&sql, values).await {
+            match conn.query_stream(&Sql::Built(sql), values).await {
                 Ok(rows) => {
                     let rows = rows.map(move |row| {
                         let _connection = &conn;
@@ -339,7 +369,7 @@ impl Target<'_> {
         values: Vec<Value>,
         read: impl Reader<R>,
     ) -> Result<Vec<R>, Error> {
-        self.fetch_sql(write, Sql::Built(sql), values, read).await
+        self.fetch_sql(write, Sql::Built(sql), values.into(), read).await
     }
 
     /// [`Target::fetch_with`] for SQL that may be the shape cache's.
@@ -347,15 +377,18 @@ impl Target<'_> {
         self,
         write: bool,
         sql: Sql,
-        values: Vec<Value>,
+        values: Params<'_>,
         read: impl Reader<R>,
     ) -> Result<Vec<R>, Error> {
         self.database().count_query();
-        // PostgreSQL's and a transaction's futures are boxed: inline, each query's future (and
-        // every handler's that awaits one) took the size of tokio-postgres' query future, ~2.5
-        // KB where SQLite's pool needs ~250 bytes, and brisk boxes and moves each handler's
-        // future (profiled on `bench/`'s SQLite `/fortunes`). The box costs those paths one
-        // allocation, which the smaller handler future mostly saves again.
+        // A transaction's future is boxed, a shared PostgreSQL connection's is not. The latter
+        // was boxed while it held statement preparation inline (~2.5 KB in every query's and
+        // handler's future, moved whole); preparing is boxed itself now (`PgConn::statement`)
+        // and the query's future is ~1.2 KB. Profiled on `bench/` (callgrind): inline, PG
+        // `/updates` (20 queries) takes 315k → 295k instructions a request, `/queries` 291k →
+        // 270k, `/db` 26.0k → 25.3k, and SQLite's `/db` and `/fortunes` are unchanged; boxed,
+        // each query paid an allocation of ~1.3 KB (past malloc's per-thread cache), its free
+        // and a copy.
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
@@ -363,13 +396,14 @@ impl Target<'_> {
                     // allocator serves a thread's own freed memory fastest, and memory a
                     // database thread allocated comes back freed on this one.
                     let out = rows_vec();
+                    let values = values.into_vec();
                     pool.run(write, move |conn| sqlite_fetch_into(conn, &sql, &values, &read, out)).await
                 }
                 Backend::Postgres(pool) => {
-                    Box::pin(pool.on_shared(|c| async move { c.fetch(&sql, &values, &read).await })).await
+                    pool.on_shared(|c| async move { c.fetch(&sql, values.as_slice(), &read).await }).await
                 }
             },
-            Target::Tx(tx) => Box::pin(tx.fetch(sql.into(), values, read)).await,
+            Target::Tx(tx) => Box::pin(tx.fetch(sql, values.into_vec(), read)).await,
         }
     }
 
@@ -417,17 +451,17 @@ impl Target<'_> {
     /// [`Target::execute`] for SQL that may be shared (a cached statement's text).
     pub(crate) async fn execute_sql(self, sql: Sql, values: Vec<Value>) -> Result<u64, Error> {
         self.database().count_query();
-        // Boxed where large, as in `fetch_sql`.
+        // A transaction's future boxed, as in `fetch_sql`.
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
                     pool.run(true, move |conn| sqlite_execute(conn, &sql, &values)).await
                 }
                 Backend::Postgres(pool) => {
-                    Box::pin(pool.on_shared(|c| async move { c.execute(&sql, &values).await })).await
+                    pool.on_shared(|c| async move { c.execute(&sql, &values).await }).await
                 }
             },
-            Target::Tx(tx) => Box::pin(tx.execute(sql.into(), values)).await,
+            Target::Tx(tx) => Box::pin(tx.execute(sql, values)).await,
         }
     }
 }

@@ -15,14 +15,60 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::backend::bind::{PgOwned, PgParam};
-use crate::backend::TextHasher;
+use crate::backend::{Sql, TextHasher};
 use crate::error::{from_pg, Error};
 use crate::value::{RowRef, Value};
 
 /// Statements kept per connection before the cache starts over.
 const STATEMENT_CACHE: usize = 512;
 
-type Statements = HashMap<String, Statement, std::hash::BuildHasherDefault<TextHasher>>;
+type ByText = HashMap<String, Statement, std::hash::BuildHasherDefault<TextHasher>>;
+
+/// A connection's prepared statements, by their SQL, and by the address of a shared SQL text
+/// (the shape cache's `Arc<str>`): its lookup hashes one word instead of the text. The entry
+/// holds a clone of that `Arc`, so its address cannot be reused by another text while it is
+/// there.
+#[derive(Default)]
+struct Statements {
+    by_text: ByText,
+    by_shared: HashMap<usize, (Arc<str>, Statement), std::hash::BuildHasherDefault<TextHasher>>,
+}
+
+impl Statements {
+    fn get(&mut self, sql: &Sql) -> Option<Statement> {
+        let shared = match sql {
+            Sql::Shared(shared) => shared,
+            Sql::Built(text) => return self.by_text.get(text.as_str()).cloned(),
+        };
+        if let Some((_, statement)) = self.by_shared.get(&address(shared)) {
+            return Some(statement.clone());
+        }
+        let statement = self.by_text.get(&**shared)?.clone();
+        self.keep_shared(shared, &statement);
+        Some(statement)
+    }
+
+    fn insert(&mut self, sql: &Sql, statement: &Statement) {
+        if self.by_text.len() >= STATEMENT_CACHE || self.by_shared.len() >= STATEMENT_CACHE {
+            self.by_text.clear();
+            self.by_shared.clear();
+        }
+        self.by_text.insert((**sql).to_owned(), statement.clone());
+        if let Sql::Shared(shared) = sql {
+            self.keep_shared(shared, statement);
+        }
+    }
+
+    fn keep_shared(&mut self, shared: &Arc<str>, statement: &Statement) {
+        if self.by_shared.len() < STATEMENT_CACHE {
+            self.by_shared.insert(address(shared), (shared.clone(), statement.clone()));
+        }
+    }
+}
+
+fn address(shared: &Arc<str>) -> usize {
+    Arc::as_ptr(shared) as *const u8 as usize
+}
 
 /// One connection and its prepared statements.
 pub(crate) struct PgConn {
@@ -35,18 +81,14 @@ impl PgConn {
         self.client.is_closed()
     }
 
-    async fn statement(&self, sql: &str) -> Result<Statement, Error> {
+    async fn statement(&self, sql: &Sql) -> Result<Statement, Error> {
         if let Some(s) = self.statements.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
-            return Ok(s.clone());
+            return Ok(s);
         }
         // Boxed: preparing is rare (once per statement and connection), and its future inline
         // would make every query's future, and so every handler's, kilobytes larger.
         let statement = Box::pin(self.client.prepare(sql)).await.map_err(from_pg)?;
-        let mut cache = self.statements.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= STATEMENT_CACHE {
-            cache.clear();
-        }
-        cache.insert(sql.to_owned(), statement.clone());
+        self.statements.lock().unwrap_or_else(|p| p.into_inner()).insert(sql, &statement);
         Ok(statement)
     }
 
@@ -55,7 +97,7 @@ impl PgConn {
     /// allocations and a copy per query fewer than `Client::query`).
     pub(crate) async fn fetch<R>(
         &self,
-        sql: &str,
+        sql: &Sql,
         values: &[Value],
         read: &impl Fn(&RowRef<'_>) -> Result<R, Error>,
     ) -> Result<Vec<R>, Error> {
@@ -72,7 +114,7 @@ impl PgConn {
     /// Runs a prepared query and hands its rows over as the server sends them.
     pub(crate) async fn query_stream(
         &self,
-        sql: &str,
+        sql: &Sql,
         values: Vec<Value>,
     ) -> Result<tokio_postgres::RowStream, Error> {
         let statement = self.statement(sql).await?;
@@ -81,7 +123,7 @@ impl PgConn {
     }
 
     /// Runs a prepared statement and returns how many rows it touched.
-    pub(crate) async fn execute(&self, sql: &str, values: &[Value]) -> Result<u64, Error> {
+    pub(crate) async fn execute(&self, sql: &Sql, values: &[Value]) -> Result<u64, Error> {
         let statement = self.statement(sql).await?;
         self.client.execute_raw(&statement, values.iter().map(PgParam)).await.map_err(from_pg)
     }
@@ -112,7 +154,6 @@ pub(crate) struct PgConfig {
 pub(crate) struct PgPool {
     config: PgConfig,
     shared: Vec<Slot>,
-    next: AtomicUsize,
     idle: Mutex<Vec<Arc<PgConn>>>,
     permits: Arc<Semaphore>,
 }
@@ -138,7 +179,7 @@ impl PgPool {
     pub(crate) fn new(config: PgConfig) -> Self {
         let shared = (0..config.shared.max(1)).map(|_| Slot::default()).collect();
         let permits = Arc::new(Semaphore::new(config.transactions.max(1)));
-        PgPool { config, shared, next: AtomicUsize::new(0), idle: Mutex::new(Vec::new()), permits }
+        PgPool { config, shared, idle: Mutex::new(Vec::new()), permits }
     }
 
     async fn connect(&self) -> Result<PgConn, Error> {
@@ -164,7 +205,7 @@ impl PgPool {
         F: FnOnce(Arc<PgConn>) -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.shared.len();
+        let index = self.slot_of_this_thread();
         let conn = self.shared(index).await?;
         let result = work(conn.clone()).await;
         if matches!(result, Err(Error::Unavailable { .. })) {
@@ -176,9 +217,22 @@ impl PgPool {
         result
     }
 
-    /// The next shared connection (round robin), for a streaming query.
+    /// The shared connection of this thread, for a streaming query.
     pub(crate) async fn next_shared(&self) -> Result<Arc<PgConn>, Error> {
-        self.shared(self.next.fetch_add(1, Ordering::Relaxed) % self.shared.len()).await
+        self.shared(self.slot_of_this_thread()).await
+    }
+
+    /// The shared connection a thread's queries go to: each thread that queries is numbered
+    /// once, and thread `n` uses slot `n % slots`. A request's queries then go out together on
+    /// one connection (one write, one read for all of them, where spreading them made each
+    /// connection's socket and server process wake for a part), as TechEmpower's fastest
+    /// entries keep a connection per thread.
+    fn slot_of_this_thread(&self) -> usize {
+        static THREADS: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static THREAD: usize = THREADS.fetch_add(1, Ordering::Relaxed);
+        }
+        THREAD.with(|n| *n) % self.shared.len()
     }
 
     /// The shared connection of slot `index`, reconnected if it is gone or closed.
@@ -217,5 +271,48 @@ impl PgPool {
             None => Arc::new(Box::pin(self.connect()).await?),
         };
         Ok(PgLease { conn, _permit: permit, pool: self.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn conn() -> PgConn {
+        let url = crate::testing::postgres_admin_url();
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("the test server");
+        tokio::spawn(connection);
+        PgConn { client, statements: Mutex::new(Statements::default()) }
+    }
+
+    async fn one_number(conn: &PgConn, sql: &Sql) -> i32 {
+        let rows = conn.fetch(sql, &[], &|row: &RowRef<'_>| row.pg::<i32>(0)).await.expect("runs");
+        rows[0]
+    }
+
+    /// A shared text is found by its address, and a text is prepared once whichever way it
+    /// comes; the cache keeps each shared text alive, so a later text allocated after the
+    /// caller dropped its own never takes over an address the cache still maps.
+    #[tokio::test]
+    async fn shared_sql_is_prepared_once_and_never_mistaken_for_another() {
+        let conn = conn().await;
+        let first: Arc<str> = Arc::from("SELECT 1::int4");
+        assert_eq!(one_number(&conn, &Sql::Shared(first.clone())).await, 1);
+        assert_eq!(one_number(&conn, &Sql::Built("SELECT 1::int4".into())).await, 1);
+        assert_eq!(one_number(&conn, &Sql::Shared(first.clone())).await, 1);
+        {
+            let statements = conn.statements.lock().expect("not poisoned");
+            assert_eq!((statements.by_text.len(), statements.by_shared.len()), (1, 1));
+        }
+        let prepared = Sql::Built("SELECT count(*)::int4 FROM pg_prepared_statements".into());
+        assert_eq!(one_number(&conn, &prepared).await, 2, "SELECT 1 and this count, prepared once each");
+        drop(first);
+        for n in 2..6 {
+            let other: Arc<str> = Arc::from(format!("SELECT {n}::int4").as_str());
+            assert_eq!(one_number(&conn, &Sql::Shared(other)).await, n);
+        }
+        assert_eq!(one_number(&conn, &prepared).await, 6);
+        let statements = conn.statements.lock().expect("not poisoned");
+        assert_eq!((statements.by_text.len(), statements.by_shared.len()), (6, 5));
     }
 }
