@@ -40,7 +40,10 @@ impl JobState {
     }
 }
 
-/// A job in the queue: a row of `jobs_job`. Read it with the ORM
+/// A job in the queue: a row of `jobs_job`. Its indexes are partial ones the model cannot
+/// declare (migrations `0002_claim_indexes` and `0003_lean_indexes`): each serves one of the
+/// queue's statements and holds only the rows it needs, since every index entry is written
+/// again for each of a job's three versions. Read it with the ORM
 /// (`JobRecord::objects().filter(JobRecord::state().eq(JobState::Dead))`); change it only
 /// through this crate ([`crate::retry`], [`crate::cancel`]), whose statements keep the
 /// queue's rules.
@@ -49,7 +52,6 @@ impl JobState {
     app_label = "jobs",
     table = "jobs_job",
     ordering = ["-id"],
-    indexes(["state", "queue", "run_at"], ["state", "finished_at"], ["locked_by"]),
     verbose_name = "job"
 )]
 pub struct JobRecord {

@@ -1,7 +1,7 @@
 //! The claim's two queries are served by the partial indexes of migration
-//! `0002_claim_indexes`, on SQLite (`EXPLAIN QUERY PLAN`) and PostgreSQL (`EXPLAIN`), with
-//! 20,000 waiting jobs and as many finished ones: no sort of every waiting job, no scan of the
-//! finished ones.
+//! `0002_claim_indexes`, and `prune` by that of `0003_lean_indexes`, on SQLite (`EXPLAIN QUERY
+//! PLAN`) and PostgreSQL (`EXPLAIN`), with 20,000 waiting jobs and as many finished ones: no
+//! sort of every waiting job, no scan of the finished ones.
 
 use brisk_orm::migrations::Migrator;
 use brisk_orm::testing::TestDatabase;
@@ -10,16 +10,19 @@ use brisk_orm::{Database, Dialect, Raw};
 /// The claim's selects as `src/store.rs` writes them (one job name), with literals.
 const AVAILABLE: &str = "SELECT id FROM jobs_job WHERE state = 'available' AND queue = 'default' \
      AND run_at <= '2100-01-01 00:00:00' AND name IN ('record') ORDER BY priority DESC, run_at, id LIMIT 8";
+/// `prune`'s statement (`src/store.rs`), with literals.
+const PRUNE: &str = "DELETE FROM jobs_job WHERE finished_at < '2020-01-01 00:00:00' AND \
+     ((state IN ('done', 'cancelled') AND finished_at < '2020-01-01 00:00:00') \
+     OR (state = 'dead' AND finished_at < '2020-01-01 00:00:00'))";
 const EXPIRED: &str = "SELECT id FROM jobs_job WHERE state = 'running' AND queue = 'default' \
      AND locked_until < '2100-01-01 00:00:00' AND name IN ('record') ORDER BY locked_until LIMIT 8";
 
 async fn plan(db: &Database, select: &str) -> String {
     match db.dialect() {
         Dialect::Postgres => {
-            let rows: Vec<(String,)> = Raw::new(format!("EXPLAIN {select} FOR UPDATE SKIP LOCKED"))
-                .fetch(db)
-                .await
-                .expect("explain");
+            let locking = if select.starts_with("SELECT") { " FOR UPDATE SKIP LOCKED" } else { "" };
+            let rows: Vec<(String,)> =
+                Raw::new(format!("EXPLAIN {select}{locking}")).fetch(db).await.expect("explain");
             rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
         }
         Dialect::Sqlite => {
@@ -54,6 +57,9 @@ async fn the_claim_queries_use_the_partial_indexes() {
         ))
         .await
         .expect("40,000 jobs");
+        db.execute_raw("UPDATE jobs_job SET finished_at = '2026-01-02 00:00:00' WHERE state = 'done'")
+            .await
+            .expect("the done ones finished");
         db.execute_raw("ANALYZE").await.expect("analyze");
         let available = plan(&db, AVAILABLE).await;
         let expired = plan(&db, EXPIRED).await;
@@ -61,9 +67,13 @@ async fn the_claim_queries_use_the_partial_indexes() {
         assert!(available.contains("jobs_job_claim_available"), "{available}");
         assert!(!available.contains("TEMP B-TREE") && !available.contains("Sort"), "no sort: {available}");
         assert!(expired.contains("jobs_job_claim_expired"), "{expired}");
+        let prune = plan(&db, PRUNE).await;
+        println!("{:?} prune:\n{prune}", db.dialect());
+        assert!(prune.contains("jobs_job_finished"), "{prune}");
 
         // The migration can be undone.
         migrator.migrate_back("jobs", Some("0001_initial")).await.expect("back to 0001");
         assert!(!plan(&db, AVAILABLE).await.contains("jobs_job_claim_available"));
+        assert!(!plan(&db, PRUNE).await.contains("jobs_job_finished"));
     }
 }
