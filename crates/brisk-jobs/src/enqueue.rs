@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use brisk_orm::{Database, DateTime, Dialect, Error, Executor, Raw, Target};
+use brisk_orm::{Database, DateTime, Error, Executor, Raw, Target};
 
 use crate::job::Job;
 
@@ -71,17 +71,12 @@ const INSERT: &str = "INSERT INTO jobs_job (queue, name, payload, state, priorit
      run_at, timeout_ms, unique_key, cron_tick, created_at) \
      VALUES (?, ?, ?, 'available', ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
 
-/// Inserts `job` with `ex`; `None` when a unique key or cron tick is already taken. On
-/// PostgreSQL the same statement sends `NOTIFY brisk_jobs` (delivered at commit); on SQLite
-/// this process's workers are woken (after the commit in a transaction).
+/// Inserts `job` with `ex`; `None` when a unique key or cron tick is already taken. The
+/// workers are told after the commit (at once when `ex` is not a transaction): this process's
+/// directly, other processes' by a `NOTIFY` on PostgreSQL (`crate::notify`).
 pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64>, Error> {
     let db = database_of(ex);
-    let sql = match db.dialect() {
-        Dialect::Postgres => format!(
-            "WITH ins AS ({INSERT} RETURNING id, queue) SELECT ins.id FROM ins, pg_notify('brisk_jobs', ins.queue) AS n"
-        ),
-        Dialect::Sqlite => format!("{INSERT} RETURNING id"),
-    };
+    let sql = format!("{INSERT} RETURNING id");
     let queue = job.queue.clone();
     let rows: Vec<(i64,)> = Raw::new(sql)
         .bind(job.queue)
@@ -97,11 +92,12 @@ pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64
         .fetch(ex)
         .await?;
     let id = rows.first().map(|r| r.0);
-    if id.is_some() && db.dialect() == Dialect::Sqlite {
-        let url = db.url().to_owned();
+    // The workers hear of it after the commit (`crate::notify`: never a NOTIFY in the
+    // caller's transaction, which would serialize the commits of concurrent enqueues).
+    if id.is_some() {
         match ex.target() {
-            Target::Tx(tx) => tx.on_commit(move || crate::wake::wake_local(&url, &queue)),
-            Target::Db(_) => crate::wake::wake_local(&url, &queue),
+            Target::Tx(tx) => tx.on_commit(move || crate::notify::announce(&db, &queue)),
+            Target::Db(_) => crate::notify::announce(&db, &queue),
         }
     }
     Ok(id)

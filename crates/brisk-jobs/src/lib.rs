@@ -12,6 +12,7 @@ mod jobs;
 mod lease;
 mod listen;
 mod model;
+mod notify;
 mod registry;
 mod settings;
 mod store;

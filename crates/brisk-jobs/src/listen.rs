@@ -1,5 +1,6 @@
-//! PostgreSQL's `LISTEN brisk_jobs` on a connection of its own: every enqueue's `NOTIFY`
-//! (sent at its commit, with the queue's name) wakes that queue's claim loop at once. The
+//! PostgreSQL's `LISTEN brisk_jobs` on a connection of its own: the `NOTIFY` that follows an
+//! enqueue's commit (`crate::notify`, with the queue's name) wakes that queue's claim loop at
+//! once. The
 //! connection is made again after it breaks (with a wake-up of every queue, for what was
 //! missed meanwhile); the claim loops also poll, so nothing waits forever on a lost message.
 

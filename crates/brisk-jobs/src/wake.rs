@@ -1,7 +1,7 @@
-//! Waking this process's workers when a job is enqueued: on SQLite there is no LISTEN, so an
-//! enqueue in this process wakes the workers of the same database at once (after the commit,
-//! for an enqueue in a transaction); other processes find the job on their next poll. On
-//! PostgreSQL, the `NOTIFY` of the enqueue reaches every process's listener.
+//! Waking this process's workers when a job is enqueued: an enqueue in this process wakes the
+//! workers of the same database at once (after the commit, for an enqueue in a transaction).
+//! Other processes hear of it by `NOTIFY` on PostgreSQL (`crate::notify`); on SQLite, which
+//! has no LISTEN, they find the job on their next poll.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
