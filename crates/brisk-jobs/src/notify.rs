@@ -50,26 +50,33 @@ pub(crate) fn announce(db: &Database, queue: &str) {
         !std::mem::replace(&mut p.sending, true)
     };
     if start {
-        runtime.spawn(send(db.clone(), Sending(pending)));
+        runtime.spawn(send(db.clone(), Sending { pending, finished: false }));
     }
 }
 
-/// The sending task's claim on its database's queue set: given up when the task ends, also
-/// when its runtime drops it midway (the next enqueue then starts another).
-struct Sending(Arc<Mutex<Pending>>);
+/// The sending task's claim on its database's queue set: given up when the task finds nothing
+/// left to send, or when its runtime drops it midway (the next enqueue then starts another).
+struct Sending {
+    pending: Arc<Mutex<Pending>>,
+    finished: bool,
+}
 
 impl Drop for Sending {
     fn drop(&mut self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).sending = false;
+        // After a normal end the claim is given up already, and may be another task's now.
+        if !self.finished {
+            self.pending.lock().unwrap_or_else(|p| p.into_inner()).sending = false;
+        }
     }
 }
 
-async fn send(db: Database, sending: Sending) {
+async fn send(db: Database, mut sending: Sending) {
     loop {
         let queues = {
-            let mut p = sending.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut p = sending.pending.lock().unwrap_or_else(|p| p.into_inner());
             if p.queues.is_empty() {
                 p.sending = false;
+                sending.finished = true;
                 return;
             }
             std::mem::take(&mut p.queues)
@@ -136,5 +143,20 @@ mod tests {
         // Later announcements are sent again.
         let again = super::tests::heard(test.url(), async { announce(&db, "mail") }).await;
         assert_eq!(again, ["mail"]);
+    }
+
+    /// A sending task dropped before it ran (its runtime shut down) gives up its claim: the
+    /// next announcement, on another runtime, is sent.
+    #[test]
+    fn a_sender_dropped_with_its_runtime_does_not_silence_the_next_announcements() {
+        let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let first = runtime();
+        let test = first.block_on(TestDatabase::empty_postgres()).expect("pg");
+        let db = test.database();
+        first.block_on(async { announce(&db, "default") }); // spawned, never polled
+        drop(first);
+        assert!(!pending_of(test.url()).lock().expect("not poisoned").sending);
+        let heard = runtime().block_on(heard(test.url(), async { announce(&db, "default") }));
+        assert_eq!(heard, ["default"]);
     }
 }
