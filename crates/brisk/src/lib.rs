@@ -49,6 +49,8 @@ mod body_pace;
 mod drain;
 mod h2_idle;
 mod header_clock;
+#[cfg(feature = "cache")]
+mod log_throttle;
 mod run;
 mod server;
 mod web;

@@ -18,6 +18,7 @@ use super::handle::Cache;
 use crate::body::Body;
 use crate::extract::{Request, RequestContext};
 use crate::handler::BoxFuture;
+use crate::log_throttle::Throttle;
 use crate::response::{IntoResponse, Response};
 use crate::routing::Route;
 
@@ -66,7 +67,8 @@ const MAX_KEY: usize = 2048;
 /// - the handler read the session (feature `sessions`): its answer is one visitor's.
 ///
 /// Every answer the layer considered says `X-Cache: HIT` or `X-Cache: MISS`; a hit also has
-/// `Age` (seconds since it was made). A cache that cannot be reached is skipped: the route
+/// `Age` (seconds since it was made). A cache that cannot be reached is skipped (and logged at
+/// most once every 10 s, with how many requests it skipped since): the route
 /// answers as if uncached, without `X-Cache` (brisk-redis's test stops Redis under a cached
 /// route: 200s meanwhile, hits again once it is back).
 ///
@@ -228,7 +230,11 @@ impl Service<Request> for ResponseCacheService<Route> {
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(target: "brisk::cache", error = %e, "response cache unreachable; answering uncached");
+                        // Every request says so while the cache is down: one line per 10 s.
+                        static UNREACHABLE: Throttle = Throttle::new(Duration::from_secs(10));
+                        if let Some(skipped) = UNREACHABLE.admit() {
+                            tracing::warn!(target: "brisk::cache", error = %e, skipped, "response cache unreachable; answering uncached (said at most every 10 s; `skipped`: times since the last)");
+                        }
                         return Ok(inner.call(req).await);
                     }
                 }
@@ -248,7 +254,10 @@ impl Service<Request> for ResponseCacheService<Route> {
             let mut res = match keepable(res, personal, max_body, &vary).await {
                 Ok((res, body)) => {
                     if let Err(e) = cache.backend().set(&full_key, encode(&res, &body), Some(ttl)).await {
-                        tracing::warn!(target: "brisk::cache", error = %e, "could not keep a response");
+                        static NOT_KEPT: Throttle = Throttle::new(Duration::from_secs(10));
+                        if let Some(skipped) = NOT_KEPT.admit() {
+                            tracing::warn!(target: "brisk::cache", error = %e, skipped, "could not keep a response (said at most every 10 s; `skipped`: times since the last)");
+                        }
                     }
                     res.map(|()| Body::from(body))
                 }
