@@ -547,7 +547,8 @@ def markdown(result: dict) -> str:
         "uses `bulk_update` (one UPDATE ... CASE); SQLAlchemy flushes one executemany.",
         "- Requests per second against axum + tokio-postgres are judged round by round: the median of brisk-orm's "
         "requests/s ÷ axum's in the same round (servers back to back in each round), not the best round of each.",
-        "- Connections: brisk-orm 2 shared pipelined PostgreSQL connections (its default); raw tokio-postgres and "
+        "- Connections: brisk-orm 1 shared pipelined PostgreSQL connection (its default is one per core the process "
+        "may run on, and the server is pinned to one; its runtime has one thread, WORKERS=1); raw tokio-postgres and "
         "axum + tokio-postgres 1 pipelined connection; sqlx a pool of 16; Django one per gunicorn thread (4); "
         "SQLAlchemy its default pool (5 + 10). SQLite: brisk-orm 4 reader threads (default), rusqlite 4 threads, sqlx 4 "
         "connections.",

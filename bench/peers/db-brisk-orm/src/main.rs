@@ -1,7 +1,8 @@
 //! TechEmpower's database tests on brisk + brisk-orm, written as the ORM's README teaches:
 //! models with `#[derive(Model)]`, the `Db` extractor, `QuerySet` filter/get/all. The database
 //! is `DATABASE_URL` (PostgreSQL, or SQLite for `/db` and `/fortunes`), with brisk-orm's default
-//! pool (PostgreSQL: two shared pipelined connections; SQLite: one writer and four readers).
+//! pool (PostgreSQL: one shared pipelined connection per core the process may run on, so one
+//! as the harness pins it; SQLite: one writer and four readers).
 //!
 //! `/updates` reads its rows with the ORM and writes them back in one statement with
 //! `bulk_update` (a join with a typed VALUES list, as the raw servers write it; prepared once per
