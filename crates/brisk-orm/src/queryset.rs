@@ -890,6 +890,7 @@ impl<M: Model> QuerySet<M> {
         let target = ex.target();
         let dialect = target.dialect();
         // A filter on the primary key's value finds one row at most: no LIMIT to plan then.
+        // `only_primary_key` implies `pins_primary_key`; asked first, it spares the scan.
         let only_primary_key = self.only_primary_key();
         let limit = if only_primary_key.is_some() || self.pins_primary_key() { self.limit } else { Some(2) };
         let build = || {

@@ -27,13 +27,26 @@ const CAPACITY: usize = 512;
 /// key of the query at hand is written into.
 #[derive(Default)]
 struct Shapes {
-    sql: HashMap<Box<[u8]>, Option<Arc<str>>, BuildHasherDefault<TextHasher>>,
+    sql: Cache<Box<[u8]>>,
     key: Vec<u8>,
+}
+
+/// SQL by key; `None`: built every time (its values are not the ones collected without
+/// building it).
+type Cache<K> = HashMap<K, Option<Arc<str>>, BuildHasherDefault<TextHasher>>;
+
+/// Keeps what a build found for `key`: its SQL when `reusable`, else that it is built every
+/// time. The cache starts over at [`CAPACITY`].
+fn remember<K: std::hash::Hash + Eq>(cache: &mut Cache<K>, key: K, sql: &str, reusable: bool) {
+    if cache.len() >= CAPACITY {
+        cache.clear();
+    }
+    cache.insert(key, reusable.then(|| Arc::from(sql)));
 }
 
 /// The SQL of `filter(pk = value).get()` for each model, dialect and key kind (`None`: not
 /// cacheable), by the model's type: no key to write.
-type ByPrimaryKey = HashMap<(TypeId, u8, u8), Option<Arc<str>>, BuildHasherDefault<TextHasher>>;
+type ByPrimaryKey = Cache<(TypeId, u8, u8)>;
 
 thread_local! {
     static SHAPES: RefCell<Shapes> = RefCell::new(Shapes::default());
@@ -114,14 +127,7 @@ pub(crate) fn sql(
         }
         Lookup::Miss(key) => {
             let (sql, built) = build();
-            let keep = (built == values).then(|| Arc::from(sql.as_str()));
-            SHAPES.with(|shapes| {
-                let mut shapes = shapes.borrow_mut();
-                if shapes.sql.len() >= CAPACITY {
-                    shapes.sql.clear();
-                }
-                shapes.sql.insert(key, keep);
-            });
+            SHAPES.with(|shapes| remember(&mut shapes.borrow_mut().sql, key, &sql, built == values));
             (Sql::Built(sql), built)
         }
     }
@@ -147,14 +153,8 @@ pub(crate) fn by_primary_key<'v, M: 'static>(
         }
         None => {
             let (sql, values) = build();
-            let keep = (values.len() == 1 && values[0] == *value).then(|| Arc::from(sql.as_str()));
-            BY_PRIMARY_KEY.with(|cache| {
-                let mut cache = cache.borrow_mut();
-                if cache.len() >= CAPACITY {
-                    cache.clear();
-                }
-                cache.insert(key, keep);
-            });
+            let reusable = values.as_slice() == std::slice::from_ref(value);
+            BY_PRIMARY_KEY.with(|cache| remember(&mut cache.borrow_mut(), key, &sql, reusable));
             (Sql::Built(sql), Params::Owned(values))
         }
     }
