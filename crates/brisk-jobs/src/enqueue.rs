@@ -69,16 +69,15 @@ pub(crate) fn database_of(ex: &impl Executor) -> Database {
 
 const INSERT: &str = "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, \
      run_at, timeout_ms, unique_key, cron_tick, created_at) \
-     VALUES (?, ?, ?, 'available', ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+     VALUES (?, ?, ?, 'available', ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id";
 
 /// Inserts `job` with `ex`; `None` when a unique key or cron tick is already taken. The
 /// workers are told after the commit (at once when `ex` is not a transaction): this process's
 /// directly, other processes' by a `NOTIFY` on PostgreSQL (`crate::notify`).
 pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64>, Error> {
     let db = database_of(ex);
-    let sql = format!("{INSERT} RETURNING id");
     let queue = job.queue.clone();
-    let rows: Vec<(i64,)> = Raw::new(sql)
+    let rows: Vec<(i64,)> = Raw::new(INSERT)
         .bind(job.queue)
         .bind(job.name)
         .bind(job.payload)

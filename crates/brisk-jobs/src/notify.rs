@@ -13,7 +13,7 @@
 //! the job to the workers' polling: found later, never lost.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use brisk_orm::{Database, Dialect, Raw};
 
@@ -26,13 +26,12 @@ struct Pending {
     sending: bool,
 }
 
-type Senders = HashMap<String, Arc<Mutex<Pending>>>;
-
-static SENDERS: Mutex<Option<Senders>> = Mutex::new(None);
+/// Each database's pending queues, by URL.
+static SENDERS: LazyLock<Mutex<HashMap<String, Arc<Mutex<Pending>>>>> = LazyLock::new(Mutex::default);
 
 fn pending_of(url: &str) -> Arc<Mutex<Pending>> {
     let mut senders = SENDERS.lock().unwrap_or_else(|p| p.into_inner());
-    senders.get_or_insert_with(HashMap::new).entry(url.to_owned()).or_default().clone()
+    senders.entry(url.to_owned()).or_default().clone()
 }
 
 /// Tells the workers that a job was enqueued (committed) on `queue`.
@@ -143,6 +142,23 @@ mod tests {
         // Later announcements are sent again.
         let again = super::tests::heard(test.url(), async { announce(&db, "mail") }).await;
         assert_eq!(again, ["mail"]);
+    }
+
+    /// A notification PostgreSQL cannot take (the server is not there) is given up without
+    /// a panic, and the sender lets the next announcement start another.
+    #[tokio::test]
+    async fn an_unreachable_database_costs_the_notification_only() {
+        let db = Database::open("postgres://postgres@127.0.0.1:1/nowhere").expect("a URL");
+        announce(&db, "default");
+        let pending = pending_of(db.url());
+        for _ in 0..100 {
+            if !pending.lock().expect("not poisoned").sending {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let p = pending.lock().expect("not poisoned");
+        assert!(!p.sending && p.queues.is_empty(), "the sender ended and kept nothing");
     }
 
     /// A sending task dropped before it ran (its runtime shut down) gives up its claim: the
