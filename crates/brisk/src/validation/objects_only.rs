@@ -6,6 +6,11 @@
 //! "x"}`. The schema (and FastAPI) say an object. [`ObjectsOnly`] wraps a deserializer, at
 //! every depth, so that a struct (or a struct variant) given an array is refused as serde's
 //! `invalid type: sequence`; the caller then reports it from the schema, as any other 422.
+//!
+//! Limit: serde reads an `#[serde(untagged)]` enum's or a `#[serde(flatten)]` field's input
+//! into a buffer of its own first and deserializes the struct from that buffer, out of this
+//! adapter's reach; a struct there still takes an array of its fields (checked: `[1]` fills
+//! `struct Inner { a: i32 }` inside an untagged variant or a flattened map).
 
 use std::fmt;
 
