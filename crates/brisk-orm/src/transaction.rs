@@ -25,9 +25,16 @@ enum Link {
 
 struct State {
     link: Option<Link>,
+    /// PostgreSQL: whether `BEGIN` has gone out. It is sent with the transaction's first
+    /// statement (see [`Transaction::pg_statement`]), so a transaction costs one round trip
+    /// less, and one that runs no statement costs none.
+    begun: bool,
     depth: u32,
     hooks: Vec<(u32, Hook)>,
 }
+
+/// A `BEGIN` already written to the connection, its answer still to come.
+pub(crate) type Begin = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 struct Inner {
     db: Database,
@@ -36,6 +43,10 @@ struct Inner {
 
 /// An open transaction; a cheap handle to clone. Queries run in it with `&tx` wherever an
 /// [`Executor`] is taken.
+///
+/// On PostgreSQL the connection is taken when the transaction begins, and `BEGIN` is written
+/// with the first statement (one round trip for both); a transaction that runs no statement
+/// sends nothing.
 ///
 /// Get one from [`Database::atomic`] (or [`Database::begin`] to commit by hand). A
 /// transaction runs one statement at a time on its own connection (on SQLite: the one writer,
@@ -74,13 +85,10 @@ impl Transaction {
     async fn begin_with(db: &Database, schema: bool) -> Result<Transaction, Error> {
         let link = match db.backend() {
             Backend::Sqlite(pool) => Link::Sqlite(pool.begin(schema).await?),
-            Backend::Postgres(pool) => {
-                let lease = pool.lease().await?;
-                lease.conn.batch("BEGIN").await?;
-                Link::Postgres(lease)
-            }
+            // `BEGIN` goes out with the first statement.
+            Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
-        let state = State { link: Some(link), depth: 0, hooks: Vec::new() };
+        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new() };
         Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state) })))
     }
 
@@ -120,10 +128,52 @@ impl Transaction {
         }
     }
 
-    pub(crate) fn pg(&self) -> Result<Arc<crate::backend::postgres::PgConn>, Error> {
-        match &self.state().link {
-            Some(Link::Postgres(lease)) => Ok(lease.conn.clone()),
-            _ => Err(ended()),
+    /// The connection for the next statement, and the transaction's `BEGIN` when this is its
+    /// first statement: then `BEGIN` has been written to the connection already (under the
+    /// state's lock, so a statement sent concurrently on a clone of the transaction cannot go
+    /// before it), and the caller sends its statement right behind it and awaits both — one
+    /// round trip for the two. tokio-postgres writes a request at its future's first poll;
+    /// the connection answers them in order.
+    ///
+    /// `BEGIN` on a connection that is up cannot fail (it only warns inside a transaction);
+    /// when the connection is down, the statement behind it cannot run either.
+    pub(crate) fn pg_statement(
+        &self,
+    ) -> Result<(Arc<crate::backend::postgres::PgConn>, Option<Begin>), Error> {
+        let mut state = self.state();
+        let conn = match &state.link {
+            Some(Link::Postgres(lease)) => lease.conn.clone(),
+            _ => return Err(ended()),
+        };
+        if std::mem::replace(&mut state.begun, true) {
+            return Ok((conn, None));
+        }
+        let sender = conn.clone();
+        let mut begin: Begin = Box::pin(async move { sender.batch("BEGIN").await });
+        let polled = begin.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        drop(state);
+        match polled {
+            std::task::Poll::Ready(done) => Ok((conn, Some(Box::pin(std::future::ready(done))))),
+            std::task::Poll::Pending => Ok((conn, Some(begin))),
+        }
+    }
+
+    /// Runs `statement` on the transaction's PostgreSQL connection, behind its `BEGIN` when it
+    /// is the first (see [`Transaction::pg_statement`]).
+    async fn on_pg<T, Fut>(
+        &self,
+        statement: impl FnOnce(Arc<crate::backend::postgres::PgConn>) -> Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        match self.pg_statement()? {
+            (conn, None) => statement(conn).await,
+            (conn, Some(begin)) => {
+                let (began, result) = tokio::join!(begin, statement(conn));
+                began?;
+                result
+            }
         }
     }
 
@@ -135,14 +185,14 @@ impl Transaction {
     ) -> Result<Vec<R>, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read)).await,
-            Backend::Postgres(_) => self.pg()?.fetch(&sql, &values, &read).await,
+            Backend::Postgres(_) => self.on_pg(|c| async move { c.fetch(&sql, &values, &read).await }).await,
         }
     }
 
     pub(crate) async fn execute(&self, sql: Sql, values: Vec<Value>) -> Result<u64, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_execute(conn, &sql, &values)).await,
-            Backend::Postgres(_) => self.pg()?.execute(&sql, &values).await,
+            Backend::Postgres(_) => self.on_pg(|c| async move { c.execute(&sql, &values).await }).await,
         }
     }
 
@@ -155,7 +205,7 @@ impl Transaction {
                 let sql = sql.to_owned();
                 self.on_sqlite(move |conn| conn.execute_batch(&sql).map_err(from_sqlite)).await
             }
-            Backend::Postgres(_) => self.pg()?.batch(sql).await,
+            Backend::Postgres(_) => self.on_pg(|c| async move { c.batch(sql).await }).await,
         }
     }
 
@@ -201,7 +251,7 @@ impl Transaction {
 
     /// Commits, then runs the `on_commit` hooks.
     pub async fn commit(self) -> Result<(), Error> {
-        let result = self.execute_raw("COMMIT").await;
+        let result = self.end("COMMIT").await;
         let hooks = self.finish();
         result?;
         for (_, hook) in hooks {
@@ -212,9 +262,22 @@ impl Transaction {
 
     /// Rolls back.
     pub async fn rollback(self) -> Result<(), Error> {
-        let result = self.execute_raw("ROLLBACK").await;
+        let result = self.end("ROLLBACK").await;
         self.finish();
         result
+    }
+
+    /// Sends `COMMIT` or `ROLLBACK`; nothing on PostgreSQL when no statement ran (`BEGIN`
+    /// never went out).
+    async fn end(&self, sql: &str) -> Result<(), Error> {
+        let unbegun = {
+            let state = self.state();
+            matches!(state.link, Some(Link::Postgres(_))) && !state.begun
+        };
+        match unbegun {
+            true => Ok(()),
+            false => self.execute_raw(sql).await,
+        }
     }
 
     /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed) and
@@ -240,10 +303,14 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // A transaction dropped while open (a cancelled request, a panic): SQLite's thread
         // rolls back when its job channel closes; a PostgreSQL connection in the middle of a
-        // transaction is closed, not reused, and the server rolls it back.
+        // transaction is closed, not reused, and the server rolls it back. One that never sent
+        // `BEGIN` is outside any transaction: it goes back to the pool.
         let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(Link::Postgres(lease)) = state.link.take() {
-            drop(lease.conn);
+            match state.begun {
+                true => drop(lease.conn),
+                false => lease.release(),
+            }
         }
     }
 }

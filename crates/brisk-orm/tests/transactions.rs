@@ -222,3 +222,71 @@ async fn a_busy_pool_answers_pool_timeout_not_a_hang() {
         assert_eq!(Account::objects().count(&db).await.unwrap(), 1);
     }
 }
+
+/// PostgreSQL's `BEGIN` goes out with the transaction's first statement: that statement is
+/// inside the transaction (one transaction id, one start time, undone by a rollback), also
+/// when it is a streamed query or two statements are sent at once on clones of the transaction.
+#[tokio::test]
+async fn the_first_statement_of_a_transaction_is_inside_it() {
+    use futures_util::TryStreamExt;
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        let ids: Vec<i64> = db
+            .atomic(|tx| async move {
+                let mut ids = Vec::new();
+                for _ in 0..2 {
+                    let rows: Vec<(i64,)> = brisk_orm::Raw::new("SELECT txid_current()").fetch(&tx).await?;
+                    ids.push(rows[0].0);
+                }
+                Ok::<_, Error>(ids)
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids[0], ids[1], "both statements in one transaction");
+
+        // The first statement a write, then a rollback: nothing stays.
+        let tx = db.begin().await.unwrap();
+        Account::objects().create(account("first", 1), &tx).await.unwrap();
+        tx.rollback().await.unwrap();
+        // Two at once on clones of a new transaction, then a rollback.
+        let tx = db.begin().await.unwrap();
+        let (clone, objects) = (tx.clone(), Account::objects());
+        let (a, b) =
+            tokio::join!(objects.create(account("one", 1), &tx), objects.create(account("two", 1), &clone));
+        a.unwrap();
+        b.unwrap();
+        tx.rollback().await.unwrap();
+        // A streamed query first.
+        let tx = db.begin().await.unwrap();
+        let streamed: Vec<Account> = Account::objects().stream(&tx).try_collect().await.unwrap();
+        assert!(streamed.is_empty());
+        Account::objects().create(account("after-stream", 1), &tx).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(Account::objects().count(&db).await.unwrap(), 0, "{}", name(&db));
+    })
+    .await;
+}
+
+/// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so
+/// dropping it leaves its connection outside any transaction: it goes back to the pool
+/// instead of being closed.
+#[tokio::test]
+async fn a_transaction_that_ran_nothing_keeps_its_connection() {
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        let pid = |tx: brisk_orm::Transaction| async move {
+            let rows: Vec<(i32,)> = brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap();
+            tx.commit().await.unwrap();
+            rows[0].0
+        };
+        let first = pid(db.begin().await.unwrap()).await;
+        drop(db.begin().await.unwrap());
+        db.atomic(|_tx| async move { Ok::<_, Error>(()) }).await.unwrap();
+        assert_eq!(pid(db.begin().await.unwrap()).await, first, "the same connection, not a new one");
+    })
+    .await;
+}

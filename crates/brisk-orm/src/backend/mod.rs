@@ -435,8 +435,18 @@ impl Target<'_> {
             },
             Target::Tx(tx) => match tx.database().backend() {
                 Backend::Sqlite(_) => sqlite_stream(|work| tx.spawn_sqlite(work), sql, values, read),
-                Backend::Postgres(_) => match tx.pg() {
-                    Ok(conn) => pg_stream(conn, sql, values, read),
+                Backend::Postgres(_) => match tx.pg_statement() {
+                    Ok((conn, None)) => pg_stream(conn, sql, values, read),
+                    // The first statement of the transaction: its BEGIN is on the way.
+                    Ok((conn, Some(begin))) => Box::pin(
+                        stream::once(async move {
+                            match begin.await {
+                                Ok(()) => pg_stream(conn, sql, values, read),
+                                Err(e) => failed(e),
+                            }
+                        })
+                        .flatten(),
+                    ),
                     Err(e) => failed(e),
                 },
             },
