@@ -197,6 +197,10 @@ async fn claim_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(concurrency));
+    // A finished job gives its slot back once it holds one of these, before its outcome is
+    // written: the next claim goes out while the outcomes are written (one round trip
+    // overlapping the other), and at most `concurrency` outcomes wait to be written.
+    let writes = Arc::new(Semaphore::new(concurrency));
     let mut running = JoinSet::new();
     let (hard_stop, hard_stop_rx) = watch::channel(false);
     let queue: Arc<str> = queue.into();
@@ -243,10 +247,8 @@ async fn claim_loop(
                     let shared = shared.clone();
                     let queue = queue.clone();
                     let hard = hard_stop_rx.clone();
-                    running.spawn(async move {
-                        supervise(&shared, job, queue, hard).await;
-                        drop(permit);
-                    });
+                    let slot = Slot { running: permit, writes: writes.clone() };
+                    running.spawn(async move { supervise(&shared, job, queue, hard, slot).await });
                 }
                 got < wanted
             }
@@ -274,8 +276,30 @@ async fn claim_loop(
     }
 }
 
+/// A claimed job's place in its queue's concurrency: held while it runs, given back once its
+/// outcome holds a place among the outcomes being written.
+struct Slot {
+    running: tokio::sync::OwnedSemaphorePermit,
+    writes: Arc<Semaphore>,
+}
+
+impl Slot {
+    /// Trades the running slot for a place among the outcomes being written.
+    async fn into_writing(self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let writing = self.writes.acquire_owned().await.ok();
+        drop(self.running);
+        writing
+    }
+}
+
 /// Runs one claimed job and writes its outcome; on a hard stop, aborts it and releases it.
-async fn supervise(shared: &Shared, job: JobRecord, queue: Arc<str>, mut hard_stop: watch::Receiver<bool>) {
+async fn supervise(
+    shared: &Shared,
+    job: JobRecord,
+    queue: Arc<str>,
+    mut hard_stop: watch::Receiver<bool>,
+    slot: Slot,
+) {
     let id = job.id.value();
     let attempt = job.attempts;
     let _held = shared.active.hold(id, attempt);
@@ -284,6 +308,7 @@ async fn supervise(shared: &Shared, job: JobRecord, queue: Arc<str>, mut hard_st
     // job dead.
     if attempt > job.max_attempts.saturating_add(1) {
         let message = "its worker stopped during its last attempt, twice (the leases expired)";
+        let _writing = slot.into_writing().await;
         record(shared, &job, Outcome::Failed(message.to_owned(), true), &mut hard_stop).await;
         return;
     }
@@ -328,6 +353,7 @@ async fn supervise(shared: &Shared, job: JobRecord, queue: Arc<str>, mut hard_st
             return;
         }
     };
+    let _writing = slot.into_writing().await;
     record(shared, &job, outcome, &mut hard_stop).await;
 }
 

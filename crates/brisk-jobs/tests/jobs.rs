@@ -256,6 +256,34 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
     }
 }
 
+/// Makes the database refuse to record a finished job (a trigger raises on `state = 'done'`);
+/// answers the statement that takes the trigger away.
+async fn refuse_done(db: &brisk_orm::Database) -> &'static str {
+    let (refuse, allow) = match db.dialect() {
+        brisk_orm::Dialect::Sqlite => (
+            vec![
+                "CREATE TRIGGER refuse_done BEFORE UPDATE OF state ON jobs_job \
+                  WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            ],
+            "DROP TRIGGER refuse_done",
+        ),
+        brisk_orm::Dialect::Postgres => (
+            vec![
+                "CREATE FUNCTION refuse_done() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.state = 'done' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_done BEFORE UPDATE ON jobs_job FOR EACH ROW \
+                 EXECUTE FUNCTION refuse_done()",
+            ],
+            "DROP TRIGGER refuse_done ON jobs_job",
+        ),
+    };
+    for sql in refuse {
+        db.execute_raw(sql).await.expect("the refusing trigger");
+    }
+    allow
+}
+
 /// The database refuses to record a finished job (a trigger raises on `state = 'done'`, as a
 /// lost connection or a full disk would fail the write): nothing is lost and nothing runs
 /// twice. The worker keeps the claim (its lease renewed) and writes again, backing off, until
@@ -264,28 +292,7 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
 async fn a_finished_job_the_database_refuses_to_record_keeps_its_claim_until_written() {
     for test in backends().await {
         let db = test.database();
-        let (refuse, allow) = match db.dialect() {
-            brisk_orm::Dialect::Sqlite => (
-                vec![
-                    "CREATE TRIGGER refuse_done BEFORE UPDATE OF state ON jobs_job \
-                      WHEN NEW.state = 'done' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-                ],
-                "DROP TRIGGER refuse_done",
-            ),
-            brisk_orm::Dialect::Postgres => (
-                vec![
-                    "CREATE FUNCTION refuse_done() RETURNS trigger AS $$ BEGIN \
-                     IF NEW.state = 'done' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
-                     RETURN NEW; END $$ LANGUAGE plpgsql",
-                    "CREATE TRIGGER refuse_done BEFORE UPDATE ON jobs_job FOR EACH ROW \
-                     EXECUTE FUNCTION refuse_done()",
-                ],
-                "DROP TRIGGER refuse_done ON jobs_job",
-            ),
-        };
-        for sql in refuse {
-            db.execute_raw(sql).await.expect("the refusing trigger");
-        }
+        let allow = refuse_done(&db).await;
         let runner = quick().lease(Duration::from_millis(600)).start(&db).expect("start");
         let id = Record { k: "unrecorded".into() }.enqueue(&db).await.expect("e").expect("id");
         eventually("run", || async { run_count(&db).await == 1 }).await;
@@ -303,6 +310,31 @@ async fn a_finished_job_the_database_refuses_to_record_keeps_its_claim_until_wri
         assert_eq!(runs(&db).await, ["unrecorded"]);
         assert_eq!(row.attempts, 1);
         assert_eq!((row.locked_by, row.locked_until), (None, None));
+    }
+}
+
+/// A finished job gives its place in the queue's concurrency back before its outcome is
+/// written (the next claim overlaps the write), but no more outcomes wait to be written than the
+/// concurrency: with concurrency 1 and the first job's outcome refused, a second job runs, and a
+/// third waits until the outcomes are taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_waiting_to_be_written_hold_no_slot_but_are_bounded() {
+    for test in backends().await {
+        let db = test.database();
+        let allow = refuse_done(&db).await;
+        let runner = quick().concurrency(1).start(&db).expect("start");
+        Record { k: "first".into() }.enqueue(&db).await.expect("e");
+        eventually("the first run", || async { run_count(&db).await == 1 }).await;
+        Record { k: "second".into() }.enqueue(&db).await.expect("e");
+        eventually("the second runs while the first outcome waits", || async { run_count(&db).await == 2 })
+            .await;
+        Record { k: "third".into() }.enqueue(&db).await.expect("e");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(runs(&db).await, ["first", "second"], "one running slot, one outcome waiting: no third");
+        db.execute_raw(allow).await.expect("writes taken again");
+        eventually("all done", || async { in_state(&db, JobState::Done).await == 3 }).await;
+        runner.shutdown().await;
+        assert_eq!(runs(&db).await, ["first", "second", "third"]);
     }
 }
 
