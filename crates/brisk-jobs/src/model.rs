@@ -41,9 +41,10 @@ impl JobState {
 }
 
 /// A job in the queue: a row of `jobs_job`. Its indexes are partial ones the model cannot
-/// declare (migrations `0002_claim_indexes` and `0003_lean_indexes`): each serves one of the
-/// queue's statements and holds only the rows it needs, since every index entry is written
-/// again for each of a job's three versions. Read it with the ORM
+/// declare (migrations `0002_claim_indexes`, `0003_lean_indexes` and, on PostgreSQL,
+/// `0004_partial_unique_keys`): each serves one of the queue's statements and holds only the
+/// rows it needs, since every index entry is written again for each of a job's three
+/// versions. Read it with the ORM
 /// (`JobRecord::objects().filter(JobRecord::state().eq(JobState::Dead))`); change it only
 /// through this crate ([`crate::retry`], [`crate::cancel`]), whose statements keep the
 /// queue's rules.

@@ -3,8 +3,8 @@
 //! PLAN`) and PostgreSQL (`EXPLAIN`), with 20,000 waiting jobs and as many finished ones: no
 //! sort of every waiting job, no scan of the finished ones.
 
-use brisk_orm::migrations::Migrator;
-use brisk_orm::testing::TestDatabase;
+mod common;
+
 use brisk_orm::{Database, Dialect, Raw};
 
 /// The claim's selects as `src/store.rs` writes them (one job name), with literals.
@@ -35,15 +35,8 @@ async fn plan(db: &Database, select: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_claim_queries_use_the_partial_indexes() {
-    let _ = brisk_jobs::Jobs::new(); // links the crate: its shipped migrations
-    for test in
-        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
-    {
+    for (test, migrator) in common::migrated().await {
         let db = test.database();
-        // The tables as `myapp migrate` makes them (not `create_tables`, which knows only the
-        // model's own indexes).
-        let migrator = Migrator::new(db.clone(), Vec::new()).expect("the shipped migrations");
-        migrator.migrate().await.expect("migrate");
         let series = match db.dialect() {
             Dialect::Postgres => "SELECT g AS n FROM generate_series(1, 40000) AS g",
             Dialect::Sqlite => {

@@ -28,6 +28,23 @@ pub async fn backends() -> Vec<TestDatabase> {
     out
 }
 
+/// An empty SQLite file and an empty PostgreSQL database, each with its tables as
+/// `myapp migrate` makes them (not `create_tables`, which knows only the model's own indexes),
+/// and the migrator that made them.
+pub async fn migrated() -> Vec<(TestDatabase, brisk_orm::migrations::Migrator)> {
+    let _ = brisk_jobs::Jobs::new(); // links the crate: its shipped migrations
+    let mut out = Vec::new();
+    for test in
+        [TestDatabase::empty_sqlite().expect("sqlite"), TestDatabase::empty_postgres().await.expect("pg")]
+    {
+        let migrator = brisk_orm::migrations::Migrator::new(test.database(), Vec::new())
+            .expect("the shipped migrations");
+        migrator.migrate().await.expect("migrate");
+        out.push((test, migrator));
+    }
+    out
+}
+
 /// Records a run of key `k` with its attempt.
 pub async fn record_run(db: &Database, k: &str, attempt: u32) -> Result<(), JobError> {
     Raw::new("INSERT INTO test_runs (k, attempt, at) VALUES (?, ?, ?)")

@@ -1,0 +1,99 @@
+//! Unique keys and cron ticks on the tables as `myapp migrate` makes them (migration
+//! `0004_partial_unique_keys`: on PostgreSQL partial unique indexes over the non-NULL values),
+//! on both backends: a key is refused while its job is pending, free once it ended; a tick is
+//! inserted once; jobs without either share NULLs freely; and the migration undoes.
+
+mod common;
+
+use brisk_jobs::{JobExt, JobState};
+use brisk_orm::{Database, Dialect, Raw};
+use common::Record;
+
+/// A job row with `cron_tick` (as the scheduler inserts it): its id, or `None` when the tick
+/// was taken.
+async fn tick(db: &Database, key: &str) -> Option<i64> {
+    let rows: Vec<(i64,)> = Raw::new(
+        "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+         cron_tick, created_at) VALUES ('default', 'record', '{}', 'available', 0, 0, 5, \
+         '2026-01-01 00:00:00', ?, '2026-01-01 00:00:00') ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(key.to_owned())
+    .fetch(db)
+    .await
+    .expect("insert");
+    rows.first().map(|r| r.0)
+}
+
+async fn keys_hold(db: &Database) {
+    let keyed = || Record { k: "a".into() }.schedule().unique("report:7");
+    let first = keyed().enqueue(db).await.expect("enqueue");
+    assert!(first.is_some());
+    assert_eq!(keyed().enqueue(db).await.expect("enqueue"), None, "the key is taken while pending");
+    // Jobs without a key: as many as you like.
+    for _ in 0..3 {
+        assert!(Record { k: "b".into() }.enqueue(db).await.expect("enqueue").is_some());
+    }
+    // The job ends (its key is cleared as a worker's outcome clears it): the key is free.
+    Raw::new("UPDATE jobs_job SET state = 'done', unique_key = NULL WHERE id = ?")
+        .bind(first)
+        .execute(db)
+        .await
+        .expect("done");
+    assert!(keyed().enqueue(db).await.expect("enqueue").is_some(), "free again once it ended");
+    assert!(tick(db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await.is_some());
+    assert_eq!(tick(db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await, None, "one row per tick");
+    assert!(tick(db, "heartbeat * * * * * *@2026-01-01T00:00:01Z").await.is_some());
+    let pending: Vec<(i64,)> = Raw::new("SELECT COUNT(*) FROM jobs_job WHERE state = ?")
+        .bind(JobState::Available)
+        .fetch(db)
+        .await
+        .expect("count");
+    assert_eq!(pending[0].0, 6, "3 keyless, the second keyed one, 2 ticks");
+}
+
+/// The unique indexes PostgreSQL has on `jobs_job`, as `name: definition`.
+async fn unique_indexes(db: &Database) -> Vec<String> {
+    let rows: Vec<(String, String)> = Raw::new(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs_job' AND indexdef LIKE 'CREATE UNIQUE%' \
+         AND indexname <> 'jobs_job_pkey' ORDER BY indexname",
+    )
+    .fetch(db)
+    .await
+    .expect("pg_indexes");
+    rows.into_iter().map(|(name, def)| format!("{name}: {def}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_keys_and_cron_ticks_hold_on_the_migrated_tables() {
+    for (test, migrator) in common::migrated().await {
+        let db = test.database();
+        if db.dialect() == Dialect::Postgres {
+            let indexes = unique_indexes(&db).await;
+            assert_eq!(indexes.len(), 2, "{indexes:?}");
+            assert!(
+                indexes[0].starts_with("jobs_job_cron_tick: ")
+                    && indexes[0].ends_with("WHERE (cron_tick IS NOT NULL)"),
+                "{indexes:?}"
+            );
+            assert!(
+                indexes[1].starts_with("jobs_job_unique_key: ")
+                    && indexes[1].ends_with("WHERE (unique_key IS NOT NULL)"),
+                "{indexes:?}"
+            );
+        }
+        keys_hold(&db).await;
+
+        // Undone, the constraints are back (and still hold); done again, the partial indexes.
+        migrator.migrate_back("jobs", Some("0003_lean_indexes")).await.expect("migrate back");
+        if db.dialect() == Dialect::Postgres {
+            let indexes = unique_indexes(&db).await;
+            assert_eq!(
+                indexes.iter().map(|i| i.split(':').next().unwrap_or("")).collect::<Vec<_>>(),
+                ["jobs_job_cron_tick_key", "jobs_job_unique_key_key"]
+            );
+        }
+        assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await, None);
+        migrator.migrate().await.expect("migrate again");
+        assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:01Z").await, None);
+    }
+}
