@@ -82,7 +82,9 @@ pub struct JobRecord {
     /// An attempt running longer than this many milliseconds fails.
     pub timeout_ms: Option<i64>,
     /// While the job is available or running, no other job with this key can be enqueued;
-    /// cleared when it ends.
+    /// cleared when it ends. (On PostgreSQL its uniqueness is the partial index of migration
+    /// `0004_partial_unique_keys`, as is `cron_tick`'s: a migration changing either field
+    /// must handle that index by hand.)
     #[model(unique)]
     #[validate(max_length = 255)]
     pub unique_key: Option<String>,

@@ -270,14 +270,19 @@ impl Transaction {
     /// Sends `COMMIT` or `ROLLBACK`; nothing on PostgreSQL when no statement ran (`BEGIN`
     /// never went out).
     async fn end(&self, sql: &str) -> Result<(), Error> {
-        let unbegun = {
-            let state = self.state();
-            matches!(state.link, Some(Link::Postgres(_))) && !state.begun
-        };
-        match unbegun {
-            true => Ok(()),
-            false => self.execute_raw(sql).await,
+        {
+            let mut state = self.state();
+            if matches!(state.link, Some(Link::Postgres(_))) && !state.begun {
+                // Taken under the same lock that saw no BEGIN: a clone of the transaction
+                // cannot begin on the connection meanwhile (it gets "ended"), so what goes
+                // back to the pool is outside any transaction.
+                if let Some(Link::Postgres(lease)) = state.link.take() {
+                    lease.release();
+                }
+                return Ok(());
+            }
         }
+        self.execute_raw(sql).await
     }
 
     /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed) and
