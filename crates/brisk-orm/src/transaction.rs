@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
-use crate::backend::sqlite::Work;
+use crate::backend::sqlite::{Begun, Work};
 use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Sql, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
@@ -17,10 +17,30 @@ use crate::value::Value;
 type Hook = Box<dyn FnOnce() + Send>;
 
 enum Link {
-    /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops.
-    Sqlite(std::sync::mpsc::Sender<Work>),
+    /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops;
+    /// and whether the writer has begun it.
+    Sqlite(std::sync::mpsc::Sender<Work>, Lease),
     /// A dedicated PostgreSQL connection.
     Postgres(PgLease),
+}
+
+/// SQLite: where a transaction's lease of the writer stands.
+enum Lease {
+    /// Asked for; the first statement waits for it (and is sent before, to run right after
+    /// `BEGIN`).
+    Pending(Begun),
+    /// Begun, or being waited for by a statement.
+    Begun,
+    /// Not begun in time (or the writer could not begin): every statement, and `COMMIT`,
+    /// fails; `ROLLBACK` has nothing to do.
+    Failed,
+}
+
+fn never_began() -> Error {
+    Error::Database {
+        message: "the transaction never began (its connection was not free in time)".into(),
+        code: None,
+    }
 }
 
 struct State {
@@ -46,7 +66,8 @@ struct Inner {
 ///
 /// On PostgreSQL the connection is taken when the transaction begins, and `BEGIN` is written
 /// with the first statement (one round trip for both); a transaction that runs no statement
-/// sends nothing.
+/// sends nothing. On SQLite the writer is asked for when the transaction begins and the first
+/// statement waits for it (so [`Error::PoolTimeout`] comes from that statement).
 ///
 /// Get one from [`Database::atomic`] (or [`Database::begin`] to commit by hand). A
 /// transaction runs one statement at a time on its own connection (on SQLite: the one writer,
@@ -84,7 +105,12 @@ impl Transaction {
 
     async fn begin_with(db: &Database, schema: bool) -> Result<Transaction, Error> {
         let link = match db.backend() {
-            Backend::Sqlite(pool) => Link::Sqlite(pool.begin(schema).await?),
+            // The writer begins the transaction while the caller goes on to its first
+            // statement, which waits in the lease's channel (see `SqlitePool::begin`).
+            Backend::Sqlite(pool) => {
+                let (jobs, begun) = pool.begin(schema)?;
+                Link::Sqlite(jobs, Lease::Pending(begun))
+            }
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
@@ -107,14 +133,48 @@ impl Transaction {
         work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
     ) -> Result<R, Error> {
         let (tx, rx) = oneshot::channel();
-        let sent = match &self.state().link {
-            Some(Link::Sqlite(jobs)) => jobs.send(Box::new(move |conn| {
-                let _ = tx.send(work(conn));
-            })),
+        let (sent, pending) = match &mut self.state().link {
+            Some(Link::Sqlite(_, Lease::Failed)) => return Err(never_began()),
+            Some(Link::Sqlite(jobs, lease)) => (
+                jobs.send(Box::new(move |conn| {
+                    let _ = tx.send(work(conn));
+                })),
+                std::mem::replace(lease, Lease::Begun),
+            ),
             _ => return Err(ended()),
         };
         sent.map_err(|_| ended())?;
+        // The first statement: sent already, it runs as soon as the writer has begun.
+        if let Lease::Pending(begun) = pending {
+            self.lease_begun(begun).await?;
+        }
         rx.await.map_err(|_| ended())?
+    }
+
+    /// Waits for the writer to begin the transaction; when it does not, the transaction is
+    /// marked failed (its statements were sent to a lease that will never run them).
+    async fn lease_begun(&self, begun: Begun) -> Result<(), Error> {
+        let result = begun.wait().await;
+        if result.is_err() {
+            if let Some(Link::Sqlite(_, lease)) = &mut self.state().link {
+                *lease = Lease::Failed;
+            }
+        }
+        result
+    }
+
+    /// Waits until SQLite's writer has begun this transaction, when no statement has yet
+    /// (a streamed query, which sends its work without waiting for an answer, first).
+    pub(crate) async fn sqlite_begun(&self) -> Result<(), Error> {
+        let pending = match &mut self.state().link {
+            Some(Link::Sqlite(_, Lease::Failed)) => return Err(never_began()),
+            Some(Link::Sqlite(_, lease)) => std::mem::replace(lease, Lease::Begun),
+            _ => return Ok(()),
+        };
+        match pending {
+            Lease::Pending(begun) => self.lease_begun(begun).await,
+            _ => Ok(()),
+        }
     }
 
     /// Sends `work` to SQLite's leased writer without waiting for it.
@@ -123,7 +183,7 @@ impl Transaction {
         work: impl FnOnce(&mut rusqlite::Connection) + Send + 'static,
     ) -> Result<(), Error> {
         match &self.state().link {
-            Some(Link::Sqlite(jobs)) => jobs.send(Box::new(work)).map_err(|_| ended()),
+            Some(Link::Sqlite(jobs, _)) => jobs.send(Box::new(work)).map_err(|_| ended()),
             _ => Err(ended()),
         }
     }
@@ -268,10 +328,16 @@ impl Transaction {
     }
 
     /// Sends `COMMIT` or `ROLLBACK`; nothing on PostgreSQL when no statement ran (`BEGIN`
-    /// never went out).
+    /// never went out), nor on SQLite when the writer never began it (a `COMMIT` then fails).
     async fn end(&self, sql: &str) -> Result<(), Error> {
         {
             let mut state = self.state();
+            if let Some(Link::Sqlite(_, Lease::Failed)) = state.link {
+                return match sql {
+                    "ROLLBACK" => Ok(()),
+                    _ => Err(never_began()),
+                };
+            }
             if matches!(state.link, Some(Link::Postgres(_))) && !state.begun {
                 // Taken under the same lock that saw no BEGIN: a clone of the transaction
                 // cannot begin on the connection meanwhile (it gets "ended"), so what goes
@@ -291,7 +357,7 @@ impl Transaction {
         let mut state = self.state();
         match state.link.take() {
             Some(Link::Postgres(lease)) => lease.release(),
-            Some(Link::Sqlite(jobs)) => drop(jobs),
+            Some(Link::Sqlite(jobs, _)) => drop(jobs),
             None => {}
         }
         std::mem::take(&mut state.hooks)

@@ -223,28 +223,30 @@ async fn a_busy_pool_answers_pool_timeout_not_a_hang() {
     }
 }
 
-/// PostgreSQL's `BEGIN` goes out with the transaction's first statement: that statement is
-/// inside the transaction (one transaction id, one start time, undone by a rollback), also
-/// when it is a streamed query or two statements are sent at once on clones of the transaction.
+/// A transaction's first statement goes out without waiting for the transaction to begin
+/// (PostgreSQL: `BEGIN` is written with it; SQLite: it waits in the lease's channel while the
+/// writer begins), and is inside the transaction all the same (PostgreSQL: one transaction id;
+/// both: undone by a rollback), also when it is a streamed query or two statements are sent at
+/// once on clones of the transaction.
 #[tokio::test]
 async fn the_first_statement_of_a_transaction_is_inside_it() {
     use futures_util::TryStreamExt;
     each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
+        if db.dialect() == brisk_orm::Dialect::Postgres {
+            let ids: Vec<i64> = db
+                .atomic(|tx| async move {
+                    let mut ids = Vec::new();
+                    for _ in 0..2 {
+                        let rows: Vec<(i64,)> =
+                            brisk_orm::Raw::new("SELECT txid_current()").fetch(&tx).await?;
+                        ids.push(rows[0].0);
+                    }
+                    Ok::<_, Error>(ids)
+                })
+                .await
+                .unwrap();
+            assert_eq!(ids[0], ids[1], "both statements in one transaction");
         }
-        let ids: Vec<i64> = db
-            .atomic(|tx| async move {
-                let mut ids = Vec::new();
-                for _ in 0..2 {
-                    let rows: Vec<(i64,)> = brisk_orm::Raw::new("SELECT txid_current()").fetch(&tx).await?;
-                    ids.push(rows[0].0);
-                }
-                Ok::<_, Error>(ids)
-            })
-            .await
-            .unwrap();
-        assert_eq!(ids[0], ids[1], "both statements in one transaction");
 
         // The first statement a write, then a rollback: nothing stays.
         let tx = db.begin().await.unwrap();
@@ -267,6 +269,36 @@ async fn the_first_statement_of_a_transaction_is_inside_it() {
         assert_eq!(Account::objects().count(&db).await.unwrap(), 0, "{}", name(&db));
     })
     .await;
+}
+
+/// SQLite: a transaction whose writer was not free in time fails at its first statement
+/// (the pool timeout), runs nothing, and then refuses its other statements and `COMMIT`
+/// without waiting for the writer; `ROLLBACK` has nothing to do.
+#[tokio::test]
+async fn a_transaction_that_never_began_refuses_everything_at_once() {
+    use brisk_orm::testing::TestDatabase;
+    use brisk_orm::DbOptions;
+    use std::time::{Duration, Instant};
+    let test_db = TestDatabase::sqlite().await.unwrap();
+    let options = DbOptions { acquire_timeout: Duration::from_millis(300), ..Default::default() };
+    let db = Database::open_with(test_db.url(), options).unwrap();
+    let held = db.begin().await.unwrap();
+    Account::objects().create(account("holder", 1), &held).await.unwrap();
+    let tx = db.begin().await.unwrap();
+    let first = Account::objects().create(account("late", 1), &tx).await;
+    assert!(matches!(first, Err(Error::PoolTimeout)), "{first:?}");
+    let started = Instant::now();
+    assert!(Account::objects().count(&tx).await.is_err());
+    assert!(tx.commit().await.is_err(), "nothing to commit: it never began");
+    assert!(started.elapsed() < Duration::from_millis(250), "no waiting for the held writer");
+    let failed: Result<(), Error> = db
+        .atomic(|tx| async move { Account::objects().create(account("later", 1), &tx).await.map(drop) })
+        .await;
+    assert!(matches!(failed, Err(Error::PoolTimeout)), "{failed:?}: its rollback had nothing to do");
+    held.commit().await.unwrap();
+    let owners: Vec<String> =
+        Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+    assert_eq!(owners, ["holder"], "the late transaction ran nothing");
 }
 
 /// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so

@@ -434,7 +434,20 @@ impl Target<'_> {
                 }
             },
             Target::Tx(tx) => match tx.database().backend() {
-                Backend::Sqlite(_) => sqlite_stream(|work| tx.spawn_sqlite(work), sql, values, read),
+                // Sent once the writer has begun the transaction (a stream's work is sent
+                // without waiting for an answer, so it cannot wait for the beginning itself).
+                Backend::Sqlite(_) => {
+                    let tx = tx.clone();
+                    Box::pin(
+                        stream::once(async move {
+                            match tx.sqlite_begun().await {
+                                Ok(()) => sqlite_stream(|work| tx.spawn_sqlite(work), sql, values, read),
+                                Err(e) => failed(e),
+                            }
+                        })
+                        .flatten(),
+                    )
+                }
                 Backend::Postgres(_) => match tx.pg_statement() {
                     Ok((conn, None)) => pg_stream(conn, sql, values, read),
                     // The first statement of the transaction: its BEGIN is on the way.

@@ -179,21 +179,41 @@ impl SqlitePool {
             }))
         })?;
         match claim {
-            Some(claim) => wait(rx, &claim, self.acquire_timeout).await?,
+            Some(claim) => wait(rx, &claim, deadline(self.acquire_timeout)).await?,
             None => rx.await.map_err(|_| stopped())?,
         }
     }
 
-    /// Leases the writer to a transaction; jobs sent on the returned channel run inside it.
+    /// Asks for the writer for a transaction, without waiting: jobs sent on the returned
+    /// channel run inside it once the writer has begun it, and [`Begun`] says when (or that
+    /// it did not within the acquire timeout, counted from now). So a transaction's first
+    /// statement waits in the channel while the writer begins, instead of going out after
+    /// the caller heard that it did: one hand-over between threads less per transaction.
     /// With `schema`, foreign keys are off for the transaction (set before it begins, as
     /// SQLite requires), so a table can be rebuilt; they are on again after it.
-    pub(crate) async fn begin(&self, schema: bool) -> Result<Sender<Work>, Error> {
+    pub(crate) fn begin(&self, schema: bool) -> Result<(Sender<Work>, Begun), Error> {
         let (jobs_tx, jobs) = mpsc::channel::<Work>();
         let (begun, rx) = oneshot::channel();
         let claim = Claim::new();
+        let deadline = deadline(self.acquire_timeout);
         self.writer.send(|_| Job::Lease { begun, jobs, claim: claim.clone(), schema })?;
-        wait(rx, &claim, self.acquire_timeout).await??;
-        Ok(jobs_tx)
+        Ok((jobs_tx, Begun { rx, claim, deadline }))
+    }
+}
+
+/// A transaction's lease of the writer, asked for and not yet known to have begun.
+pub(crate) struct Begun {
+    rx: oneshot::Receiver<Result<(), Error>>,
+    claim: Arc<Claim>,
+    deadline: tokio::time::Instant,
+}
+
+impl Begun {
+    /// Waits until the writer has begun the transaction: [`Error::PoolTimeout`] when it did
+    /// not start by the deadline (the lease is then given up: the writer skips it, and the
+    /// jobs sent for it never run).
+    pub(crate) async fn wait(self) -> Result<(), Error> {
+        wait(self.rx, &self.claim, self.deadline).await?
     }
 }
 
@@ -201,8 +221,19 @@ fn stopped() -> Error {
     Error::Unavailable { message: "the SQLite thread stopped".into() }
 }
 
-async fn wait<T>(mut rx: oneshot::Receiver<T>, claim: &Claim, timeout: Duration) -> Result<T, Error> {
-    match tokio::time::timeout(timeout, &mut rx).await {
+/// `timeout` from now; a timeout too long to add (`Duration::MAX`) is a century.
+fn deadline(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
+}
+
+/// The answer of a job that must start by `deadline` (else the caller gives it up).
+async fn wait<T>(
+    mut rx: oneshot::Receiver<T>,
+    claim: &Claim,
+    deadline: tokio::time::Instant,
+) -> Result<T, Error> {
+    match tokio::time::timeout_at(deadline, &mut rx).await {
         Ok(answer) => answer.map_err(|_| stopped()),
         Err(_) if claim.abandon() => Err(Error::PoolTimeout),
         // Started just now: the answer is on its way.
