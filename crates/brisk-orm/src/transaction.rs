@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
-use crate::backend::sqlite::{Begun, Work};
+use crate::backend::sqlite::{LeaseStart, Work};
 use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Sql, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
@@ -18,22 +18,10 @@ type Hook = Box<dyn FnOnce() + Send>;
 
 enum Link {
     /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops;
-    /// and whether the writer has begun it.
-    Sqlite(std::sync::mpsc::Sender<Work>, Lease),
+    /// and how the lease started (shared with the statements waiting for it).
+    Sqlite(std::sync::mpsc::Sender<Work>, Arc<LeaseStart>),
     /// A dedicated PostgreSQL connection.
     Postgres(PgLease),
-}
-
-/// SQLite: where a transaction's lease of the writer stands.
-enum Lease {
-    /// Asked for; the first statement waits for it (and is sent before, to run right after
-    /// `BEGIN`).
-    Pending(Begun),
-    /// Begun, or being waited for by a statement.
-    Begun,
-    /// Not begun in time (or the writer could not begin): every statement, and `COMMIT`,
-    /// fails; `ROLLBACK` has nothing to do.
-    Failed,
 }
 
 fn never_began() -> Error {
@@ -109,7 +97,7 @@ impl Transaction {
             // statement, which waits in the lease's channel (see `SqlitePool::begin`).
             Backend::Sqlite(pool) => {
                 let (jobs, begun) = pool.begin(schema)?;
-                Link::Sqlite(jobs, Lease::Pending(begun))
+                Link::Sqlite(jobs, Arc::new(LeaseStart::new(begun)))
             }
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
@@ -133,48 +121,31 @@ impl Transaction {
         work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
     ) -> Result<R, Error> {
         let (tx, rx) = oneshot::channel();
-        let (sent, pending) = match &mut self.state().link {
-            Some(Link::Sqlite(_, Lease::Failed)) => return Err(never_began()),
-            Some(Link::Sqlite(jobs, lease)) => (
+        let (sent, start) = match &self.state().link {
+            Some(Link::Sqlite(_, start)) if start.failed() => return Err(never_began()),
+            Some(Link::Sqlite(jobs, start)) => (
                 jobs.send(Box::new(move |conn| {
                     let _ = tx.send(work(conn));
                 })),
-                std::mem::replace(lease, Lease::Begun),
+                start.clone(),
             ),
             _ => return Err(ended()),
         };
         sent.map_err(|_| ended())?;
-        // The first statement: sent already, it runs as soon as the writer has begun.
-        if let Lease::Pending(begun) = pending {
-            self.lease_begun(begun).await?;
-        }
+        // Sent already, the first statement runs as soon as the writer has begun; every
+        // statement learns here whether it did (at once after the first).
+        start.wait().await?;
         rx.await.map_err(|_| ended())?
     }
 
-    /// Waits for the writer to begin the transaction; when it does not, the transaction is
-    /// marked failed (its statements were sent to a lease that will never run them).
-    async fn lease_begun(&self, begun: Begun) -> Result<(), Error> {
-        let result = begun.wait().await;
-        if result.is_err() {
-            if let Some(Link::Sqlite(_, lease)) = &mut self.state().link {
-                *lease = Lease::Failed;
-            }
-        }
-        result
-    }
-
-    /// Waits until SQLite's writer has begun this transaction, when no statement has yet
-    /// (a streamed query, which sends its work without waiting for an answer, first).
+    /// Waits until SQLite's writer has begun this transaction (a streamed query sends its
+    /// work without waiting for an answer: it asks this first).
     pub(crate) async fn sqlite_begun(&self) -> Result<(), Error> {
-        let pending = match &mut self.state().link {
-            Some(Link::Sqlite(_, Lease::Failed)) => return Err(never_began()),
-            Some(Link::Sqlite(_, lease)) => std::mem::replace(lease, Lease::Begun),
-            _ => return Ok(()),
+        let start = match &self.state().link {
+            Some(Link::Sqlite(_, start)) => start.clone(),
+            _ => return Err(ended()),
         };
-        match pending {
-            Lease::Pending(begun) => self.lease_begun(begun).await,
-            _ => Ok(()),
-        }
+        start.wait().await
     }
 
     /// Sends `work` to SQLite's leased writer without waiting for it.
@@ -327,16 +298,25 @@ impl Transaction {
         result
     }
 
-    /// Sends `COMMIT` or `ROLLBACK`; nothing on PostgreSQL when no statement ran (`BEGIN`
-    /// never went out), nor on SQLite when the writer never began it (a `COMMIT` then fails).
+    /// Sends `COMMIT` or `ROLLBACK`; nothing when no statement ran (PostgreSQL: `BEGIN` never
+    /// went out; SQLite: the writer is given up, or never began the transaction — a `COMMIT`
+    /// then fails).
     async fn end(&self, sql: &str) -> Result<(), Error> {
         {
             let mut state = self.state();
-            if let Some(Link::Sqlite(_, Lease::Failed)) = state.link {
-                return match sql {
-                    "ROLLBACK" => Ok(()),
-                    _ => Err(never_began()),
-                };
+            if let Some(Link::Sqlite(_, start)) = &state.link {
+                // Never begun: nothing to roll back, nothing to commit. Asked for and no
+                // statement yet: given up, nothing ran (an empty transaction's COMMIT).
+                if start.failed() {
+                    return match sql {
+                        "ROLLBACK" => Ok(()),
+                        _ => Err(never_began()),
+                    };
+                }
+                if start.give_up_unused() {
+                    state.link = None;
+                    return Ok(());
+                }
             }
             if matches!(state.link, Some(Link::Postgres(_))) && !state.begun {
                 // Taken under the same lock that saw no BEGIN: a clone of the transaction

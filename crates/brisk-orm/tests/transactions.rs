@@ -278,6 +278,7 @@ async fn the_first_statement_of_a_transaction_is_inside_it() {
 async fn a_transaction_that_never_began_refuses_everything_at_once() {
     use brisk_orm::testing::TestDatabase;
     use brisk_orm::DbOptions;
+    use futures_util::TryStreamExt;
     use std::time::{Duration, Instant};
     let test_db = TestDatabase::sqlite().await.unwrap();
     let options = DbOptions { acquire_timeout: Duration::from_millis(300), ..Default::default() };
@@ -295,6 +296,34 @@ async fn a_transaction_that_never_began_refuses_everything_at_once() {
         .atomic(|tx| async move { Account::objects().create(account("later", 1), &tx).await.map(drop) })
         .await;
     assert!(matches!(failed, Err(Error::PoolTimeout)), "{failed:?}: its rollback had nothing to do");
+
+    // Two statements at once on clones of a transaction whose writer is not free: both fail
+    // by the timeout (the second does not wait for the writer to reach a lease given up);
+    // a stream on a clone then fails too instead of coming back empty.
+    let limit = Duration::from_secs(2);
+    let tx = db.begin().await.unwrap();
+    let (clone, objects) = (tx.clone(), Account::objects());
+    let (a, b) = tokio::time::timeout(limit, async {
+        tokio::join!(objects.create(account("a", 1), &tx), objects.count(&clone))
+    })
+    .await
+    .expect("neither waits for the held writer");
+    assert!(matches!(a, Err(Error::PoolTimeout)) || matches!(b, Err(Error::PoolTimeout)), "{a:?} {b:?}");
+    assert!(a.is_err() && b.is_err(), "{a:?} {b:?}");
+    let streamed: Result<Vec<Account>, Error> =
+        tokio::time::timeout(limit, Account::objects().stream(&clone).try_collect()).await.expect("no hang");
+    assert!(streamed.is_err(), "an error, not an empty stream: {streamed:?}");
+    drop((tx, clone));
+
+    // A transaction that ran nothing ends at once, whoever holds the writer; so does an
+    // `atomic` whose closure fails before its first query.
+    let started = Instant::now();
+    db.begin().await.unwrap().rollback().await.unwrap();
+    db.begin().await.unwrap().commit().await.unwrap();
+    let refused: Result<(), Error> =
+        db.atomic(|_tx| async move { Err(Error::Config("refused before any query".into())) }).await;
+    assert!(matches!(refused, Err(Error::Config(_))), "{refused:?}");
+    assert!(started.elapsed() < Duration::from_millis(250), "no waiting for the held writer");
     held.commit().await.unwrap();
     let owners: Vec<String> =
         Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();

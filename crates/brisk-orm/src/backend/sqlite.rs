@@ -161,7 +161,7 @@ impl SqlitePool {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, Error> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
         // Set only for a job that may wait for a thread: the caller gives it up at the timeout.
         let mut claim = None;
         self.queue(write).send(|at_once| {
@@ -179,7 +179,7 @@ impl SqlitePool {
             }))
         })?;
         match claim {
-            Some(claim) => wait(rx, &claim, deadline(self.acquire_timeout)).await?,
+            Some(claim) => wait(&mut rx, &claim, deadline(self.acquire_timeout)).await?,
             None => rx.await.map_err(|_| stopped())?,
         }
     }
@@ -201,7 +201,8 @@ impl SqlitePool {
     }
 }
 
-/// A transaction's lease of the writer, asked for and not yet known to have begun.
+/// A transaction's lease of the writer, asked for and not yet known to have begun. Dropped
+/// unwaited, it is given up (the writer skips it if it has not started it).
 pub(crate) struct Begun {
     rx: oneshot::Receiver<Result<(), Error>>,
     claim: Arc<Claim>,
@@ -212,8 +213,77 @@ impl Begun {
     /// Waits until the writer has begun the transaction: [`Error::PoolTimeout`] when it did
     /// not start by the deadline (the lease is then given up: the writer skips it, and the
     /// jobs sent for it never run).
-    pub(crate) async fn wait(self) -> Result<(), Error> {
-        wait(self.rx, &self.claim, self.deadline).await?
+    async fn wait(mut self) -> Result<(), Error> {
+        wait(&mut self.rx, &self.claim, self.deadline).await?
+    }
+}
+
+impl Drop for Begun {
+    fn drop(&mut self) {
+        // Nothing when the writer has started it (then it rolls back, nobody listening).
+        self.claim.abandon();
+    }
+}
+
+/// How a transaction's lease of the writer started, shared by the transaction's clones: the
+/// first statement to wait for it waits for the writer, any other waits for that outcome
+/// (never for its own answer from a lease that will not run it).
+pub(crate) struct LeaseStart {
+    begun: Mutex<Option<Begun>>,
+    outcome: tokio::sync::OnceCell<Result<(), Failed>>,
+}
+
+/// Why a lease did not start, kept to answer every statement of the transaction.
+#[derive(Clone)]
+enum Failed {
+    Timeout,
+    Unavailable(String),
+    Other(String),
+}
+
+impl LeaseStart {
+    pub(crate) fn new(begun: Begun) -> LeaseStart {
+        LeaseStart { begun: Mutex::new(Some(begun)), outcome: tokio::sync::OnceCell::new() }
+    }
+
+    /// Waits until the writer has begun the transaction (at once once that is known).
+    pub(crate) async fn wait(&self) -> Result<(), Error> {
+        let outcome = self
+            .outcome
+            .get_or_init(|| async {
+                let begun = self.begun.lock().unwrap_or_else(|p| p.into_inner()).take();
+                match begun {
+                    Some(begun) => begun.wait().await.map_err(|e| match e {
+                        Error::PoolTimeout => Failed::Timeout,
+                        Error::Unavailable { message } => Failed::Unavailable(message),
+                        other => Failed::Other(other.to_string()),
+                    }),
+                    // Given up (the transaction ended unused), or its first waiter was
+                    // cancelled (and its `Begun` dropped with it).
+                    None => Err(Failed::Other("the transaction has already ended".into())),
+                }
+            })
+            .await;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Failed::Timeout) => Err(Error::PoolTimeout),
+            Err(Failed::Unavailable(message)) => Err(Error::Unavailable { message: message.clone() }),
+            Err(Failed::Other(message)) => Err(Error::Database { message: message.clone(), code: None }),
+        }
+    }
+
+    /// True when the writer did not begin the transaction (a statement waited and failed).
+    pub(crate) fn failed(&self) -> bool {
+        matches!(self.outcome.get(), Some(Err(_)))
+    }
+
+    /// Gives the lease up when no statement has waited for it yet (nothing ran in it): true
+    /// then. A statement sent meanwhile learns that the transaction ended.
+    pub(crate) fn give_up_unused(&self) -> bool {
+        if self.outcome.initialized() {
+            return false;
+        }
+        self.begun.lock().unwrap_or_else(|p| p.into_inner()).take().is_some()
     }
 }
 
@@ -229,11 +299,11 @@ fn deadline(timeout: Duration) -> tokio::time::Instant {
 
 /// The answer of a job that must start by `deadline` (else the caller gives it up).
 async fn wait<T>(
-    mut rx: oneshot::Receiver<T>,
+    rx: &mut oneshot::Receiver<T>,
     claim: &Claim,
     deadline: tokio::time::Instant,
 ) -> Result<T, Error> {
-    match tokio::time::timeout_at(deadline, &mut rx).await {
+    match tokio::time::timeout_at(deadline, &mut *rx).await {
         Ok(answer) => answer.map_err(|_| stopped()),
         Err(_) if claim.abandon() => Err(Error::PoolTimeout),
         // Started just now: the answer is on its way.
