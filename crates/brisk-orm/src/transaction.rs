@@ -24,18 +24,12 @@ enum Link {
     Postgres(PgLease),
 }
 
-fn never_began() -> Error {
-    Error::Database {
-        message: "the transaction never began (its connection was not free in time)".into(),
-        code: None,
-    }
-}
-
 struct State {
     link: Option<Link>,
     /// PostgreSQL: whether `BEGIN` has gone out. It is sent with the transaction's first
     /// statement (see [`Transaction::pg_statement`]), so a transaction costs one round trip
-    /// less, and one that runs no statement costs none.
+    /// less, and one that runs no statement costs none. SQLite: whether a statement has been
+    /// sent to the lease (one that has not may end without waiting for the writer).
     begun: bool,
     depth: u32,
     hooks: Vec<(u32, Hook)>,
@@ -121,15 +115,23 @@ impl Transaction {
         work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
     ) -> Result<R, Error> {
         let (tx, rx) = oneshot::channel();
-        let (sent, start) = match &self.state().link {
-            Some(Link::Sqlite(_, start)) if start.failed() => return Err(never_began()),
-            Some(Link::Sqlite(jobs, start)) => (
-                jobs.send(Box::new(move |conn| {
-                    let _ = tx.send(work(conn));
-                })),
-                start.clone(),
-            ),
-            _ => return Err(ended()),
+        let (sent, start) = {
+            let mut state = self.state();
+            let sent = match &state.link {
+                Some(Link::Sqlite(jobs, start)) => {
+                    // The writer did not begin it: every statement answers why.
+                    if let Some(failure) = start.failure() {
+                        return Err(failure);
+                    }
+                    let sent = jobs.send(Box::new(move |conn| {
+                        let _ = tx.send(work(conn));
+                    }));
+                    (sent, start.clone())
+                }
+                _ => return Err(ended()),
+            };
+            state.begun = true;
+            sent
         };
         sent.map_err(|_| ended())?;
         // Sent already, the first statement runs as soon as the writer has begun; every
@@ -153,7 +155,9 @@ impl Transaction {
         &self,
         work: impl FnOnce(&mut rusqlite::Connection) + Send + 'static,
     ) -> Result<(), Error> {
-        match &self.state().link {
+        let mut state = self.state();
+        state.begun = true;
+        match &state.link {
             Some(Link::Sqlite(jobs, _)) => jobs.send(Box::new(work)).map_err(|_| ended()),
             _ => Err(ended()),
         }
@@ -305,15 +309,16 @@ impl Transaction {
         {
             let mut state = self.state();
             if let Some(Link::Sqlite(_, start)) = &state.link {
-                // Never begun: nothing to roll back, nothing to commit. Asked for and no
-                // statement yet: given up, nothing ran (an empty transaction's COMMIT).
-                if start.failed() {
+                // Never begun: nothing to roll back; a COMMIT answers why. No statement sent:
+                // nothing to end (the lease is given up with the link; under the same lock
+                // that saw nothing sent, so no clone's statement can be sent to it meanwhile).
+                if let Some(failure) = start.failure() {
                     return match sql {
                         "ROLLBACK" => Ok(()),
-                        _ => Err(never_began()),
+                        _ => Err(failure),
                     };
                 }
-                if start.give_up_unused() {
+                if !state.begun {
                     state.link = None;
                     return Ok(());
                 }

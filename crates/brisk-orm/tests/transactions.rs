@@ -290,7 +290,8 @@ async fn a_transaction_that_never_began_refuses_everything_at_once() {
     assert!(matches!(first, Err(Error::PoolTimeout)), "{first:?}");
     let started = Instant::now();
     assert!(Account::objects().count(&tx).await.is_err());
-    assert!(tx.commit().await.is_err(), "nothing to commit: it never began");
+    let commit = tx.commit().await;
+    assert!(matches!(commit, Err(Error::PoolTimeout)), "nothing to commit, and why: {commit:?}");
     assert!(started.elapsed() < Duration::from_millis(250), "no waiting for the held writer");
     let failed: Result<(), Error> = db
         .atomic(|tx| async move { Account::objects().create(account("later", 1), &tx).await.map(drop) })
@@ -328,6 +329,50 @@ async fn a_transaction_that_never_began_refuses_everything_at_once() {
     let owners: Vec<String> =
         Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
     assert_eq!(owners, ["holder"], "the late transaction ran nothing");
+}
+
+/// SQLite: every statement of a transaction drives the one wait for the writer. A statement
+/// cancelled while waiting, or a stream left unpolled while waiting, does not keep the others
+/// waiting or make them fail; the cancelled statement's work, sent already, is part of the
+/// transaction.
+#[tokio::test]
+async fn a_cancelled_or_idle_first_statement_leaves_the_others_working() {
+    use brisk_orm::testing::TestDatabase;
+    use futures_util::{FutureExt, StreamExt};
+    use std::time::Duration;
+    let test_db = TestDatabase::sqlite().await.unwrap();
+    let db = test_db.database();
+    let limit = Duration::from_secs(5);
+
+    // Another transaction holds the writer, so the next one's lease waits.
+    let hold = || async {
+        let holder = db.begin().await.unwrap();
+        Account::objects().count(&holder).await.unwrap();
+        holder
+    };
+    // Cancelled right after it was sent (its first poll), before it heard the writer begin.
+    let holder = hold().await;
+    let tx = db.begin().await.unwrap();
+    let objects = Account::objects();
+    let cancelled = tokio::time::timeout(Duration::ZERO, objects.create(account("sent", 1), &tx)).await;
+    assert!(cancelled.is_err(), "cancelled while waiting");
+    holder.commit().await.unwrap();
+    tokio::time::timeout(limit, objects.create(account("next", 1), &tx)).await.expect("no hang").unwrap();
+    tx.commit().await.unwrap();
+    let mut owners: Vec<String> = objects.all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+    owners.sort();
+    assert_eq!(owners, ["next", "sent"]);
+
+    // A stream polled once (waiting for the writer), then left alone.
+    let holder = hold().await;
+    let tx = db.begin().await.unwrap();
+    let mut rows = Account::objects().stream(&tx);
+    assert!(rows.next().now_or_never().is_none(), "waiting for the writer");
+    holder.commit().await.unwrap();
+    let counted = tokio::time::timeout(limit, Account::objects().count(&tx)).await.expect("no hang");
+    assert_eq!(counted.unwrap(), 2);
+    drop(rows);
+    tx.rollback().await.unwrap();
 }
 
 /// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so

@@ -17,6 +17,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -225,13 +226,11 @@ impl Drop for Begun {
     }
 }
 
-/// How a transaction's lease of the writer started, shared by the transaction's clones: the
-/// first statement to wait for it waits for the writer, any other waits for that outcome
-/// (never for its own answer from a lease that will not run it).
-pub(crate) struct LeaseStart {
-    begun: Mutex<Option<Begun>>,
-    outcome: tokio::sync::OnceCell<Result<(), Failed>>,
-}
+/// How a transaction's lease of the writer starts, shared by the transaction's clones: one
+/// wait for the writer (with the deadline) that every statement drives and awaits, so none
+/// waits for its own answer from a lease that will not run it, and a statement cancelled
+/// while waiting leaves the wait to the others.
+pub(crate) struct LeaseStart(Shared<BoxFuture<'static, Result<(), Failed>>>);
 
 /// Why a lease did not start, kept to answer every statement of the transaction.
 #[derive(Clone)]
@@ -241,49 +240,39 @@ enum Failed {
     Other(String),
 }
 
+impl Failed {
+    fn into_error(self) -> Error {
+        match self {
+            Failed::Timeout => Error::PoolTimeout,
+            Failed::Unavailable(message) => Error::Unavailable { message },
+            Failed::Other(message) => Error::Database { message, code: None },
+        }
+    }
+}
+
 impl LeaseStart {
     pub(crate) fn new(begun: Begun) -> LeaseStart {
-        LeaseStart { begun: Mutex::new(Some(begun)), outcome: tokio::sync::OnceCell::new() }
+        let start: BoxFuture<'static, Result<(), Failed>> = Box::pin(async move {
+            begun.wait().await.map_err(|e| match e {
+                Error::PoolTimeout => Failed::Timeout,
+                Error::Unavailable { message } => Failed::Unavailable(message),
+                other => Failed::Other(other.to_string()),
+            })
+        });
+        LeaseStart(start.shared())
     }
 
     /// Waits until the writer has begun the transaction (at once once that is known).
     pub(crate) async fn wait(&self) -> Result<(), Error> {
-        let outcome = self
-            .outcome
-            .get_or_init(|| async {
-                let begun = self.begun.lock().unwrap_or_else(|p| p.into_inner()).take();
-                match begun {
-                    Some(begun) => begun.wait().await.map_err(|e| match e {
-                        Error::PoolTimeout => Failed::Timeout,
-                        Error::Unavailable { message } => Failed::Unavailable(message),
-                        other => Failed::Other(other.to_string()),
-                    }),
-                    // Given up (the transaction ended unused), or its first waiter was
-                    // cancelled (and its `Begun` dropped with it).
-                    None => Err(Failed::Other("the transaction has already ended".into())),
-                }
-            })
-            .await;
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(Failed::Timeout) => Err(Error::PoolTimeout),
-            Err(Failed::Unavailable(message)) => Err(Error::Unavailable { message: message.clone() }),
-            Err(Failed::Other(message)) => Err(Error::Database { message: message.clone(), code: None }),
-        }
+        self.0.clone().await.map_err(Failed::into_error)
     }
 
-    /// True when the writer did not begin the transaction (a statement waited and failed).
-    pub(crate) fn failed(&self) -> bool {
-        matches!(self.outcome.get(), Some(Err(_)))
-    }
-
-    /// Gives the lease up when no statement has waited for it yet (nothing ran in it): true
-    /// then. A statement sent meanwhile learns that the transaction ended.
-    pub(crate) fn give_up_unused(&self) -> bool {
-        if self.outcome.initialized() {
-            return false;
+    /// Why the writer did not begin the transaction, once a statement has found out.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        match self.0.peek() {
+            Some(Err(failed)) => Some(failed.clone().into_error()),
+            _ => None,
         }
-        self.begun.lock().unwrap_or_else(|p| p.into_inner()).take().is_some()
     }
 }
 
