@@ -133,7 +133,10 @@ impl Transaction {
             state.begun = true;
             sent
         };
-        sent.map_err(|_| ended())?;
+        if sent.is_err() {
+            // The lease is gone: the writer could not begin it (its reason), or it ended.
+            return Err(start.wait().await.err().unwrap_or_else(ended));
+        }
         // Sent already, the first statement runs as soon as the writer has begun; every
         // statement learns here whether it did (at once after the first).
         start.wait().await?;
@@ -304,36 +307,57 @@ impl Transaction {
 
     /// Sends `COMMIT` or `ROLLBACK`; nothing when no statement ran (PostgreSQL: `BEGIN` never
     /// went out; SQLite: the writer is given up, or never began the transaction — a `COMMIT`
-    /// then fails).
-    async fn end(&self, sql: &str) -> Result<(), Error> {
-        {
+    /// then fails). The link leaves the state first, under its lock: a statement a clone sends
+    /// from then on finds the transaction ended, instead of running after the `COMMIT` outside
+    /// any transaction.
+    async fn end(&self, sql: &'static str) -> Result<(), Error> {
+        let link = {
             let mut state = self.state();
-            if let Some(Link::Sqlite(_, start)) = &state.link {
-                // Never begun: nothing to roll back; a COMMIT answers why. No statement sent:
-                // nothing to end (the lease is given up with the link; under the same lock
-                // that saw nothing sent, so no clone's statement can be sent to it meanwhile).
-                if let Some(failure) = start.failure() {
-                    return match sql {
-                        "ROLLBACK" => Ok(()),
-                        _ => Err(failure),
-                    };
+            match &state.link {
+                Some(Link::Sqlite(_, start)) => {
+                    // Never begun: nothing to roll back; a COMMIT answers why.
+                    if let Some(failure) = start.failure() {
+                        return match sql {
+                            "ROLLBACK" => Ok(()),
+                            _ => Err(failure),
+                        };
+                    }
+                    // No statement sent: nothing to end (the lease is given up with the link).
+                    if !state.begun {
+                        state.link = None;
+                        return Ok(());
+                    }
                 }
-                if !state.begun {
-                    state.link = None;
+                // No BEGIN sent: the connection goes back to the pool outside any transaction.
+                Some(Link::Postgres(_)) if !state.begun => {
+                    if let Some(Link::Postgres(lease)) = state.link.take() {
+                        lease.release();
+                    }
                     return Ok(());
                 }
+                _ => {}
             }
-            if matches!(state.link, Some(Link::Postgres(_))) && !state.begun {
-                // Taken under the same lock that saw no BEGIN: a clone of the transaction
-                // cannot begin on the connection meanwhile (it gets "ended"), so what goes
-                // back to the pool is outside any transaction.
-                if let Some(Link::Postgres(lease)) = state.link.take() {
-                    lease.release();
-                }
-                return Ok(());
+            state.link.take()
+        };
+        self.0.db.count_query();
+        match link {
+            Some(Link::Sqlite(jobs, start)) => {
+                let (tx, rx) = oneshot::channel();
+                let end = move |conn: &mut rusqlite::Connection| {
+                    let _ = tx.send(conn.execute_batch(sql).map_err(from_sqlite));
+                };
+                jobs.send(Box::new(end)).map_err(|_| ended())?;
+                start.wait().await?;
+                // The lease ends when `jobs` drops, after this.
+                rx.await.map_err(|_| ended())?
             }
+            Some(Link::Postgres(lease)) => {
+                let result = lease.conn.batch(sql).await;
+                lease.release();
+                result
+            }
+            None => Err(ended()),
         }
-        self.execute_raw(sql).await
     }
 
     /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed) and

@@ -375,6 +375,34 @@ async fn a_cancelled_or_idle_first_statement_leaves_the_others_working() {
     tx.rollback().await.unwrap();
 }
 
+/// A statement a clone sends once the transaction is committing finds it ended: it does not
+/// run after the `COMMIT`, outside any transaction (nor after a `ROLLBACK`, where it would be
+/// the only write that stays).
+#[tokio::test]
+async fn a_statement_sent_while_the_transaction_ends_does_not_run() {
+    each_backend(|db| async move {
+        for end in ["commit", "rollback"] {
+            let tx = db.begin().await.unwrap();
+            Account::objects().create(account(&format!("{end}-inside"), 1), &tx).await.unwrap();
+            let (clone, objects) = (tx.clone(), Account::objects());
+            let ending = async {
+                match end {
+                    "commit" => tx.commit().await,
+                    _ => tx.rollback().await,
+                }
+            };
+            let late = account(&format!("{end}-late"), 1);
+            let (ended, late) = tokio::join!(ending, objects.create(late, &clone));
+            ended.unwrap();
+            assert!(late.is_err(), "{end}: {late:?} on {}", name(&db));
+        }
+        let owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        assert_eq!(owners, ["commit-inside"], "{}", name(&db));
+    })
+    .await;
+}
+
 /// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so
 /// dropping it leaves its connection outside any transaction: it goes back to the pool
 /// instead of being closed.
