@@ -114,7 +114,6 @@ impl Transaction {
         &self,
         work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
     ) -> Result<R, Error> {
-        let (tx, rx) = oneshot::channel();
         let (sent, start) = {
             let mut state = self.state();
             let sent = match &state.link {
@@ -123,24 +122,14 @@ impl Transaction {
                     if let Some(failure) = start.failure() {
                         return Err(failure);
                     }
-                    let sent = jobs.send(Box::new(move |conn| {
-                        let _ = tx.send(work(conn));
-                    }));
-                    (sent, start.clone())
+                    (send_to_lease(jobs, work), start.clone())
                 }
                 _ => return Err(ended()),
             };
             state.begun = true;
             sent
         };
-        if sent.is_err() {
-            // The lease is gone: the writer could not begin it (its reason), or it ended.
-            return Err(start.wait().await.err().unwrap_or_else(ended));
-        }
-        // Sent already, the first statement runs as soon as the writer has begun; every
-        // statement learns here whether it did (at once after the first).
-        start.wait().await?;
-        rx.await.map_err(|_| ended())?
+        answer_from_lease(&start, sent).await
     }
 
     /// Waits until SQLite's writer has begun this transaction (a streamed query sends its
@@ -342,14 +331,9 @@ impl Transaction {
         self.0.db.count_query();
         match link {
             Some(Link::Sqlite(jobs, start)) => {
-                let (tx, rx) = oneshot::channel();
-                let end = move |conn: &mut rusqlite::Connection| {
-                    let _ = tx.send(conn.execute_batch(sql).map_err(from_sqlite));
-                };
-                jobs.send(Box::new(end)).map_err(|_| ended())?;
-                start.wait().await?;
+                let sent = send_to_lease(&jobs, move |conn| conn.execute_batch(sql).map_err(from_sqlite));
                 // The lease ends when `jobs` drops, after this.
-                rx.await.map_err(|_| ended())?
+                answer_from_lease(&start, sent).await
             }
             Some(Link::Postgres(lease)) => {
                 let result = lease.conn.batch(sql).await;
@@ -371,6 +355,33 @@ impl Transaction {
         }
         std::mem::take(&mut state.hooks)
     }
+}
+
+/// Sends `work` to a SQLite lease: the receiver of its answer, or `None` when the lease is
+/// gone.
+fn send_to_lease<R: Send + 'static>(
+    jobs: &std::sync::mpsc::Sender<Work>,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<R, Error> + Send + 'static,
+) -> Option<oneshot::Receiver<Result<R, Error>>> {
+    let (tx, rx) = oneshot::channel();
+    let job: Work = Box::new(move |conn| {
+        let _ = tx.send(work(conn));
+    });
+    jobs.send(job).ok().map(|()| rx)
+}
+
+/// The answer of work sent to a lease: once the writer has begun it (every statement learns
+/// here whether it did, at once after the first), the work's own. A lease gone before the
+/// work was sent answers why: the writer could not begin it, or it ended.
+async fn answer_from_lease<R>(
+    start: &LeaseStart,
+    sent: Option<oneshot::Receiver<Result<R, Error>>>,
+) -> Result<R, Error> {
+    let Some(rx) = sent else {
+        return Err(start.wait().await.err().unwrap_or_else(ended));
+    };
+    start.wait().await?;
+    rx.await.map_err(|_| ended())?
 }
 
 impl Executor for Transaction {
