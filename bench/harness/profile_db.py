@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import db  # noqa: E402
-from servers import BENCH  # noqa: E402
+from servers import BENCH, ensure_wrk  # noqa: E402
 
 
 def main() -> int:
@@ -30,6 +30,7 @@ def main() -> int:
     if not binary.exists():
         print(f"{binary} is not built: run bench/run --db first", file=sys.stderr)
         return 1
+    ensure_wrk()
     seconds = int(os.environ.get("PROFILE_SECONDS", "5"))
     connections = int(os.environ.get("PROFILE_CONNECTIONS", "8"))
     port = int(os.environ.get("PROFILE_PORT", "18651"))

@@ -2,18 +2,21 @@
 //! (Django's `bulk_update`, written as TechEmpower's leaders write it: a join with a VALUES
 //! list, not one CASE per column).
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql};
+use crate::backend::{Dialect, Executor, Sql, TextHasher};
 use crate::condition::Operand;
 use crate::error::Error;
 use crate::model::Model;
 use crate::queryset::{Columns, QuerySet};
 use crate::schema::column_type;
 use crate::value::{ColumnKind, Value};
+use smallvec::SmallVec;
 
 /// At most this many bound values per statement (PostgreSQL allows 65535, SQLite 32766).
 const MAX_VALUES: usize = 30_000;
@@ -49,7 +52,7 @@ impl<M: Model> QuerySet<M> {
         let meta = M::META;
         let pk = meta.primary_key();
         let pk_at = meta.fields.iter().position(|f| f.primary_key).unwrap_or(0);
-        let mut set = Vec::new();
+        let mut set: SmallVec<[u16; 8]> = SmallVec::new();
         for (operand, _, _) in fields.operands().0 {
             let column = match operand {
                 Operand::Column { column, path, .. } if path.len() == 0 => column,
@@ -65,6 +68,8 @@ impl<M: Model> QuerySet<M> {
                         "bulk_update() cannot set {column}: it is the primary key or not a column"
                     ))
                 })?;
+            // A model's fields are counted by the derive; u16 holds any real model's.
+            let at = u16::try_from(at).map_err(|_| Error::Config("bulk_update(): too many fields".into()))?;
             if !set.contains(&at) {
                 set.push(at);
             }
@@ -86,45 +91,48 @@ impl<M: Model> QuerySet<M> {
                     )));
                 }
                 values.push(row.value_at(pk_at).unwrap_or_else(|| row.pk_value()));
-                values.extend(set.iter().map(|&i| row.value_at(i).unwrap_or(Value::Bool(None))));
+                values.extend(set.iter().map(|&i| row.value_at(usize::from(i)).unwrap_or(Value::Bool(None))));
             }
-            let kinds: Vec<(ColumnKind, &'static str)> = std::iter::once((pk.kind, pk.column))
-                .chain(set.iter().map(|&i| (meta.fields[i].kind, meta.fields[i].column)))
-                .collect();
-            let sql = cached_statement(dialect, meta.table, kinds, chunk.len());
+            let key = (TypeId::of::<M>(), dialect, set.clone(), chunk.len());
+            let sql = cached_statement(key, || {
+                let kinds: Vec<(ColumnKind, &'static str)> = std::iter::once((pk.kind, pk.column))
+                    .chain(
+                        set.iter()
+                            .map(|&i| (meta.fields[usize::from(i)].kind, meta.fields[usize::from(i)].column)),
+                    )
+                    .collect();
+                statement(dialect, meta.table, &kinds, chunk.len())
+            });
             updated += target.execute_sql(Sql::Shared(sql), values).await?;
         }
         Ok(updated)
     }
 }
 
-/// What a statement of [`statement`] depends on.
-type StatementKey = (Dialect, &'static str, Vec<(ColumnKind, &'static str)>, usize);
+/// What a statement of [`statement`] depends on: the model (its table and columns), the
+/// dialect, the fields set (their indexes, in order) and the number of rows.
+type StatementKey = (TypeId, Dialect, SmallVec<[u16; 8]>, usize);
 
 /// Statements kept per thread before the cache starts over (a model's updates come in a few
 /// shapes: its fields and the batch sizes the app uses).
 const CACHED_STATEMENTS: usize = 256;
 
 thread_local! {
-    static STATEMENTS: RefCell<HashMap<StatementKey, Arc<str>>> = RefCell::new(HashMap::new());
+    static STATEMENTS: RefCell<HashMap<StatementKey, Arc<str>, BuildHasherDefault<TextHasher>>> =
+        RefCell::new(HashMap::default());
 }
 
-/// [`statement`], written once per thread for each table, columns and number of rows: the
-/// same `bulk_update` of 20 rows is the same text every time (writing it was a tenth of a
-/// TechEmpower `/updates` request's instructions).
-fn cached_statement(
-    dialect: Dialect,
-    table: &'static str,
-    kinds: Vec<(ColumnKind, &'static str)>,
-    rows: usize,
-) -> Arc<str> {
+/// The statement of `key`, written by `write` once per thread: the same `bulk_update` of 20
+/// rows is the same text every time (writing it was a tenth of a TechEmpower `/updates`
+/// request's instructions). The key is numbers only: keyed by column names and kinds it was
+/// hashed with SipHash and compared string by string on every call.
+fn cached_statement(key: StatementKey, write: impl FnOnce() -> String) -> Arc<str> {
     STATEMENTS.with(|cache| {
         let mut cache = cache.borrow_mut();
-        let key = (dialect, table, kinds, rows);
         if let Some(sql) = cache.get(&key) {
             return sql.clone();
         }
-        let sql: Arc<str> = statement(dialect, table, &key.2, rows).into();
+        let sql: Arc<str> = write().into();
         if cache.len() >= CACHED_STATEMENTS {
             cache.clear();
         }
@@ -207,15 +215,34 @@ mod tests {
 
     #[test]
     fn a_statement_is_written_once_per_shape() {
-        let kinds = || vec![(ColumnKind::AutoBigInt, "id"), (ColumnKind::Int, "randomNumber")];
-        let first = cached_statement(Dialect::Postgres, "world", kinds(), 20);
-        let again = cached_statement(Dialect::Postgres, "world", kinds(), 20);
+        let kinds = [(ColumnKind::AutoBigInt, "id"), (ColumnKind::Int, "randomNumber")];
+        let key =
+            |dialect, fields: &[u16], rows| (TypeId::of::<u8>(), dialect, SmallVec::from_slice(fields), rows);
+        let written = std::cell::Cell::new(0);
+        let write = |dialect, rows| {
+            written.set(written.get() + 1);
+            statement(dialect, "world", &kinds, rows)
+        };
+        let first = cached_statement(key(Dialect::Postgres, &[1], 20), || write(Dialect::Postgres, 20));
+        let again = cached_statement(key(Dialect::Postgres, &[1], 20), || write(Dialect::Postgres, 20));
         assert!(Arc::ptr_eq(&first, &again), "the same text, not written again");
-        assert_eq!(&*first, statement(Dialect::Postgres, "world", &kinds(), 20));
-        let other = cached_statement(Dialect::Postgres, "world", kinds(), 19);
-        assert_eq!(&*other, statement(Dialect::Postgres, "world", &kinds(), 19));
-        let lite = cached_statement(Dialect::Sqlite, "world", kinds(), 20);
-        assert_eq!(&*lite, statement(Dialect::Sqlite, "world", &kinds(), 20));
+        assert_eq!(written.get(), 1);
+        assert_eq!(&*first, statement(Dialect::Postgres, "world", &kinds, 20));
+        for (dialect, fields, rows) in [
+            (Dialect::Postgres, &[1][..], 19),
+            (Dialect::Sqlite, &[1][..], 20),
+            (Dialect::Postgres, &[1, 2][..], 20),
+            (Dialect::Postgres, &[2, 1][..], 20),
+        ] {
+            let other = cached_statement(key(dialect, fields, rows), || write(dialect, rows));
+            assert!(!Arc::ptr_eq(&first, &other), "{dialect:?} {fields:?} {rows} is a shape of its own");
+        }
+        assert_eq!(written.get(), 5);
+        let model = cached_statement(
+            (TypeId::of::<u16>(), Dialect::Postgres, SmallVec::from_slice(&[1]), 20),
+            || write(Dialect::Postgres, 20),
+        );
+        assert!(!Arc::ptr_eq(&first, &model), "another model's statement is its own");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use sea_query::{
 use smallvec::SmallVec;
 
 use crate::aggregate::Aggregates;
-use crate::backend::{Dialect, Executor, Params, Sql, Target};
+use crate::backend::{AtMostOne, Dialect, Executor, Params, Sql, Target};
 use crate::condition::{comparable, Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
@@ -569,10 +569,16 @@ impl<M: Model> QuerySet<M> {
         (sql, values): (Sql, Params<'_>),
     ) -> Result<Vec<M>, Error> {
         let mut rows = target.fetch_sql(false, sql, values, self.reader()).await?;
-        for (what, run) in &self.prefetch {
-            run(&mut rows, *what, target).await?;
-        }
+        self.prefetch_into(&mut rows, target).await?;
         Ok(rows)
+    }
+
+    /// Runs the prefetches for `rows`.
+    async fn prefetch_into(&self, rows: &mut [M], target: Target<'_>) -> Result<(), Error> {
+        for (what, run) in &self.prefetch {
+            run(rows, *what, target).await?;
+        }
+        Ok(())
     }
 
     /// The SQL and values of a query, from the shape cache when the query is simple (filters
@@ -902,11 +908,16 @@ impl<M: Model> QuerySet<M> {
             Some((value, kind)) => crate::shape::by_primary_key::<M>(dialect as u8, kind as u8, value, build),
             None => self.shaped(dialect, "get", limit, &[], build),
         };
-        let mut rows = self.fetch_models(target, query).await?;
-        match rows.len() {
-            0 => Err(Error::DoesNotExist { model: M::META.name }),
-            1 => Ok(rows.remove(0)),
-            _ => Err(Error::MultipleObjectsReturned { model: M::META.name }),
+        let (sql, values) = query;
+        match target.collect_sql(false, sql, values, self.reader()).await? {
+            AtMostOne::One(mut row) => {
+                if !self.prefetch.is_empty() {
+                    self.prefetch_into(std::slice::from_mut(&mut row), target).await?;
+                }
+                Ok(row)
+            }
+            AtMostOne::Zero => Err(Error::DoesNotExist { model: M::META.name }),
+            AtMostOne::Many => Err(Error::MultipleObjectsReturned { model: M::META.name }),
         }
     }
 

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::{LeaseStart, Work};
-use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Sql, Target};
+use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Rows, Sql, Target};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
 use crate::value::Value;
@@ -204,12 +204,12 @@ impl Transaction {
         }
     }
 
-    pub(crate) async fn fetch<R: Send + 'static>(
+    pub(crate) async fn fetch<R: Send + 'static, C: Rows<R>>(
         &self,
         sql: Sql,
         values: Vec<Value>,
         read: impl Reader<R>,
-    ) -> Result<Vec<R>, Error> {
+    ) -> Result<C, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read)).await,
             Backend::Postgres(_) => self.on_pg(|c| async move { c.fetch(&sql, &values, &read).await }).await,

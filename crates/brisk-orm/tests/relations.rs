@@ -177,6 +177,30 @@ async fn prefetch_related_is_two_queries_however_many_rows() {
             assert_eq!(author.id.value(), *post.author.key());
         }
         assert_eq!(db.queries_run() - before, 2);
+        // `get` reads its one row apart from a list; its prefetch still runs, on the pool and
+        // inside a transaction.
+        let first = &posts[0];
+        let before = db.queries_run();
+        let one = Post::objects().prefetch_related(Post::author()).filter(Post::id().eq(first.id.value()));
+        let post = one.get(&db).await.unwrap();
+        assert_eq!(db.queries_run() - before, 2, "{}", name(&db));
+        assert_eq!(post.author.get().map(|a| a.id.value()), Some(*first.author.key()));
+        let in_tx = db
+            .atomic(|tx| async move {
+                Post::objects()
+                    .prefetch_related(Post::author())
+                    .filter(Post::id().eq(first.id.value()))
+                    .get(&tx)
+                    .await
+            })
+            .await
+            .unwrap();
+        assert_eq!(in_tx.author.get().map(|a| a.id.value()), Some(*first.author.key()));
+        let none = Post::objects().prefetch_related(Post::author()).filter(Post::title().eq("no such post"));
+        assert!(matches!(none.get(&db).await, Err(Error::DoesNotExist { model: "Post" })));
+        let many =
+            Post::objects().prefetch_related(Post::author()).filter(Post::author().eq(*first.author.key()));
+        assert!(matches!(many.get(&db).await, Err(Error::MultipleObjectsReturned { model: "Post" })));
     })
     .await;
 }

@@ -8,7 +8,7 @@
 
 use std::error::Error as StdError;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use rusqlite::types::{ToSqlOutput, Value as SqliteValue};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
@@ -80,6 +80,17 @@ fn int_to(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
 impl ToSql for PgParam<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         match self.0 {
+            // The commonest parameters, an INTEGER or BIGINT key sent as what it is, written
+            // straight (as postgres-types writes them: big-endian) rather than through
+            // `int_to`'s range checks and a second `to_sql`.
+            Value::Int(Some(v)) if *ty == Type::INT4 => {
+                out.put_i32(*v);
+                Ok(IsNull::No)
+            }
+            Value::BigInt(Some(v)) if *ty == Type::INT8 => {
+                out.put_i64(*v);
+                Ok(IsNull::No)
+            }
             Value::Bool(Some(b)) => b.to_sql(ty, out),
             Value::TinyInt(Some(v)) => int_to(i64::from(*v), ty, out),
             Value::SmallInt(Some(v)) => int_to(i64::from(*v), ty, out),
@@ -164,4 +175,41 @@ fn is_null(v: &Value) -> bool {
             | Value::Decimal(None)
             | Value::Uuid(None)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(value: Value, ty: &Type) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        PgParam(&value).to_sql(ty, &mut out).expect("binds");
+        out.to_vec()
+    }
+
+    fn driver(value: &dyn ToSql, ty: &Type) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        value.to_sql_checked(ty, &mut out).expect("binds");
+        out.to_vec()
+    }
+
+    /// The written-out integers are the driver's bytes, and a narrower or wider parameter
+    /// still goes through the range check.
+    #[test]
+    fn integers_bind_as_the_driver_writes_them() {
+        for v in [0, 1, -1, i32::MIN, i32::MAX, 10_000] {
+            assert_eq!(bound(Value::Int(Some(v)), &Type::INT4), driver(&v, &Type::INT4));
+            assert_eq!(
+                bound(Value::BigInt(Some(i64::from(v) * 3)), &Type::INT8),
+                driver(&(i64::from(v) * 3), &Type::INT8)
+            );
+            assert_eq!(bound(Value::Int(Some(v)), &Type::INT8), driver(&i64::from(v), &Type::INT8));
+        }
+        assert_eq!(bound(Value::BigInt(Some(7)), &Type::INT4), driver(&7i32, &Type::INT4));
+        let mut out = BytesMut::new();
+        let too_big = PgParam(&Value::BigInt(Some(i64::from(i32::MAX) + 1))).to_sql(&Type::INT4, &mut out);
+        assert!(too_big.is_err_and(|e| e.to_string().contains("out of range for integer")));
+        let mut out = BytesMut::new();
+        assert!(PgParam(&Value::Int(Some(40_000))).to_sql(&Type::INT2, &mut out).is_err());
+    }
 }
