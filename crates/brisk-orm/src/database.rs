@@ -32,7 +32,8 @@ pub struct DbOptions {
     /// connection `n % connections`), so a request's concurrent queries go out together.
     pub connections: Option<usize>,
     /// PostgreSQL: at most this many transactions at once, each on its own connection
-    /// (default 8).
+    /// (default 8). A [`QuerySet::stream`](crate::QuerySet::stream) outside a transaction
+    /// takes one of these connections too, until it is read to its end or dropped.
     pub transactions: usize,
     /// How long a query may wait for a free connection (or SQLite's writer) before it fails
     /// with [`Error::PoolTimeout`], a 503 (default 5 s).

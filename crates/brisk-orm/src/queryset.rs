@@ -730,8 +730,13 @@ impl<M: Model> QuerySet<M> {
     /// bounded however large the result (`select_related` applies; `prefetch_related` needs
     /// every row at once and does not).
     ///
-    /// On SQLite a reader thread (in a transaction: the writer) is busy until the stream ends
-    /// or is dropped; it waits while the consumer is slow.
+    /// A consumer that stops reading holds up nobody else's queries. On SQLite a reader
+    /// thread is busy until the stream ends or is dropped, and waits while the consumer is
+    /// slow. On PostgreSQL the rows come on a connection of the transaction pool's (see
+    /// [`DbOptions::transactions`](crate::DbOptions::transactions)), not the shared one, given
+    /// back when the stream ends (closed when it is dropped before). Inside a transaction
+    /// the rows are read as they come and those not consumed yet wait in memory, so the
+    /// transaction's next statement never waits behind them.
     ///
     /// ```ignore
     /// use futures_util::StreamExt;

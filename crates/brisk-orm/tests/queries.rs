@@ -427,6 +427,67 @@ async fn streams_read_every_row_and_stop_when_dropped() {
     .await;
 }
 
+/// A stream whose consumer stops reading (holding it, not dropping it) holds up no other
+/// query: not the pool's (on PostgreSQL a stream does not share the pipelined connection,
+/// whose socket it would fill), and not its own transaction's next statement (there the
+/// unread rows wait in memory, as the transaction's one connection must serve the next).
+#[tokio::test]
+async fn a_stream_left_unread_holds_up_no_other_query() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    const ROWS: usize = 3_000;
+    each_backend(|db| async move {
+        // ~6 MB of rows: more than any socket or channel buffer holds.
+        let note = "n".repeat(2_000);
+        let many: Vec<Thing> =
+            (0..ROWS).map(|i| thing(&format!("t{i:04}"), i as i64, Some(&note), None, Kind::Tool)).collect();
+        Thing::objects().bulk_create(many, &db).await.unwrap();
+        let mut held = Thing::objects().order_by([Thing::views().asc()]).stream(&db);
+        assert_eq!(held.next().await.unwrap().unwrap().views, 0);
+        let others = async {
+            for _ in 0..5 {
+                assert_eq!(Thing::objects().count(&db).await.unwrap(), ROWS as i64);
+                assert_eq!(Thing::objects().filter(Thing::views().eq(7)).get(&db).await.unwrap().views, 7);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), others)
+            .await
+            .unwrap_or_else(|_| panic!("{}: queries waited for a stream nobody reads", name(&db)));
+        assert_eq!(held.count().await, ROWS - 1, "the held stream still yields the rest");
+        // Streams read to the end and streams dropped early, more of each than the pool has
+        // transaction connections (8): each gives its connection back or closes it.
+        for _ in 0..12 {
+            let all = Thing::objects().filter(Thing::views().lt(3)).stream(&db).count().await;
+            assert_eq!(all, 3);
+            let mut dropped = Thing::objects().stream(&db);
+            assert!(dropped.next().await.unwrap().is_ok());
+        }
+        let backend = name(&db);
+        db.atomic(|tx| async move {
+            let mut held = Thing::objects().order_by([Thing::views().asc()]).stream(&tx);
+            assert_eq!(held.next().await.unwrap()?.views, 0);
+            let first_ten = Thing::objects().filter(Thing::views().lt(10));
+            let next_statement = first_ten.update([Thing::score().set(9.0)], &tx);
+            let updated =
+                tokio::time::timeout(Duration::from_secs(20), next_statement).await.unwrap_or_else(|_| {
+                    panic!("{backend}: a statement waited for its transaction's unread stream")
+                });
+            assert_eq!(updated?, 10);
+            let mut rest = 0;
+            while let Some(row) = held.next().await {
+                assert_eq!(row?.views, rest + 1);
+                rest += 1;
+            }
+            assert_eq!(rest, ROWS as i64 - 1);
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(Thing::objects().filter(Thing::score().eq(9.0)).count(&db).await.unwrap(), 10);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_column_default_fills_rows_inserted_without_it() {
     each_backend(|db| async move {

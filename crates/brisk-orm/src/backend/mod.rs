@@ -6,13 +6,14 @@ pub(crate) mod bind;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 mod sqlite_functions;
+mod stream;
 
 pub(crate) use sqlite_functions::DIVISION_BY_ZERO;
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use rusqlite::Connection;
 use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 
@@ -334,68 +335,8 @@ pub(crate) fn sqlite_execute(conn: &mut Connection, sql: &str, values: &[Value])
 
 /// `values` as a statement's parameters, bound straight from the slice (collecting them into
 /// a `Vec` first cost an allocation per query).
-fn sqlite_params(values: &[Value]) -> impl rusqlite::Params + '_ {
+pub(crate) fn sqlite_params(values: &[Value]) -> impl rusqlite::Params + '_ {
     rusqlite::params_from_iter(values.iter().map(SqliteParam))
-}
-
-fn failed<R: Send + 'static>(e: Error) -> BoxStream<'static, Result<R, Error>> {
-    Box::pin(stream::once(async move { Err(e) }))
-}
-
-/// Sends a job that reads the rows into a bounded channel, and yields what arrives.
-fn sqlite_stream<R: Send + 'static>(
-    spawn: impl FnOnce(Box<dyn FnOnce(&mut Connection) + Send>) -> Result<(), Error>,
-    sql: String,
-    values: Vec<Value>,
-    read: impl Reader<R>,
-) -> BoxStream<'static, Result<R, Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<R, Error>>(64);
-    let work = move |conn: &mut Connection| {
-        let run = || -> Result<(), Error> {
-            let mut statement = conn.prepare_cached(&sql).map_err(from_sqlite)?;
-            let mut rows = statement.query(sqlite_params(&values)).map_err(from_sqlite)?;
-            while let Some(row) = rows.next().map_err(from_sqlite)? {
-                if tx.blocking_send(read(&RowRef::sqlite_row(row))).is_err() {
-                    return Ok(()); // the consumer left: stop reading
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = run() {
-            let _ = tx.blocking_send(Err(e));
-        }
-    };
-    match spawn(Box::new(work)) {
-        Ok(()) => {
-            Box::pin(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
-        }
-        Err(e) => failed(e),
-    }
-}
-
-/// Runs a query on `conn` and yields its rows as the server sends them.
-fn pg_stream<R: Send + 'static>(
-    conn: Arc<postgres::PgConn>,
-    sql: String,
-    values: Vec<Value>,
-    read: impl Reader<R> + Sync,
-) -> BoxStream<'static, Result<R, Error>> {
-    Box::pin(
-        stream::once(async move {
-            match conn.query_stream(&Sql::Built(sql), values).await {
-                Ok(rows) => {
-                    let rows = rows.map(move |row| {
-                        let _connection = &conn;
-                        let row = row.map_err(crate::error::from_pg)?;
-                        read(&RowRef::postgres_row(&row))
-                    });
-                    Box::pin(rows) as BoxStream<'static, Result<R, Error>>
-                }
-                Err(e) => failed(e),
-            }
-        })
-        .flatten(),
-    )
 }
 
 impl<'a> Target<'a> {
@@ -478,9 +419,9 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// Runs a query and yields its rows as they are read: SQLite's thread sends them through
-    /// a bounded channel (it waits while the consumer is slow, and stops when the consumer
-    /// leaves); PostgreSQL's come as the server sends them.
+    /// Runs a query and yields its rows as they are read: see [`stream`] for where each
+    /// backend reads them and what a consumer that stops reading holds up (nothing but its
+    /// own connection or thread).
     pub(crate) fn stream_with<R: Send + 'static>(
         self,
         sql: String,
@@ -490,19 +431,10 @@ impl<'a> Target<'a> {
         self.database().count_query();
         match self {
             Target::Db(db) => match db.backend() {
-                Backend::Sqlite(pool) => sqlite_stream(|work| pool.spawn(work), sql, values, read),
-                Backend::Postgres(pool) => {
-                    let pool = pool.clone();
-                    Box::pin(
-                        stream::once(async move {
-                            match pool.next_shared().await {
-                                Ok(conn) => pg_stream(conn, sql, values, read),
-                                Err(e) => failed(e),
-                            }
-                        })
-                        .flatten(),
-                    )
+                Backend::Sqlite(pool) => {
+                    stream::sqlite(|work| pool.spawn(work), sql, values, read, stream::Buffer::Bounded)
                 }
+                Backend::Postgres(pool) => stream::pg_leased(pool.clone(), sql, values, read),
             },
             Target::Tx(tx) => match tx.database().backend() {
                 // Sent once the writer has begun the transaction (a stream's work is sent
@@ -510,28 +442,24 @@ impl<'a> Target<'a> {
                 Backend::Sqlite(_) => {
                     let tx = tx.clone();
                     Box::pin(
-                        stream::once(async move {
+                        futures_util::stream::once(async move {
                             match tx.sqlite_begun().await {
-                                Ok(()) => sqlite_stream(|work| tx.spawn_sqlite(work), sql, values, read),
-                                Err(e) => failed(e),
+                                Ok(()) => stream::sqlite(
+                                    |work| tx.spawn_sqlite(work),
+                                    sql,
+                                    values,
+                                    read,
+                                    stream::Buffer::Unbounded,
+                                ),
+                                Err(e) => stream::failed(e),
                             }
                         })
                         .flatten(),
                     )
                 }
                 Backend::Postgres(_) => match tx.pg_statement() {
-                    Ok((conn, None)) => pg_stream(conn, sql, values, read),
-                    // The first statement of the transaction: its BEGIN is on the way.
-                    Ok((conn, Some(begin))) => Box::pin(
-                        stream::once(async move {
-                            match begin.await {
-                                Ok(()) => pg_stream(conn, sql, values, read),
-                                Err(e) => failed(e),
-                            }
-                        })
-                        .flatten(),
-                    ),
-                    Err(e) => failed(e),
+                    Ok((conn, begin)) => stream::pg_drained(conn, begin, sql, values, read),
+                    Err(e) => stream::failed(e),
                 },
             },
         }

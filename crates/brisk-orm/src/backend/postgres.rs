@@ -256,11 +256,6 @@ impl PgPool {
         self.shared[index].conn.read().unwrap_or_else(|p| p.into_inner()).clone().filter(|c| !c.is_closed())
     }
 
-    /// The shared connection of this thread, for a streaming query.
-    pub(crate) async fn next_shared(&self) -> Result<Arc<PgConn>, Error> {
-        self.shared(self.slot_of_this_thread()).await
-    }
-
     /// The shared connection a thread's queries go to: each thread that queries is numbered
     /// once, and thread `n` uses slot `n % slots`. A request's queries then go out together on
     /// one connection (one write, one read for all of them, where spreading them made each
