@@ -91,15 +91,21 @@ pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64
         .fetch(ex)
         .await?;
     let id = rows.first().map(|r| r.0);
-    // The workers hear of it after the commit (`crate::notify`: never a NOTIFY in the
-    // caller's transaction, which would serialize the commits of concurrent enqueues).
     if id.is_some() {
-        match ex.target() {
-            Target::Tx(tx) => tx.on_commit(move || crate::notify::announce(&db, &queue)),
-            Target::Db(_) => crate::notify::announce(&db, &queue),
-        }
+        announce_after_commit(ex, db, queue);
     }
     Ok(id)
+}
+
+/// Tells the workers of `queue` that a job is due, once the caller's transaction (if any)
+/// commits: never before (a worker woken early finds nothing and sleeps until it polls), and
+/// never as a NOTIFY inside the caller's transaction (`crate::notify`: it would serialize the
+/// commits of concurrent enqueues).
+pub(crate) fn announce_after_commit(ex: &impl Executor, db: Database, queue: String) {
+    match ex.target() {
+        Target::Tx(tx) => tx.on_commit(move || crate::notify::announce(&db, &queue)),
+        Target::Db(_) => crate::notify::announce(&db, &queue),
+    }
 }
 
 /// A job with options, ready to enqueue: `job.schedule().run_at(t).unique("k").enqueue(&tx)`.

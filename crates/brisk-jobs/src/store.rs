@@ -341,22 +341,13 @@ pub async fn retry(ex: &impl Executor, id: i64) -> Result<bool, Error> {
         "UPDATE jobs_job SET state = 'available', run_at = ?, attempts = CASE WHEN state = 'available' \
                THEN attempts ELSE 0 END, finished_at = NULL WHERE id = ? AND state IN ('available', 'dead', \
                'cancelled')";
-    let queues: Vec<(String,)> = match db.dialect() {
-        Dialect::Postgres => {
-            Raw::new(format!(
-                "WITH up AS ({sql} RETURNING queue) SELECT up.queue FROM up, pg_notify('brisk_jobs', up.queue) AS n"
-            ))
-            .bind(now)
-            .bind(id)
-            .fetch(ex)
-            .await?
-        }
-        Dialect::Sqlite => Raw::new(format!("{sql} RETURNING queue")).bind(now).bind(id).fetch(ex).await?,
-    };
-    if let (Some((queue,)), Dialect::Sqlite) = (queues.first(), db.dialect()) {
-        crate::wake::wake_local(db.url(), queue);
+    let queues: Vec<(String,)> =
+        Raw::new(format!("{sql} RETURNING queue")).bind(now).bind(id).fetch(ex).await?;
+    let retried = !queues.is_empty();
+    if let Some((queue,)) = queues.into_iter().next() {
+        crate::enqueue::announce_after_commit(ex, db, queue);
     }
-    Ok(!queues.is_empty())
+    Ok(retried)
 }
 
 fn micros(t: chrono::DateTime<chrono::Utc>) -> DateTime {

@@ -684,6 +684,38 @@ async fn an_enqueue_wakes_idle_workers_without_polling() {
     }
 }
 
+/// A retry in a transaction is heard at its commit (workers poll once an hour here, so only
+/// the wake-up runs the job), and a retry rolled back changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_in_a_transaction_wakes_the_workers_at_its_commit() {
+    for test in backends().await {
+        let db = test.database();
+        let id = Record { k: "again".into() }.enqueue(&db).await.expect("e").expect("id");
+        assert!(brisk_jobs::cancel(&db, id).await.expect("cancel"));
+        let runner = quick().poll_interval(Duration::from_secs(3600)).start(&db).expect("start");
+        tokio::time::sleep(Duration::from_millis(300)).await; // idle, listening
+        let rolled_back = db
+            .atomic(|tx| async move {
+                assert!(brisk_jobs::retry(&tx, id).await?);
+                Err::<(), _>(brisk_orm::Error::Config("changed my mind".into()))
+            })
+            .await;
+        assert!(rolled_back.is_err());
+        assert_eq!(job(&db, id).await.state, JobState::Cancelled, "{}", test.url());
+        db.atomic(|tx| async move {
+            assert!(brisk_jobs::retry(&tx, id).await?);
+            // Held open a moment: a wake-up sent before the commit would find nothing.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok::<_, brisk_orm::Error>(())
+        })
+        .await
+        .expect("retried");
+        eventually("retried and done", || async { job(&db, id).await.state == JobState::Done }).await;
+        runner.shutdown().await;
+        assert_eq!(runs(&db).await, ["again"]);
+    }
+}
+
 static IN_FLIGHT: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
 
 /// Counts how many run at once (the most so far is kept).
