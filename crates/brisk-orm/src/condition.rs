@@ -1,6 +1,7 @@
 //! [`Q`]: a condition on a model's rows, combined with `&`, `|` and `!` (or `.and`, `.or`,
 //! `.not()`), and how each lookup is written in each dialect so that both answer the same.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use sea_query::{Alias, ExprTrait, Func};
@@ -44,9 +45,13 @@ impl Path {
     /// This path, then `hop`, then `rest`. Following more than [`MAX_HOPS`] relations is a
     /// mistake in the program's own code (never input), so it panics with a sentence.
     pub(crate) fn then(self, hop: Hop, rest: Path) -> Path {
-        let hops: Vec<Hop> = self.hops().chain(std::iter::once(hop)).chain(rest.hops()).collect();
-        assert!(hops.len() <= MAX_HOPS, "a lookup may follow at most {MAX_HOPS} relations");
-        Path { hops: intern(hops) }
+        let len = self.len() + 1 + rest.len();
+        assert!(len <= MAX_HOPS, "a lookup may follow at most {MAX_HOPS} relations");
+        let mut hops = [hop; MAX_HOPS];
+        for (at, h) in hops.iter_mut().zip(self.hops().chain(std::iter::once(hop)).chain(rest.hops())) {
+            *at = h;
+        }
+        Path { hops: intern(&hops[..len]) }
     }
 
     /// The table alias of the first `n` hops: `j__author__team`.
@@ -62,16 +67,43 @@ impl Path {
 
 /// The one kept copy of `hops`. A program follows a fixed set of relation paths (they are
 /// written in its code: `Post::author().team()`, never read from input), each at most
-/// [`MAX_HOPS`] long, so the copies are made once and live as long as the program.
-fn intern(hops: Vec<Hop>) -> &'static [Hop] {
-    type Key = Vec<(&'static str, usize)>;
-    static PATHS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Key, &'static [Hop]>>> =
-        std::sync::LazyLock::new(Default::default);
-    // A hop is its column and the model it points at (the function's address: the same
-    // function may have two addresses, which only keeps two copies of a path).
-    let key: Key = hops.iter().map(|h| (h.column, h.target as usize)).collect();
-    let mut paths = PATHS.lock().unwrap_or_else(|p| p.into_inner());
-    paths.entry(key).or_insert_with(|| Box::leak(hops.into_boxed_slice()))
+/// [`MAX_HOPS`] long, so the copies are made once and live as long as the program. Each
+/// thread remembers the ones it used, so a query that follows a relation takes no lock and
+/// makes no allocation to find its path.
+fn intern(hops: &[Hop]) -> &'static [Hop] {
+    type Known = HashMap<PathKey, &'static [Hop], std::hash::BuildHasherDefault<crate::backend::TextHasher>>;
+    static PATHS: std::sync::LazyLock<std::sync::Mutex<Known>> = std::sync::LazyLock::new(Default::default);
+    thread_local! {
+        static SEEN: std::cell::RefCell<Known> = std::cell::RefCell::new(Known::default());
+    }
+    let key = PathKey::of(hops);
+    if let Some(kept) = SEEN.with(|seen| seen.borrow().get(&key).copied()) {
+        return kept;
+    }
+    let kept: &'static [Hop] = PATHS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_insert_with(|| Box::leak(hops.to_vec().into_boxed_slice()));
+    SEEN.with(|seen| seen.borrow_mut().insert(key, kept));
+    kept
+}
+
+/// A path's hops as numbers: each column's text (address and length) and the address of the
+/// function naming its target model. Two keys are equal only for the same hops; the same
+/// hops may give two keys (a string or a function kept twice by the compiler), which only
+/// keeps a second copy of that path.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PathKey([(usize, usize, usize); MAX_HOPS]);
+
+impl PathKey {
+    fn of(hops: &[Hop]) -> PathKey {
+        let mut key = [(0, 0, 0); MAX_HOPS];
+        for (at, hop) in key.iter_mut().zip(hops) {
+            *at = (hop.column.as_ptr() as usize, hop.column.len(), hop.target as usize);
+        }
+        PathKey(key)
+    }
 }
 
 /// A column, a value, or arithmetic on them.
@@ -464,20 +496,31 @@ mod tests {
         path.hops().map(|h| h.column).collect()
     }
 
+    // Statics: one address each, as a model's column names are (the key compares addresses).
+    static AUTHOR: &str = "author";
+    static TEAM: &str = "team";
+
     /// A path is kept once however often it is made, and its hops stay in order.
     #[test]
     fn paths_are_kept_once_and_in_order() {
         let empty = Path::new_empty();
-        let author = empty.then(hop("author", meta_a), empty);
-        let again = empty.then(hop("author", meta_a), empty);
+        let author = empty.then(hop(AUTHOR, meta_a), empty);
+        let again = empty.then(hop(AUTHOR, meta_a), empty);
         assert!(std::ptr::eq(author.hops, again.hops));
-        let team = author.then(hop("team", meta_b), empty);
+        let team = author.then(hop(TEAM, meta_b), empty);
         assert_eq!(columns(team), ["author", "team"]);
         assert_eq!(team.alias(2), "j__author__team");
-        let joined = empty.then(hop("author", meta_a), empty.then(hop("team", meta_b), empty));
+        let joined = empty.then(hop(AUTHOR, meta_a), empty.then(hop(TEAM, meta_b), empty));
         assert!(std::ptr::eq(team.hops, joined.hops), "the same hops made another way");
-        let other_target = empty.then(hop("author", meta_b), empty);
+        let other_target = empty.then(hop(AUTHOR, meta_b), empty);
         assert!(!std::ptr::eq(author.hops, other_target.hops), "another model is another path");
+        assert_eq!(columns(other_target), ["author"]);
+        let reversed = empty.then(hop(TEAM, meta_b), empty.then(hop(AUTHOR, meta_a), empty));
+        assert_eq!(columns(reversed), ["team", "author"]);
+        // Another thread finds the copy this one made.
+        let elsewhere =
+            std::thread::spawn(move || empty.then(hop(AUTHOR, meta_a), empty).hops.as_ptr() as usize);
+        assert_eq!(elsewhere.join().expect("the thread"), author.hops.as_ptr() as usize);
         assert_eq!(empty.len(), 0);
     }
 

@@ -45,6 +45,12 @@ async fn slow(db: Db) -> Result<&'static str> {
     Ok("slept")
 }
 
+/// The same wait as a query that reads rows (the shared connection's other path).
+async fn slow_read(db: Db) -> Result<&'static str> {
+    let rows: Vec<(i32,)> = brisk_orm::Raw::new("SELECT 1::int4 FROM pg_sleep(3)").fetch(&db).await?;
+    Ok(if rows.len() == 1 { "slept" } else { "no row" })
+}
+
 async fn patch(db: Db, Path(p): Path<NotePath>, patch: brisk_orm::Patch<Note>) -> Result<Json<Note>> {
     let mut note = Note::objects().filter(Note::id().eq(p.id)).get_or_404(&db).await?;
     patch.apply(&mut note)?;
@@ -58,6 +64,7 @@ fn app(db: Database) -> App {
         .route("/notes", post(create))
         .route("/notes/{id}", get(read).patch(patch))
         .route("/slow", get(slow))
+        .route("/slow-read", get(slow_read))
 }
 
 #[tokio::test]
@@ -110,26 +117,28 @@ async fn a_lost_postgres_connection_is_a_503_and_the_next_request_succeeds() {
     let client = std::sync::Arc::new(TestClient::new(app(db)));
     assert_eq!(client.post("/notes").json(&json!({"title": "kept"})).send().await.status(), 201);
 
-    let slow = tokio::spawn({
-        let client = client.clone();
-        async move { client.get("/slow").send().await }
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let admin = Database::open(&support::admin_url()).unwrap();
-    admin
-        .execute_raw(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
-            pg.url().rsplit('/').next().unwrap_or_default()
-        ))
-        .await
-        .unwrap();
-    let res = slow.await.unwrap();
-    assert_eq!(res.status(), 503, "{}", res.text());
-    assert_eq!(res.header("retry-after"), Some("1"));
-    assert_eq!(res.json::<Value>(), json!({"detail": "Service Unavailable"}), "the cause is not leaked");
+    for path in ["/slow", "/slow-read"] {
+        let slow = tokio::spawn({
+            let client = client.clone();
+            async move { client.get(path).send().await }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let admin = Database::open(&support::admin_url()).unwrap();
+        admin
+            .execute_raw(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                pg.url().rsplit('/').next().unwrap_or_default()
+            ))
+            .await
+            .unwrap();
+        let res = slow.await.unwrap();
+        assert_eq!(res.status(), 503, "{path}: {}", res.text());
+        assert_eq!(res.header("retry-after"), Some("1"));
+        assert_eq!(res.json::<Value>(), json!({"detail": "Service Unavailable"}), "the cause is not leaked");
 
-    let res = client.get("/notes/1").send().await;
-    assert_eq!(res.status(), 200, "{}", res.text());
+        let res = client.get("/notes/1").send().await;
+        assert_eq!(res.status(), 200, "after {path}: {}", res.text());
+    }
 }
 
 #[tokio::test]

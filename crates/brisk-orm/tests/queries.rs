@@ -625,3 +625,71 @@ async fn bulk_update_writes_each_rows_own_values_in_one_statement() {
     })
     .await;
 }
+
+/// Fields at the same places as [`Thing`]'s `note` and `views`: a `bulk_update` of these two
+/// has the same shape, on another table.
+#[derive(Debug, Clone, PartialEq, Model)]
+struct Gauge {
+    #[model(primary_key)]
+    id: AutoId,
+    label: String,
+    memo: Option<String>,
+    level: i64,
+}
+
+/// Two models whose updates have the same shape (field places, row count) each get their own
+/// statement, and an update too large for one statement is cut in several, each right.
+#[tokio::test]
+async fn bulk_update_statements_belong_to_their_model_and_size() {
+    each_backend(|db| async move {
+        let mut things = seed(&db).await;
+        let gauges: Vec<Gauge> = (0..5)
+            .map(|i| Gauge { id: AutoId::default(), label: format!("g{i}"), memo: None, level: 0 })
+            .collect();
+        let mut gauges = Gauge::objects().bulk_create(gauges, &db).await.unwrap();
+        for (i, (t, g)) in things.iter_mut().zip(gauges.iter_mut()).enumerate() {
+            t.views = 200 + i as i64;
+            g.level = 300 + i as i64;
+            g.memo = Some(format!("m{i}"));
+        }
+        Thing::objects().bulk_update(&things, (Thing::views(), Thing::note()), &db).await.unwrap();
+        Gauge::objects().bulk_update(&gauges, (Gauge::level(), Gauge::memo()), &db).await.unwrap();
+        let levels: Vec<(i64, Option<String>)> = Gauge::objects()
+            .order_by([Gauge::id().asc()])
+            .values_list((Gauge::level(), Gauge::memo()), &db)
+            .await
+            .unwrap();
+        assert_eq!(levels[4], (304, Some("m4".into())), "{}", name(&db));
+        let views: Vec<(i64,)> =
+            Thing::objects().order_by([Thing::id().asc()]).values_list((Thing::views(),), &db).await.unwrap();
+        assert_eq!(views.iter().map(|v| v.0).collect::<Vec<_>>(), [200, 201, 202, 203, 204], "{}", name(&db));
+        // 15,003 rows of two values: a statement of 15,000 rows (30,000 values), then one of 3.
+        let many: Vec<Gauge> = (0..15_003)
+            .map(|i| Gauge { id: AutoId::default(), label: format!("n{i}"), memo: None, level: 0 })
+            .collect();
+        let mut many = Gauge::objects().bulk_create(many, &db).await.unwrap();
+        for (i, g) in many.iter_mut().enumerate() {
+            g.level = i as i64;
+        }
+        let before = db.queries_run();
+        assert_eq!(Gauge::objects().bulk_update(&many, (Gauge::level(),), &db).await.unwrap(), 15_003);
+        assert_eq!(db.queries_run() - before, 2, "{}", name(&db));
+        let last: Vec<(String, i64)> = Gauge::objects()
+            .filter(Gauge::label().startswith("n"))
+            .order_by([Gauge::id().desc()])
+            .limit(4)
+            .values_list((Gauge::label(), Gauge::level()), &db)
+            .await
+            .unwrap();
+        assert_eq!(
+            last,
+            [
+                ("n15002".into(), 15_002),
+                ("n15001".into(), 15_001),
+                ("n15000".into(), 15_000),
+                ("n14999".into(), 14_999)
+            ]
+        );
+    })
+    .await;
+}
