@@ -164,6 +164,9 @@ impl Deref for Sql {
     }
 }
 
+/// A query's values owned, one of them inline.
+pub(crate) type OwnedParams = smallvec::SmallVec<[Value; 1]>;
+
 /// A query's values: a list of its own, or the one value of a primary-key lookup borrowed from
 /// its QuerySet (no list to allocate; PostgreSQL binds straight from it).
 pub(crate) enum Params<'a> {
@@ -184,6 +187,15 @@ impl Params<'_> {
         match self {
             Params::Owned(values) => values,
             Params::One(value) => vec![value.clone()],
+        }
+    }
+
+    /// The values owned, a single one kept inline: a SQLite `get` by primary key sends its
+    /// value to the reader thread without allocating a list for it.
+    pub(crate) fn into_owned(self) -> OwnedParams {
+        match self {
+            Params::Owned(values) => OwnedParams::from_vec(values),
+            Params::One(value) => smallvec::smallvec![value.clone()],
         }
     }
 }
@@ -410,7 +422,7 @@ impl<'a> Target<'a> {
                     // allocator serves a thread's own freed memory fastest, and memory a
                     // database thread allocated comes back freed on this one.
                     let out = C::empty();
-                    let values = values.into_vec();
+                    let values = values.into_owned();
                     pool.run(write, move |conn| sqlite_fetch_into(conn, &sql, &values, &read, out)).await
                 }
                 Backend::Postgres(pool) => pool.fetch(&sql, values.as_slice(), &read).await,
