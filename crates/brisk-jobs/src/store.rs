@@ -327,7 +327,8 @@ pub async fn cancel(ex: &impl Executor, id: i64) -> Result<bool, Error> {
 
 /// Runs job `id` again now: a `dead` or `cancelled` job gets a fresh set of attempts, an
 /// `available` one (waiting for its retry or its `run_at`) becomes due now. `true` when it
-/// changed; a running or done job is left alone. On PostgreSQL the workers are notified.
+/// changed; a running or done job is left alone. The workers are told after the caller's
+/// transaction commits (at once outside one), as for an enqueue.
 ///
 /// ```no_run
 /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {

@@ -726,17 +726,21 @@ impl<M: Model> QuerySet<M> {
         }
     }
 
-    /// Every matching row as a stream, each read as the database sends it, so memory stays
-    /// bounded however large the result (`select_related` applies; `prefetch_related` needs
-    /// every row at once and does not).
+    /// Every matching row as a stream, each read as the database sends it, so outside a
+    /// transaction memory stays bounded however large the result (`select_related` applies;
+    /// `prefetch_related` needs every row at once and does not).
     ///
     /// A consumer that stops reading holds up nobody else's queries. On SQLite a reader
     /// thread is busy until the stream ends or is dropped, and waits while the consumer is
     /// slow. On PostgreSQL the rows come on a connection of the transaction pool's (see
     /// [`DbOptions::transactions`](crate::DbOptions::transactions)), not the shared one, given
-    /// back when the stream ends (closed when it is dropped before). Inside a transaction
-    /// the rows are read as they come and those not consumed yet wait in memory, so the
-    /// transaction's next statement never waits behind them.
+    /// back when the stream ends (dropped before, its query is cancelled and the connection
+    /// closed). Inside a transaction the rows are read as they come and those not consumed
+    /// yet wait in memory (so the whole result, for a consumer that stops), so the
+    /// transaction's next statement never waits behind them; a stream first read after its
+    /// transaction ended yields one [`Error::Database`] ("the transaction has already
+    /// ended") and runs nothing. An in-memory SQLite
+    /// database has no reader threads: its streams read into memory too.
     ///
     /// ```ignore
     /// use futures_util::StreamExt;

@@ -424,3 +424,42 @@ async fn a_transaction_that_ran_nothing_keeps_its_connection() {
     })
     .await;
 }
+
+/// A stream made in a transaction and first read after its COMMIT finds it ended (its query
+/// never runs on the connection the transaction gave back); one whose query fails after some
+/// rows ends with the error, once.
+#[tokio::test]
+async fn a_transactions_stream_ends_with_it() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    each_backend(|db| async move {
+        let many: Vec<Account> = (0..2_000).map(|i| account(&format!("o{i}"), i)).collect();
+        Account::objects().bulk_create(many, &db).await.unwrap();
+        let tx = db.begin().await.unwrap();
+        let late = Account::objects().stream(&tx);
+        tx.commit().await.unwrap();
+        let items: Vec<_> = late.collect().await;
+        assert!(
+            matches!(items.as_slice(), [Err(e)] if e.to_string().contains("ended")),
+            "{}: {items:?}",
+            name(&db)
+        );
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        // An error after some rows (a division by zero at the 1,501st): the rows before it,
+        // then the error, once, then the end.
+        let tx = db.begin().await.unwrap();
+        let failing = Account::objects()
+            .order_by([Account::balance().asc()])
+            .filter(Account::balance().gt(Account::balance() / (Account::balance() - 1_500) - 1_000_000));
+        let rows = tokio::time::timeout(Duration::from_secs(20), failing.stream(&tx).collect::<Vec<_>>())
+            .await
+            .expect("the stream ends after its error");
+        assert!(matches!(rows.last(), Some(Err(Error::Database { .. }))), "{:?}", rows.last());
+        assert_eq!(rows.iter().filter(|r| r.is_err()).count(), 1, "the error comes once");
+        assert!(rows.len() <= 1_501, "{} items", rows.len());
+        tx.rollback().await.unwrap();
+    })
+    .await;
+}

@@ -444,7 +444,11 @@ impl<'a> Target<'a> {
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
-                    stream::sqlite(|work| pool.spawn(work), sql, values, read, stream::Buffer::Bounded)
+                    // Without readers (an in-memory database) the stream runs on the writer,
+                    // which everyone needs: it must not wait for a slow consumer.
+                    let buffer =
+                        if pool.has_readers() { stream::Buffer::Bounded } else { stream::Buffer::Unbounded };
+                    stream::sqlite(|work| pool.spawn(work), sql, values, read, buffer)
                 }
                 Backend::Postgres(pool) => stream::pg_leased(pool.clone(), sql, values, read),
             },
@@ -469,10 +473,7 @@ impl<'a> Target<'a> {
                         .flatten(),
                     )
                 }
-                Backend::Postgres(_) => match tx.pg_statement() {
-                    Ok((conn, begin)) => stream::pg_drained(conn, begin, sql, values, read),
-                    Err(e) => stream::failed(e),
-                },
+                Backend::Postgres(_) => stream::pg_drained(tx.clone(), sql, values, read),
             },
         }
     }

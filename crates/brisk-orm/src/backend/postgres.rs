@@ -77,7 +77,7 @@ pub(crate) struct PgConn {
 }
 
 impl PgConn {
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
 
@@ -118,6 +118,11 @@ impl PgConn {
             out.take(read(&RowRef::postgres_row(&row))?);
         }
         Ok(out)
+    }
+
+    /// What cancels the query this connection's server is running (a stream dropped early).
+    pub(crate) fn cancel_token(&self) -> tokio_postgres::CancelToken {
+        self.client.cancel_token()
     }
 
     /// Runs a prepared query and hands its rows over as the server sends them.

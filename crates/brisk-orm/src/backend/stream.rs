@@ -18,10 +18,10 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use super::postgres::{PgConn, PgPool};
+use super::postgres::PgPool;
 use super::{sqlite_params, Reader, Sql};
 use crate::error::{from_pg, from_sqlite, Error};
-use crate::transaction::Begin;
+use crate::transaction::Transaction;
 use crate::value::{RowRef, Value};
 
 /// A stream of one error.
@@ -115,9 +115,9 @@ pub(crate) fn sqlite<R: Send + 'static>(
 }
 
 /// Rows from a dedicated connection of `pool`'s (waiting for one within the acquire timeout,
-/// as a transaction does). A stream read to its end gives the connection back; one dropped
-/// before closes it, rather than leave the next transaction waiting for the rest of the rows
-/// to arrive and be thrown away.
+/// as a transaction does). A stream read to its end gives the connection back. One dropped
+/// before, or ended by an error, keeps its place in the pool until its query is cancelled and
+/// what the server sent is thrown away, then closes the connection (see [`Leased`]).
 pub(crate) fn pg_leased<R: Send + 'static>(
     pool: Arc<PgPool>,
     sql: String,
@@ -132,17 +132,22 @@ pub(crate) fn pg_leased<R: Send + 'static>(
             };
             let rows = match lease.conn.query_stream(&Sql::Built(sql), values).await {
                 Ok(rows) => Box::pin(rows),
-                Err(e) => return failed(e),
+                Err(e) => {
+                    // The query failed before any row (a bad value, say): the connection is
+                    // idle again and goes back.
+                    lease.release();
+                    return failed(e);
+                }
             };
-            Box::pin(stream::unfold(Some((rows, lease, read)), |state| async move {
-                let (mut rows, lease, read) = state?;
-                match rows.next().await {
-                    Some(row) => {
-                        let item = row.map_err(from_pg).and_then(|row| read(&RowRef::postgres_row(&row)));
-                        Some((item, Some((rows, lease, read))))
-                    }
+            let leased = Leased { rows: Some(rows), lease: Some(lease) };
+            Box::pin(stream::unfold(Some((leased, read)), |state| async move {
+                let (mut leased, read) = state?;
+                match leased.rows.as_mut()?.next().await {
+                    Some(Ok(row)) => Some((read(&RowRef::postgres_row(&row)), Some((leased, read)))),
+                    // The driver repeats an error (a closed connection) forever: it is the last item.
+                    Some(Err(e)) => Some((Err(from_pg(e)), None)),
                     None => {
-                        lease.release();
+                        leased.finish();
                         None
                     }
                 }
@@ -152,42 +157,79 @@ pub(crate) fn pg_leased<R: Send + 'static>(
     )
 }
 
-/// Rows from a transaction's connection (after its `BEGIN`, when this is its first
-/// statement), read by a task of their own as the server sends them, so the transaction's
-/// next statement is answered whether or not the consumer has read them yet. The query goes
-/// out when the stream is first polled, as every other stream's does.
+/// A leased connection and the rows of the query running on it.
+struct Leased {
+    rows: Option<std::pin::Pin<Box<tokio_postgres::RowStream>>>,
+    lease: Option<super::postgres::PgLease>,
+}
+
+impl Leased {
+    /// Every row was read: the connection is idle and goes back to the pool.
+    fn finish(&mut self) {
+        self.rows = None;
+        if let Some(lease) = self.lease.take() {
+            lease.release();
+        }
+    }
+}
+
+impl Drop for Leased {
+    /// Rows still coming: cancel the query and read what the server already sent before the
+    /// connection is closed and its place in the pool freed (dropped at once, the driver would
+    /// read the whole result anyway while a new connection took its place). Never reused: a
+    /// late cancel could stop the next query on it.
+    fn drop(&mut self) {
+        let (Some(lease), Some(mut rows)) = (self.lease.take(), self.rows.take()) else { return };
+        if lease.conn.is_closed() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            let _ = lease.conn.cancel_token().cancel_query(tokio_postgres::NoTls).await;
+            while let Some(Ok(_)) = rows.next().await {}
+            drop(lease);
+        });
+    }
+}
+
+/// Rows from a transaction's connection, read by a task of their own as the server sends
+/// them, so the transaction's next statement is answered whether or not the consumer has read
+/// them yet. At the stream's first poll, in the consumer's task (so in the order of its
+/// code): the transaction is checked open, and the query is sent (after its `BEGIN`, when it
+/// is the first statement) and answered; only reading the rows is left to the task.
 pub(crate) fn pg_drained<R: Send + 'static>(
-    conn: Arc<PgConn>,
-    begin: Option<Begin>,
+    tx: Transaction,
     sql: String,
     values: Vec<Value>,
     read: impl Reader<R> + Sync,
 ) -> BoxStream<'static, Result<R, Error>> {
     let drained = async move {
-        let (tx, rx) = mpsc::unbounded_channel::<Result<R, Error>>();
+        let started = async {
+            let (conn, begin) = tx.pg_statement()?;
+            if let Some(begin) = begin {
+                begin.await?;
+            }
+            conn.query_stream(&Sql::Built(sql), values).await
+        };
+        let rows = match started.await {
+            Ok(rows) => rows,
+            Err(e) => return failed(e),
+        };
+        let (sender, receiver) = mpsc::unbounded_channel::<Result<R, Error>>();
         tokio::spawn(async move {
-            let started = async {
-                if let Some(begin) = begin {
-                    begin.await?;
-                }
-                conn.query_stream(&Sql::Built(sql), values).await
-            };
-            let rows = match started.await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
             let mut rows = std::pin::pin!(rows);
             while let Some(row) = rows.next().await {
-                let item = row.map_err(from_pg).and_then(|row| read(&RowRef::postgres_row(&row)));
-                if tx.send(item).is_err() {
-                    return; // the consumer left: the driver discards the rest
+                let (item, last) = match row {
+                    Ok(row) => (read(&RowRef::postgres_row(&row)), false),
+                    // The driver repeats an error (a closed connection) forever: send it once.
+                    Err(e) => (Err(from_pg(e)), true),
+                };
+                if sender.send(item).is_err() || last {
+                    return; // the consumer left (the driver discards the rest), or it failed
                 }
             }
         });
-        Arrivals::Unbounded(rx).into_stream()
+        Box::pin(Arrivals::Unbounded(receiver).into_stream()) as BoxStream<'static, Result<R, Error>>
     };
     Box::pin(stream::once(drained).flatten())
 }
