@@ -716,6 +716,55 @@ async fn a_retry_in_a_transaction_wakes_the_workers_at_its_commit() {
     }
 }
 
+/// What other processes hear of a retry on PostgreSQL: a NOTIFY on `brisk_jobs` after the
+/// caller's commit, none while its transaction is open or after a rollback, and one at once
+/// outside a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_is_announced_to_other_processes_after_its_commit() {
+    use futures_util::StreamExt;
+    for test in backends().await {
+        let db = test.database();
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            continue;
+        }
+        let id = Record { k: "heard".into() }.enqueue(&db).await.expect("e").expect("id");
+        assert!(brisk_jobs::cancel(&db, id).await.expect("cancel"));
+        let (client, mut connection) =
+            tokio_postgres::connect(test.url(), tokio_postgres::NoTls).await.expect("listener");
+        let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    let _ = sender.send(n.payload().to_owned());
+                }
+            }
+        });
+        client.batch_execute("LISTEN brisk_jobs").await.expect("listen");
+        let quiet = Duration::from_millis(300);
+        tokio::time::sleep(quiet).await;
+        while heard.try_recv().is_ok() {} // the enqueue's own
+        let tx = db.begin().await.expect("begin");
+        assert!(brisk_jobs::retry(&tx, id).await.expect("retry"));
+        tokio::time::sleep(quiet).await;
+        assert!(heard.try_recv().is_err(), "nothing is announced while the transaction is open");
+        tx.commit().await.expect("commit");
+        let after = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("announced");
+        assert_eq!(after.as_deref(), Some("default"));
+        assert!(brisk_jobs::cancel(&db, id).await.expect("cancel again"));
+        let tx = db.begin().await.expect("begin");
+        assert!(brisk_jobs::retry(&tx, id).await.expect("retry"));
+        tx.rollback().await.expect("rollback");
+        tokio::time::sleep(quiet).await;
+        assert!(heard.try_recv().is_err(), "a rolled-back retry is not announced");
+        assert_eq!(job(&db, id).await.state, JobState::Cancelled);
+        assert!(brisk_jobs::retry(&db, id).await.expect("retry"));
+        let now = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("announced");
+        assert_eq!(now.as_deref(), Some("default"));
+        driver.abort();
+    }
+}
+
 static IN_FLIGHT: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
 
 /// Counts how many run at once (the most so far is kept).
