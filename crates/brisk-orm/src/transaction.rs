@@ -70,11 +70,27 @@ struct Inner {
 #[derive(Clone)]
 pub struct Transaction(Arc<Inner>);
 
+/// A handle on a transaction that does not keep it open: a stream not read yet holds one, so
+/// dropping the transaction still rolls it back and frees its connection.
+pub(crate) struct WeakTransaction(std::sync::Weak<Inner>);
+
+impl WeakTransaction {
+    /// The transaction, or the error its statements get once it is gone.
+    pub(crate) fn upgrade(&self) -> Result<Transaction, Error> {
+        self.0.upgrade().map(Transaction).ok_or_else(ended)
+    }
+}
+
 fn ended() -> Error {
     Error::Database { message: "the transaction has already ended".into(), code: None }
 }
 
 impl Transaction {
+    /// A handle that does not keep this transaction open.
+    pub(crate) fn downgrade(&self) -> WeakTransaction {
+        WeakTransaction(Arc::downgrade(&self.0))
+    }
+
     pub(crate) async fn begin(db: &Database) -> Result<Transaction, Error> {
         Transaction::begin_with(db, false).await
     }

@@ -447,6 +447,19 @@ async fn a_transactions_stream_ends_with_it() {
         if db.dialect() != brisk_orm::Dialect::Postgres {
             return;
         }
+        // A stream not read yet does not keep its transaction open: dropped, the transaction
+        // rolls back, and the stream finds it gone.
+        let tx = db.begin().await.unwrap();
+        Account::objects().create(account("dropped", 1), &tx).await.unwrap();
+        let orphan = Account::objects().stream(&tx);
+        drop(tx);
+        let items: Vec<_> = orphan.collect().await;
+        assert!(
+            matches!(items.as_slice(), [Err(e)] if e.to_string().contains("ended")),
+            "{}: {items:?}",
+            name(&db)
+        );
+        assert_eq!(Account::objects().filter(Account::owner().eq("dropped")).count(&db).await.unwrap(), 0);
         // An error after some rows (a division by zero at the 1,501st): the rows before it,
         // then the error, once, then the end.
         let tx = db.begin().await.unwrap();

@@ -455,10 +455,15 @@ impl<'a> Target<'a> {
             Target::Tx(tx) => match tx.database().backend() {
                 // Sent once the writer has begun the transaction (a stream's work is sent
                 // without waiting for an answer, so it cannot wait for the beginning itself).
+                // A stream not read yet does not keep the transaction open (see `pg_drained`).
                 Backend::Sqlite(_) => {
-                    let tx = tx.clone();
+                    let tx = tx.downgrade();
                     Box::pin(
                         futures_util::stream::once(async move {
+                            let tx = match tx.upgrade() {
+                                Ok(tx) => tx,
+                                Err(e) => return stream::failed(e),
+                            };
                             match tx.sqlite_begun().await {
                                 Ok(()) => stream::sqlite(
                                     |work| tx.spawn_sqlite(work),
@@ -473,7 +478,7 @@ impl<'a> Target<'a> {
                         .flatten(),
                     )
                 }
-                Backend::Postgres(_) => stream::pg_drained(tx.clone(), sql, values, read),
+                Backend::Postgres(_) => stream::pg_drained(tx.downgrade(), sql, values, read),
             },
         }
     }

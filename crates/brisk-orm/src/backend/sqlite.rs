@@ -149,13 +149,13 @@ impl SqlitePool {
         }
     }
 
-    /// Runs `work` on a reader without waiting for it (a streaming query sends its rows as
-    /// it reads them).
     /// Whether reads have threads of their own (not so for an in-memory database).
     pub(crate) fn has_readers(&self) -> bool {
         self.readers.is_some()
     }
 
+    /// Runs `work` on a reader without waiting for it (a streaming query sends its rows as
+    /// it reads them).
     pub(crate) fn spawn(&self, work: impl FnOnce(&mut Connection) + Send + 'static) -> Result<(), Error> {
         self.queue(false).send(|_| Job::Run(Box::new(work))).map(drop)
     }

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use super::postgres::PgPool;
 use super::{sqlite_params, Reader, Sql};
 use crate::error::{from_pg, from_sqlite, Error};
-use crate::transaction::Transaction;
+use crate::transaction::WeakTransaction;
 use crate::value::{RowRef, Value};
 
 /// A stream of one error.
@@ -157,6 +157,10 @@ pub(crate) fn pg_leased<R: Send + 'static>(
     )
 }
 
+/// How long a stream dropped early may take to cancel its query and read what was sent
+/// before its connection is closed anyway.
+const CLEANUP: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A leased connection and the rows of the query running on it.
 struct Leased {
     rows: Option<std::pin::Pin<Box<tokio_postgres::RowStream>>>,
@@ -185,8 +189,13 @@ impl Drop for Leased {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         runtime.spawn(async move {
-            let _ = lease.conn.cancel_token().cancel_query(tokio_postgres::NoTls).await;
-            while let Some(Ok(_)) = rows.next().await {}
+            // Bounded: a cancel that never arrives (a proxy that does not pass it on) must not
+            // hold the pool's place while the rest of a large result is read.
+            let cleanup = async {
+                let _ = lease.conn.cancel_token().cancel_query(tokio_postgres::NoTls).await;
+                while let Some(Ok(_)) = rows.next().await {}
+            };
+            let _ = tokio::time::timeout(CLEANUP, cleanup).await;
             drop(lease);
         });
     }
@@ -198,14 +207,16 @@ impl Drop for Leased {
 /// code): the transaction is checked open, and the query is sent (after its `BEGIN`, when it
 /// is the first statement) and answered; only reading the rows is left to the task.
 pub(crate) fn pg_drained<R: Send + 'static>(
-    tx: Transaction,
+    tx: WeakTransaction,
     sql: String,
     values: Vec<Value>,
     read: impl Reader<R> + Sync,
 ) -> BoxStream<'static, Result<R, Error>> {
     let drained = async move {
         let started = async {
-            let (conn, begin) = tx.pg_statement()?;
+            // A stream not read yet does not keep its transaction open: dropped meanwhile,
+            // the transaction rolled back and this finds it gone.
+            let (conn, begin) = tx.upgrade()?.pg_statement()?;
             if let Some(begin) = begin {
                 begin.await?;
             }
