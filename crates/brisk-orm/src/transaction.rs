@@ -9,7 +9,9 @@ use tokio::sync::oneshot;
 
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::{LeaseStart, Work};
-use crate::backend::{sqlite_execute, sqlite_fetch, Backend, Executor, Reader, Rows, Sql, Target};
+use crate::backend::{
+    sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, Reader, Rows, Sql, Target,
+};
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
 use crate::value::Value;
@@ -223,7 +225,7 @@ impl Transaction {
     pub(crate) async fn fetch<R: Send + 'static, C: Rows<R>>(
         &self,
         sql: Sql,
-        values: Vec<Value>,
+        values: OwnedParams,
         read: impl Reader<R>,
     ) -> Result<C, Error> {
         match self.0.db.backend() {

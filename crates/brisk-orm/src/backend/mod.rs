@@ -13,7 +13,7 @@ pub(crate) use sqlite_functions::DIVISION_BY_ZERO;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use rusqlite::Connection;
 use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder};
 
@@ -182,16 +182,8 @@ impl Params<'_> {
         }
     }
 
-    /// The values as a list of their own (for a database thread, which needs them owned).
-    pub(crate) fn into_vec(self) -> Vec<Value> {
-        match self {
-            Params::Owned(values) => values,
-            Params::One(value) => vec![value.clone()],
-        }
-    }
-
-    /// The values owned, a single one kept inline: a SQLite `get` by primary key sends its
-    /// value to the reader thread without allocating a list for it.
+    /// The values owned (for a database thread, or a transaction's boxed future), a single
+    /// one kept inline: a `get` by primary key allocates no list for it.
     pub(crate) fn into_owned(self) -> OwnedParams {
         match self {
             Params::Owned(values) => OwnedParams::from_vec(values),
@@ -427,7 +419,7 @@ impl<'a> Target<'a> {
                 }
                 Backend::Postgres(pool) => pool.fetch(&sql, values.as_slice(), &read).await,
             },
-            Target::Tx(tx) => Box::pin(tx.fetch(sql, values.into_vec(), read)).await,
+            Target::Tx(tx) => Box::pin(tx.fetch(sql, values.into_owned(), read)).await,
         }
     }
 
@@ -453,31 +445,8 @@ impl<'a> Target<'a> {
                 Backend::Postgres(pool) => stream::pg_leased(pool.clone(), sql, values, read),
             },
             Target::Tx(tx) => match tx.database().backend() {
-                // Sent once the writer has begun the transaction (a stream's work is sent
-                // without waiting for an answer, so it cannot wait for the beginning itself).
-                // A stream not read yet does not keep the transaction open (see `pg_drained`).
-                Backend::Sqlite(_) => {
-                    let tx = tx.downgrade();
-                    Box::pin(
-                        futures_util::stream::once(async move {
-                            let tx = match tx.upgrade() {
-                                Ok(tx) => tx,
-                                Err(e) => return stream::failed(e),
-                            };
-                            match tx.sqlite_begun().await {
-                                Ok(()) => stream::sqlite(
-                                    |work| tx.spawn_sqlite(work),
-                                    sql,
-                                    values,
-                                    read,
-                                    stream::Buffer::Unbounded,
-                                ),
-                                Err(e) => stream::failed(e),
-                            }
-                        })
-                        .flatten(),
-                    )
-                }
+                // A stream not read yet does not keep its transaction open.
+                Backend::Sqlite(_) => stream::sqlite_in_transaction(tx.downgrade(), sql, values, read),
                 Backend::Postgres(_) => stream::pg_drained(tx.downgrade(), sql, values, read),
             },
         }

@@ -38,17 +38,17 @@ pub(crate) enum Buffer {
 }
 
 /// The sending half of a stream's rows, for a database thread.
-enum Rows<T> {
+enum Sending<T> {
     Bounded(mpsc::Sender<T>),
     Unbounded(mpsc::UnboundedSender<T>),
 }
 
-impl<T> Rows<T> {
+impl<T> Sending<T> {
     /// Sends one row, waiting for room when bounded; false when the consumer is gone.
     fn send(&self, item: T) -> bool {
         match self {
-            Rows::Bounded(tx) => tx.blocking_send(item).is_ok(),
-            Rows::Unbounded(tx) => tx.send(item).is_ok(),
+            Sending::Bounded(tx) => tx.blocking_send(item).is_ok(),
+            Sending::Unbounded(tx) => tx.send(item).is_ok(),
         }
     }
 }
@@ -86,11 +86,11 @@ pub(crate) fn sqlite<R: Send + 'static>(
     let (tx, rx) = match buffer {
         Buffer::Bounded => {
             let (tx, rx) = mpsc::channel::<Result<R, Error>>(64);
-            (Rows::Bounded(tx), Arrivals::Bounded(rx))
+            (Sending::Bounded(tx), Arrivals::Bounded(rx))
         }
         Buffer::Unbounded => {
             let (tx, rx) = mpsc::unbounded_channel::<Result<R, Error>>();
-            (Rows::Unbounded(tx), Arrivals::Unbounded(rx))
+            (Sending::Unbounded(tx), Arrivals::Unbounded(rx))
         }
     };
     let work = move |conn: &mut Connection| {
@@ -112,6 +112,29 @@ pub(crate) fn sqlite<R: Send + 'static>(
         Ok(()) => Box::pin(rx.into_stream()),
         Err(e) => failed(e),
     }
+}
+
+/// Rows from a SQLite transaction's writer, sent once the writer has begun it (a stream's
+/// work is sent without waiting for an answer, so it cannot wait for the beginning itself),
+/// into memory as they are read. Like [`pg_drained`] it holds the transaction weakly until
+/// its first poll.
+pub(crate) fn sqlite_in_transaction<R: Send + 'static>(
+    tx: WeakTransaction,
+    sql: String,
+    values: Vec<Value>,
+    read: impl Reader<R>,
+) -> BoxStream<'static, Result<R, Error>> {
+    let started = async move {
+        let tx = match tx.upgrade() {
+            Ok(tx) => tx,
+            Err(e) => return failed(e),
+        };
+        match tx.sqlite_begun().await {
+            Ok(()) => sqlite(|work| tx.spawn_sqlite(work), sql, values, read, Buffer::Unbounded),
+            Err(e) => failed(e),
+        }
+    };
+    Box::pin(stream::once(started).flatten())
 }
 
 /// Rows from a dedicated connection of `pool`'s (waiting for one within the acquire timeout,
