@@ -454,13 +454,17 @@ async fn a_stream_left_unread_holds_up_no_other_query() {
             .await
             .unwrap_or_else(|_| panic!("{}: queries waited for a stream nobody reads", name(&db)));
         assert_eq!(held.count().await, ROWS - 1, "the held stream still yields the rest");
-        // Streams read to the end and streams dropped early, more of each than the pool has
+        // Streams read to the end, dropped early or failed, more of each than the pool has
         // transaction connections (8): each gives its connection back or closes it.
         for _ in 0..12 {
             let all = Thing::objects().filter(Thing::views().lt(3)).stream(&db).count().await;
             assert_eq!(all, 3);
             let mut dropped = Thing::objects().stream(&db);
             assert!(dropped.next().await.unwrap().is_ok());
+            // And streams that fail (a division by zero): each ends with its error, once.
+            let failing = Thing::objects().filter(Thing::views().gt(Thing::views() / 0)).stream(&db);
+            let items: Vec<_> = failing.collect().await;
+            assert!(matches!(items.as_slice(), [Err(Error::Database { .. })]), "{items:?}");
         }
         let backend = name(&db);
         db.atomic(|tx| async move {

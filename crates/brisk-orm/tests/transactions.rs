@@ -212,6 +212,15 @@ async fn a_busy_pool_answers_pool_timeout_not_a_hang() {
             .await;
         assert!(matches!(waited, Err(Error::PoolTimeout)), "{waited:?} on {}", name(&db));
         assert!(started.elapsed() < Duration::from_secs(3), "bounded by the acquire timeout");
+        // A stream outside a transaction: PostgreSQL's needs a connection of the same pool
+        // (it times out the same way); SQLite's reads on a reader thread.
+        let streamed: Vec<_> = futures_util::StreamExt::collect(Account::objects().stream(&db)).await;
+        match db.dialect() {
+            brisk_orm::Dialect::Postgres => {
+                assert!(matches!(streamed.as_slice(), [Err(Error::PoolTimeout)]), "{streamed:?}")
+            }
+            brisk_orm::Dialect::Sqlite => assert!(streamed.iter().all(|r| r.is_ok()), "{streamed:?}"),
+        }
         let http: brisk::Error = Error::PoolTimeout.into();
         assert_eq!(http.status(), 503);
         // Once it is free, the next one gets it, and the refused work never ran.
@@ -475,4 +484,26 @@ async fn a_transactions_stream_ends_with_it() {
         tx.rollback().await.unwrap();
     })
     .await;
+}
+
+/// An in-memory SQLite database has only its writer: a stream nobody reads must not hold it
+/// (its rows wait in memory), so other reads and writes go on.
+#[tokio::test]
+async fn an_unread_stream_on_an_in_memory_database_holds_nothing_up() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    let db = Database::open("sqlite::memory:").unwrap();
+    db.create_tables().await.unwrap();
+    let many: Vec<Account> = (0..500).map(|i| account(&format!("m{i}"), i)).collect();
+    Account::objects().bulk_create(many, &db).await.unwrap();
+    let mut held = Account::objects().stream(&db);
+    assert!(held.next().await.unwrap().is_ok());
+    let others = async {
+        Account::objects().create(account("late", 1), &db).await.unwrap();
+        Account::objects().count(&db).await.unwrap()
+    };
+    let count =
+        tokio::time::timeout(Duration::from_secs(10), others).await.expect("not held up by the stream");
+    assert_eq!(count, 501);
+    assert_eq!(held.count().await, 499, "the held stream still yields the rest");
 }
