@@ -735,12 +735,11 @@ impl<M: Model> QuerySet<M> {
     /// slow. On PostgreSQL the rows come on a connection of the transaction pool's (see
     /// [`DbOptions::transactions`](crate::DbOptions::transactions)), not the shared one, given
     /// back when the stream ends (dropped before, its query is cancelled and the connection
-    /// closed). Inside a transaction the rows are read as they come and those not consumed
-    /// yet wait in memory (so the whole result, for a consumer that stops), so the
-    /// transaction's next statement never waits behind them; a stream first read after its
+    /// closed). Inside a transaction, and on an in-memory SQLite database (whose one thread
+    /// is the writer), the rows are read as they come and those not consumed yet wait in
+    /// memory, so the next statement never waits behind them. A stream first read after its
     /// transaction ended yields one [`Error::Database`] ("the transaction has already
-    /// ended") and runs nothing. An in-memory SQLite
-    /// database has no reader threads: its streams read into memory too.
+    /// ended") and runs nothing.
     ///
     /// ```ignore
     /// use futures_util::StreamExt;
@@ -920,9 +919,7 @@ impl<M: Model> QuerySet<M> {
         let (sql, values) = query;
         match target.collect_sql(false, sql, values, self.reader()).await? {
             AtMostOne::One(mut row) => {
-                if !self.prefetch.is_empty() {
-                    self.prefetch_into(std::slice::from_mut(&mut row), target).await?;
-                }
+                self.prefetch_into(std::slice::from_mut(&mut row), target).await?;
                 Ok(row)
             }
             AtMostOne::Zero => Err(Error::DoesNotExist { model: M::META.name }),
