@@ -734,8 +734,9 @@ impl<M: Model> QuerySet<M> {
     /// thread is busy until the stream ends or is dropped, and waits while the consumer is
     /// slow. On PostgreSQL the rows come on a connection of the transaction pool's (see
     /// [`DbOptions::transactions`](crate::DbOptions::transactions)), not the shared one, given
-    /// back when the stream ends (dropped before, its query is cancelled and the connection
-    /// closed). Inside a transaction, and on an in-memory SQLite database (whose one thread
+    /// back when the stream ends, with its last row or with an error of the server's
+    /// (dropped before, its query is cancelled and the connection closed). An error ends the
+    /// stream: it is the last item. Inside a transaction, and on an in-memory SQLite database (whose one thread
     /// is the writer), the rows are read as they come and those not consumed yet wait in
     /// memory, so the next statement never waits behind them. A stream first read after its
     /// transaction ended yields one [`Error::Database`] ("the transaction has already

@@ -434,6 +434,40 @@ async fn a_transaction_that_ran_nothing_keeps_its_connection() {
     .await;
 }
 
+/// A PostgreSQL stream outside a transaction runs on a connection of the transaction pool: a
+/// stream whose query the server failed gives it back (the connection is ready for the next
+/// query); one dropped before its end has its query cancelled and the connection closed, never
+/// handed out again (a late cancel could stop the next query on it).
+#[tokio::test]
+async fn a_failed_stream_gives_its_connection_back_and_a_dropped_one_closes_it() {
+    use futures_util::StreamExt;
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        Account::objects().bulk_create(vec![account("a", 1), account("b", 2)], &db).await.unwrap();
+        let pid = |tx: brisk_orm::Transaction| async move {
+            let rows: Vec<(i32,)> = brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap();
+            tx.commit().await.unwrap();
+            rows[0].0
+        };
+        let first = pid(db.begin().await.unwrap()).await;
+        let failing = Account::objects().filter(Account::balance().gt(Account::balance() / 0)).stream(&db);
+        let items: Vec<_> = failing.collect().await;
+        assert!(matches!(items.as_slice(), [Err(Error::Database { .. })]), "{items:?}");
+        assert_eq!(pid(db.begin().await.unwrap()).await, first, "the failed stream's connection came back");
+        let mut dropped = Account::objects().stream(&db);
+        assert!(dropped.next().await.unwrap().is_ok());
+        drop(dropped);
+        assert_ne!(
+            pid(db.begin().await.unwrap()).await,
+            first,
+            "a dropped stream's connection is not reused"
+        );
+    })
+    .await;
+}
+
 /// A stream made in a transaction and first read after its COMMIT finds it ended (its query
 /// never runs on the connection the transaction gave back); one whose query fails after some
 /// rows ends with the error, once.

@@ -167,8 +167,15 @@ pub(crate) fn pg_leased<R: Send + 'static>(
                 let (mut leased, read) = state?;
                 match leased.rows.as_mut()?.next().await {
                     Some(Ok(row)) => Some((read(&RowRef::postgres_row(&row)), Some((leased, read)))),
-                    // The driver repeats an error (a closed connection) forever: it is the last item.
-                    Some(Err(e)) => Some((Err(from_pg(e)), None)),
+                    // The driver repeats an error (a closed connection) forever: it is the last
+                    // item. A server's error (division by zero in the 500th row, say) ended the
+                    // query and left the connection ready for the next: it goes back.
+                    Some(Err(e)) => {
+                        if e.as_db_error().is_some() {
+                            leased.finish();
+                        }
+                        Some((Err(from_pg(e)), None))
+                    }
                     None => {
                         leased.finish();
                         None
@@ -238,12 +245,24 @@ pub(crate) fn pg_drained<R: Send + 'static>(
     let drained = async move {
         let started = async {
             // A stream not read yet does not keep its transaction open: dropped meanwhile,
-            // the transaction rolled back and this finds it gone.
-            let (conn, begin) = tx.upgrade()?.pg_statement()?;
-            if let Some(begin) = begin {
-                begin.await?;
-            }
-            conn.query_stream(&Sql::Built(sql), values).await
+            // the transaction rolled back and this finds it gone. Once polled, it holds the
+            // transaction until its query is answered.
+            let tx = tx.upgrade()?;
+            let (conn, begin) = tx.pg_statement()?;
+            let sql = Sql::Built(sql);
+            let query = conn.query_stream(&sql, values);
+            // Sent right behind the `BEGIN` when it is the first statement, as any other
+            // statement is (`Transaction::on_pg`): one round trip for both.
+            let rows = match begin {
+                Some(begin) => {
+                    let (began, rows) = tokio::join!(begin, query);
+                    began?;
+                    rows
+                }
+                None => query.await,
+            };
+            drop(tx);
+            rows
         };
         let rows = match started.await {
             Ok(rows) => rows,
