@@ -303,6 +303,9 @@ class Run:
             if system.async_commit:
                 psql(f"ALTER DATABASE {self.pg_name} SET synchronous_commit = off")
             self.env["DATABASE_URL"] = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.pg_name}"
+            # A transaction connection per producer of the concurrent phase (brisk-orm's default
+            # pool has 8), as each Celery producer thread has a Redis connection of its own.
+            self.env["BENCH_DB_TRANSACTIONS"] = str(max(cfg["producers"], 8))
         elif system.backend == "sqlite":
             self.env["DATABASE_URL"] = f"sqlite://{self.tmp}/jobs.db"
         else:
@@ -812,7 +815,9 @@ def how(system: System, cfg: dict, vers: dict) -> str:
                 f"{cfg['celery_prefetch']}, no result backend, no remote control; JSON messages. Enqueue: "
                 f"`noop.delay(seq, enqueued_ns)`, one message each, from one Python process (`peers/jobs-celery/enqueue.py`).")
     where = ("PostgreSQL (a database of its own on 127.0.0.1:5432, dropped afterwards; claims with `FOR UPDATE SKIP "
-             "LOCKED`, woken by LISTEN/NOTIFY)" if system.backend == "pg" else
+             "LOCKED`, woken by LISTEN/NOTIFY; the enqueuer's transaction pool sized to the concurrent phase's "
+             f"producers, `DbOptions {{ transactions: {max(cfg['producers'], 8)} }}`, brisk-orm's default 8 otherwise)"
+             if system.backend == "pg" else
              "SQLite (a file in a temporary folder, removed afterwards; claims in an immediate transaction)")
     if system.mode == "web":
         runs = (f"the web process (`jobs-brisk runserver`, brisk's runtime on WORKERS={CORES} threads) runs its own "

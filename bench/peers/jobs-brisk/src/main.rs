@@ -159,8 +159,21 @@ fn app(db: Database) -> App {
         .route("/enqueue/{first}/{count}/{rate}/{producers}", post(enqueue_handler))
 }
 
+/// `DATABASE_URL` with brisk-orm's default pool, except the transaction pool: as many
+/// connections as `BENCH_DB_TRANSACTIONS` when set (the harness sets it to the concurrent
+/// phase's producers, so each producer's transaction has a connection, as each Celery producer
+/// thread has its own Redis connection).
+fn open_database() -> Result<Database, brisk_orm::Error> {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| brisk_orm::DEFAULT_URL.to_owned());
+    let mut options = brisk_orm::DbOptions::default();
+    if let Some(n) = std::env::var("BENCH_DB_TRANSACTIONS").ok().and_then(|v| v.parse().ok()) {
+        options.transactions = n;
+    }
+    Database::open_with(&url, options)
+}
+
 fn main() {
-    let db = match Database::from_env() {
+    let db = match open_database() {
         Ok(db) => db,
         Err(e) => {
             eprintln!("Error: {e}");
