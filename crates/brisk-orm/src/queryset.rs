@@ -11,7 +11,7 @@ use sea_query::{
 use smallvec::SmallVec;
 
 use crate::aggregate::Aggregates;
-use crate::backend::{AtMostOne, Dialect, Executor, Params, Sql, Target};
+use crate::backend::{AtMostOne, Dialect, Executor, Found, Params, Sql, Target};
 use crate::condition::{comparable, Hop, Node, Operand, Path, Q};
 use crate::error::Error;
 use crate::field::Field;
@@ -918,13 +918,15 @@ impl<M: Model> QuerySet<M> {
             None => self.shaped(dialect, "get", limit, &[], build),
         };
         let (sql, values) = query;
-        match target.collect_sql(false, sql, values, self.reader()).await? {
-            AtMostOne::One(mut row) => {
+        // By its primary key and nothing else, a second row cannot come.
+        let out = AtMostOne::new(only_primary_key.is_some());
+        match target.collect_sql(false, sql, values, self.reader(), out).await?.found {
+            Found::One(mut row) => {
                 self.prefetch_into(std::slice::from_mut(&mut row), target).await?;
                 Ok(row)
             }
-            AtMostOne::Zero => Err(Error::DoesNotExist { model: M::META.name }),
-            AtMostOne::Many => Err(Error::MultipleObjectsReturned { model: M::META.name }),
+            Found::Zero => Err(Error::DoesNotExist { model: M::META.name }),
+            Found::Many => Err(Error::MultipleObjectsReturned { model: M::META.name }),
         }
     }
 

@@ -227,10 +227,15 @@ impl Transaction {
         sql: Sql,
         values: OwnedParams,
         read: impl Reader<R>,
+        out: C,
     ) -> Result<C, Error> {
         match self.0.db.backend() {
-            Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read)).await,
-            Backend::Postgres(_) => self.on_pg(|c| async move { c.fetch(&sql, &values, &read).await }).await,
+            Backend::Sqlite(_) => {
+                self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read, out)).await
+            }
+            Backend::Postgres(_) => {
+                self.on_pg(|c| async move { c.fetch(&sql, &values, &read, out).await }).await
+            }
         }
     }
 

@@ -260,6 +260,10 @@ pub(crate) trait Rows<R>: Send + 'static {
     fn empty() -> Self;
     /// One more row.
     fn take(&mut self, row: R);
+    /// Whether no more rows can come (then SQLite is not asked for the next one).
+    fn full(&self) -> bool {
+        false
+    }
 }
 
 impl<R: Send + 'static> Rows<R> for Vec<R> {
@@ -275,7 +279,15 @@ impl<R: Send + 'static> Rows<R> for Vec<R> {
 /// The rows of a query that should find one (`get`): the row when it is alone, and only
 /// whether there were more otherwise. Kept inline, so `get` allocates no list per query (a
 /// `Vec`'s allocation, growth and free were ~150 instructions of every `get` on PostgreSQL).
-pub(crate) enum AtMostOne<R> {
+pub(crate) struct AtMostOne<R> {
+    pub(crate) found: Found<R>,
+    /// The query finds a row by its primary key and nothing else: a second row cannot come,
+    /// so SQLite is not stepped again to see that none does (~250 instructions of a `get`).
+    unique: bool,
+}
+
+/// What [`AtMostOne`] found.
+pub(crate) enum Found<R> {
     /// No row.
     Zero,
     /// Exactly one row.
@@ -284,31 +296,33 @@ pub(crate) enum AtMostOne<R> {
     Many,
 }
 
+impl<R> AtMostOne<R> {
+    /// Nothing found yet; `unique` when the query cannot find more than one row.
+    pub(crate) fn new(unique: bool) -> Self {
+        AtMostOne { found: Found::Zero, unique }
+    }
+}
+
 impl<R: Send + 'static> Rows<R> for AtMostOne<R> {
     fn empty() -> Self {
-        AtMostOne::Zero
+        AtMostOne::new(false)
     }
 
     fn take(&mut self, row: R) {
-        *self = match self {
-            AtMostOne::Zero => AtMostOne::One(row),
-            _ => AtMostOne::Many,
+        self.found = match self.found {
+            Found::Zero => Found::One(row),
+            _ => Found::Many,
         };
+    }
+
+    fn full(&self) -> bool {
+        self.unique && matches!(self.found, Found::One(_))
     }
 }
 
-/// Runs a query on a SQLite connection and reads every row.
+/// Runs a query on a SQLite connection and reads its rows into `out` (every row, unless
+/// `out` is [full](Rows::full) first).
 pub(crate) fn sqlite_fetch<R, C: Rows<R>>(
-    conn: &mut Connection,
-    sql: &str,
-    values: &[Value],
-    read: &impl Reader<R>,
-) -> Result<C, Error> {
-    sqlite_fetch_into(conn, sql, values, read, C::empty())
-}
-
-/// [`sqlite_fetch`] into `out`.
-fn sqlite_fetch_into<R, C: Rows<R>>(
     conn: &mut Connection,
     sql: &str,
     values: &[Value],
@@ -317,8 +331,11 @@ fn sqlite_fetch_into<R, C: Rows<R>>(
 ) -> Result<C, Error> {
     let mut statement = conn.prepare_cached(sql).map_err(from_sqlite)?;
     let mut rows = statement.query(sqlite_params(values)).map_err(from_sqlite)?;
-    while let Some(row) = rows.next().map_err(from_sqlite)? {
-        out.take(read(&RowRef::sqlite_row(row))?);
+    while !out.full() {
+        match rows.next().map_err(from_sqlite)? {
+            Some(row) => out.take(read(&RowRef::sqlite_row(row))?),
+            None => break,
+        }
     }
     Ok(out)
 }
@@ -387,16 +404,20 @@ impl<'a> Target<'a> {
         values: Params<'v>,
         read: F,
     ) -> impl std::future::Future<Output = Result<Vec<R>, Error>> + use<'a, 'v, R, F> {
-        self.collect_sql(write, sql, values, read)
+        self.collect_sql(write, sql, values, read, Vec::empty())
     }
 
-    /// [`Target::fetch_sql`] into `C`: a list, or [`AtMostOne`].
+    /// [`Target::fetch_sql`] into `out`: a list, or [`AtMostOne`]. (`out` is made on the
+    /// asking thread: on SQLite, the rows' Vec is dropped where it was allocated, which the
+    /// allocator serves fastest; memory a database thread allocated would come back freed on
+    /// this one.)
     pub(crate) async fn collect_sql<R: Send + 'static, C: Rows<R>>(
         self,
         write: bool,
         sql: Sql,
         values: Params<'_>,
         read: impl Reader<R>,
+        out: C,
     ) -> Result<C, Error> {
         self.database().count_query();
         // A transaction's future is boxed, a shared PostgreSQL connection's is not. The latter
@@ -410,16 +431,12 @@ impl<'a> Target<'a> {
         match self {
             Target::Db(db) => match db.backend() {
                 Backend::Sqlite(pool) => {
-                    // The rows' Vec is made here, where it is dropped after use: the
-                    // allocator serves a thread's own freed memory fastest, and memory a
-                    // database thread allocated comes back freed on this one.
-                    let out = C::empty();
                     let values = values.into_owned();
-                    pool.run(write, move |conn| sqlite_fetch_into(conn, &sql, &values, &read, out)).await
+                    pool.run(write, move |conn| sqlite_fetch(conn, &sql, &values, &read, out)).await
                 }
-                Backend::Postgres(pool) => pool.fetch(&sql, values.as_slice(), &read).await,
+                Backend::Postgres(pool) => pool.fetch(&sql, values.as_slice(), &read, out).await,
             },
-            Target::Tx(tx) => Box::pin(tx.fetch(sql, values.into_owned(), read)).await,
+            Target::Tx(tx) => Box::pin(tx.fetch(sql, values.into_owned(), read, out)).await,
         }
     }
 

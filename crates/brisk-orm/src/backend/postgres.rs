@@ -109,11 +109,11 @@ impl PgConn {
         sql: &Sql,
         values: &[Value],
         read: &impl Fn(&RowRef<'_>) -> Result<R, Error>,
+        mut out: C,
     ) -> Result<C, Error> {
         let statement = self.statement(sql).await?;
         let rows = self.client.query_raw(&statement, values.iter().map(PgParam)).await.map_err(from_pg)?;
         let mut rows = std::pin::pin!(rows);
-        let mut out = C::empty();
         while let Some(row) = rows.try_next().await.map_err(from_pg)? {
             out.take(read(&RowRef::postgres_row(&row))?);
         }
@@ -234,13 +234,14 @@ impl PgPool {
         sql: &Sql,
         values: &[Value],
         read: &impl Fn(&RowRef<'_>) -> Result<R, Error>,
+        out: C,
     ) -> Result<C, Error> {
         let index = self.slot_of_this_thread();
         let conn = match self.current(index) {
             Some(conn) => conn,
             None => Box::pin(self.shared(index)).await?,
         };
-        let result = conn.fetch(sql, values, read).await;
+        let result = conn.fetch(sql, values, read, out).await;
         self.drop_if_unavailable(index, &conn, &result);
         result
     }
@@ -323,7 +324,8 @@ mod tests {
     }
 
     async fn one_number(conn: &PgConn, sql: &Sql) -> i32 {
-        let rows: Vec<i32> = conn.fetch(sql, &[], &|row: &RowRef<'_>| row.pg::<i32>(0)).await.expect("runs");
+        let rows: Vec<i32> =
+            conn.fetch(sql, &[], &|row: &RowRef<'_>| row.pg::<i32>(0), Vec::new()).await.expect("runs");
         rows[0]
     }
 
