@@ -697,3 +697,57 @@ async fn bulk_update_statements_belong_to_their_model_and_size() {
     })
     .await;
 }
+
+/// `get` by primary key stops reading at its row (PostgreSQL: the rest of the answer is left
+/// to the driver to discard; SQLite: no further step). Many at once on the shared pipelined
+/// connection, between lists, counts, misses and failing queries, each gets its own answer;
+/// and so do a transaction's statements after one.
+#[tokio::test]
+async fn gets_by_primary_key_among_other_queries_each_get_their_own_answer() {
+    use futures_util::future::join_all;
+    each_backend(|db| async move {
+        let many: Vec<Thing> =
+            (0..40).map(|i| thing(&format!("p{i:02}"), i, None, None, Kind::Tool)).collect();
+        let made = Thing::objects().bulk_create(many, &db).await.unwrap();
+        let ids: Vec<i64> = made.iter().map(|t| t.id.value()).collect();
+        let (db, ids) = (&db, &ids);
+        let answers = join_all((0..200usize).map(|n| async move {
+            let id = ids[n % ids.len()];
+            match n % 5 {
+                0 | 1 => {
+                    let got = Thing::objects().filter(Thing::id().eq(id)).get(db).await.unwrap();
+                    assert_eq!((got.id.value(), got.views), (id, (n % ids.len()) as i64));
+                }
+                2 => {
+                    let below =
+                        Thing::objects().filter(Thing::views().lt((n % 40) as i64)).all(db).await.unwrap();
+                    assert_eq!(below.len(), n % 40);
+                }
+                3 => {
+                    let missing = Thing::objects().filter(Thing::id().eq(id + 1_000)).get(db).await;
+                    assert!(matches!(missing, Err(Error::DoesNotExist { .. })), "{missing:?}");
+                }
+                _ => {
+                    let failing =
+                        Thing::objects().filter(Thing::views().gt(Thing::views() / 0)).count(db).await;
+                    assert!(matches!(failing, Err(Error::Database { .. })), "{failing:?}");
+                }
+            }
+        }))
+        .await;
+        assert_eq!(answers.len(), 200);
+        let first = ids[0];
+        db.atomic(|tx| async move {
+            let got = Thing::objects().filter(Thing::id().eq(first)).get(&tx).await?;
+            assert_eq!(got.views, 0);
+            Thing::objects().filter(Thing::id().eq(first)).update([Thing::views().set(77)], &tx).await?;
+            assert_eq!(Thing::objects().filter(Thing::id().eq(first)).get(&tx).await?.views, 77);
+            assert_eq!(Thing::objects().count(&tx).await?, 40);
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(Thing::objects().filter(Thing::id().eq(first)).get(db).await.unwrap().views, 77);
+    })
+    .await;
+}

@@ -114,8 +114,11 @@ impl PgConn {
         let statement = self.statement(sql).await?;
         let rows = self.client.query_raw(&statement, values.iter().map(PgParam)).await.map_err(from_pg)?;
         let mut rows = std::pin::pin!(rows);
-        while let Some(row) = rows.try_next().await.map_err(from_pg)? {
-            out.take(read(&RowRef::postgres_row(&row))?);
+        while !out.full() {
+            match rows.try_next().await.map_err(from_pg)? {
+                Some(row) => out.take(read(&RowRef::postgres_row(&row))?),
+                None => break,
+            }
         }
         Ok(out)
     }
