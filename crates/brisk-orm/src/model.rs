@@ -83,6 +83,7 @@ pub trait Model: FromRow + Sync {
     }
 
     /// All rows of this model, as a lazy [`QuerySet`] (Django's `Model.objects`).
+    #[inline]
     fn objects() -> QuerySet<Self> {
         QuerySet::new()
     }

@@ -293,6 +293,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Every row (ordered by the model's `ordering`, if it has one).
+    #[inline]
     pub fn new() -> Self {
         QuerySet {
             filters: SmallVec::new(),
@@ -306,6 +307,7 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// Keeps the rows that match `q`; several `filter`s all apply.
+    #[inline]
     pub fn filter(mut self, q: Q<M>) -> Self {
         self.filters.push(q.node);
         self
