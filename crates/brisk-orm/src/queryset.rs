@@ -736,9 +736,10 @@ impl<M: Model> QuerySet<M> {
     /// thread is busy until the stream ends or is dropped, and waits while the consumer is
     /// slow. On PostgreSQL the rows come on a connection of the transaction pool's (see
     /// [`DbOptions::transactions`](crate::DbOptions::transactions)), not the shared one, given
-    /// back when the stream ends, with its last row or with an error of the server's
-    /// (dropped before, its query is cancelled and the connection closed). An error ends the
-    /// stream: it is the last item. Inside a transaction, and on an in-memory SQLite database (whose one thread
+    /// back once the stream has yielded its last row or the server's error (dropped before,
+    /// its query is cancelled and the connection closed). An error of the database ends the
+    /// stream (it is the last item); a row that does not read into the model is an error item
+    /// and the rows after it still come. Inside a transaction, and on an in-memory SQLite database (whose one thread
     /// is the writer), the rows are read as they come and those not consumed yet wait in
     /// memory, so the next statement never waits behind them. A stream first read after its
     /// transaction ended yields one [`Error::Database`] ("the transaction has already
@@ -920,8 +921,10 @@ impl<M: Model> QuerySet<M> {
             None => self.shaped(dialect, "get", limit, &[], build),
         };
         let (sql, values) = query;
-        // By its primary key and nothing else, a second row cannot come.
-        let out = AtMostOne::new(only_primary_key.is_some());
+        // By its primary key and nothing else, a second row cannot come (unless it is a
+        // decimal: SQLite's unique index tells 1.1 from 1.10, its comparison here does not).
+        let unique = only_primary_key.is_some_and(|(_, kind)| kind != ColumnKind::Decimal);
+        let out = AtMostOne::new(unique);
         match target.collect_sql(false, sql, values, self.reader(), out).await?.found {
             Found::One(mut row) => {
                 self.prefetch_into(std::slice::from_mut(&mut row), target).await?;

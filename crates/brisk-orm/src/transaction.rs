@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::backend::postgres::PgLease;
 use crate::backend::sqlite::{LeaseStart, Work};
 use crate::backend::{
-    sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, Reader, Rows, Sql, Target,
+    sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, ReadAll, Reader, Rows, Sql, Target,
 };
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
@@ -233,8 +233,11 @@ impl Transaction {
             Backend::Sqlite(_) => {
                 self.on_sqlite(move |conn| sqlite_fetch(conn, &sql, &values, &read, out)).await
             }
+            // Read to the end (`ReadAll`): an error after the rows aborted the transaction.
             Backend::Postgres(_) => {
-                self.on_pg(|c| async move { c.fetch(&sql, &values, &read, out).await }).await
+                let whole = ReadAll(out);
+                self.on_pg(|c| async move { c.fetch(&sql, &values, &read, whole).await.map(|all| all.0) })
+                    .await
             }
         }
     }

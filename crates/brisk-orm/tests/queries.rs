@@ -711,7 +711,7 @@ async fn gets_by_primary_key_among_other_queries_each_get_their_own_answer() {
         let made = Thing::objects().bulk_create(many, &db).await.unwrap();
         let ids: Vec<i64> = made.iter().map(|t| t.id.value()).collect();
         let (db, ids) = (&db, &ids);
-        let answers = join_all((0..200usize).map(|n| async move {
+        join_all((0..200usize).map(|n| async move {
             let id = ids[n % ids.len()];
             match n % 5 {
                 0 | 1 => {
@@ -735,7 +735,6 @@ async fn gets_by_primary_key_among_other_queries_each_get_their_own_answer() {
             }
         }))
         .await;
-        assert_eq!(answers.len(), 200);
         let first = ids[0];
         db.atomic(|tx| async move {
             let got = Thing::objects().filter(Thing::id().eq(first)).get(&tx).await?;

@@ -434,6 +434,41 @@ async fn a_transaction_that_ran_nothing_keeps_its_connection() {
     .await;
 }
 
+/// A model over numbers that never end (a view made by the test below).
+#[derive(Debug, Clone, Model)]
+#[model(table = "endless_numbers")]
+struct EndlessNumber {
+    #[model(primary_key)]
+    id: i64,
+}
+
+/// PostgreSQL sends a `get`'s row and then fails the statement (a statement timeout, while the
+/// query goes on looking for more rows): inside a transaction `get` reads the answer to its
+/// end and fails, instead of returning the row from a transaction the server has aborted (and
+/// whose COMMIT the server would answer as a rollback, no error).
+#[tokio::test]
+async fn an_error_after_a_gets_row_fails_it_inside_a_transaction() {
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        db.execute_raw(
+            "DROP TABLE endless_numbers; CREATE VIEW endless_numbers AS \
+             WITH RECURSIVE n(id) AS (SELECT 1::bigint UNION ALL SELECT id + 1 FROM n) SELECT id FROM n",
+        )
+        .await
+        .unwrap();
+        let outcome = db
+            .atomic(|tx| async move {
+                tx.execute_raw("SET LOCAL statement_timeout = '300ms'").await?;
+                EndlessNumber::objects().filter(EndlessNumber::id().eq(1)).get(&tx).await
+            })
+            .await;
+        assert!(matches!(&outcome, Err(Error::Database { .. })), "{outcome:?}");
+    })
+    .await;
+}
+
 /// A PostgreSQL stream outside a transaction runs on a connection of the transaction pool: a
 /// stream whose query the server failed gives it back (the connection is ready for the next
 /// query); one dropped before its end has its query cancelled and the connection closed, never

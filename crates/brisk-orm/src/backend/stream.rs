@@ -138,9 +138,10 @@ pub(crate) fn sqlite_in_transaction<R: Send + 'static>(
 }
 
 /// Rows from a dedicated connection of `pool`'s (waiting for one within the acquire timeout,
-/// as a transaction does). A stream read to its end gives the connection back. One dropped
-/// before, or ended by an error, keeps its place in the pool until its query is cancelled and
-/// what the server sent is thrown away, then closes the connection (see [`Leased`]).
+/// as a transaction does). A stream read to its end, or ended by the server's `ERROR` (which
+/// leaves the connection ready), gives the connection back. One dropped before, or ended by a
+/// broken connection, keeps its place in the pool until its query is cancelled and what the
+/// server sent is thrown away, then closes the connection (see [`Leased`]).
 pub(crate) fn pg_leased<R: Send + 'static>(
     pool: Arc<PgPool>,
     sql: String,
@@ -171,7 +172,7 @@ pub(crate) fn pg_leased<R: Send + 'static>(
                     // item. A server's error (division by zero in the 500th row, say) ended the
                     // query and left the connection ready for the next: it goes back.
                     Some(Err(e)) => {
-                        if e.as_db_error().is_some() {
+                        if e.as_db_error().is_some_and(|db| db.severity() == "ERROR") {
                             leased.finish();
                         }
                         Some((Err(from_pg(e)), None))
@@ -198,7 +199,8 @@ struct Leased {
 }
 
 impl Leased {
-    /// Every row was read: the connection is idle and goes back to the pool.
+    /// Every row was read, or the server ended the query with an error: the connection is
+    /// idle and goes back to the pool.
     fn finish(&mut self) {
         self.rows = None;
         if let Some(lease) = self.lease.take() {
