@@ -33,7 +33,10 @@ pub struct DbOptions {
     pub connections: Option<usize>,
     /// PostgreSQL: at most this many transactions at once, each on its own connection
     /// (default 8). A [`QuerySet::stream`](crate::QuerySet::stream) outside a transaction
-    /// takes one of these connections too, until it is read to its end or dropped.
+    /// takes one of these connections too, until it is read to its end or dropped. More
+    /// transactions wait for a connection (up to the acquire timeout), so give it as many as
+    /// the process runs at once (16 requests each enqueuing a job in its own transaction: 16),
+    /// within PostgreSQL's `max_connections` (100 by default) for all processes together.
     pub transactions: usize,
     /// How long a query may wait for a free connection (or SQLite's writer) before it fails
     /// with [`Error::PoolTimeout`], a 503 (default 5 s).
