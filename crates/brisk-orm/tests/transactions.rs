@@ -469,6 +469,73 @@ async fn an_error_after_a_gets_row_fails_it_inside_a_transaction() {
     .await;
 }
 
+/// The connection of a transaction killed while a stream of it is being read (its server
+/// process terminated): the stream ends with one error after the rows that came, the
+/// transaction's COMMIT fails, and the next transaction gets a new connection.
+#[tokio::test]
+async fn a_transactions_stream_on_a_killed_connection_ends_with_one_error() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        db.execute_raw(
+            "DROP TABLE endless_numbers; CREATE VIEW endless_numbers AS \
+             WITH RECURSIVE n(id) AS (SELECT 1::bigint UNION ALL SELECT id + 1 FROM n) SELECT id FROM n",
+        )
+        .await
+        .unwrap();
+        let backend = |rows: Vec<(i32,)>| rows[0].0;
+        let tx = db.begin().await.unwrap();
+        let pid = backend(brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap());
+        let mut endless = EndlessNumber::objects().stream(&tx);
+        for expected in 1..=10 {
+            assert_eq!(endless.next().await.unwrap().unwrap().id, expected);
+        }
+        let killed: Vec<(bool,)> =
+            brisk_orm::Raw::new("SELECT pg_terminate_backend(?)").bind(pid).fetch(&db).await.unwrap();
+        assert!(killed[0].0);
+        let rest = tokio::time::timeout(Duration::from_secs(20), endless.collect::<Vec<_>>())
+            .await
+            .expect("the stream ends once its connection is gone");
+        assert!(matches!(rest.last(), Some(Err(_))), "{:?}", rest.last());
+        assert_eq!(rest.iter().filter(|r| r.is_err()).count(), 1, "the error comes once");
+        assert!(tx.commit().await.is_err(), "nothing was committed, and the COMMIT says so");
+        let next = db.begin().await.unwrap();
+        let other = backend(brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&next).await.unwrap());
+        assert_ne!(other, pid);
+        next.commit().await.unwrap();
+        // Outside a transaction: the stream's own connection (of a pool with one) killed.
+        let options = brisk_orm::DbOptions {
+            transactions: 1,
+            acquire_timeout: Duration::from_secs(2),
+            ..Default::default()
+        };
+        let one = Database::open_with(db.url(), options).unwrap();
+        let mut endless = EndlessNumber::objects().stream(&one);
+        assert_eq!(endless.next().await.unwrap().unwrap().id, 1);
+        let killed: Vec<(bool,)> = brisk_orm::Raw::new(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'active' AND query LIKE '%endless_numbers%' AND pid <> pg_backend_pid()",
+        )
+        .fetch(&db)
+        .await
+        .unwrap();
+        assert!(killed.iter().any(|k| k.0), "{killed:?}");
+        let rest = tokio::time::timeout(Duration::from_secs(20), endless.collect::<Vec<_>>())
+            .await
+            .expect("the stream ends once its connection is gone");
+        assert!(matches!(rest.last(), Some(Err(_))), "{:?}", rest.last());
+        assert_eq!(rest.iter().filter(|r| r.is_err()).count(), 1, "the error comes once");
+        // Its place in the pool is free again: a transaction gets a (new) connection.
+        let after = one.begin().await.expect("the killed stream's connection left the pool");
+        brisk_orm::Raw::new("SELECT 1").execute(&after).await.unwrap();
+        after.commit().await.unwrap();
+    })
+    .await;
+}
+
 /// A PostgreSQL stream outside a transaction runs on a connection of the transaction pool: a
 /// stream whose query the server failed gives it back (the connection is ready for the next
 /// query); one dropped before its end has its query cancelled and the connection closed, never
