@@ -179,7 +179,10 @@ impl Database {
                 let sql = sql.to_owned();
                 pool.run(true, move |conn| conn.execute_batch(&sql).map_err(from_sqlite)).await
             }
-            Backend::Postgres(pool) => pool.on_shared(|c| async move { c.batch(sql).await }).await,
+            Backend::Postgres(pool) => {
+                pool.on_shared(|c| async move { c.batch(sql, &crate::backend::postgres::Ungated).await })
+                    .await
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::backend::postgres::PgLease;
+use crate::backend::postgres::{Gate, PgLease, Ungated};
 use crate::backend::sqlite::{LeaseStart, Work};
 use crate::backend::{
     sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, ReadAll, Reader, Rows, Sql, Target,
@@ -194,7 +194,7 @@ impl Transaction {
             return Ok((conn, None));
         }
         let sender = conn.clone();
-        let mut begin: Begin = Box::pin(async move { sender.batch("BEGIN").await });
+        let mut begin: Begin = Box::pin(async move { sender.batch("BEGIN", &Ungated).await });
         let polled = begin.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         drop(state);
         match polled {
@@ -236,8 +236,10 @@ impl Transaction {
             // Read to the end (`ReadAll`): an error after the rows aborted the transaction.
             Backend::Postgres(_) => {
                 let whole = ReadAll(out);
-                self.on_pg(|c| async move { c.fetch(&sql, &values, &read, whole).await.map(|all| all.0) })
-                    .await
+                self.on_pg(
+                    |c| async move { c.fetch(&sql, &values, &read, whole, self).await.map(|all| all.0) },
+                )
+                .await
             }
         }
     }
@@ -245,7 +247,7 @@ impl Transaction {
     pub(crate) async fn execute(&self, sql: Sql, values: Vec<Value>) -> Result<u64, Error> {
         match self.0.db.backend() {
             Backend::Sqlite(_) => self.on_sqlite(move |conn| sqlite_execute(conn, &sql, &values)).await,
-            Backend::Postgres(_) => self.on_pg(|c| async move { c.execute(&sql, &values).await }).await,
+            Backend::Postgres(_) => self.on_pg(|c| async move { c.execute(&sql, &values, self).await }).await,
         }
     }
 
@@ -258,7 +260,7 @@ impl Transaction {
                 let sql = sql.to_owned();
                 self.on_sqlite(move |conn| conn.execute_batch(&sql).map_err(from_sqlite)).await
             }
-            Backend::Postgres(_) => self.on_pg(|c| async move { c.batch(sql).await }).await,
+            Backend::Postgres(_) => self.on_pg(|c| async move { c.batch(sql, self).await }).await,
         }
     }
 
@@ -362,7 +364,7 @@ impl Transaction {
                 answer_from_lease(&start, sent).await
             }
             Some(Link::Postgres(lease)) => {
-                let result = lease.conn.batch(sql).await;
+                let result = lease.conn.batch(sql, &Ungated).await;
                 lease.release();
                 result
             }
@@ -408,6 +410,23 @@ async fn answer_from_lease<R>(
     };
     start.wait().await?;
     rx.await.map_err(|_| ended())?
+}
+
+/// A transaction's statements are written only while it is open: under its lock, with its
+/// link still there (see [`Gate`]); `end` takes the link under the same lock before it
+/// writes the COMMIT, so a statement goes out before the COMMIT or not at all.
+impl Gate for Transaction {
+    const GATED: bool = true;
+    fn open(&self, write: &mut dyn FnMut()) -> Result<(), Error> {
+        let state = self.state();
+        match &state.link {
+            Some(Link::Postgres(_)) => {
+                write();
+                Ok(())
+            }
+            _ => Err(ended()),
+        }
+    }
 }
 
 impl Executor for Transaction {

@@ -412,6 +412,34 @@ async fn a_statement_sent_while_the_transaction_ends_does_not_run() {
     .await;
 }
 
+/// A statement sent just before a clone commits, whose SQL the connection has not prepared
+/// yet: it is prepared first (a round trip), and the COMMIT goes out meanwhile. It then finds
+/// the transaction ended, instead of being bound after the COMMIT, outside the transaction, on
+/// a connection the pool may already have handed to another transaction.
+#[tokio::test]
+async fn a_statement_prepared_while_the_transaction_commits_does_not_run_after_it() {
+    each_backend(|db| async move {
+        let tx = db.begin().await.unwrap();
+        Account::objects().create(account("first", 1), &tx).await.unwrap();
+        let sql = format!("INSERT INTO \"{}\" (owner, balance) VALUES (?, 2)", Account::META.table);
+        let racing = brisk_orm::Raw::new(&sql).bind("racer".to_owned()).execute(&tx);
+        let (raced, committed) = tokio::join!(racing, tx.clone().commit());
+        committed.unwrap();
+        let racer = Account::objects().filter(Account::owner().eq("racer")).count(&db).await.unwrap();
+        match db.dialect() {
+            // PostgreSQL: the statement was still being prepared when the COMMIT went out.
+            brisk_orm::Dialect::Postgres => {
+                assert!(matches!(&raced, Err(e) if e.to_string().contains("ended")), "{raced:?}");
+                assert_eq!(racer, 0);
+            }
+            // SQLite: statements run on the writer in the order sent, the insert before COMMIT.
+            brisk_orm::Dialect::Sqlite => assert_eq!((raced.is_ok(), racer), (true, 1), "{raced:?}"),
+        }
+        assert_eq!(Account::objects().filter(Account::owner().eq("first")).count(&db).await.unwrap(), 1);
+    })
+    .await;
+}
+
 /// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so
 /// dropping it leaves its connection outside any transaction: it goes back to the pool
 /// instead of being closed.

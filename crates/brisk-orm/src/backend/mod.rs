@@ -502,7 +502,8 @@ impl<'a> Target<'a> {
                     pool.run(true, move |conn| sqlite_execute(conn, &sql, &values)).await
                 }
                 Backend::Postgres(pool) => {
-                    pool.on_shared(|c| async move { c.execute(&sql, &values).await }).await
+                    pool.on_shared(|c| async move { c.execute(&sql, &values, &postgres::Ungated).await })
+                        .await
                 }
             },
             Target::Tx(tx) => Box::pin(tx.execute(sql, values)).await,

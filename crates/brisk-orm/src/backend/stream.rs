@@ -18,7 +18,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use super::postgres::PgPool;
+use super::postgres::{PgPool, Ungated};
 use super::{sqlite_params, Reader, Sql};
 use crate::error::{from_pg, from_sqlite, Error};
 use crate::transaction::WeakTransaction;
@@ -154,7 +154,7 @@ pub(crate) fn pg_leased<R: Send + 'static>(
                 Ok(lease) => lease,
                 Err(e) => return failed(e),
             };
-            let rows = match lease.conn.query_stream(&Sql::Built(sql), values).await {
+            let rows = match lease.conn.query_stream(&Sql::Built(sql), values, &Ungated).await {
                 Ok(rows) => Box::pin(rows),
                 Err(e) => {
                     // The query failed before any row (a bad value, say): the connection is
@@ -252,7 +252,7 @@ pub(crate) fn pg_drained<R: Send + 'static>(
             let tx = tx.upgrade()?;
             let (conn, begin) = tx.pg_statement()?;
             let sql = Sql::Built(sql);
-            let query = conn.query_stream(&sql, values);
+            let query = conn.query_stream(&sql, values, &tx);
             // Sent right behind the `BEGIN` when it is the first statement, as any other
             // statement is (`Transaction::on_pg`): one round trip for both.
             let rows = match begin {
