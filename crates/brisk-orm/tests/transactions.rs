@@ -440,6 +440,27 @@ async fn a_statement_prepared_while_the_transaction_commits_does_not_run_after_i
     .await;
 }
 
+/// A statement whose prepare looks a type up (an enum of the database's own: tokio-postgres
+/// asks the server about it at later polls of the prepare) runs inside a transaction as any
+/// other: each of those polls goes through the open transaction's gate.
+#[tokio::test]
+async fn a_statement_needing_a_type_lookup_runs_in_a_transaction() {
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        let rows = db
+            .atomic(|tx| async move {
+                tx.execute_raw("CREATE TYPE brisk_mood AS ENUM ('ok', 'sad')").await?;
+                brisk_orm::Raw::new("SELECT 7::int4, 'ok'::brisk_mood").fetch::<(i32,)>(&tx).await
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, [(7,)]);
+    })
+    .await;
+}
+
 /// A PostgreSQL transaction that ran no statement sent nothing (no `BEGIN`, no `COMMIT`), so
 /// dropping it leaves its connection outside any transaction: it goes back to the pool
 /// instead of being closed.

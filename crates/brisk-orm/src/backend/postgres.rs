@@ -73,10 +73,12 @@ fn address(shared: &Arc<str>) -> usize {
 /// Where a connection's requests may be written: at any time ([`Ungated`]: the shared
 /// connections, a stream's own), or only while a transaction is open (a
 /// [`Transaction`](crate::Transaction)). tokio-postgres writes a request at its future's first
-/// poll; through a gate that poll is made inside [`Gate::open`], so no request of a transaction
-/// goes out after its COMMIT onto a connection the pool may have handed to another
-/// transaction (a statement prepared first, then bound, leaves a round trip between the two
-/// requests for a clone of the transaction to commit in).
+/// poll; through a gate that poll is made inside [`Gate::open`] (every poll of a prepare, which
+/// may look types up at later ones), so no request of a transaction goes out after its COMMIT
+/// onto a connection the pool may have handed to another transaction (a statement prepared
+/// first, then bound, leaves a round trip between the two requests for a clone of the
+/// transaction to commit in). Not gated: the Close tokio-postgres sends when a prepared
+/// statement is dropped (it does not depend on, nor change, any transaction).
 pub(crate) trait Gate: Sync {
     /// Whether requests wait for [`Gate::open`] (false: written straight).
     const GATED: bool;
@@ -115,6 +117,32 @@ async fn through<G: Gate, F: std::future::Future>(gate: &G, request: F) -> Resul
     }
 }
 
+/// `request` polled only inside `gate`, at every poll: a prepare writes its Parse at the
+/// first, and may write more at later ones (tokio-postgres looks up a type it does not know,
+/// an enum's or an extension's, with queries of its own). Once the gate is shut, the prepare
+/// is dropped and the caller gets the gate's error (a statement's Parse changes nothing, so
+/// nothing of the transaction is lost; a named statement may stay prepared on the server).
+async fn through_every_poll<G: Gate, F: std::future::Future>(
+    gate: &G,
+    request: F,
+) -> Result<F::Output, Error> {
+    if !G::GATED {
+        return Ok(request.await);
+    }
+    let mut request = std::pin::pin!(request);
+    std::future::poll_fn(|cx| {
+        let mut polled = None;
+        match gate.open(&mut || polled = Some(request.as_mut().poll(cx))) {
+            Err(e) => std::task::Poll::Ready(Err(e)),
+            Ok(()) => match polled {
+                Some(std::task::Poll::Ready(out)) => std::task::Poll::Ready(Ok(out)),
+                _ => std::task::Poll::Pending,
+            },
+        }
+    })
+    .await
+}
+
 /// One connection and its prepared statements.
 pub(crate) struct PgConn {
     client: Client,
@@ -131,7 +159,7 @@ impl PgConn {
             Some(statement) => Ok(statement),
             // Boxed: preparing is rare (once per statement and connection), and its future
             // inline would make every query's future, and so every handler's, kilobytes larger.
-            None => Box::pin(async { through(gate, self.prepare(sql)).await? }).await,
+            None => Box::pin(async { through_every_poll(gate, self.prepare(sql)).await? }).await,
         }
     }
 
