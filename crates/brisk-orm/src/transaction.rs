@@ -182,9 +182,7 @@ impl Transaction {
     ///
     /// `BEGIN` on a connection that is up cannot fail (it only warns inside a transaction);
     /// when the connection is down, the statement behind it cannot run either.
-    pub(crate) fn pg_statement(
-        &self,
-    ) -> Result<(Arc<crate::backend::postgres::PgConn>, Option<Begin>), Error> {
+    fn pg_statement(&self) -> Result<(Arc<crate::backend::postgres::PgConn>, Option<Begin>), Error> {
         let mut state = self.state();
         let conn = match &state.link {
             Some(Link::Postgres(lease)) => lease.conn.clone(),
@@ -205,7 +203,7 @@ impl Transaction {
 
     /// Runs `statement` on the transaction's PostgreSQL connection, behind its `BEGIN` when it
     /// is the first (see [`Transaction::pg_statement`]).
-    async fn on_pg<T, Fut>(
+    pub(crate) async fn on_pg<T, Fut>(
         &self,
         statement: impl FnOnce(Arc<crate::backend::postgres::PgConn>) -> Fut,
     ) -> Result<T, Error>

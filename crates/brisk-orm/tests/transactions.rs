@@ -483,7 +483,18 @@ async fn a_transaction_that_ran_nothing_keeps_its_connection() {
     .await;
 }
 
-/// A model over numbers that never end (a view made by the test below).
+/// Makes `endless_numbers` (PostgreSQL) a view of 1, 2, 3, … that never ends: a query of it
+/// runs until it is cancelled, after sending its first rows.
+async fn endless_numbers(db: &Database) {
+    db.execute_raw(
+        "DROP TABLE endless_numbers; CREATE VIEW endless_numbers AS \
+         WITH RECURSIVE n(id) AS (SELECT 1::bigint UNION ALL SELECT id + 1 FROM n) SELECT id FROM n",
+    )
+    .await
+    .expect("the view is made");
+}
+
+/// A model over numbers that never end (the view [`endless_numbers`] makes).
 #[derive(Debug, Clone, Model)]
 #[model(table = "endless_numbers")]
 struct EndlessNumber {
@@ -501,12 +512,7 @@ async fn an_error_after_a_gets_row_fails_it_inside_a_transaction() {
         if db.dialect() != brisk_orm::Dialect::Postgres {
             return;
         }
-        db.execute_raw(
-            "DROP TABLE endless_numbers; CREATE VIEW endless_numbers AS \
-             WITH RECURSIVE n(id) AS (SELECT 1::bigint UNION ALL SELECT id + 1 FROM n) SELECT id FROM n",
-        )
-        .await
-        .unwrap();
+        endless_numbers(&db).await;
         let outcome = db
             .atomic(|tx| async move {
                 tx.execute_raw("SET LOCAL statement_timeout = '300ms'").await?;
@@ -529,12 +535,7 @@ async fn a_transactions_stream_on_a_killed_connection_ends_with_one_error() {
         if db.dialect() != brisk_orm::Dialect::Postgres {
             return;
         }
-        db.execute_raw(
-            "DROP TABLE endless_numbers; CREATE VIEW endless_numbers AS \
-             WITH RECURSIVE n(id) AS (SELECT 1::bigint UNION ALL SELECT id + 1 FROM n) SELECT id FROM n",
-        )
-        .await
-        .unwrap();
+        endless_numbers(&db).await;
         let backend = |rows: Vec<(i32,)>| rows[0].0;
         let tx = db.begin().await.unwrap();
         let pid = backend(brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap());

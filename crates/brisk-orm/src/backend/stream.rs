@@ -250,21 +250,8 @@ pub(crate) fn pg_drained<R: Send + 'static>(
             // the transaction rolled back and this finds it gone. Once polled, it holds the
             // transaction until its query is answered.
             let tx = tx.upgrade()?;
-            let (conn, begin) = tx.pg_statement()?;
-            let sql = Sql::Built(sql);
-            let query = conn.query_stream(&sql, values, &tx);
-            // Sent right behind the `BEGIN` when it is the first statement, as any other
-            // statement is (`Transaction::on_pg`): one round trip for both.
-            let rows = match begin {
-                Some(begin) => {
-                    let (began, rows) = tokio::join!(begin, query);
-                    began?;
-                    rows
-                }
-                None => query.await,
-            };
-            drop(tx);
-            rows
+            let (sql, gate) = (&Sql::Built(sql), &tx);
+            tx.on_pg(|conn| async move { conn.query_stream(sql, values, gate).await }).await
         };
         let rows = match started.await {
             Ok(rows) => rows,
