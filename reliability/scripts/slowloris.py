@@ -97,6 +97,9 @@ class Attack:
                 wrk_thread = threading.Thread(target=run_wrk)
                 wrk_thread.start()
             if self.proc.poll() is not None:
+                # The client has ended; the server may not have seen every close yet: a
+                # little more sampling, so that when the count reached 0 is known.
+                self.settle(2.0)
                 break
             if stop_when_zero and ramp_end is not None and est == 0 and (wrk_thread is None or not wrk_thread.is_alive()):
                 break
@@ -104,6 +107,23 @@ class Attack:
         if wrk_thread:
             wrk_thread.join()
         return ramp_end, wrk_result
+
+    def settle(self, seconds):
+        """Samples for up to `seconds` more, until the server holds no slow connection."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.sample()[1] == 0:
+                return
+            time.sleep(0.1)
+
+    def timeline(self, after):
+        """The established count about once a second from `after`: "5.2s:200 6.2s:0 ..."."""
+        out, next_t = [], after
+        for t, est, _ in self.samples:
+            if t >= next_t:
+                out.append(f"{t:.1f}s:{est}")
+                next_t = t + 1.0
+        return " ".join(out)
 
     def finish(self):
         if self.proc.poll() is None:
@@ -241,7 +261,8 @@ def slow_body(v, srv, n, ht, tmp, path, timeout_s):
         v.check(
             closed_by_server,
             f"{label}: slow bodies are closed by the server (minimum body rate: 240 B/s after {grace} s of waiting)",
-            f"{still}/{n} still open {grace + 3} s after the last connect ({when}; the client gives up at {client_end} s)",
+            f"{still}/{n} still open {grace + 3} s after the last connect ({when}; the client gives up at {client_end} s)"
+            + ("" if closed_by_server else f"; slowhttptest: \"{summary['exit_status']}\"; open over time: {attack.timeline(ramp_end)}"),
         )
     else:
         zero = attack.first_zero_after(ramp_end)
