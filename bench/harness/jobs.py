@@ -598,6 +598,58 @@ def run_system(system: System, cfg: dict, logs: Path, brisk_bin: Path | None, rn
 
 # --- report --------------------------------------------------------------------------------------
 
+# PostgreSQL's own ceiling for the concurrent phase: pgbench's clients committing the enqueue's
+# one-row transaction on the same table, no worker, no brisk. Two forms: the three statements as
+# three round trips (what a plain client sends), and pipelined, one round trip per transaction
+# (the least a client can wait; brisk-jobs sends BEGIN with the INSERT, then COMMIT: two).
+CEILING_INSERT = (
+    "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, timeout_ms, "
+    "unique_key, cron_tick, created_at) VALUES ('default', 'noop', '{\"seq\":1,\"enqueued_ns\":1}', 'available', "
+    "0, 0, 25, now(), NULL, NULL, NULL, now()) ON CONFLICT DO NOTHING RETURNING id;"
+)
+CEILING_SCRIPTS = {
+    "three round trips": f"BEGIN;\n{CEILING_INSERT}\nCOMMIT;\n",
+    "pipelined": f"\\startpipeline\nBEGIN;\n{CEILING_INSERT}\nCOMMIT;\n\\endpipeline\n",
+}
+CEILING_SECONDS = 6
+
+
+def pg_ceiling(cfg: dict, brisk_bin: Path, rnd: int) -> list[dict]:
+    """pgbench with the concurrent phase's producers as clients, each script for
+    CEILING_SECONDS, on a database of its own made by `jobs-brisk migrate` (dropped after)."""
+    ensure_postgres()
+    name = f"brisk_jobs_ceiling_{os.getpid()}"
+    url = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    out = []
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(f"CREATE DATABASE {name}")
+    try:
+        res = subprocess.run([str(brisk_bin), "migrate"], env=dict(os.environ, DATABASE_URL=url, RUST_LOG="warn"),
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise ServerError(f"ceiling: `jobs-brisk migrate` failed: {(res.stderr or res.stdout)[-400:]}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for form, script in CEILING_SCRIPTS.items():
+                path = Path(tmp) / "enqueue.sql"
+                path.write_text(script)
+                clients = cfg["producers"]
+                cmd = ["pgbench", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-n", "-M", "prepared",
+                       "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)), "-T", str(CEILING_SECONDS),
+                       "-f", str(path), name]
+                res = subprocess.run(cmd, capture_output=True, text=True)
+                tps = None
+                for line in res.stdout.splitlines():
+                    if line.startswith("tps = "):
+                        tps = float(line.split()[2])
+                if res.returncode != 0 or tps is None:
+                    raise ServerError(f"ceiling: pgbench ({form}) failed: {(res.stderr or res.stdout)[-400:]}")
+                log(f"  ceiling, round {rnd}: pgbench {form}, {clients} clients: {tps:,.0f} transactions/s")
+                out.append({"round": rnd, "form": form, "clients": clients, "tps": tps})
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return out
+
+
 def best(phases: list[dict], system: str, phase: str, key: str = "jobs_per_s", low: bool = False) -> dict | None:
     cands = [p for p in phases if p["system"] == system and p["phase"] == phase and p["complete"] and p.get(key) is not None]
     if not cands:
@@ -682,6 +734,45 @@ def _f(x, fmt="{:,.0f}", none="–"):
     return none if x is None else fmt.format(x)
 
 
+def ceiling_section(result: dict) -> list[str]:
+    """PostgreSQL's own rate for the concurrent phase's transactions (pgbench, same run), beside
+    brisk-pg's and the goal's: how far the goal is from what the database commits at all."""
+    ceiling = result.get("ceiling") or []
+    if not ceiling:
+        return []
+    summary, ref = result["summary"], reference(result["summary"])
+    lines = [
+        "## PostgreSQL's own ceiling (same run)",
+        "",
+        f"pgbench ({CEILING_SECONDS} s per form and round, `-M prepared`, as many clients as producers) committing "
+        "the enqueue's transaction — `BEGIN`, the same one-row `INSERT` into `jobs_job` (same migrations, same "
+        "indexes), `COMMIT` — on a database of its own, with no worker and no brisk: what this PostgreSQL commits "
+        "at most, each job in its own transaction. brisk-jobs sends `BEGIN` with the `INSERT` (one round trip), "
+        "then `COMMIT`.",
+        "",
+        "| round | " + " | ".join(CEILING_SCRIPTS) + " |",
+        "|---:|" + "---:|" * len(CEILING_SCRIPTS),
+    ]
+    for rnd in sorted({c["round"] for c in ceiling}):
+        cells = [next((f"{c['tps']:,.0f}" for c in ceiling if c["round"] == rnd and c["form"] == f), "–")
+                 for f in CEILING_SCRIPTS]
+        lines.append(f"| {rnd} | " + " | ".join(cells) + " |")
+    top = max((c["tps"] for c in ceiling if c["form"] == "pipelined"), default=None)
+    pg = (summary.get("brisk-pg") or {}).get("concurrent")
+    celery = (summary.get(ref) or {}).get("concurrent") if ref else None
+    if top:
+        lines.append("")
+        if pg:
+            lines.append(f"- brisk-pg, concurrent phase, worker running: {pg['jobs_per_s']:,.0f} jobs/s, "
+                         f"{pg['jobs_per_s'] / top:.0%} of the best pipelined pgbench rate ({top:,.0f}/s).")
+        if celery and celery.get("jobs_per_s"):
+            goal = GOAL * celery["jobs_per_s"]
+            lines.append(f"- {GOAL:g}x Celery's concurrent rate is {goal:,.0f} jobs/s: {goal / top:.0%} of that pgbench "
+                         "rate, which runs no worker (a worker's claims and completions are two more writes per job).")
+    lines.append("")
+    return lines
+
+
 def markdown(result: dict) -> str:
     meta, cfg, summary, rat = result["meta"], result["meta"]["config"], result["summary"], result["ratios"]
     m = meta["machine"]
@@ -751,6 +842,9 @@ def markdown(result: dict) -> str:
         "(redis-server; every postgres process, so others' use of this PostgreSQL adds to it; SQLite runs inside "
         "the worker and the enqueuer).",
         "",
+    ]
+    lines += ceiling_section(result)
+    lines += [
         "## Settings",
         "",
     ]
@@ -897,7 +991,7 @@ def main(smoke: bool) -> int:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
 
-    phases, problems = [], []
+    phases, problems, ceiling = [], [], []
     load_before = measure.loadavg()
     for rnd in range(1, cfg["rounds"] + 1):
         order = systems if rnd % 2 else list(reversed(systems))
@@ -912,6 +1006,13 @@ def main(smoke: bool) -> int:
                 p["round"] = rnd
             phases += ps
             problems += pr
+        if brisk_bin and "brisk-pg" in [x.name for x in systems] and "concurrent" in cfg["phases"] and not smoke:
+            log(f"round {rnd}: PostgreSQL's own ceiling (pgbench)")
+            try:
+                ceiling += pg_ceiling(cfg, brisk_bin, rnd)
+            except (ServerError, OSError) as e:
+                problems.append(f"round {rnd}, ceiling: {e}")
+                log(f"  PROBLEM {problems[-1]}")
     load_after = measure.loadavg()
 
     names = [s.name for s in systems]
@@ -937,6 +1038,7 @@ def main(smoke: bool) -> int:
         "summary": summary,
         "ratios": rat,
         "phases": phases,
+        "ceiling": ceiling,
         "problems": problems,
     }
     result["goals"] = goals(summary, rat)
