@@ -412,6 +412,81 @@ async fn a_statement_sent_while_the_transaction_ends_does_not_run() {
     .await;
 }
 
+/// `turns` turns of the scheduler (and from 2 on, `turns - 1` ms: a round trip to the
+/// server), then `f`: the two sides of a race start in a different order, and at a different
+/// distance, from one iteration to the next.
+async fn after_yields<T>(turns: usize, f: impl std::future::Future<Output = T>) -> T {
+    for _ in 0..turns {
+        tokio::task::yield_now().await;
+    }
+    if turns >= 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(turns as u64 - 1)).await;
+    }
+    f.await
+}
+
+/// A transaction's first statement racing a clone's rollback, in every order the scheduler
+/// gives: it runs inside the transaction (and is rolled back with it) or finds the
+/// transaction ended; it never runs after the rollback, outside any transaction, where its
+/// write would stay.
+#[tokio::test]
+async fn a_first_statement_racing_a_rollback_never_writes() {
+    each_backend(|db| async move {
+        for i in 0..48 {
+            let tx = db.begin().await.unwrap();
+            let clone = tx.clone();
+            let objects = Account::objects();
+            let (created, rolled) = tokio::join!(
+                after_yields(i % 4, objects.create(account(&format!("race-{i}"), 1), &tx)),
+                after_yields(i / 4 % 4, clone.rollback()),
+            );
+            rolled.unwrap();
+            if let Err(e) = &created {
+                assert!(e.to_string().contains("ended"), "{}: {e}", name(&db));
+            }
+        }
+        assert_eq!(Account::objects().count(&db).await.unwrap(), 0, "{}", name(&db));
+    })
+    .await;
+}
+
+/// A transaction's stream racing a clone's rollback: it reads inside the transaction (and so
+/// sees the transaction's own row) or ends with the transaction's ended error; it never reads
+/// after the rollback, outside the transaction (it would miss that row).
+#[tokio::test]
+async fn a_stream_racing_a_rollback_reads_inside_the_transaction_or_not_at_all() {
+    use futures_util::TryStreamExt;
+    each_backend(|db| async move {
+        Account::objects().create(account("before", 1), &db).await.unwrap();
+        let (mut inside, mut ended) = (0, 0);
+        for i in 0..48 {
+            let tx = db.begin().await.unwrap();
+            Account::objects().create(account("inside", 1), &tx).await.unwrap();
+            let clone = tx.clone();
+            let (read, rolled) = tokio::join!(
+                after_yields(i % 4, Account::objects().stream(&tx).try_collect::<Vec<Account>>()),
+                after_yields(i / 4 % 4, clone.rollback()),
+            );
+            rolled.unwrap();
+            match read {
+                Ok(rows) => {
+                    let mut owners: Vec<String> = rows.into_iter().map(|a| a.owner).collect();
+                    owners.sort();
+                    assert_eq!(owners, ["before", "inside"], "read outside the transaction on {}", name(&db));
+                    inside += 1;
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains("ended"), "{}: {e}", name(&db));
+                    ended += 1;
+                }
+            }
+        }
+        assert_eq!(inside + ended, 48);
+        assert_eq!(Account::objects().count(&db).await.unwrap(), 1, "{}", name(&db));
+    })
+    .await;
+}
+
 /// A statement sent just before a clone commits, whose SQL the connection has not prepared
 /// yet: it is prepared first (a round trip), and the COMMIT goes out meanwhile. It then finds
 /// the transaction ended, instead of being bound after the COMMIT, outside the transaction, on
