@@ -41,8 +41,9 @@ impl JobState {
 }
 
 /// A job in the queue: a row of `jobs_job`. Its indexes are partial ones the model cannot
-/// declare (migrations `0002_claim_indexes`, `0003_lean_indexes` and, on PostgreSQL,
-/// `0004_partial_unique_keys`): each serves one of the queue's statements and holds only the
+/// declare (migrations `0002_claim_indexes`, `0003_lean_indexes`, and
+/// `0004_partial_unique_keys` on PostgreSQL, `0005_sqlite_partial_unique_keys` on SQLite): each
+/// serves one of the queue's statements and holds only the
 /// rows it needs, since every index entry is written again for each of a job's three
 /// versions. Read it with the ORM
 /// (`JobRecord::objects().filter(JobRecord::state().eq(JobState::Dead))`); change it only
@@ -82,9 +83,10 @@ pub struct JobRecord {
     /// An attempt running longer than this many milliseconds fails.
     pub timeout_ms: Option<i64>,
     /// While the job is available or running, no other job with this key can be enqueued;
-    /// cleared when it ends. (On PostgreSQL its uniqueness is the partial index of migration
-    /// `0004_partial_unique_keys`, as is `cron_tick`'s: a migration changing either field
-    /// must handle that index by hand.)
+    /// cleared when it ends. (Its uniqueness is a partial index, made by migration
+    /// `0004_partial_unique_keys` on PostgreSQL and `0005_sqlite_partial_unique_keys` on
+    /// SQLite, as is `cron_tick`'s: a migration changing either field must handle that index
+    /// by hand.)
     #[model(unique)]
     #[validate(max_length = 255)]
     pub unique_key: Option<String>,

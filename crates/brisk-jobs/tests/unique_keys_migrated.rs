@@ -1,11 +1,13 @@
 //! Unique keys and cron ticks on the tables as `myapp migrate` makes them (migration
-//! `0004_partial_unique_keys`: on PostgreSQL partial unique indexes over the non-NULL values),
+//! `0004_partial_unique_keys` on PostgreSQL, `0005_sqlite_partial_unique_keys` on SQLite: partial
+//! unique indexes over the non-NULL values),
 //! on both backends: a key is refused while its job is pending, free once it ended; a tick is
 //! inserted once; jobs without either share NULLs freely; and the migration undoes.
 
 mod common;
 
 use brisk_jobs::{JobExt, JobState};
+use brisk_orm::prelude::Model;
 use brisk_orm::{Database, Dialect, Raw};
 use common::Record;
 
@@ -63,6 +65,17 @@ async fn unique_indexes(db: &Database) -> Vec<String> {
     rows.into_iter().map(|(name, def)| format!("{name}: {def}")).collect()
 }
 
+/// SQLite's indexes on `jobs_job`, as `name: definition` (a constraint's own index has none).
+async fn sqlite_indexes(db: &Database) -> Vec<String> {
+    let rows: Vec<(String, Option<String>)> = Raw::new(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs_job' ORDER BY name",
+    )
+    .fetch(db)
+    .await
+    .expect("sqlite_master");
+    rows.into_iter().map(|(name, sql)| format!("{name}: {}", sql.unwrap_or_default())).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_keys_and_cron_ticks_hold_on_the_migrated_tables() {
     for (test, migrator) in common::migrated().await {
@@ -80,6 +93,19 @@ async fn unique_keys_and_cron_ticks_hold_on_the_migrated_tables() {
                     && indexes[1].ends_with("WHERE (unique_key IS NOT NULL)"),
                 "{indexes:?}"
             );
+        } else {
+            // 0005: the table rebuilt without its two constraints, the partial indexes instead,
+            // the claim indexes made again.
+            assert_eq!(
+                sqlite_indexes(&db).await,
+                [
+                    "jobs_job_claim_available: CREATE INDEX jobs_job_claim_available ON jobs_job (queue, priority DESC, run_at, id) WHERE state = 'available'",
+                    "jobs_job_claim_expired: CREATE INDEX jobs_job_claim_expired ON jobs_job (queue, locked_until) WHERE state = 'running'",
+                    "jobs_job_cron_tick: CREATE UNIQUE INDEX jobs_job_cron_tick ON jobs_job (cron_tick) WHERE cron_tick IS NOT NULL",
+                    "jobs_job_finished: CREATE INDEX jobs_job_finished ON jobs_job (finished_at) WHERE finished_at IS NOT NULL",
+                    "jobs_job_unique_key: CREATE UNIQUE INDEX jobs_job_unique_key ON jobs_job (unique_key) WHERE unique_key IS NOT NULL",
+                ]
+            );
         }
         keys_hold(&db).await;
 
@@ -91,9 +117,72 @@ async fn unique_keys_and_cron_ticks_hold_on_the_migrated_tables() {
                 indexes.iter().map(|i| i.split(':').next().unwrap_or("")).collect::<Vec<_>>(),
                 ["jobs_job_cron_tick_key", "jobs_job_unique_key_key"]
             );
+        } else {
+            let names: Vec<String> = sqlite_indexes(&db)
+                .await
+                .into_iter()
+                .map(|i| i.split(':').next().unwrap_or("").to_owned())
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "jobs_job_claim_available",
+                    "jobs_job_claim_expired",
+                    "jobs_job_finished",
+                    "sqlite_autoindex_jobs_job_1",
+                    "sqlite_autoindex_jobs_job_2"
+                ]
+            );
         }
         assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await, None);
         migrator.migrate().await.expect("migrate again");
         assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:01Z").await, None);
+    }
+}
+
+/// Every job as the table holds it, in id order (all columns, as the model reads them).
+async fn snapshot(db: &Database) -> Vec<String> {
+    let mut jobs = brisk_jobs::JobRecord::objects().all(db).await.expect("jobs");
+    jobs.sort_by_key(|j| j.id.get());
+    jobs.into_iter().map(|j| format!("{j:?}")).collect()
+}
+
+/// The migrations that rebuild the table (0005, SQLite; undone and done again) keep every job
+/// as it was, every column, and the AUTOINCREMENT counter: the id of a deleted job is not
+/// handed out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuilding_the_table_keeps_every_job_and_the_id_counter() {
+    for (test, migrator) in common::migrated().await {
+        let db = test.database();
+        let keyed = Record { k: "a".into() }.schedule().unique("report:7").priority(3).enqueue(&db).await;
+        assert!(keyed.expect("enqueue").is_some());
+        assert!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await.is_some());
+        let finished = Record { k: "b".into() }.enqueue(&db).await.expect("enqueue").expect("an id");
+        Raw::new(
+            "UPDATE jobs_job SET state = 'dead', attempts = 5, last_error = 'boom', \
+             finished_at = '2026-01-02 03:04:05' WHERE id = ?",
+        )
+        .bind(finished)
+        .execute(&db)
+        .await
+        .expect("dead");
+        let newest = Record { k: "c".into() }.enqueue(&db).await.expect("enqueue").expect("an id");
+        Raw::new("DELETE FROM jobs_job WHERE id = ?").bind(newest).execute(&db).await.expect("delete");
+        let before = snapshot(&db).await;
+        assert_eq!(before.len(), 3);
+
+        migrator.migrate_back("jobs", Some("0004_partial_unique_keys")).await.expect("migrate back");
+        assert_eq!(snapshot(&db).await, before, "undone: the same jobs");
+        migrator.migrate().await.expect("migrate again");
+        assert_eq!(snapshot(&db).await, before, "done again: the same jobs");
+
+        let next = Record { k: "d".into() }.enqueue(&db).await.expect("enqueue").expect("an id");
+        assert!(next > newest, "the deleted job's id {newest} is not handed out again ({next})");
+        // The key is still taken by its pending job, the tick by its row.
+        assert_eq!(
+            Record { k: "a".into() }.schedule().unique("report:7").enqueue(&db).await.expect("enqueue"),
+            None
+        );
+        assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await, None);
     }
 }

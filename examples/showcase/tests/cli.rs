@@ -13,7 +13,7 @@ fn run(db: &TestDatabase, args: &[&str]) -> (i32, String) {
     (code, String::from_utf8_lossy(&out).into_owned())
 }
 
-const NONE_APPLIED: &str = "[ ] admin/0001_initial\n[ ] auth/0001_initial\n[ ] jobs/0001_initial\n[ ] jobs/0002_claim_indexes\n[ ] jobs/0003_lean_indexes\n[ ] jobs/0004_partial_unique_keys\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n";
+const NONE_APPLIED: &str = "[ ] admin/0001_initial\n[ ] auth/0001_initial\n[ ] jobs/0001_initial\n[ ] jobs/0002_claim_indexes\n[ ] jobs/0003_lean_indexes\n[ ] jobs/0004_partial_unique_keys\n[ ] jobs/0005_sqlite_partial_unique_keys\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n";
 
 #[test]
 fn migrations_are_shown_applied_undone_and_checked() {
@@ -23,12 +23,12 @@ fn migrations_are_shown_applied_undone_and_checked() {
     let (code, out) = run(&db, &["migrate"]);
     assert_eq!(
         (code, out.as_str()),
-        (0, "  Applied admin/0001_initial\n  Applied auth/0001_initial\n  Applied jobs/0001_initial\n  Applied jobs/0002_claim_indexes\n  Applied jobs/0003_lean_indexes\n  Applied jobs/0004_partial_unique_keys\n  Applied showcase/0001_initial\n  Applied showcase/0002_demo_users\n  Applied showcase/0003_item_tags_default\n  Applied showcase/0004_scale_out\n")
+        (0, "  Applied admin/0001_initial\n  Applied auth/0001_initial\n  Applied jobs/0001_initial\n  Applied jobs/0002_claim_indexes\n  Applied jobs/0003_lean_indexes\n  Applied jobs/0004_partial_unique_keys\n  Applied jobs/0005_sqlite_partial_unique_keys\n  Applied showcase/0001_initial\n  Applied showcase/0002_demo_users\n  Applied showcase/0003_item_tags_default\n  Applied showcase/0004_scale_out\n")
     );
     assert_eq!(run(&db, &["migrate"]).1, "No migrations to apply.\n");
     assert_eq!(
         run(&db, &["showmigrations"]).1,
-        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[X] jobs/0002_claim_indexes\n[X] jobs/0003_lean_indexes\n[X] jobs/0004_partial_unique_keys\n[X] showcase/0001_initial\n[X] showcase/0002_demo_users\n[X] showcase/0003_item_tags_default\n[X] showcase/0004_scale_out\n"
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[X] jobs/0002_claim_indexes\n[X] jobs/0003_lean_indexes\n[X] jobs/0004_partial_unique_keys\n[X] jobs/0005_sqlite_partial_unique_keys\n[X] showcase/0001_initial\n[X] showcase/0002_demo_users\n[X] showcase/0003_item_tags_default\n[X] showcase/0004_scale_out\n"
     );
     let (code, out) = run(&db, &["sqlmigrate", "showcase", "0001_initial"]);
     assert_eq!(code, 0);
@@ -53,7 +53,7 @@ fn migrations_are_shown_applied_undone_and_checked() {
     );
     assert_eq!(
         run(&db, &["showmigrations"]).1,
-        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[X] jobs/0002_claim_indexes\n[X] jobs/0003_lean_indexes\n[X] jobs/0004_partial_unique_keys\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n"
+        "[X] admin/0001_initial\n[X] auth/0001_initial\n[X] jobs/0001_initial\n[X] jobs/0002_claim_indexes\n[X] jobs/0003_lean_indexes\n[X] jobs/0004_partial_unique_keys\n[X] jobs/0005_sqlite_partial_unique_keys\n[ ] showcase/0001_initial\n[ ] showcase/0002_demo_users\n[ ] showcase/0003_item_tags_default\n[ ] showcase/0004_scale_out\n"
     );
 }
 
@@ -105,6 +105,7 @@ fn check_reports_pending_migrations_until_they_are_applied() {
         "jobs/0002_claim_indexes",
         "jobs/0003_lean_indexes",
         "jobs/0004_partial_unique_keys",
+        "jobs/0005_sqlite_partial_unique_keys",
         "showcase/0001_initial",
         "showcase/0002_demo_users",
         "showcase/0003_item_tags_default",
@@ -114,7 +115,7 @@ fn check_reports_pending_migrations_until_they_are_applied() {
             format!("error: migrations/{migration}.toml is not applied to the database: run `migrate`");
         assert!(out.contains(&line), "{out}");
     }
-    assert!(out.ends_with("System check identified 10 issues.\n"), "{out}");
+    assert!(out.ends_with("System check identified 11 issues.\n"), "{out}");
     run(&db, &["migrate"]);
     assert_eq!(run(&db, &["check"]), (0, "System check identified no issues.\n".into()));
 }

@@ -42,6 +42,7 @@ async fn the_migrations_make_the_tables_on_an_empty_database() {
             "jobs/0002_claim_indexes",
             "jobs/0003_lean_indexes",
             "jobs/0004_partial_unique_keys",
+            "jobs/0005_sqlite_partial_unique_keys",
             "showcase/0001_initial",
             "showcase/0002_demo_users",
             "showcase/0003_item_tags_default",
