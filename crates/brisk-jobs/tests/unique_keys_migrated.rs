@@ -140,6 +140,22 @@ async fn unique_keys_and_cron_ticks_hold_on_the_migrated_tables() {
     }
 }
 
+/// SQLite's definition of `jobs_job` (empty on PostgreSQL), its name as 0001 wrote it.
+async fn table_sql(db: &Database) -> String {
+    if db.dialect() != Dialect::Sqlite {
+        return String::new();
+    }
+    let rows: Vec<(String,)> =
+        Raw::new("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'jobs_job'")
+            .fetch(db)
+            .await
+            .expect("sqlite_master");
+    rows.into_iter()
+        .next()
+        .map(|r| r.0.replace(r#"CREATE TABLE "jobs_job__rebuilt""#, r#"CREATE TABLE "jobs_job""#))
+        .unwrap_or_default()
+}
+
 /// Every job as the table holds it, in id order (all columns, as the model reads them).
 async fn snapshot(db: &Database) -> Vec<String> {
     let mut jobs = brisk_jobs::JobRecord::objects().all(db).await.expect("jobs");
@@ -158,9 +174,13 @@ async fn rebuilding_the_table_keeps_every_job_and_the_id_counter() {
         assert!(keyed.expect("enqueue").is_some());
         assert!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await.is_some());
         let finished = Record { k: "b".into() }.enqueue(&db).await.expect("enqueue").expect("an id");
+        // Every column of this row holds a value of its own (a column copied into another's
+        // place would show).
         Raw::new(
-            "UPDATE jobs_job SET state = 'dead', attempts = 5, last_error = 'boom', \
-             finished_at = '2026-01-02 03:04:05' WHERE id = ?",
+            "UPDATE jobs_job SET state = 'dead', priority = 2, attempts = 5, max_attempts = 6, timeout_ms = 7000, \
+             unique_key = 'key-b', locked_by = 'worker-b', locked_until = '2026-01-02 03:04:01', \
+             last_error = 'boom', started_at = '2026-01-02 03:04:02', finished_at = '2026-01-02 03:04:05' \
+             WHERE id = ?",
         )
         .bind(finished)
         .execute(&db)
@@ -171,10 +191,20 @@ async fn rebuilding_the_table_keeps_every_job_and_the_id_counter() {
         let before = snapshot(&db).await;
         assert_eq!(before.len(), 3);
 
+        let rebuilt = table_sql(&db).await;
         migrator.migrate_back("jobs", Some("0004_partial_unique_keys")).await.expect("migrate back");
         assert_eq!(snapshot(&db).await, before, "undone: the same jobs");
+        let undone = table_sql(&db).await;
         migrator.migrate().await.expect("migrate again");
         assert_eq!(snapshot(&db).await, before, "done again: the same jobs");
+        if db.dialect() == Dialect::Sqlite {
+            // The table as 0001 made it, its two UNIQUEs aside: same columns, checks, STRICT.
+            assert!(undone.contains(r#""unique_key" TEXT UNIQUE CHECK"#), "{undone}");
+            assert!(undone.contains(r#""cron_tick" TEXT UNIQUE CHECK"#), "{undone}");
+            assert_eq!(rebuilt, undone.replace(" UNIQUE CHECK", " CHECK"));
+            assert!(rebuilt.ends_with(r#""finished_at" TEXT) STRICT"#), "{rebuilt}");
+            assert_eq!(table_sql(&db).await, rebuilt);
+        }
 
         let next = Record { k: "d".into() }.enqueue(&db).await.expect("enqueue").expect("an id");
         assert!(next > newest, "the deleted job's id {newest} is not handed out again ({next})");
