@@ -695,6 +695,83 @@ async fn a_failed_stream_gives_its_connection_back_and_a_dropped_one_closes_it()
     .await;
 }
 
+/// How long `slow_numbers` sleeps before its one row (PostgreSQL).
+#[derive(Debug, Clone, Model)]
+#[model(table = "slow_config")]
+struct SlowConfig {
+    #[model(primary_key)]
+    id: i64,
+    seconds: f64,
+}
+
+/// A model over a view that sleeps as long as `slow_config` says, then sends one row: a
+/// query that runs without sending anything meanwhile.
+#[derive(Debug, Clone, Model)]
+#[model(table = "slow_numbers")]
+struct SlowNumber {
+    #[model(primary_key)]
+    id: i64,
+}
+
+/// PostgreSQL: a stream dropped while its query waits for the server's first answer (here
+/// for a lock another transaction holds) has the query cancelled. Otherwise the server would
+/// run it once the lock is gone, for nobody (it notices the closed connection only when it
+/// sends a row): here a 30 s sleep, on a backend of its own.
+#[tokio::test]
+async fn a_stream_dropped_before_its_first_answer_cancels_its_query() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    each_backend(|db| async move {
+        if db.dialect() != brisk_orm::Dialect::Postgres {
+            return;
+        }
+        SlowConfig::objects().create(SlowConfig { id: 1, seconds: 0.0 }, &db).await.unwrap();
+        db.execute_raw(
+            "DROP TABLE slow_numbers; CREATE VIEW slow_numbers AS \
+             SELECT c.id FROM slow_config c, LATERAL pg_sleep(c.seconds) s",
+        )
+        .await
+        .unwrap();
+        // The lock holder's connection first, then the stream's: its statement prepared, the
+        // connection idle again, so the next stream's query goes out whole (bound and run).
+        let holder = db.begin().await.unwrap();
+        brisk_orm::Raw::new("SELECT 1").execute(&holder).await.unwrap();
+        let warm: Vec<_> = SlowNumber::objects().stream(&db).collect().await;
+        assert!(matches!(warm.as_slice(), [Ok(_)]), "{warm:?}");
+        holder.execute_raw("LOCK TABLE slow_config IN ACCESS EXCLUSIVE MODE").await.unwrap();
+        brisk_orm::Raw::new("UPDATE slow_config SET seconds = 30").execute(&holder).await.unwrap();
+
+        let mut waiting = SlowNumber::objects().stream(&db);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), waiting.next()).await.is_err(),
+            "the query waits for the lock"
+        );
+        drop(waiting);
+        holder.commit().await.unwrap();
+
+        let running = || async {
+            let rows: Vec<(i64,)> = brisk_orm::Raw::new(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state = 'active' AND query LIKE '%slow_numbers%' AND pid <> pg_backend_pid()",
+            )
+            .fetch(&db)
+            .await
+            .unwrap();
+            rows[0].0
+        };
+        let mut left = running().await;
+        for _ in 0..30 {
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            left = running().await;
+        }
+        assert_eq!(left, 0, "the dropped stream's query still runs on the server");
+    })
+    .await;
+}
+
 /// A stream made in a transaction and first read after its COMMIT finds it ended (its query
 /// never runs on the connection the transaction gave back); one whose query fails after some
 /// rows ends with the error, once.

@@ -154,7 +154,13 @@ pub(crate) fn pg_leased<R: Send + 'static>(
                 Ok(lease) => lease,
                 Err(e) => return failed(e),
             };
-            let rows = match lease.conn.query_stream(&Sql::Built(sql), values, &Ungated).await {
+            // Dropped while the query is on its way (before the server's first answer), the
+            // stream cancels it as one dropped later does, instead of leaving it running on a
+            // server backend nobody reads; the lease, dropped with it, closes the connection.
+            let mut sent = CancelOnDrop(Some(lease.conn.cancel_token()));
+            let answered = lease.conn.query_stream(&Sql::Built(sql), values, &Ungated).await;
+            sent.0 = None;
+            let rows = match answered {
                 Ok(rows) => Box::pin(rows),
                 Err(e) => {
                     // The query failed before any row (a bad value, say): the connection is
@@ -206,6 +212,21 @@ impl Leased {
         if let Some(lease) = self.lease.take() {
             lease.release();
         }
+    }
+}
+
+/// A stream's query sent and not answered yet: dropped before the answer, it is cancelled.
+/// The query may be running (or waiting for a lock) on the server, which would not notice the
+/// connection closing until it sends a row.
+struct CancelOnDrop(Option<tokio_postgres::CancelToken>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(token) = self.0.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(CLEANUP, token.cancel_query(tokio_postgres::NoTls)).await;
+        });
     }
 }
 
