@@ -141,7 +141,8 @@ pub(crate) fn sqlite_in_transaction<R: Send + 'static>(
 /// as a transaction does). A stream read to its end, or ended by the server's `ERROR` (which
 /// leaves the connection ready), gives the connection back. One dropped before, or ended by a
 /// broken connection, keeps its place in the pool until its query is cancelled and what the
-/// server sent is thrown away, then closes the connection (see [`Leased`]).
+/// server sent is thrown away, then closes the connection (see [`Leased`]); one dropped before
+/// the server's first answer closes it at once and has the query cancelled ([`CancelOnDrop`]).
 pub(crate) fn pg_leased<R: Send + 'static>(
     pool: Arc<PgPool>,
     sql: String,
