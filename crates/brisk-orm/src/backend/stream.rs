@@ -141,8 +141,8 @@ pub(crate) fn sqlite_in_transaction<R: Send + 'static>(
 /// as a transaction does). A stream read to its end, or ended by the server's `ERROR` (which
 /// leaves the connection ready), gives the connection back. One dropped before, or ended by a
 /// broken connection, keeps its place in the pool until its query is cancelled and what the
-/// server sent is thrown away, then closes the connection (see [`Leased`]); one dropped before
-/// the server's first answer closes it at once and has the query cancelled ([`CancelOnDrop`]).
+/// server sent is thrown away, then closes the connection (see [`Leased`]), also when dropped
+/// before the server's first answer.
 pub(crate) fn pg_leased<R: Send + 'static>(
     pool: Arc<PgPool>,
     sql: String,
@@ -155,22 +155,20 @@ pub(crate) fn pg_leased<R: Send + 'static>(
                 Ok(lease) => lease,
                 Err(e) => return failed(e),
             };
-            // Dropped while the query is on its way (before the server's first answer), the
-            // stream cancels it as one dropped later does, instead of leaving it running on a
-            // server backend nobody reads; the lease, dropped with it, closes the connection.
-            let mut sent = CancelOnDrop(Some(lease.conn.cancel_token()));
-            let answered = lease.conn.query_stream(&Sql::Built(sql), values, &Ungated).await;
-            sent.0 = None;
-            let rows = match answered {
-                Ok(rows) => Box::pin(rows),
+            // Held from before the query goes out: dropped while it is on its way (before the
+            // server's first answer), the stream has it cancelled as one dropped later does,
+            // instead of leaving it running on a server backend nobody reads.
+            let conn = lease.conn.clone();
+            let mut leased = Leased { rows: None, lease: Some(lease) };
+            match conn.query_stream(&Sql::Built(sql), values, &Ungated).await {
+                Ok(rows) => leased.rows = Some(Box::pin(rows)),
                 Err(e) => {
                     // The query failed before any row (a bad value, say): the connection is
                     // idle again and goes back.
-                    lease.release();
+                    leased.finish();
                     return failed(e);
                 }
-            };
-            let leased = Leased { rows: Some(rows), lease: Some(lease) };
+            }
             Box::pin(stream::unfold(Some((leased, read)), |state| async move {
                 let (mut leased, read) = state?;
                 match leased.rows.as_mut()?.next().await {
@@ -199,7 +197,8 @@ pub(crate) fn pg_leased<R: Send + 'static>(
 /// before its connection is closed anyway.
 const CLEANUP: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A leased connection and the rows of the query running on it.
+/// A leased connection and the rows of the query running on it (`None` until the server's
+/// first answer).
 struct Leased {
     rows: Option<std::pin::Pin<Box<tokio_postgres::RowStream>>>,
     lease: Option<super::postgres::PgLease>,
@@ -216,28 +215,16 @@ impl Leased {
     }
 }
 
-/// A stream's query sent and not answered yet: dropped before the answer, it is cancelled.
-/// The query may be running (or waiting for a lock) on the server, which would not notice the
-/// connection closing until it sends a row.
-struct CancelOnDrop(Option<tokio_postgres::CancelToken>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        let Some(token) = self.0.take() else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        runtime.spawn(async move {
-            let _ = tokio::time::timeout(CLEANUP, token.cancel_query(tokio_postgres::NoTls)).await;
-        });
-    }
-}
-
 impl Drop for Leased {
-    /// Rows still coming: cancel the query and read what the server already sent before the
-    /// connection is closed and its place in the pool freed (dropped at once, the driver would
-    /// read the whole result anyway while a new connection took its place). Never reused: a
-    /// late cancel could stop the next query on it.
+    /// The query not finished (its answer not begun, or rows still coming): cancel it, read
+    /// what the server already sent, then close the connection and free its place in the pool
+    /// (dropped at once, the driver would read the whole result anyway while a new connection
+    /// took its place, and a query not answered yet would run on, for nobody: the server
+    /// notices a closed connection only when it sends a row). Never reused: a late cancel
+    /// could stop the next query on it.
     fn drop(&mut self) {
-        let (Some(lease), Some(mut rows)) = (self.lease.take(), self.rows.take()) else { return };
+        let Some(lease) = self.lease.take() else { return };
+        let mut rows = self.rows.take();
         if lease.conn.is_closed() {
             return;
         }
@@ -247,7 +234,9 @@ impl Drop for Leased {
             // hold the pool's place while the rest of a large result is read.
             let cleanup = async {
                 let _ = lease.conn.cancel_token().cancel_query(tokio_postgres::NoTls).await;
-                while let Some(Ok(_)) = rows.next().await {}
+                if let Some(rows) = rows.as_mut() {
+                    while let Some(Ok(_)) = rows.next().await {}
+                }
             };
             let _ = tokio::time::timeout(CLEANUP, cleanup).await;
             drop(lease);
