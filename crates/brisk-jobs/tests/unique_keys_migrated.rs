@@ -216,3 +216,38 @@ async fn rebuilding_the_table_keeps_every_job_and_the_id_counter() {
         assert_eq!(tick(&db, "heartbeat * * * * * *@2026-01-01T00:00:00Z").await, None);
     }
 }
+
+/// SQLite: a view an app made of `jobs_job` stops 0005 (its rename would break the view);
+/// the migration rolls back whole, the table and its jobs as they were, and runs once the
+/// view is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_of_the_jobs_stops_the_rebuild_and_leaves_the_table_as_it_was() {
+    for (test, migrator) in common::migrated().await {
+        let db = test.database();
+        if db.dialect() != Dialect::Sqlite {
+            continue;
+        }
+        assert!(Record { k: "a".into() }
+            .schedule()
+            .unique("k")
+            .enqueue(&db)
+            .await
+            .expect("enqueue")
+            .is_some());
+        migrator.migrate_back("jobs", Some("0004_partial_unique_keys")).await.expect("migrate back");
+        let before = (snapshot(&db).await, table_sql(&db).await);
+        db.execute_raw(
+            "CREATE VIEW pending_jobs AS SELECT id, queue FROM jobs_job WHERE state = 'available'",
+        )
+        .await
+        .expect("view");
+        let refused = migrator.migrate().await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!((snapshot(&db).await, table_sql(&db).await), before, "rolled back whole");
+        assert!(before.1.contains(r#""unique_key" TEXT UNIQUE CHECK"#));
+        db.execute_raw("DROP VIEW pending_jobs").await.expect("drop view");
+        migrator.migrate().await.expect("migrates without the view");
+        assert!(!table_sql(&db).await.contains("UNIQUE"));
+        assert_eq!(snapshot(&db).await, before.0);
+    }
+}
