@@ -344,6 +344,12 @@ fn spawn_thread(
 
 /// Runs one transaction's jobs. The transaction's own jobs send `COMMIT` or `ROLLBACK`; if
 /// its handle is dropped first (the request was cancelled), what is left is rolled back.
+///
+/// The lease ends as soon as the connection is out of its transaction: after the `COMMIT` or
+/// `ROLLBACK` (the writer goes on to the next job at once, instead of waiting for the handle
+/// to be dropped), or after SQLite rolled the transaction back on its own (as it may on an
+/// interrupt, a full disk or an I/O error): the statements sent after that are refused
+/// ("the transaction has already ended") rather than run one by one outside any transaction.
 fn lease(conn: &mut Connection, begun: oneshot::Sender<Result<(), Error>>, jobs: Receiver<Work>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let _ = begun.send(Err(from_sqlite(e)));
@@ -355,42 +361,64 @@ fn lease(conn: &mut Connection, begun: oneshot::Sender<Result<(), Error>>, jobs:
     }
     while let Some(work) = next_statement(&jobs) {
         work(conn);
+        if conn.is_autocommit() {
+            return;
+        }
     }
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
-/// How long the writer keeps looking for a transaction's next statement before it sleeps
-/// until one comes. The writer is the transaction's alone until it ends (no other write can
-/// run meanwhile), and the app's next statement usually follows within microseconds: asleep,
-/// the writer pays a futex sleep and wake-up for each statement, and on a busy machine waits
-/// its turn to be scheduled again. Looking for it a moment first made `bench/run --jobs`'s
-/// SQLite case (16 requests each enqueuing a job in its own transaction) go from ~5,400 to
-/// ~8,000 jobs a second on 2 cores, with less CPU per job (131 against 163 µs); 10 µs was
-/// too short, 20-100 µs alike. A transaction that waits longer (its app awaits something
-/// else) costs this much CPU once per statement.
+/// How long the writer keeps looking for a transaction's next statement (or for its end)
+/// before it sleeps until one comes. The writer is the transaction's alone until it ends (no
+/// other write can run meanwhile), and the app's next statement, or its dropping the
+/// transaction after `COMMIT`, usually follows within microseconds: asleep, the writer paid a
+/// futex sleep and wake-up for each, and on a busy machine waited its turn to run again.
+/// Looking a moment first made `bench/run --jobs`'s SQLite case (16 requests each enqueuing a
+/// job in its own transaction) go from ~5,400 to ~8,000 jobs a second on 2 cores, with less
+/// CPU per job (131 against 163 µs); 10 µs was too short, 20-100 µs alike. A transaction
+/// that pauses longer between statements (its code awaits something else) costs the writer
+/// at most this much wall-clock time of looking per pause. On a machine with one core the
+/// writer does not look (the thread about to send would need its core).
 const STATEMENT_SPIN: Duration = Duration::from_micros(50);
 
-/// A leased transaction's next statement: looked for during [`STATEMENT_SPIN`] (letting other
-/// threads run now and then), then waited for; `None` once the transaction's handle is gone.
+/// [`STATEMENT_SPIN`], or nothing on a single core (asked once).
+fn statement_spin() -> Duration {
+    static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SPIN.get_or_init(|| match std::thread::available_parallelism() {
+        Ok(n) if n.get() > 1 => STATEMENT_SPIN,
+        _ => Duration::ZERO,
+    })
+}
+
+/// A leased transaction's next statement: looked for during [`statement_spin`], then waited
+/// for; `None` once the transaction's handle is gone (after what it sent has run).
 fn next_statement(jobs: &Receiver<Work>) -> Option<Work> {
+    match spin(jobs, statement_spin()) {
+        Ok(work) => Some(work),
+        Err(mpsc::TryRecvError::Disconnected) => None,
+        Err(mpsc::TryRecvError::Empty) => jobs.recv().ok(),
+    }
+}
+
+/// What `jobs` holds within `limit`, looked for without sleeping (letting other threads run
+/// now and then): `Empty` when nothing came in time.
+fn spin<T>(jobs: &Receiver<T>, limit: Duration) -> Result<T, mpsc::TryRecvError> {
     let start = std::time::Instant::now();
     let mut tries = 0u32;
     loop {
         match jobs.try_recv() {
-            Ok(work) => return Some(work),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) if start.elapsed() >= STATEMENT_SPIN => return jobs.recv().ok(),
-            Err(mpsc::TryRecvError::Empty) => {
+            Err(mpsc::TryRecvError::Empty) if start.elapsed() < limit => {
                 tries = tries.wrapping_add(1);
-                // On a machine with few cores, the thread about to send may need this one.
+                // With few cores, the thread about to send may need this one.
                 if tries.is_multiple_of(64) {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();
                 }
             }
+            answer => return answer,
         }
     }
 }
@@ -425,62 +453,137 @@ mod tests {
         panic!("{} readers wait, not {n}", idle.load(Ordering::Acquire));
     }
 
-    /// A transaction's statements reach the writer whether they come at once, during the
-    /// writer's spin or long after it (then it sleeps until they come); a dropped handle ends
-    /// the lease (its work rolled back) also while the writer spins.
+    /// The writer's look for a transaction's next statement: takes what was sent before or
+    /// while it looks, sees the handle dropped, and gives up after its limit (then the
+    /// writer sleeps in `recv`). Handshakes, not sleeps, order the sends.
     #[test]
-    fn a_leased_writer_takes_statements_sent_at_any_time_and_stops_when_the_handle_goes() {
-        let (tx, rx) = mpsc::channel::<Work>();
-        let ran = Arc::new(AtomicIsize::new(0));
-        let statement = |ran: &Arc<AtomicIsize>| -> Work {
-            let ran = ran.clone();
-            Box::new(move |_| {
-                ran.fetch_add(1, Ordering::AcqRel);
-            })
-        };
+    fn the_writers_spin_takes_what_comes_sees_the_end_and_gives_up_in_time() {
+        let (tx, rx) = mpsc::channel::<u32>();
+        tx.send(1).unwrap();
+        assert_eq!(spin(&rx, Duration::ZERO), Ok(1), "queued before: taken even with no time to look");
+        assert_eq!(spin(&rx, Duration::ZERO), Err(mpsc::TryRecvError::Empty));
+        let started = Instant::now();
+        assert_eq!(spin(&rx, Duration::from_millis(1)), Err(mpsc::TryRecvError::Empty));
+        assert!(started.elapsed() >= Duration::from_millis(1) && started.elapsed() < Duration::from_secs(5));
+
+        // Sent while the spin looks (it has looked and found nothing before the send).
+        let ready = Arc::new(std::sync::Barrier::new(2));
         let sender = {
-            let ran = ran.clone();
+            let ready = ready.clone();
             std::thread::spawn(move || {
-                tx.send(statement(&ran)).unwrap();
-                std::thread::sleep(Duration::from_micros(20));
-                tx.send(statement(&ran)).unwrap();
-                std::thread::sleep(STATEMENT_SPIN * 40);
-                tx.send(statement(&ran)).unwrap();
-                std::thread::sleep(Duration::from_micros(10));
+                ready.wait();
+                std::thread::sleep(Duration::from_millis(5));
+                tx.send(2).unwrap();
+                ready.wait();
                 drop(tx);
             })
         };
-        let mut conn = Connection::open_in_memory().unwrap();
-        let mut taken = 0;
-        while let Some(work) = next_statement(&rx) {
-            work(&mut conn);
-            taken += 1;
-        }
+        ready.wait();
+        let started = Instant::now();
+        assert_eq!(spin(&rx, Duration::from_secs(10)), Ok(2));
+        assert!(started.elapsed() >= Duration::from_millis(4), "it looked until the statement came");
+        ready.wait();
+        let started = Instant::now();
+        assert_eq!(spin(&rx, Duration::from_secs(10)), Err(mpsc::TryRecvError::Disconnected));
+        assert!(started.elapsed() < Duration::from_secs(5), "a dropped handle ends the look at once");
         sender.join().unwrap();
-        assert_eq!((taken, ran.load(Ordering::Acquire)), (3, 3));
+    }
 
-        // Through the whole lease: a write whose handle is dropped, with no COMMIT, is rolled back.
+    /// Through a whole lease: statements sent at once and long after the spin (the writer
+    /// slept meanwhile) all run in order, and when the handle goes without `COMMIT` the
+    /// lease ends and its write is rolled back.
+    #[test]
+    fn a_leased_writer_runs_every_statement_and_rolls_back_when_the_handle_goes() {
         let (pool, dir) = pool("spin", 0);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            pool.run(true, |c| c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(from_sqlite))
-                .await
-                .unwrap();
+            pool.run(true, |c| {
+                c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)").map_err(from_sqlite)
+            })
+            .await
+            .unwrap();
+            pool.run(true, |c| c.execute_batch("DELETE FROM t").map_err(from_sqlite)).await.unwrap();
             let (jobs, begun) = pool.begin(false).unwrap();
             begun.wait().await.unwrap();
-            let (done_tx, done) = oneshot::channel();
+            let insert = |x: i64| {
+                let (done_tx, done) = oneshot::channel();
+                let work: Work = Box::new(move |c: &mut Connection| {
+                    let _ = done_tx.send(c.execute("INSERT INTO t VALUES (?1)", [x]).is_ok());
+                });
+                (work, done)
+            };
+            let (first, first_done) = insert(1);
+            let (second, second_done) = insert(2);
+            jobs.send(first).unwrap();
+            jobs.send(second).unwrap();
+            assert!(first_done.await.unwrap() && second_done.await.unwrap());
+            tokio::time::sleep(STATEMENT_SPIN * 100).await;
+            let (third, third_done) = insert(3);
+            jobs.send(third).unwrap();
+            assert!(third_done.await.unwrap());
+            let (count_tx, counted) = oneshot::channel();
             jobs.send(Box::new(move |c: &mut Connection| {
-                let _ = done_tx.send(c.execute_batch("INSERT INTO t VALUES (1)").is_ok());
+                let rows: Vec<i64> = c
+                    .prepare("SELECT x FROM t ORDER BY rowid")
+                    .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                    .unwrap_or_default();
+                let _ = count_tx.send(rows);
             }))
             .unwrap();
-            assert!(done.await.unwrap());
+            assert_eq!(counted.await.unwrap(), vec![1, 2, 3], "inside the transaction, in order");
             drop(jobs);
             let n: i64 = pool
                 .run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
                 .await
                 .unwrap();
-            assert_eq!(n, 0, "the dropped transaction's insert was rolled back");
+            assert_eq!(n, 0, "the dropped transaction's inserts were rolled back");
         });
+        drop(rt);
+        drop(pool);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A transaction SQLite ended on its own (here by a `ROLLBACK` among its statements, as
+    /// SQLite does itself on an interrupt or a full disk) ends the lease: what was sent after
+    /// never runs (its caller hears the lease is gone), so nothing is written outside the
+    /// transaction, and the writer is free for the next job.
+    #[test]
+    fn a_transaction_rolled_back_under_it_ends_the_lease_and_refuses_the_rest() {
+        let (pool, dir) = pool("ended", 0);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            pool.run(true, |c| {
+                c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)").map_err(from_sqlite)
+            })
+            .await
+            .unwrap();
+            pool.run(true, |c| c.execute_batch("DELETE FROM t").map_err(from_sqlite)).await.unwrap();
+            let (jobs, begun) = pool.begin(false).unwrap();
+            begun.wait().await.unwrap();
+            let statement = |sql: &'static str| {
+                let (done_tx, done) = oneshot::channel();
+                let work: Work = Box::new(move |c: &mut Connection| {
+                    let _ = done_tx.send(c.execute_batch(sql).is_ok());
+                });
+                (work, done)
+            };
+            let (insert, inserted) = statement("INSERT INTO t VALUES (1)");
+            let (rollback, rolled_back) = statement("ROLLBACK");
+            let (late, late_done) = statement("INSERT INTO t VALUES (2)");
+            for work in [insert, rollback, late] {
+                jobs.send(work).unwrap();
+            }
+            assert!(inserted.await.unwrap() && rolled_back.await.unwrap());
+            assert!(late_done.await.is_err(), "the statement after the rollback never ran");
+            assert!(jobs.send(Box::new(|_: &mut Connection| {})).is_err(), "the lease has ended");
+            let n: i64 = pool
+                .run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
+                .await
+                .unwrap();
+            assert_eq!(n, 0, "nothing was written outside the transaction");
+        });
+        drop(rt);
+        drop(pool);
         let _ = std::fs::remove_dir_all(dir);
     }
 
