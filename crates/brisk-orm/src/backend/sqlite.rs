@@ -370,11 +370,11 @@ fn lease(conn: &mut Connection, begun: oneshot::Sender<Result<(), Error>>, jobs:
     }
 }
 
-/// How long the writer keeps looking for a transaction's next statement (or for its end)
-/// before it sleeps until one comes. The writer is the transaction's alone until it ends (no
-/// other write can run meanwhile), and the app's next statement, or its dropping the
-/// transaction after `COMMIT`, usually follows within microseconds: asleep, the writer paid a
-/// futex sleep and wake-up for each, and on a busy machine waited its turn to run again.
+/// How long the writer keeps looking for a transaction's next statement before it sleeps
+/// until one comes. The writer is the transaction's alone until it ends (no other write can
+/// run meanwhile), and the app's next statement usually follows within microseconds: asleep,
+/// the writer paid a futex sleep and wake-up for each, and on a busy machine waited its turn
+/// to run again. (After `COMMIT` it does not wait at all: see [`lease`].)
 /// Looking a moment first made `bench/run --jobs`'s SQLite case (16 requests each enqueuing a
 /// job in its own transaction) go from ~5,400 to ~8,000 jobs a second on 2 cores, with less
 /// CPU per job (131 against 163 µs); 10 µs was too short, 20-100 µs alike. A transaction
