@@ -19,8 +19,9 @@ use crate::value::Value;
 type Hook = Box<dyn FnOnce() + Send>;
 
 enum Link {
-    /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops;
-    /// and how the lease started (shared with the statements waiting for it).
+    /// Jobs for SQLite's writer thread, leased to this transaction until the sender drops or
+    /// the transaction has ended (its `COMMIT` or `ROLLBACK` ran); and how the lease started
+    /// (shared with the statements waiting for it).
     Sqlite(std::sync::mpsc::Sender<Work>, Arc<LeaseStart>),
     /// A dedicated PostgreSQL connection.
     Postgres(PgLease),
@@ -83,7 +84,7 @@ impl WeakTransaction {
     }
 }
 
-fn ended() -> Error {
+pub(crate) fn ended() -> Error {
     Error::Database { message: "the transaction has already ended".into(), code: None }
 }
 
@@ -358,7 +359,8 @@ impl Transaction {
         match link {
             Some(Link::Sqlite(jobs, start)) => {
                 let sent = send_to_lease(&jobs, move |conn| conn.execute_batch(sql).map_err(from_sqlite));
-                // The lease ends when `jobs` drops, after this.
+                // The lease ends once this has run (or, should the COMMIT fail and leave the
+                // transaction open, when `jobs` drops: then it rolls back).
                 answer_from_lease(&start, sent).await
             }
             Some(Link::Postgres(lease)) => {
@@ -370,8 +372,8 @@ impl Transaction {
         }
     }
 
-    /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed) and
-    /// hands back the hooks.
+    /// Ends the lease (the connection goes back to the pool; SQLite's writer is freed, if its
+    /// `COMMIT` or `ROLLBACK` has not freed it already) and hands back the hooks.
     fn finish(&self) -> Vec<(u32, Hook)> {
         let mut state = self.state();
         match state.link.take() {

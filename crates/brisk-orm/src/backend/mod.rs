@@ -475,7 +475,7 @@ impl<'a> Target<'a> {
                     // which everyone needs: it must not wait for a slow consumer.
                     let buffer =
                         if pool.has_readers() { stream::Buffer::Bounded } else { stream::Buffer::Unbounded };
-                    stream::sqlite(|work| pool.spawn(work), sql, values, read, buffer)
+                    stream::sqlite(|work| pool.spawn(work), sql, values, read, buffer, sqlite::stopped)
                 }
                 Backend::Postgres(pool) => stream::pg_leased(pool.clone(), sql, values, read),
             },

@@ -75,13 +75,36 @@ impl<T> Arrivals<T> {
     }
 }
 
-/// Sends a job (by `spawn`) that reads the rows into a channel, and yields what arrives.
+/// The sending half, in the job: a job dropped before it ran (its transaction's lease ended
+/// with the job still in line, or the threads stopped) says so with `unrun`'s error, instead
+/// of ending the stream as if it had no rows.
+struct RowsOut<T> {
+    tx: Sending<Result<T, Error>>,
+    ran: bool,
+    unrun: fn() -> Error,
+}
+
+impl<T> Drop for RowsOut<T> {
+    fn drop(&mut self) {
+        if !self.ran {
+            // Nothing was sent yet, so there is room: never waits (this may run in a task).
+            let _ = match &self.tx {
+                Sending::Bounded(tx) => tx.try_send(Err((self.unrun)())).is_ok(),
+                Sending::Unbounded(tx) => tx.send(Err((self.unrun)())).is_ok(),
+            };
+        }
+    }
+}
+
+/// Sends a job (by `spawn`) that reads the rows into a channel, and yields what arrives; a
+/// job dropped unrun yields `unrun`'s error.
 pub(crate) fn sqlite<R: Send + 'static>(
     spawn: impl FnOnce(Box<dyn FnOnce(&mut Connection) + Send>) -> Result<(), Error>,
     sql: String,
     values: Vec<Value>,
     read: impl Reader<R>,
     buffer: Buffer,
+    unrun: fn() -> Error,
 ) -> BoxStream<'static, Result<R, Error>> {
     let (tx, rx) = match buffer {
         Buffer::Bounded => {
@@ -93,7 +116,10 @@ pub(crate) fn sqlite<R: Send + 'static>(
             (Sending::Unbounded(tx), Arrivals::Unbounded(rx))
         }
     };
+    let mut out = RowsOut { tx, ran: false, unrun };
     let work = move |conn: &mut Connection| {
+        out.ran = true;
+        let tx = &out.tx;
         let run = || -> Result<(), Error> {
             let mut statement = conn.prepare_cached(&sql).map_err(from_sqlite)?;
             let mut rows = statement.query(sqlite_params(&values)).map_err(from_sqlite)?;
@@ -130,7 +156,14 @@ pub(crate) fn sqlite_in_transaction<R: Send + 'static>(
             Err(e) => return failed(e),
         };
         match tx.sqlite_begun().await {
-            Ok(()) => sqlite(|work| tx.spawn_sqlite(work), sql, values, read, Buffer::Unbounded),
+            Ok(()) => sqlite(
+                |work| tx.spawn_sqlite(work),
+                sql,
+                values,
+                read,
+                Buffer::Unbounded,
+                crate::transaction::ended,
+            ),
             Err(e) => failed(e),
         }
     };
