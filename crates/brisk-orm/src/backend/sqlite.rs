@@ -454,6 +454,25 @@ mod tests {
         panic!("{} readers wait, not {n}", idle.load(Ordering::Acquire));
     }
 
+    /// An empty table `t (x)`, and a lease of the writer that has begun.
+    async fn lease_on_empty_table(pool: &SqlitePool) -> Sender<Work> {
+        pool.run(true, |c| {
+            c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER); DELETE FROM t").map_err(from_sqlite)
+        })
+        .await
+        .unwrap();
+        let (jobs, begun) = pool.begin(false).unwrap();
+        begun.wait().await.unwrap();
+        jobs
+    }
+
+    /// The rows of `t` seen from outside any transaction.
+    async fn rows_in_t(pool: &SqlitePool) -> i64 {
+        pool.run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
+            .await
+            .unwrap()
+    }
+
     /// The writer's look for a transaction's next statement: takes what was sent before or
     /// while it looks, sees the handle dropped, and gives up after its limit (then the
     /// writer sleeps in `recv`). Handshakes, not sleeps, order the sends.
@@ -498,14 +517,7 @@ mod tests {
         let (pool, dir) = pool("spin", 0);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            pool.run(true, |c| {
-                c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)").map_err(from_sqlite)
-            })
-            .await
-            .unwrap();
-            pool.run(true, |c| c.execute_batch("DELETE FROM t").map_err(from_sqlite)).await.unwrap();
-            let (jobs, begun) = pool.begin(false).unwrap();
-            begun.wait().await.unwrap();
+            let jobs = lease_on_empty_table(&pool).await;
             let insert = |x: i64| {
                 let (done_tx, done) = oneshot::channel();
                 let work: Work = Box::new(move |c: &mut Connection| {
@@ -533,10 +545,7 @@ mod tests {
             .unwrap();
             assert_eq!(counted.await.unwrap(), vec![1, 2, 3], "inside the transaction, in order");
             drop(jobs);
-            let n: i64 = pool
-                .run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
-                .await
-                .unwrap();
+            let n = rows_in_t(&pool).await;
             assert_eq!(n, 0, "the dropped transaction's inserts were rolled back");
         });
         drop(rt);
@@ -553,14 +562,7 @@ mod tests {
         let (pool, dir) = pool("ended", 0);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            pool.run(true, |c| {
-                c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)").map_err(from_sqlite)
-            })
-            .await
-            .unwrap();
-            pool.run(true, |c| c.execute_batch("DELETE FROM t").map_err(from_sqlite)).await.unwrap();
-            let (jobs, begun) = pool.begin(false).unwrap();
-            begun.wait().await.unwrap();
+            let jobs = lease_on_empty_table(&pool).await;
             let statement = |sql: &'static str| {
                 let (done_tx, done) = oneshot::channel();
                 let work: Work = Box::new(move |c: &mut Connection| {
@@ -578,10 +580,7 @@ mod tests {
             assert!(inserted.await.unwrap() && rolled_back.await.unwrap());
             assert!(late_done.await.is_err(), "the statement after the rollback never ran");
             assert!(jobs.send(Box::new(|_: &mut Connection| {})).is_err(), "the lease has ended");
-            let n: i64 = pool
-                .run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
-                .await
-                .unwrap();
+            let n = rows_in_t(&pool).await;
             assert_eq!(n, 0, "nothing was written outside the transaction");
         });
         drop(rt);
