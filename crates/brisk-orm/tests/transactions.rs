@@ -487,17 +487,17 @@ async fn a_stream_racing_a_rollback_reads_inside_the_transaction_or_not_at_all()
     .await;
 }
 
-/// SQLite: a stream whose query waits behind a statement that ends the transaction under it
-/// (a raw `ROLLBACK` here; SQLite itself does so on an interrupt or a full disk) reads inside
-/// the transaction or fails with "ended" — never comes back empty as if it had no rows (its
-/// query, dropped unrun when the writer's lease ended, says so).
+/// SQLite: a stream whose query is sent behind a statement that ends the transaction under
+/// it (a raw `ROLLBACK` here; SQLite itself does so on an interrupt or a full disk) fails with
+/// "ended" — whether its query was still queued when the writer's lease ended (dropped unrun)
+/// or came after (refused) — and never comes back empty as if it had no rows. (`join!` polls
+/// the `ROLLBACK` first, so it always goes out first; the yields vary when the stream follows.)
 #[tokio::test]
 async fn a_stream_behind_a_raw_rollback_fails_rather_than_ending_empty() {
     use futures_util::TryStreamExt;
     let sqlite = brisk_orm::testing::TestDatabase::sqlite().await.expect("a SQLite test database");
     let db = sqlite.database();
     Account::objects().create(account("before", 1), &db).await.unwrap();
-    let (mut inside, mut ended) = (0, 0);
     for i in 0..32 {
         let tx = db.begin().await.unwrap();
         Account::objects().create(account("inside", 1), &tx).await.unwrap();
@@ -507,25 +507,13 @@ async fn a_stream_behind_a_raw_rollback_fails_rather_than_ending_empty() {
             after_yields(i % 4, Account::objects().stream(&tx).try_collect::<Vec<Account>>()),
         );
         rolled.unwrap();
-        match read {
-            Ok(rows) => {
-                let mut owners: Vec<String> = rows.into_iter().map(|a| a.owner).collect();
-                owners.sort();
-                assert_eq!(
-                    owners,
-                    ["before", "inside"],
-                    "round {i}: read outside the transaction, or nothing"
-                );
-                inside += 1;
-            }
-            Err(e) => {
-                assert!(e.to_string().contains("ended"), "round {i}: {e}");
-                ended += 1;
-            }
-        }
+        let owners = read.map(|rows| rows.into_iter().map(|a| a.owner).collect::<Vec<_>>());
+        assert!(
+            owners.as_ref().is_err_and(|e| e.to_string().contains("ended")),
+            "round {i}: {owners:?} (read outside the transaction, or nothing)"
+        );
         drop((tx, clone));
     }
-    assert!(ended > 0, "the rollback went first in some rounds ({inside} read inside)");
     assert_eq!(Account::objects().count(&db).await.unwrap(), 1);
 }
 

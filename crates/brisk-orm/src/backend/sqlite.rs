@@ -77,7 +77,7 @@ impl Queue {
             Ok(()) => Ok(at_once),
             Err(_) => {
                 self.idle.fetch_add(1, Ordering::AcqRel);
-                Err(Error::Unavailable { message: "the SQLite threads have stopped".into() })
+                Err(stopped())
             }
         }
     }
@@ -283,7 +283,7 @@ impl LeaseStart {
 }
 
 pub(crate) fn stopped() -> Error {
-    Error::Unavailable { message: "the SQLite thread stopped".into() }
+    Error::Unavailable { message: "the SQLite threads have stopped".into() }
 }
 
 /// `timeout` from now; a timeout too long to add (`Duration::MAX`) is a century.

@@ -88,10 +88,10 @@ impl<T> Drop for RowsOut<T> {
     fn drop(&mut self) {
         if !self.ran {
             // Nothing was sent yet, so there is room: never waits (this may run in a task).
-            let _ = match &self.tx {
-                Sending::Bounded(tx) => tx.try_send(Err((self.unrun)())).is_ok(),
-                Sending::Unbounded(tx) => tx.send(Err((self.unrun)())).is_ok(),
-            };
+            match &self.tx {
+                Sending::Bounded(tx) => drop(tx.try_send(Err((self.unrun)()))),
+                Sending::Unbounded(tx) => drop(tx.send(Err((self.unrun)()))),
+            }
         }
     }
 }
@@ -318,4 +318,52 @@ pub(crate) fn pg_drained<R: Send + 'static>(
         Box::pin(Arrivals::Unbounded(receiver).into_stream()) as BoxStream<'static, Result<R, Error>>
     };
     Box::pin(stream::once(drained).flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job dropped before it ran (its lease ended, the threads stopped) makes its stream
+    /// fail once with the reason, bounded or not, also when dropped inside a task; a job that
+    /// ran adds no error after its rows.
+    #[tokio::test]
+    async fn a_job_dropped_unrun_fails_its_stream_once_with_the_reason() {
+        let read = |row: &RowRef<'_>| <i64 as crate::value::SqlType>::read(row, 0);
+        for buffer in [Buffer::Bounded, Buffer::Unbounded] {
+            let dropped = sqlite(
+                |work| {
+                    drop(work);
+                    Ok(())
+                },
+                "SELECT 1".into(),
+                Vec::new(),
+                read,
+                buffer,
+                crate::transaction::ended,
+            );
+            let items: Vec<Result<i64, Error>> = dropped.collect().await;
+            assert_eq!(items.len(), 1);
+            assert!(
+                items[0].as_ref().is_err_and(|e| e.to_string().contains("ended")),
+                "{:?}",
+                items[0].as_ref().err()
+            );
+        }
+        // Run on a connection: its rows, and nothing after them.
+        let ran = sqlite(
+            |work| {
+                let mut conn = Connection::open_in_memory().map_err(from_sqlite)?;
+                work(&mut conn);
+                Ok(())
+            },
+            "SELECT 1 UNION ALL SELECT 2".into(),
+            Vec::new(),
+            read,
+            Buffer::Unbounded,
+            crate::transaction::ended,
+        );
+        let items: Vec<i64> = ran.map(|r| r.expect("a row")).collect().await;
+        assert_eq!(items, [1, 2]);
+    }
 }
