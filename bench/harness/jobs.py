@@ -33,8 +33,8 @@ then the worker is stopped and
 
 Afterwards: every job of every phase must have started (at-least-once: none lost), the jobs that
 started more than once are counted, and the queue must be empty. The CPU time of the worker's
-processes, of the enqueuer and of the broker (redis-server, or every postgres process) is read
-from /proc over each measured phase. Nothing is pinned: on 2 cores the worker, the enqueuer and
+processes, of the enqueuer and of the broker (redis-server, or every postgres process, with the
+backends that ended during the phase: see `measured`) is read from /proc over each measured phase. Nothing is pinned: on 2 cores the worker, the enqueuer and
 the broker or database share both. Writes results/jobs-latest.md and .json (results/smoke/ with
 --smoke). See bench/README.md, "The jobs suite"."""
 
@@ -468,6 +468,7 @@ def measured(run: Run, phase: str, first: int, count: int, rate: float, prefille
     cfg = run.cfg
     worker0 = measure.cpu_ticks(run.worker_tree()) if run.worker else 0
     broker = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}
+    reaped = measure.reaped_ticks(list(broker))
     load0 = measure.loadavg()
     enq_cpu0 = children_cpu_s()
     t0 = time.monotonic()
@@ -475,6 +476,7 @@ def measured(run: Run, phase: str, first: int, count: int, rate: float, prefille
         enq = run.enqueue(first, count, 0, prefill=True)
         enq_cpu = children_cpu_s() - enq_cpu0
         broker = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}  # the drain only
+        reaped = measure.reaped_ticks(list(broker))
         started_ns = time.time_ns()
         run.start_worker()
         worker0 = 0
@@ -487,7 +489,12 @@ def measured(run: Run, phase: str, first: int, count: int, rate: float, prefille
     worker_cpu = (measure.cpu_ticks(tree) - worker0) / measure.CLK_TCK
     broker_after = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}
     # Processes that started during the phase (the worker's database connections) count whole.
-    broker_cpu = sum(broker_after[p] - broker.get(p, 0) for p in broker_after) / measure.CLK_TCK
+    # Those that ended (the enqueuer's PostgreSQL backends end with its connections, before
+    # this sample) count through their parent's reaped children's time, less what they had
+    # used before the phase: without them the broker's CPU missed most of PostgreSQL's work.
+    gone = sum(ticks for pid, ticks in broker.items() if pid not in broker_after)
+    reaped_during = measure.reaped_ticks(list(broker_after)) - reaped
+    broker_cpu = (sum(broker_after[p] - broker.get(p, 0) for p in broker_after) + reaped_during - gone) / measure.CLK_TCK
     starts = sorted(r[2] for r in recs)
     out = {
         "system": run.s.name, "phase": phase, "jobs": count, "started": len(recs), "complete": complete,
@@ -839,7 +846,8 @@ def markdown(result: dict) -> str:
         "- `enqueue/s`: the enqueuer's own rate in the throughput phase. When it is close to `jobs/s`, the enqueuer "
         "(one process, one enqueue at a time) and not the worker set the pace; `drain jobs/s` is then the worker's rate.",
         "- CPU µs/job (throughput phase, /proc): the worker's processes, the enqueuer, and the broker or database "
-        "(redis-server; every postgres process, so others' use of this PostgreSQL adds to it; SQLite runs inside "
+        "(redis-server; every postgres process, the backends that ended during the phase too, so others' use of "
+        "this PostgreSQL adds to it; SQLite runs inside "
         "the worker and the enqueuer).",
         "",
     ]

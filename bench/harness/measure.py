@@ -53,6 +53,19 @@ def cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def reaped_ticks(pids: list[int]) -> int:
+    """cutime + cstime of those of `pids` whose parent is not among them (a server's main
+    process, e.g. PostgreSQL's postmaster): the CPU of its children that exited and were
+    reaped (PostgreSQL's backends of closed connections), in clock ticks."""
+    members = set(pids)
+    total = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields and int(fields[1]) not in members:
+            total += int(fields[13]) + int(fields[14])
+    return total
+
+
 def _status_kib(pid: int, key: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
