@@ -4,17 +4,16 @@
 
 use std::any::TypeId;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql, TextHasher};
+use crate::backend::{Dialect, Executor, Sql};
 use crate::condition::Operand;
 use crate::error::Error;
 use crate::model::Model;
 use crate::queryset::{Columns, QuerySet};
 use crate::schema::column_type;
+use crate::start_over::StartOver;
 use crate::value::{ColumnKind, Value};
 use smallvec::SmallVec;
 
@@ -118,8 +117,7 @@ type StatementKey = (TypeId, Dialect, SmallVec<[u16; 8]>, usize);
 const CACHED_STATEMENTS: usize = 256;
 
 thread_local! {
-    static STATEMENTS: RefCell<HashMap<StatementKey, Arc<str>, BuildHasherDefault<TextHasher>>> =
-        RefCell::new(HashMap::default());
+    static STATEMENTS: RefCell<StartOver<StatementKey, Arc<str>>> = RefCell::new(StartOver::new(CACHED_STATEMENTS));
 }
 
 /// The statement of `key`, written by `write` once per thread: the same `bulk_update` of 20
@@ -133,9 +131,6 @@ fn cached_statement(key: StatementKey, write: impl FnOnce() -> String) -> Arc<st
             return sql.clone();
         }
         let sql: Arc<str> = write().into();
-        if cache.len() >= CACHED_STATEMENTS {
-            cache.clear();
-        }
         cache.insert(key, sql.clone());
         sql
     })

@@ -28,6 +28,7 @@ pub mod schema;
 #[cfg(feature = "sessions")]
 pub mod sessions;
 mod shape;
+mod start_over;
 pub mod testing;
 mod tracked;
 mod transaction;

@@ -1,13 +1,12 @@
 //! [`Raw`]: SQL written by hand, with bound values and typed rows, on either backend.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql, TextHasher};
+use crate::backend::{Dialect, Executor, Sql};
 use crate::error::Error;
 use crate::model::FromRow;
+use crate::start_over::StartOver;
 use crate::value::{SqlType, Value};
 
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
@@ -79,11 +78,13 @@ const REMEMBERED_LEN: usize = 4096;
 /// How many texts each thread remembers (then it starts over).
 const REMEMBERED: usize = 256;
 
-/// Statements as sent, by their text as written: `[SQLite's, PostgreSQL's]`.
-type Prepared = [HashMap<Box<str>, (Arc<str>, usize), BuildHasherDefault<TextHasher>>; 2];
+/// Statements as sent (and their placeholder counts), by their text as written: `[SQLite's,
+/// PostgreSQL's]`.
+type Prepared = [StartOver<Box<str>, (Arc<str>, usize)>; 2];
 
 thread_local! {
-    static PREPARED: RefCell<Prepared> = RefCell::default();
+    static PREPARED: RefCell<Prepared> =
+        RefCell::new([StartOver::new(REMEMBERED), StartOver::new(REMEMBERED)]);
 }
 
 /// The statement as sent (`?` numbered when `number`) and how many placeholders it has,
@@ -105,9 +106,6 @@ fn prepared(sql: &str, number: bool) -> (Sql, usize) {
         }
         let (text, n) = numbered(sql, number);
         let text: Arc<str> = Arc::from(text);
-        if texts.len() >= REMEMBERED {
-            texts.clear();
-        }
         texts.insert(Box::from(sql), (text.clone(), n));
         (Sql::Shared(text), n)
     })

@@ -13,11 +13,10 @@
 
 use std::any::TypeId;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::backend::{Params, Sql, TextHasher};
+use crate::backend::{Params, Sql};
+use crate::start_over::StartOver;
 use crate::value::Value;
 
 /// Shapes kept per thread before the cache starts over.
@@ -25,22 +24,18 @@ const CAPACITY: usize = 512;
 
 /// The shapes one thread has seen: each key's SQL (`None`: not cacheable), and the buffer the
 /// key of the query at hand is written into.
-#[derive(Default)]
 struct Shapes {
     sql: Cache<Box<[u8]>>,
     key: Vec<u8>,
 }
 
 /// SQL by key; `None`: built every time (its values are not the ones collected without
-/// building it).
-type Cache<K> = HashMap<K, Option<Arc<str>>, BuildHasherDefault<TextHasher>>;
+/// building it). Starts over at [`CAPACITY`].
+type Cache<K> = StartOver<K, Option<Arc<str>>>;
 
 /// Keeps what a build found for `key`: its SQL when `reusable`, else that it is built every
-/// time. The cache starts over at [`CAPACITY`].
+/// time.
 fn remember<K: std::hash::Hash + Eq>(cache: &mut Cache<K>, key: K, sql: &str, reusable: bool) {
-    if cache.len() >= CAPACITY {
-        cache.clear();
-    }
     cache.insert(key, reusable.then(|| Arc::from(sql)));
 }
 
@@ -49,8 +44,8 @@ fn remember<K: std::hash::Hash + Eq>(cache: &mut Cache<K>, key: K, sql: &str, re
 type ByPrimaryKey = Cache<(TypeId, u8, u8)>;
 
 thread_local! {
-    static SHAPES: RefCell<Shapes> = RefCell::new(Shapes::default());
-    static BY_PRIMARY_KEY: RefCell<ByPrimaryKey> = RefCell::new(ByPrimaryKey::default());
+    static SHAPES: RefCell<Shapes> = RefCell::new(Shapes { sql: Cache::new(CAPACITY), key: Vec::new() });
+    static BY_PRIMARY_KEY: RefCell<ByPrimaryKey> = RefCell::new(ByPrimaryKey::new(CAPACITY));
 }
 
 /// A shape key being written. Every part has a fixed layout (names carry their length), so two
