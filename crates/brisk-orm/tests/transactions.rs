@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use brisk_orm::prelude::*;
 use brisk_orm::Error;
-use support::{each_backend, name};
+use support::{each_backend, name, postgres_only};
 
 #[derive(Debug, Clone, Model)]
 struct Account {
@@ -550,10 +550,7 @@ async fn a_statement_prepared_while_the_transaction_commits_does_not_run_after_i
 /// other: each of those polls goes through the open transaction's gate.
 #[tokio::test]
 async fn a_statement_needing_a_type_lookup_runs_in_a_transaction() {
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         let rows = db
             .atomic(|tx| async move {
                 tx.execute_raw("CREATE TYPE brisk_mood AS ENUM ('ok', 'sad')").await?;
@@ -571,10 +568,7 @@ async fn a_statement_needing_a_type_lookup_runs_in_a_transaction() {
 /// instead of being closed.
 #[tokio::test]
 async fn a_transaction_that_ran_nothing_keeps_its_connection() {
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         let pid = |tx: brisk_orm::Transaction| async move {
             let rows: Vec<(i32,)> = brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap();
             tx.commit().await.unwrap();
@@ -613,10 +607,7 @@ struct EndlessNumber {
 /// whose COMMIT the server would answer as a rollback, no error).
 #[tokio::test]
 async fn an_error_after_a_gets_row_fails_it_inside_a_transaction() {
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         endless_numbers(&db).await;
         let outcome = db
             .atomic(|tx| async move {
@@ -636,10 +627,7 @@ async fn an_error_after_a_gets_row_fails_it_inside_a_transaction() {
 async fn a_transactions_stream_on_a_killed_connection_ends_with_one_error() {
     use futures_util::StreamExt;
     use std::time::Duration;
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         endless_numbers(&db).await;
         let backend = |rows: Vec<(i32,)>| rows[0].0;
         let tx = db.begin().await.unwrap();
@@ -698,10 +686,7 @@ async fn a_transactions_stream_on_a_killed_connection_ends_with_one_error() {
 #[tokio::test]
 async fn a_failed_stream_gives_its_connection_back_and_a_dropped_one_closes_it() {
     use futures_util::StreamExt;
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         Account::objects().bulk_create(vec![account("a", 1), account("b", 2)], &db).await.unwrap();
         let pid = |tx: brisk_orm::Transaction| async move {
             let rows: Vec<(i32,)> = brisk_orm::Raw::new("SELECT pg_backend_pid()").fetch(&tx).await.unwrap();
@@ -751,10 +736,7 @@ struct SlowNumber {
 async fn a_stream_dropped_before_its_first_answer_cancels_its_query() {
     use futures_util::StreamExt;
     use std::time::Duration;
-    each_backend(|db| async move {
-        if db.dialect() != brisk_orm::Dialect::Postgres {
-            return;
-        }
+    postgres_only(|db| async move {
         SlowConfig::objects().create(SlowConfig { id: 1, seconds: 0.0 }, &db).await.unwrap();
         db.execute_raw(
             "DROP TABLE slow_numbers; CREATE VIEW slow_numbers AS \

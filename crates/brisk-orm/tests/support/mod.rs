@@ -27,6 +27,20 @@ where
     body(pg.database()).await;
 }
 
+/// Runs `body` on PostgreSQL only (what SQLite has no counterpart for: the server's own
+/// connections, cancels, statement timeouts), with the registered models' tables created; the
+/// database is removed even when the body panics.
+pub async fn postgres_only<F, Fut>(body: F)
+where
+    F: FnOnce(Database) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let pg = TestDatabase::postgres()
+        .await
+        .expect("a PostgreSQL test database: is the server running? (.ci/run starts it)");
+    body(pg.database()).await;
+}
+
 /// Which backend, for assertion messages.
 pub fn name(db: &Database) -> &'static str {
     match db.dialect() {
