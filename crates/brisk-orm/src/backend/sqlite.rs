@@ -466,6 +466,15 @@ mod tests {
         jobs
     }
 
+    /// A statement for a lease, and whether it ran without error (an error if it never ran).
+    fn statement(sql: &'static str) -> (Work, oneshot::Receiver<bool>) {
+        let (done_tx, done) = oneshot::channel();
+        let work: Work = Box::new(move |c: &mut Connection| {
+            let _ = done_tx.send(c.execute_batch(sql).is_ok());
+        });
+        (work, done)
+    }
+
     /// The rows of `t` seen from outside any transaction.
     async fn rows_in_t(pool: &SqlitePool) -> i64 {
         pool.run(true, |c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(from_sqlite))
@@ -518,20 +527,13 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let jobs = lease_on_empty_table(&pool).await;
-            let insert = |x: i64| {
-                let (done_tx, done) = oneshot::channel();
-                let work: Work = Box::new(move |c: &mut Connection| {
-                    let _ = done_tx.send(c.execute("INSERT INTO t VALUES (?1)", [x]).is_ok());
-                });
-                (work, done)
-            };
-            let (first, first_done) = insert(1);
-            let (second, second_done) = insert(2);
+            let (first, first_done) = statement("INSERT INTO t VALUES (1)");
+            let (second, second_done) = statement("INSERT INTO t VALUES (2)");
             jobs.send(first).unwrap();
             jobs.send(second).unwrap();
             assert!(first_done.await.unwrap() && second_done.await.unwrap());
             tokio::time::sleep(STATEMENT_SPIN * 100).await;
-            let (third, third_done) = insert(3);
+            let (third, third_done) = statement("INSERT INTO t VALUES (3)");
             jobs.send(third).unwrap();
             assert!(third_done.await.unwrap());
             let (count_tx, counted) = oneshot::channel();
@@ -563,13 +565,6 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let jobs = lease_on_empty_table(&pool).await;
-            let statement = |sql: &'static str| {
-                let (done_tx, done) = oneshot::channel();
-                let work: Work = Box::new(move |c: &mut Connection| {
-                    let _ = done_tx.send(c.execute_batch(sql).is_ok());
-                });
-                (work, done)
-            };
             let (insert, inserted) = statement("INSERT INTO t VALUES (1)");
             let (rollback, rolled_back) = statement("ROLLBACK");
             let (late, late_done) = statement("INSERT INTO t VALUES (2)");
