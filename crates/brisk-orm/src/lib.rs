@@ -10,6 +10,7 @@ mod backend;
 mod bulk_update;
 mod commands;
 mod condition;
+mod control;
 mod database;
 pub mod dynamic;
 mod error;

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql};
+use crate::backend::{Dialect, Executor, Sql, Target};
 use crate::error::Error;
 use crate::model::FromRow;
 use crate::start_over::StartOver;
@@ -11,7 +11,9 @@ use crate::value::{SqlType, Value};
 
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
 /// the text). On PostgreSQL the placeholders become `$1`, `$2` ... (a `?` inside a quoted
-/// string, a quoted identifier or a comment is left alone).
+/// string, a quoted identifier or a comment is left alone). In a transaction, a statement of
+/// transaction control (`COMMIT`, `ROLLBACK`, `BEGIN` ...) is refused before it is sent: see
+/// [`Transaction::execute_raw`](crate::Transaction::execute_raw).
 ///
 /// ```no_run
 /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
@@ -45,9 +47,17 @@ impl Raw {
         numbered(&self.sql, dialect == Dialect::Postgres).0
     }
 
-    /// The statement for `dialect`, once the placeholders match the values.
-    fn checked(self, dialect: Dialect) -> Result<(Sql, Vec<Value>), Error> {
-        let (sql, placeholders) = prepared(&self.sql, dialect == Dialect::Postgres);
+    /// The statement for `target`, once the placeholders match the values and, in a
+    /// transaction, once it is not transaction control (see [`crate::control`]).
+    fn checked(self, target: &Target<'_>) -> Result<(Sql, Vec<Value>), Error> {
+        self.checked_for(target.dialect(), matches!(target, Target::Tx(_)))
+    }
+
+    fn checked_for(self, dialect: Dialect, in_transaction: bool) -> Result<(Sql, Vec<Value>), Error> {
+        let (sql, Shape { placeholders, control }) = prepared(&self.sql, dialect == Dialect::Postgres);
+        if let (true, Some(keyword)) = (in_transaction, control) {
+            return Err(crate::control::refused(keyword));
+        }
         if placeholders != self.values.len() {
             return Err(Error::Config(format!(
                 "the statement has {placeholders} placeholders and {} bound values",
@@ -60,14 +70,14 @@ impl Raw {
     /// Runs it and reads every row as `R` (a model, or a tuple of column types).
     pub async fn fetch<R: FromRow>(self, ex: &impl Executor) -> Result<Vec<R>, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(target.dialect())?;
+        let (sql, values) = self.checked(&target)?;
         target.fetch_sql(true, sql, values.into(), R::from_row).await
     }
 
     /// Runs it and counts the rows it touched.
     pub async fn execute(self, ex: &impl Executor) -> Result<u64, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(target.dialect())?;
+        let (sql, values) = self.checked(&target)?;
         target.execute_sql(sql, values).await
     }
 }
@@ -78,36 +88,51 @@ const REMEMBERED_LEN: usize = 4096;
 /// How many texts each thread remembers (then it starts over).
 const REMEMBERED: usize = 256;
 
-/// Statements as sent (and their placeholder counts), by their text as written: `[SQLite's,
+/// What [`prepared`] learns of a text: its placeholders, and the transaction control it
+/// starts with, if any.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shape {
+    placeholders: usize,
+    control: Option<&'static str>,
+}
+
+impl Shape {
+    fn of(sql: &str, placeholders: usize) -> Shape {
+        Shape { placeholders, control: crate::control::control_in(sql) }
+    }
+}
+
+/// Statements as sent (and their shapes), by their text as written: `[SQLite's,
 /// PostgreSQL's]`.
-type Prepared = [StartOver<Box<str>, (Arc<str>, usize)>; 2];
+type Prepared = [StartOver<Box<str>, (Arc<str>, Shape)>; 2];
 
 thread_local! {
     static PREPARED: RefCell<Prepared> =
         RefCell::new([StartOver::new(REMEMBERED), StartOver::new(REMEMBERED)]);
 }
 
-/// The statement as sent (`?` numbered when `number`) and how many placeholders it has,
-/// remembered by each thread for texts up to [`REMEMBERED_LEN`]: hand-written SQL is mostly
+/// The statement as sent (`?` numbered when `number`) and its [`Shape`], remembered by each
+/// thread for texts up to [`REMEMBERED_LEN`]: hand-written SQL is mostly
 /// the same few texts run again and again (brisk-jobs' enqueue, claims and outcomes), and
 /// numbering a 300-byte statement byte by byte cost ~3,000 instructions a call, a sixth of an
 /// enqueue's work in its process. The text is shared, so a PostgreSQL connection finds its
 /// prepared statement by its address.
-fn prepared(sql: &str, number: bool) -> (Sql, usize) {
+fn prepared(sql: &str, number: bool) -> (Sql, Shape) {
     if sql.len() > REMEMBERED_LEN {
         let (text, n) = numbered(sql, number);
-        return (Sql::Built(text), n);
+        return (Sql::Built(text), Shape::of(sql, n));
     }
     PREPARED.with(|cache| {
         let mut cache = cache.borrow_mut();
         let texts = &mut cache[usize::from(number)];
-        if let Some((text, n)) = texts.get(sql) {
-            return (Sql::Shared(text.clone()), *n);
+        if let Some((text, shape)) = texts.get(sql) {
+            return (Sql::Shared(text.clone()), *shape);
         }
         let (text, n) = numbered(sql, number);
         let text: Arc<str> = Arc::from(text);
-        texts.insert(Box::from(sql), (text.clone(), n));
-        (Sql::Shared(text), n)
+        let shape = Shape::of(sql, n);
+        texts.insert(Box::from(sql), (text.clone(), shape));
+        (Sql::Shared(text), shape)
     })
 }
 
@@ -180,10 +205,10 @@ mod tests {
     #[test]
     fn a_text_is_numbered_once_per_thread_and_a_long_one_each_time() {
         let text = |sql: &str, number| match prepared(sql, number) {
-            (Sql::Shared(text), n) => (Some(text), n),
-            (Sql::Built(text), n) => {
-                assert_eq!((text.clone(), n), numbered(sql, number));
-                (None, n)
+            (Sql::Shared(text), shape) => (Some(text), shape.placeholders),
+            (Sql::Built(text), shape) => {
+                assert_eq!((text.clone(), shape.placeholders), numbered(sql, number));
+                (None, shape.placeholders)
             }
         };
         let (first, n) = text("UPDATE t SET a = ? WHERE b = ?", true);
@@ -206,7 +231,22 @@ mod tests {
 
     #[test]
     fn a_count_mismatch_is_refused() {
-        assert!(Raw::new("SELECT ?").checked(Dialect::Postgres).is_err());
-        assert!(Raw::new("SELECT ?").bind(1i64).checked(Dialect::Sqlite).is_ok());
+        assert!(Raw::new("SELECT ?").checked_for(Dialect::Postgres, false).is_err());
+        assert!(Raw::new("SELECT ?").bind(1i64).checked_for(Dialect::Sqlite, false).is_ok());
+    }
+
+    #[test]
+    fn transaction_control_is_refused_in_a_transaction_only() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let Err(refused) = Raw::new("COMMIT").checked_for(dialect, true) else { panic!("COMMIT ran") };
+            assert!(refused.to_string().contains("`COMMIT` inside a transaction"), "{refused}");
+            // Remembered with the text: asked again, still refused.
+            assert!(Raw::new("COMMIT").checked_for(dialect, true).is_err());
+            assert!(Raw::new("COMMIT").checked_for(dialect, false).is_ok(), "outside a transaction");
+            assert!(Raw::new("ROLLBACK TO SAVEPOINT s").checked_for(dialect, true).is_ok());
+            // A long text (not remembered) is read each time.
+            let long = format!("ROLLBACK{}", " ".repeat(REMEMBERED_LEN));
+            assert!(Raw::new(long).checked_for(dialect, true).is_err());
+        }
     }
 }

@@ -85,7 +85,13 @@ impl WeakTransaction {
 }
 
 pub(crate) fn ended() -> Error {
-    Error::Database { message: "the transaction has already ended".into(), code: None }
+    Error::Database { message: ENDED.into(), code: None }
+}
+
+const ENDED: &str = "the transaction has already ended";
+
+fn is_ended(e: &Error) -> bool {
+    matches!(e, Error::Database { message, code: None } if message == ENDED)
 }
 
 impl Transaction {
@@ -252,7 +258,15 @@ impl Transaction {
 
     /// Runs SQL text with no parameters inside the transaction (several statements may be
     /// separated by `;`). Prefer QuerySets: their values are always bound.
+    ///
+    /// Transaction control (`COMMIT`, `ROLLBACK`, `BEGIN`, `END` ...) is refused before
+    /// anything is sent ([`Error::Config`]): it would end the transaction under brisk-orm.
+    /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed; [`Transaction::atomic`]
+    /// makes them for you.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
+        if let Some(keyword) = crate::control::control_in(sql) {
+            return Err(crate::control::refused(keyword));
+        }
         self.0.db.count_query();
         match self.0.db.backend() {
             Backend::Sqlite(_) => {
@@ -361,7 +375,13 @@ impl Transaction {
                 let sent = send_to_lease(&jobs, move |conn| conn.execute_batch(sql).map_err(from_sqlite));
                 // The lease ends once this has run (or, should the COMMIT fail and leave the
                 // transaction open, when `jobs` drops: then it rolls back).
-                answer_from_lease(&start, sent).await
+                match answer_from_lease(&start, sent).await {
+                    // SQLite rolled the transaction back on its own (the lease ended with that
+                    // statement; control written by hand is refused, so nothing else ends it
+                    // early): a ROLLBACK has nothing left to do.
+                    Err(e) if sql == "ROLLBACK" && is_ended(&e) => Ok(()),
+                    result => result,
+                }
             }
             Some(Link::Postgres(lease)) => {
                 let result = lease.conn.batch(sql, &Ungated).await;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use brisk_orm::prelude::*;
-use brisk_orm::Error;
+use brisk_orm::{Error, Raw};
 use support::{each_backend, name, postgres_only};
 
 #[derive(Debug, Clone, Model)]
@@ -95,6 +95,51 @@ async fn nested_savepoints_roll_back_alone() {
         owners.sort();
         let owners: Vec<String> = owners.into_iter().map(|o| o.0).collect();
         assert_eq!(owners, ["deep", "outer", "second"], "{}", name(&db));
+    })
+    .await;
+}
+
+/// Transaction control written by hand inside a transaction is refused before anything is
+/// sent, on both backends, by `execute_raw` (any statement of the batch) and by `Raw`: it
+/// would end the transaction under brisk-orm, committing part of the work. The transaction
+/// goes on, and savepoints (and bodies that only mention `COMMIT`) still run.
+#[tokio::test]
+async fn transaction_control_written_by_hand_is_refused_inside_a_transaction() {
+    each_backend(|db| async move {
+        let table = <Account as Model>::META.table;
+        let outcome = db
+            .atomic(|tx| async move {
+                Account::objects().create(account("kept", 1), &tx).await?;
+                let half = format!("INSERT INTO {table} (owner, balance) VALUES ('half', 2); COMMIT");
+                for sql in ["COMMIT", "rollback", "END", "BEGIN", half.as_str()] {
+                    let refused = tx.execute_raw(sql).await.expect_err(sql);
+                    assert!(
+                        matches!(refused, Error::Config(_))
+                            && refused.to_string().contains("inside a transaction"),
+                        "{sql}: {refused}"
+                    );
+                }
+                let refused = Raw::new("COMMIT").execute(&tx).await.expect_err("Raw COMMIT");
+                assert!(refused.to_string().contains("`COMMIT` inside a transaction"), "{refused}");
+                // Savepoints nest: allowed.
+                tx.execute_raw("SAVEPOINT by_hand").await?;
+                Account::objects().create(account("undone", 3), &tx).await?;
+                tx.execute_raw("ROLLBACK TO SAVEPOINT by_hand; RELEASE SAVEPOINT by_hand").await?;
+                tx.execute_raw("SELECT 'COMMIT' -- ; COMMIT").await?;
+                Account::objects().create(account("after", 4), &tx).await?;
+                Ok::<_, Error>(())
+            })
+            .await;
+        assert!(outcome.is_ok(), "{outcome:?} ({})", name(&db));
+        let mut owners: Vec<(String,)> =
+            Account::objects().values_list((Account::owner(),), &db).await.unwrap();
+        owners.sort();
+        assert_eq!(owners, [("after".to_owned(),), ("kept".to_owned(),)], "{}", name(&db));
+        // Outside a transaction, a script of its own is the app's business: it runs.
+        db.execute_raw(&format!("BEGIN; INSERT INTO {table} (owner, balance) VALUES ('script', 5); COMMIT"))
+            .await
+            .unwrap();
+        assert_eq!(balance(&db, "script").await, 5, "{}", name(&db));
     })
     .await;
 }
@@ -488,31 +533,43 @@ async fn a_stream_racing_a_rollback_reads_inside_the_transaction_or_not_at_all()
 }
 
 /// SQLite: a stream whose query is sent behind a statement that ends the transaction under
-/// it (a raw `ROLLBACK` here; SQLite itself does so on an interrupt or a full disk) fails with
-/// "ended" — whether its query was still queued when the writer's lease ended (dropped unrun)
-/// or came after (refused) — and never comes back empty as if it had no rows. (`join!` polls
-/// the `ROLLBACK` first, so it always goes out first; the yields vary when the stream follows.)
+/// it (SQLite rolls it back on its own: here a trigger's `RAISE(ROLLBACK)`, in life an
+/// interrupt or a full disk) fails with "ended" — whether its query was still queued when the
+/// writer's lease ended (dropped unrun) or came after (refused) — and never comes back empty
+/// as if it had no rows. (`join!` polls the rolling-back statement first, so it always goes
+/// out first; the yields vary when the stream follows.)
 #[tokio::test]
-async fn a_stream_behind_a_raw_rollback_fails_rather_than_ending_empty() {
+async fn a_stream_behind_a_rollback_by_sqlite_fails_rather_than_ending_empty() {
     use futures_util::TryStreamExt;
     let sqlite = brisk_orm::testing::TestDatabase::sqlite().await.expect("a SQLite test database");
     let db = sqlite.database();
+    db.execute_raw(
+        "CREATE TABLE roll_back_now (x INTEGER); \
+         CREATE TRIGGER roll_back_now_t BEFORE INSERT ON roll_back_now \
+         BEGIN SELECT RAISE(ROLLBACK, 'rolled back by SQLite'); END",
+    )
+    .await
+    .unwrap();
     Account::objects().create(account("before", 1), &db).await.unwrap();
     for i in 0..32 {
         let tx = db.begin().await.unwrap();
         Account::objects().create(account("inside", 1), &tx).await.unwrap();
         let clone = tx.clone();
         let (rolled, read) = tokio::join!(
-            clone.execute_raw("ROLLBACK"),
+            clone.execute_raw("INSERT INTO roll_back_now VALUES (1)"),
             after_yields(i % 4, Account::objects().stream(&tx).try_collect::<Vec<Account>>()),
         );
-        rolled.unwrap();
+        let rolled = rolled.expect_err("the trigger rolls back");
+        assert!(rolled.to_string().contains("rolled back by SQLite"), "{rolled}");
         let owners = read.map(|rows| rows.into_iter().map(|a| a.owner).collect::<Vec<_>>());
         assert!(
             owners.as_ref().is_err_and(|e| e.to_string().contains("ended")),
             "round {i}: {owners:?} (read outside the transaction, or nothing)"
         );
-        drop((tx, clone));
+        drop(clone);
+        // SQLite rolled it back already: rolling back has nothing left to do, and says so
+        // with Ok (`atomic` logged a failed rollback here).
+        tx.rollback().await.expect("a transaction SQLite rolled back rolls back");
     }
     assert_eq!(Account::objects().count(&db).await.unwrap(), 1);
 }
