@@ -1,30 +1,39 @@
-//! Transaction control written by hand inside a transaction (`COMMIT`, `ROLLBACK`, `BEGIN`
-//! ...), found before it is sent so it can be refused: run inside [`Transaction`], it would end
-//! the transaction under brisk-orm (committing half of the work, or rolling it back) while the
-//! app goes on as if it were still open. Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)
-//! are not transaction control here: they nest inside the transaction.
+//! Transaction control written by hand (`COMMIT`, `ROLLBACK`, `BEGIN` ...), found before it is
+//! sent so it can be refused. brisk-orm begins and ends transactions itself: run inside a
+//! [`Transaction`], a hand-written `COMMIT` would end it under brisk-orm (committing half of the
+//! work while the app goes on as if it were open); run on the [`Database`], a `BEGIN` would
+//! leave a connection that other requests share (PostgreSQL's pipelined connections, SQLite's
+//! writer) inside a transaction, or, after an error in a `BEGIN; ...; COMMIT` script, inside a
+//! failed one. Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are not transaction control
+//! here: they nest inside a transaction.
 //!
-//! The text is read as SQL is: quoted strings and identifiers, dollar-quoted bodies and
-//! comments are skipped, and a `CREATE` statement's `BEGIN ... END` block (a SQLite trigger, a
-//! PostgreSQL `BEGIN ATOMIC` function) is one statement, so the `END` closing it is not read as
-//! one of its own.
+//! The text is read as its database reads it: quoted strings and identifiers, comments (nested
+//! on PostgreSQL), PostgreSQL's dollar-quoted bodies and SQLite's `[...]` identifiers are
+//! skipped, and the `BEGIN ... END` body of a SQLite trigger or of a PostgreSQL `BEGIN ATOMIC`
+//! function is part of its `CREATE` statement, so the `END` closing it is not read as one of
+//! its own. It is a reading, not a parser: a statement it cannot follow (an unquoted column
+//! named `begin` in a trigger's header, say) can hide what follows it, never refuse what is
+//! not transaction control.
 //!
 //! [`Transaction`]: crate::Transaction
+//! [`Database`]: crate::Database
 
+use crate::backend::Dialect;
 use crate::error::Error;
 
-/// The refusal of `keyword` inside a transaction.
+/// The refusal of `keyword`.
 pub(crate) fn refused(keyword: &str) -> Error {
     Error::Config(format!(
-        "`{keyword}` inside a transaction: it would end the transaction under brisk-orm. End it with \
-         commit() or rollback() (or let atomic() do it), and nest with Transaction::atomic (a savepoint)"
+        "`{keyword}` in SQL written by hand: brisk-orm begins and ends transactions itself (its \
+         connections carry other requests' queries). Use db.atomic(..), or db.begin() then \
+         commit() or rollback(); nest with Transaction::atomic (a savepoint)"
     ))
 }
 
 /// The transaction-control keyword one of the statements of `sql` starts with (`"COMMIT"`,
-/// `"ROLLBACK"` ..., in capitals), if any.
-pub(crate) fn control_in(sql: &str) -> Option<&'static str> {
-    let mut tokens = Tokens { sql: sql.as_bytes(), at: 0 };
+/// `"ROLLBACK"` ..., in capitals), if any, read as `dialect` reads it.
+pub(crate) fn control_in(sql: &str, dialect: Dialect) -> Option<&'static str> {
+    let mut tokens = Tokens { sql: sql.as_bytes(), at: 0, postgres: dialect == Dialect::Postgres };
     loop {
         let first = loop {
             match tokens.next()? {
@@ -52,7 +61,7 @@ pub(crate) fn control_in(sql: &str) -> Option<&'static str> {
         if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") {
             return Some("PREPARE TRANSACTION");
         }
-        tokens.skip_statement(is(word, "CREATE"))?;
+        tokens.skip_statement(is(word, "CREATE") || is(word, "EXPLAIN"))?;
     }
 }
 
@@ -63,6 +72,7 @@ fn is(word: &[u8], keyword: &str) -> bool {
 enum Token<'a> {
     Word(&'a [u8]),
     Semicolon,
+    Dot,
     /// A string, a quoted identifier, a number, punctuation.
     Other,
 }
@@ -70,6 +80,7 @@ enum Token<'a> {
 struct Tokens<'a> {
     sql: &'a [u8],
     at: usize,
+    postgres: bool,
 }
 
 impl<'a> Tokens<'a> {
@@ -79,9 +90,31 @@ impl<'a> Tokens<'a> {
 
     /// Moves past `close` (or to the end of the text when it never comes).
     fn skip_past(&mut self, close: &[u8]) {
-        match self.sql[self.at..].windows(close.len()).position(|w| w == close) {
-            Some(p) => self.at += p + close.len(),
+        let from = self.at.min(self.sql.len());
+        match self.sql[from..].windows(close.len()).position(|w| w == close) {
+            Some(p) => self.at = from + p + close.len(),
             None => self.at = self.sql.len(),
+        }
+    }
+
+    /// Past a `/* ... */` comment whose `/*` is at `self.at`: nested on PostgreSQL, where a
+    /// comment holds comments; ended by the first `*/` on SQLite.
+    fn skip_comment(&mut self) {
+        self.at += 2;
+        let mut depth = 1usize;
+        while let Some(b) = self.byte(self.at) {
+            if b == b'*' && self.byte(self.at + 1) == Some(b'/') {
+                self.at += 2;
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            } else if self.postgres && b == b'/' && self.byte(self.at + 1) == Some(b'*') {
+                self.at += 2;
+                depth += 1;
+            } else {
+                self.at += 1;
+            }
         }
     }
 
@@ -90,24 +123,25 @@ impl<'a> Tokens<'a> {
         loop {
             let b = self.byte(self.at)?;
             match b {
-                _ if b.is_ascii_whitespace() => self.at += 1,
+                _ if b.is_ascii_whitespace() || b == 0x0b => self.at += 1,
                 b'-' if self.byte(self.at + 1) == Some(b'-') => self.skip_past(b"\n"),
-                b'/' if self.byte(self.at + 1) == Some(b'*') => {
-                    self.at += 2;
-                    self.skip_past(b"*/");
-                }
+                b'/' if self.byte(self.at + 1) == Some(b'*') => self.skip_comment(),
                 _ => break,
             }
         }
         let start = self.at;
-        let b = self.sql[start];
+        let b = self.byte(start)?;
         match b {
             b';' => {
                 self.at += 1;
                 Some(Token::Semicolon)
             }
+            b'.' => {
+                self.at += 1;
+                Some(Token::Dot)
+            }
             // E'..' (PostgreSQL): a backslash escapes the next character.
-            b'e' | b'E' if self.byte(start + 1) == Some(b'\'') => {
+            b'e' | b'E' if self.postgres && self.byte(start + 1) == Some(b'\'') => {
                 self.at += 2;
                 while let Some(c) = self.byte(self.at) {
                     self.at += 1;
@@ -129,19 +163,20 @@ impl<'a> Tokens<'a> {
                 }
                 Some(Token::Word(&self.sql[start..self.at]))
             }
-            // '..', "..", `..`: a doubled quote inside reopens it, the same as skipping twice.
-            b'\'' | b'"' | b'`' => {
+            // '..' and ".." (and SQLite's `..`): a doubled quote inside reopens it, the same
+            // as skipping twice.
+            b'\'' | b'"' => {
                 self.at += 1;
                 self.skip_past(&[b]);
                 Some(Token::Other)
             }
-            b'[' => {
+            b'`' | b'[' if !self.postgres => {
                 self.at += 1;
-                self.skip_past(b"]");
+                self.skip_past(if b == b'`' { b"`" } else { b"]" });
                 Some(Token::Other)
             }
-            // $tag$ ... $tag$ (PostgreSQL); `$1` is a parameter.
-            b'$' => {
+            // $tag$ ... $tag$ (PostgreSQL); `$1` is a parameter, and so is SQLite's `$name`.
+            b'$' if self.postgres => {
                 let mut end = start + 1;
                 while self.byte(end).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80) {
                     end += 1;
@@ -152,7 +187,7 @@ impl<'a> Tokens<'a> {
                     self.at = end + 1;
                     self.skip_past(&tag);
                 } else {
-                    self.at = end.max(start + 1);
+                    self.at = end;
                 }
                 Some(Token::Other)
             }
@@ -163,16 +198,30 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    /// Skips to the end of the statement (past its `;`); `None` when the text ends first. In
-    /// a `CREATE` statement, `BEGIN` and `CASE` open a block that `END` closes, and a `;`
-    /// inside a block does not end the statement.
+    /// Skips to the end of the statement (past its `;`); `None` when the text ends first. A
+    /// `CREATE` (or `EXPLAIN`) statement may hold a body: a SQLite trigger's `BEGIN ... END`,
+    /// a PostgreSQL function's `BEGIN ATOMIC ... END`, where `;` ends the body's statements,
+    /// not this one, and `CASE ... END` nests. A word after a `.` is a column, not a keyword.
     fn skip_statement(&mut self, create: bool) -> Option<()> {
-        let mut depth = 0usize;
+        let (mut words, mut trigger, mut depth, mut after_dot) = (1usize, false, 0usize, false);
         loop {
-            match self.next()? {
+            let token = self.next()?;
+            let qualified = std::mem::replace(&mut after_dot, matches!(token, Token::Dot));
+            match token {
                 Token::Semicolon if depth == 0 => return Some(()),
-                Token::Word(word) if create && (is(word, "BEGIN") || is(word, "CASE")) => depth += 1,
-                Token::Word(word) if create && is(word, "END") => depth = depth.saturating_sub(1),
+                Token::Word(word) if create && !qualified => {
+                    words += 1;
+                    trigger |= words <= 6 && is(word, "TRIGGER");
+                    if depth == 0 {
+                        if is(word, "BEGIN") && ((trigger && !self.postgres) || self.peek_word("ATOMIC")) {
+                            depth = 1;
+                        }
+                    } else if is(word, "CASE") {
+                        depth += 1;
+                    } else if is(word, "END") {
+                        depth -= 1;
+                    }
+                }
                 _ => {}
             }
         }
@@ -200,12 +249,18 @@ impl<'a> Tokens<'a> {
 #[cfg(test)]
 mod tests {
     use super::control_in;
+    use crate::backend::Dialect;
+
+    fn both(sql: &str) -> [Option<&'static str>; 2] {
+        [control_in(sql, Dialect::Sqlite), control_in(sql, Dialect::Postgres)]
+    }
 
     #[test]
     fn transaction_control_is_found_in_any_statement() {
         for (sql, keyword) in [
             ("COMMIT", "COMMIT"),
             ("  commit;", "COMMIT"),
+            ("\u{b}COMMIT", "COMMIT"),
             ("END TRANSACTION", "END"),
             ("rollback", "ROLLBACK"),
             ("ROLLBACK WORK", "ROLLBACK"),
@@ -218,10 +273,24 @@ mod tests {
             ("INSERT INTO t VALUES (1); COMMIT; INSERT INTO t VALUES (2)", "COMMIT"),
             ("-- a comment\n/* another */ COMMIT", "COMMIT"),
             ("UPDATE t SET a = 'x;y'; ROLLBACK", "ROLLBACK"),
-            ("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; COMMIT", "COMMIT"),
+            // A column named begin is no block: the statement ends at its `;`.
+            ("CREATE TABLE b (begin INTEGER); COMMIT", "COMMIT"),
+            ("CREATE INDEX i ON t (begin); COMMIT", "COMMIT"),
         ] {
-            assert_eq!(control_in(sql), Some(keyword), "{sql}");
+            assert_eq!(both(sql), [Some(keyword); 2], "{sql}");
         }
+        // What each database reads as something else.
+        assert_eq!(
+            control_in("SELECT $x$; COMMIT; SELECT $x$", Dialect::Sqlite),
+            Some("COMMIT"),
+            "a parameter"
+        );
+        assert_eq!(
+            control_in("/* a /* b */ COMMIT", Dialect::Sqlite),
+            Some("COMMIT"),
+            "comments do not nest"
+        );
+        assert_eq!(control_in("/* a /* b */ c */ COMMIT", Dialect::Postgres), Some("COMMIT"), "they nest");
     }
 
     #[test]
@@ -240,17 +309,32 @@ mod tests {
             "SELECT 'COMMIT'; SELECT \"commit\" FROM t",
             "SELECT 1 -- ; COMMIT\n",
             "SELECT 1 /* ; COMMIT */",
-            "SELECT E'it\\'s; COMMIT'",
             "SELECT 'it''s; COMMIT'",
-            "DO $$ BEGIN PERFORM 1; COMMIT; END $$",
-            "DO $body$ BEGIN PERFORM 1; END $body$; SELECT $1",
-            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = CASE WHEN 1 THEN 2 END; END",
-            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; SELECT f()",
             "UPDATE t SET a = CASE WHEN b THEN 1 ELSE 2 END; SELECT 1",
-            "SELECT [end] FROM t; SELECT `begin` FROM t",
             "'unclosed; COMMIT",
         ] {
-            assert_eq!(control_in(sql), None, "{sql}");
+            assert_eq!(both(sql), [None; 2], "{sql}");
+        }
+        for sql in [
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = CASE WHEN 1 THEN 2 END; END",
+            "CREATE TRIGGER tr AFTER INSERT ON ev BEGIN INSERT INTO log VALUES (new.end); END",
+            "CREATE TEMP TRIGGER tr AFTER UPDATE ON ev BEGIN UPDATE ev SET \"end\" = new.end; END; SELECT 1",
+            "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
+            "SELECT [end] FROM t; SELECT `begin` FROM t",
+            "SELECT $x",
+        ] {
+            assert_eq!(control_in(sql, Dialect::Sqlite), None, "SQLite: {sql}");
+        }
+        for sql in [
+            "SELECT E'it\\'s; COMMIT'",
+            "DO $$ BEGIN PERFORM 1; COMMIT; END $$",
+            "DO $body$ BEGIN PERFORM 1; END $body$; SELECT $1",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; SELECT f()",
+            "CREATE TRIGGER tr AFTER UPDATE ON t FOR EACH ROW WHEN (old.begin IS DISTINCT FROM new.begin) EXECUTE FUNCTION f()",
+            "/* a /* b */ ; COMMIT */ SELECT 1",
+            "SELECT ARRAY['a]', 'b']; SELECT ';COMMIT'",
+        ] {
+            assert_eq!(control_in(sql, Dialect::Postgres), None, "PostgreSQL: {sql}");
         }
     }
 }

@@ -172,7 +172,15 @@ impl Database {
     }
 
     /// Runs SQL text with no parameters (several statements may be separated by `;`).
+    ///
+    /// Transaction control (`BEGIN`, `COMMIT`, `ROLLBACK` ...) is refused before anything is
+    /// sent ([`Error::Config`]): the connections run other requests' queries too, and a
+    /// `BEGIN` (or an error inside a `BEGIN; ...; COMMIT` script) would leave one inside a
+    /// transaction. Use [`Database::atomic`].
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
+        if let Some(keyword) = crate::control::control_in(sql, self.dialect()) {
+            return Err(crate::control::refused(keyword));
+        }
         self.count_query();
         match self.backend() {
             Backend::Sqlite(pool) => {
@@ -227,7 +235,13 @@ impl Database {
             }
             Err(e) => {
                 if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(target: "brisk_orm", error = %rollback, "rollback failed");
+                    if crate::transaction::is_ended(&rollback) {
+                        // SQLite rolls a transaction back on its own after some errors (a
+                        // trigger's RAISE(ROLLBACK), an interrupt, a full disk).
+                        tracing::warn!(target: "brisk_orm", "the transaction had ended before its rollback (SQLite rolled it back on its own, or SQL written by hand ended it)");
+                    } else {
+                        tracing::warn!(target: "brisk_orm", error = %rollback, "rollback failed");
+                    }
                 }
                 Err(e)
             }

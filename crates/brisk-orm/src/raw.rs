@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql, Target};
+use crate::backend::{Dialect, Executor, Sql};
 use crate::error::Error;
 use crate::model::FromRow;
 use crate::start_over::StartOver;
@@ -11,9 +11,9 @@ use crate::value::{SqlType, Value};
 
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
 /// the text). On PostgreSQL the placeholders become `$1`, `$2` ... (a `?` inside a quoted
-/// string, a quoted identifier or a comment is left alone). In a transaction, a statement of
-/// transaction control (`COMMIT`, `ROLLBACK`, `BEGIN` ...) is refused before it is sent: see
-/// [`Transaction::execute_raw`](crate::Transaction::execute_raw).
+/// string, a quoted identifier or a comment is left alone). A statement of transaction control
+/// (`COMMIT`, `ROLLBACK`, `BEGIN` ...) is refused before it is sent: see
+/// [`Database::execute_raw`](crate::Database::execute_raw).
 ///
 /// ```no_run
 /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
@@ -47,15 +47,11 @@ impl Raw {
         numbered(&self.sql, dialect == Dialect::Postgres).0
     }
 
-    /// The statement for `target`, once the placeholders match the values and, in a
-    /// transaction, once it is not transaction control (see [`crate::control`]).
-    fn checked(self, target: &Target<'_>) -> Result<(Sql, Vec<Value>), Error> {
-        self.checked_for(target.dialect(), matches!(target, Target::Tx(_)))
-    }
-
-    fn checked_for(self, dialect: Dialect, in_transaction: bool) -> Result<(Sql, Vec<Value>), Error> {
+    /// The statement for `dialect`, once the placeholders match the values and it is not
+    /// transaction control (see [`crate::control`]).
+    fn checked(self, dialect: Dialect) -> Result<(Sql, Vec<Value>), Error> {
         let (sql, Shape { placeholders, control }) = prepared(&self.sql, dialect == Dialect::Postgres);
-        if let (true, Some(keyword)) = (in_transaction, control) {
+        if let Some(keyword) = control {
             return Err(crate::control::refused(keyword));
         }
         if placeholders != self.values.len() {
@@ -70,14 +66,14 @@ impl Raw {
     /// Runs it and reads every row as `R` (a model, or a tuple of column types).
     pub async fn fetch<R: FromRow>(self, ex: &impl Executor) -> Result<Vec<R>, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(&target)?;
+        let (sql, values) = self.checked(target.dialect())?;
         target.fetch_sql(true, sql, values.into(), R::from_row).await
     }
 
     /// Runs it and counts the rows it touched.
     pub async fn execute(self, ex: &impl Executor) -> Result<u64, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(&target)?;
+        let (sql, values) = self.checked(target.dialect())?;
         target.execute_sql(sql, values).await
     }
 }
@@ -97,8 +93,8 @@ struct Shape {
 }
 
 impl Shape {
-    fn of(sql: &str, placeholders: usize) -> Shape {
-        Shape { placeholders, control: crate::control::control_in(sql) }
+    fn of(sql: &str, placeholders: usize, dialect: Dialect) -> Shape {
+        Shape { placeholders, control: crate::control::control_in(sql, dialect) }
     }
 }
 
@@ -118,9 +114,10 @@ thread_local! {
 /// enqueue's work in its process. The text is shared, so a PostgreSQL connection finds its
 /// prepared statement by its address.
 fn prepared(sql: &str, number: bool) -> (Sql, Shape) {
+    let dialect = if number { Dialect::Postgres } else { Dialect::Sqlite };
     if sql.len() > REMEMBERED_LEN {
         let (text, n) = numbered(sql, number);
-        return (Sql::Built(text), Shape::of(sql, n));
+        return (Sql::Built(text), Shape::of(sql, n, dialect));
     }
     PREPARED.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -130,7 +127,7 @@ fn prepared(sql: &str, number: bool) -> (Sql, Shape) {
         }
         let (text, n) = numbered(sql, number);
         let text: Arc<str> = Arc::from(text);
-        let shape = Shape::of(sql, n);
+        let shape = Shape::of(sql, n, dialect);
         texts.insert(Box::from(sql), (text.clone(), shape));
         (Sql::Shared(text), shape)
     })
@@ -231,22 +228,22 @@ mod tests {
 
     #[test]
     fn a_count_mismatch_is_refused() {
-        assert!(Raw::new("SELECT ?").checked_for(Dialect::Postgres, false).is_err());
-        assert!(Raw::new("SELECT ?").bind(1i64).checked_for(Dialect::Sqlite, false).is_ok());
+        assert!(Raw::new("SELECT ?").checked(Dialect::Postgres).is_err());
+        assert!(Raw::new("SELECT ?").bind(1i64).checked(Dialect::Sqlite).is_ok());
     }
 
     #[test]
-    fn transaction_control_is_refused_in_a_transaction_only() {
-        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            let Err(refused) = Raw::new("COMMIT").checked_for(dialect, true) else { panic!("COMMIT ran") };
-            assert!(refused.to_string().contains("`COMMIT` inside a transaction"), "{refused}");
-            // Remembered with the text: asked again, still refused.
-            assert!(Raw::new("COMMIT").checked_for(dialect, true).is_err());
-            assert!(Raw::new("COMMIT").checked_for(dialect, false).is_ok(), "outside a transaction");
-            assert!(Raw::new("ROLLBACK TO SAVEPOINT s").checked_for(dialect, true).is_ok());
+    fn transaction_control_is_refused_and_remembered_with_the_text() {
+        for (dialect, number) in [(Dialect::Sqlite, false), (Dialect::Postgres, true)] {
+            let Err(refused) = Raw::new("COMMIT").checked(dialect) else { panic!("COMMIT ran") };
+            assert!(refused.to_string().contains("`COMMIT` in SQL written by hand"), "{refused}");
+            // The verdict is kept with the text, per dialect (SQLite's `$x$` is a parameter).
+            let text = "SELECT $x$; ROLLBACK; SELECT $x$";
+            assert_eq!(prepared(text, number).1.control, if number { None } else { Some("ROLLBACK") });
+            assert!(Raw::new("ROLLBACK TO SAVEPOINT s").checked(dialect).is_ok());
             // A long text (not remembered) is read each time.
             let long = format!("ROLLBACK{}", " ".repeat(REMEMBERED_LEN));
-            assert!(Raw::new(long).checked_for(dialect, true).is_err());
+            assert!(Raw::new(long).checked(dialect).is_err());
         }
     }
 }

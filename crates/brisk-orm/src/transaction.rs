@@ -90,7 +90,8 @@ pub(crate) fn ended() -> Error {
 
 const ENDED: &str = "the transaction has already ended";
 
-fn is_ended(e: &Error) -> bool {
+/// Whether `e` is [`ended`]'s error.
+pub(crate) fn is_ended(e: &Error) -> bool {
     matches!(e, Error::Database { message, code: None } if message == ENDED)
 }
 
@@ -264,7 +265,7 @@ impl Transaction {
     /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed; [`Transaction::atomic`]
     /// makes them for you.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
-        if let Some(keyword) = crate::control::control_in(sql) {
+        if let Some(keyword) = crate::control::control_in(sql, self.0.db.dialect()) {
             return Err(crate::control::refused(keyword));
         }
         self.0.db.count_query();
@@ -375,13 +376,7 @@ impl Transaction {
                 let sent = send_to_lease(&jobs, move |conn| conn.execute_batch(sql).map_err(from_sqlite));
                 // The lease ends once this has run (or, should the COMMIT fail and leave the
                 // transaction open, when `jobs` drops: then it rolls back).
-                match answer_from_lease(&start, sent).await {
-                    // SQLite rolled the transaction back on its own (the lease ended with that
-                    // statement; control written by hand is refused, so nothing else ends it
-                    // early): a ROLLBACK has nothing left to do.
-                    Err(e) if sql == "ROLLBACK" && is_ended(&e) => Ok(()),
-                    result => result,
-                }
+                answer_from_lease(&start, sent).await
             }
             Some(Link::Postgres(lease)) => {
                 let result = lease.conn.batch(sql, &Ungated).await;

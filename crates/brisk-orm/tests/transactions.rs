@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use brisk_orm::prelude::*;
-use brisk_orm::{Error, Raw};
+use brisk_orm::{Dialect, Error, Raw};
 use support::{each_backend, name, postgres_only};
 
 #[derive(Debug, Clone, Model)]
@@ -99,33 +99,44 @@ async fn nested_savepoints_roll_back_alone() {
     .await;
 }
 
-/// Transaction control written by hand inside a transaction is refused before anything is
-/// sent, on both backends, by `execute_raw` (any statement of the batch) and by `Raw`: it
-/// would end the transaction under brisk-orm, committing part of the work. The transaction
-/// goes on, and savepoints (and bodies that only mention `COMMIT`) still run.
+/// Transaction control written by hand is refused before anything is sent, on both backends,
+/// by `execute_raw` (any statement of a batch) and by `Raw`, in a transaction (it would end the
+/// transaction under brisk-orm, committing part of the work) and outside one (it would leave a
+/// shared connection inside a transaction). The transaction goes on, and savepoints, trigger
+/// bodies and blocks that only mention the keywords still run.
 #[tokio::test]
-async fn transaction_control_written_by_hand_is_refused_inside_a_transaction() {
+async fn transaction_control_written_by_hand_is_refused() {
     each_backend(|db| async move {
         let table = <Account as Model>::META.table;
+        let refused = |e: Error, sql: &str| {
+            assert!(
+                matches!(e, Error::Config(_)) && e.to_string().contains("in SQL written by hand"),
+                "{sql}: {e}"
+            );
+        };
         let outcome = db
             .atomic(|tx| async move {
                 Account::objects().create(account("kept", 1), &tx).await?;
                 let half = format!("INSERT INTO {table} (owner, balance) VALUES ('half', 2); COMMIT");
                 for sql in ["COMMIT", "rollback", "END", "BEGIN", half.as_str()] {
-                    let refused = tx.execute_raw(sql).await.expect_err(sql);
-                    assert!(
-                        matches!(refused, Error::Config(_))
-                            && refused.to_string().contains("inside a transaction"),
-                        "{sql}: {refused}"
-                    );
+                    refused(tx.execute_raw(sql).await.expect_err(sql), sql);
                 }
-                let refused = Raw::new("COMMIT").execute(&tx).await.expect_err("Raw COMMIT");
-                assert!(refused.to_string().contains("`COMMIT` inside a transaction"), "{refused}");
+                refused(Raw::new("COMMIT").execute(&tx).await.expect_err("Raw COMMIT"), "Raw COMMIT");
                 // Savepoints nest: allowed.
                 tx.execute_raw("SAVEPOINT by_hand").await?;
                 Account::objects().create(account("undone", 3), &tx).await?;
                 tx.execute_raw("ROLLBACK TO SAVEPOINT by_hand; RELEASE SAVEPOINT by_hand").await?;
                 tx.execute_raw("SELECT 'COMMIT' -- ; COMMIT").await?;
+                // Bodies whose own `;` and `END` are not statements of the batch.
+                let body = match tx.database().dialect() {
+                    Dialect::Sqlite => format!(
+                        "CREATE TEMP TRIGGER by_hand_t AFTER UPDATE ON {table} BEGIN \
+                         UPDATE {table} SET balance = CASE WHEN new.balance < 0 THEN 0 ELSE new.balance END \
+                         WHERE id = new.id; END; DROP TRIGGER by_hand_t"
+                    ),
+                    _ => "DO $$ BEGIN /* COMMIT; */ PERFORM 1; END $$; SELECT 1".to_owned(),
+                };
+                tx.execute_raw(&body).await?;
                 Account::objects().create(account("after", 4), &tx).await?;
                 Ok::<_, Error>(())
             })
@@ -135,11 +146,16 @@ async fn transaction_control_written_by_hand_is_refused_inside_a_transaction() {
             Account::objects().values_list((Account::owner(),), &db).await.unwrap();
         owners.sort();
         assert_eq!(owners, [("after".to_owned(),), ("kept".to_owned(),)], "{}", name(&db));
-        // Outside a transaction, a script of its own is the app's business: it runs.
-        db.execute_raw(&format!("BEGIN; INSERT INTO {table} (owner, balance) VALUES ('script', 5); COMMIT"))
-            .await
-            .unwrap();
-        assert_eq!(balance(&db, "script").await, 5, "{}", name(&db));
+        // Outside a transaction too: a connection others share would be left inside one.
+        let script = format!("BEGIN; INSERT INTO {table} (owner, balance) VALUES ('script', 5); COMMIT");
+        refused(db.execute_raw(&script).await.expect_err("a script"), &script);
+        refused(Raw::new("BEGIN").execute(&db).await.expect_err("Raw BEGIN"), "Raw BEGIN");
+        assert_eq!(
+            Account::objects().count(&db).await.unwrap(),
+            2,
+            "nothing of the script ran ({})",
+            name(&db)
+        );
     })
     .await;
 }
@@ -567,9 +583,9 @@ async fn a_stream_behind_a_rollback_by_sqlite_fails_rather_than_ending_empty() {
             "round {i}: {owners:?} (read outside the transaction, or nothing)"
         );
         drop(clone);
-        // SQLite rolled it back already: rolling back has nothing left to do, and says so
-        // with Ok (`atomic` logged a failed rollback here).
-        tx.rollback().await.expect("a transaction SQLite rolled back rolls back");
+        // SQLite rolled it back already: a rollback finds it ended, and says so.
+        let again = tx.rollback().await.expect_err("ended");
+        assert!(again.to_string().contains("ended"), "{again}");
     }
     assert_eq!(Account::objects().count(&db).await.unwrap(), 1);
 }
