@@ -58,7 +58,8 @@ pub(crate) fn control_in(sql: &str, dialect: Dialect) -> Option<&'static str> {
         if is(word, "ROLLBACK") && !tokens.rolls_back_to_a_savepoint() {
             return Some("ROLLBACK");
         }
-        if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") {
+        // PREPARE TRANSACTION 'id' (a statement named `transaction` is a plain PREPARE).
+        if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") && tokens.string_follows() {
             return Some("PREPARE TRANSACTION");
         }
         tokens.skip_statement(is(word, "CREATE") || is(word, "EXPLAIN"))?;
@@ -97,6 +98,25 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// Past a `--` comment: to the end of its line (`\n`, and on PostgreSQL `\r` too).
+    fn skip_line(&mut self) {
+        while let Some(b) = self.byte(self.at) {
+            self.at += 1;
+            if b == b'\n' || (self.postgres && b == b'\r') {
+                return;
+            }
+        }
+    }
+
+    /// Whether the next token is a quoted string (not consumed).
+    fn string_follows(&mut self) -> bool {
+        let at = self.at;
+        let _ = self.next();
+        let quoted = self.sql.get(at..self.at).is_some_and(|t| t.trim_ascii_start().starts_with(b"'"));
+        self.at = at;
+        quoted
+    }
+
     /// Past a `/* ... */` comment whose `/*` is at `self.at`: nested on PostgreSQL, where a
     /// comment holds comments; ended by the first `*/` on SQLite.
     fn skip_comment(&mut self) {
@@ -124,7 +144,7 @@ impl<'a> Tokens<'a> {
             let b = self.byte(self.at)?;
             match b {
                 _ if b.is_ascii_whitespace() || b == 0x0b => self.at += 1,
-                b'-' if self.byte(self.at + 1) == Some(b'-') => self.skip_past(b"\n"),
+                b'-' if self.byte(self.at + 1) == Some(b'-') => self.skip_line(),
                 b'/' if self.byte(self.at + 1) == Some(b'*') => self.skip_comment(),
                 _ => break,
             }
@@ -201,25 +221,30 @@ impl<'a> Tokens<'a> {
     /// Skips to the end of the statement (past its `;`); `None` when the text ends first. A
     /// `CREATE` (or `EXPLAIN`) statement may hold a body: a SQLite trigger's `BEGIN ... END`,
     /// a PostgreSQL function's `BEGIN ATOMIC ... END`, where `;` ends the body's statements,
-    /// not this one, and `CASE ... END` nests. A word after a `.` is a column, not a keyword.
+    /// not this one. Every statement of a body ends with `;`, so the body's `END` is the one
+    /// right after a `;` (or after `BEGIN ATOMIC`, empty): an `END` elsewhere closes a `CASE`
+    /// or names a column.
     fn skip_statement(&mut self, create: bool) -> Option<()> {
-        let (mut words, mut trigger, mut depth, mut after_dot) = (1usize, false, 0usize, false);
+        let (mut words, mut trigger, mut in_body, mut body_statement_ended) = (1usize, false, false, false);
+        let mut after_dot = false;
         loop {
             let token = self.next()?;
             let qualified = std::mem::replace(&mut after_dot, matches!(token, Token::Dot));
+            let ended = std::mem::replace(&mut body_statement_ended, matches!(token, Token::Semicolon));
             match token {
-                Token::Semicolon if depth == 0 => return Some(()),
+                Token::Semicolon if !in_body => return Some(()),
                 Token::Word(word) if create && !qualified => {
                     words += 1;
                     trigger |= words <= 6 && is(word, "TRIGGER");
-                    if depth == 0 {
-                        if is(word, "BEGIN") && ((trigger && !self.postgres) || self.peek_word("ATOMIC")) {
-                            depth = 1;
+                    if !in_body && is(word, "BEGIN") {
+                        if trigger && !self.postgres {
+                            in_body = true;
+                        } else if self.peek_word("ATOMIC") {
+                            in_body = true;
+                            body_statement_ended = true;
                         }
-                    } else if is(word, "CASE") {
-                        depth += 1;
-                    } else if is(word, "END") {
-                        depth -= 1;
+                    } else if in_body && ended && is(word, "END") {
+                        in_body = false;
                     }
                 }
                 _ => {}
@@ -291,6 +316,13 @@ mod tests {
             "comments do not nest"
         );
         assert_eq!(control_in("/* a /* b */ c */ COMMIT", Dialect::Postgres), Some("COMMIT"), "they nest");
+        assert_eq!(
+            control_in("SELECT 1; -- x\rCOMMIT", Dialect::Postgres),
+            Some("COMMIT"),
+            "a line ends at \\r too"
+        );
+        let after = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; COMMIT";
+        assert_eq!(control_in(after, Dialect::Postgres), Some("COMMIT"), "after the function's body");
     }
 
     #[test]
@@ -320,6 +352,11 @@ mod tests {
             "CREATE TRIGGER tr AFTER INSERT ON ev BEGIN INSERT INTO log VALUES (new.end); END",
             "CREATE TEMP TRIGGER tr AFTER UPDATE ON ev BEGIN UPDATE ev SET \"end\" = new.end; END; SELECT 1",
             "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
+            // Columns named end, unqualified, in a trigger's body.
+            "CREATE TRIGGER tr AFTER INSERT ON ev BEGIN UPDATE ev SET end = new.start + 1 WHERE id = new.id; END",
+            "CREATE TRIGGER tr AFTER INSERT ON ev BEGIN INSERT INTO log(start, end) VALUES (new.start, new.end); END",
+            "CREATE TRIGGER tr AFTER DELETE ON ev BEGIN DELETE FROM u WHERE end < old.x; END",
+            "CREATE TRIGGER tr AFTER INSERT ON ev BEGIN SELECT 1 AS end; SELECT 2; END; SELECT 3",
             "SELECT [end] FROM t; SELECT `begin` FROM t",
             "SELECT $x",
         ] {
@@ -333,6 +370,9 @@ mod tests {
             "CREATE TRIGGER tr AFTER UPDATE ON t FOR EACH ROW WHEN (old.begin IS DISTINCT FROM new.begin) EXECUTE FUNCTION f()",
             "/* a /* b */ ; COMMIT */ SELECT 1",
             "SELECT ARRAY['a]', 'b']; SELECT ';COMMIT'",
+            "PREPARE transaction AS SELECT 1",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC END; SELECT 1",
+            "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; END",
         ] {
             assert_eq!(control_in(sql, Dialect::Postgres), None, "PostgreSQL: {sql}");
         }
