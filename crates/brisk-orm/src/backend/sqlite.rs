@@ -387,10 +387,16 @@ const STATEMENT_SPIN: Duration = Duration::from_micros(50);
 /// [`STATEMENT_SPIN`], or nothing on a single core (asked once).
 fn statement_spin() -> Duration {
     static SPIN: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-    *SPIN.get_or_init(|| match std::thread::available_parallelism() {
-        Ok(n) if n.get() > 1 => STATEMENT_SPIN,
+    *SPIN.get_or_init(|| spin_for(std::thread::available_parallelism().map(|n| n.get()).ok()))
+}
+
+/// The spin for a machine of `cores` (unknown: none). On one core the app's thread that would
+/// send the next statement cannot run while the writer spins: spinning would only delay it.
+fn spin_for(cores: Option<usize>) -> Duration {
+    match cores {
+        Some(n) if n > 1 => STATEMENT_SPIN,
         _ => Duration::ZERO,
-    })
+    }
 }
 
 /// A leased transaction's next statement: looked for during [`statement_spin`], then waited
@@ -516,6 +522,15 @@ mod tests {
         assert_eq!(spin(&rx, Duration::from_secs(10)), Err(mpsc::TryRecvError::Disconnected));
         assert!(started.elapsed() < Duration::from_secs(5), "a dropped handle ends the look at once");
         sender.join().unwrap();
+    }
+
+    /// The writer spins only where another core can send meanwhile.
+    #[test]
+    fn the_writer_spins_only_with_more_than_one_core() {
+        assert_eq!(spin_for(Some(1)), Duration::ZERO, "one core: the sender could not run");
+        assert_eq!(spin_for(None), Duration::ZERO, "unknown: no spin");
+        assert_eq!(spin_for(Some(2)), STATEMENT_SPIN);
+        assert_eq!(spin_for(Some(64)), STATEMENT_SPIN);
     }
 
     /// Through a whole lease: statements sent at once and long after the spin (the writer
