@@ -448,6 +448,31 @@ mod tests {
         (SqlitePool::open(config).unwrap(), dir)
     }
 
+    /// A pool on a database file of its own: closed, then its folder removed, when dropped.
+    struct TempPool {
+        pool: Option<SqlitePool>,
+        dir: std::path::PathBuf,
+    }
+
+    fn temp_pool(name: &str, readers: usize) -> TempPool {
+        let (pool, dir) = pool(name, readers);
+        TempPool { pool: Some(pool), dir }
+    }
+
+    impl std::ops::Deref for TempPool {
+        type Target = SqlitePool;
+        fn deref(&self) -> &SqlitePool {
+            self.pool.as_ref().expect("open until dropped")
+        }
+    }
+
+    impl Drop for TempPool {
+        fn drop(&mut self) {
+            drop(self.pool.take());
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     /// Waits until the readers' count says `n` of them wait for a job.
     async fn waiting(pool: &SqlitePool, n: isize) {
         let idle = &pool.readers.as_ref().unwrap().idle;
@@ -536,66 +561,54 @@ mod tests {
     /// Through a whole lease: statements sent at once and long after the spin (the writer
     /// slept meanwhile) all run in order, and when the handle goes without `COMMIT` the
     /// lease ends and its write is rolled back.
-    #[test]
-    fn a_leased_writer_runs_every_statement_and_rolls_back_when_the_handle_goes() {
-        let (pool, dir) = pool("spin", 0);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let jobs = lease_on_empty_table(&pool).await;
-            let (first, first_done) = statement("INSERT INTO t VALUES (1)");
-            let (second, second_done) = statement("INSERT INTO t VALUES (2)");
-            jobs.send(first).unwrap();
-            jobs.send(second).unwrap();
-            assert!(first_done.await.unwrap() && second_done.await.unwrap());
-            tokio::time::sleep(STATEMENT_SPIN * 100).await;
-            let (third, third_done) = statement("INSERT INTO t VALUES (3)");
-            jobs.send(third).unwrap();
-            assert!(third_done.await.unwrap());
-            let (count_tx, counted) = oneshot::channel();
-            jobs.send(Box::new(move |c: &mut Connection| {
-                let rows: Vec<i64> = c
-                    .prepare("SELECT x FROM t ORDER BY rowid")
-                    .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-                    .unwrap_or_default();
-                let _ = count_tx.send(rows);
-            }))
-            .unwrap();
-            assert_eq!(counted.await.unwrap(), vec![1, 2, 3], "inside the transaction, in order");
-            drop(jobs);
-            let n = rows_in_t(&pool).await;
-            assert_eq!(n, 0, "the dropped transaction's inserts were rolled back");
-        });
-        drop(rt);
-        drop(pool);
-        let _ = std::fs::remove_dir_all(dir);
+    #[tokio::test]
+    async fn a_leased_writer_runs_every_statement_and_rolls_back_when_the_handle_goes() {
+        let pool = temp_pool("spin", 0);
+        let jobs = lease_on_empty_table(&pool).await;
+        let (first, first_done) = statement("INSERT INTO t VALUES (1)");
+        let (second, second_done) = statement("INSERT INTO t VALUES (2)");
+        jobs.send(first).unwrap();
+        jobs.send(second).unwrap();
+        assert!(first_done.await.unwrap() && second_done.await.unwrap());
+        tokio::time::sleep(STATEMENT_SPIN * 100).await;
+        let (third, third_done) = statement("INSERT INTO t VALUES (3)");
+        jobs.send(third).unwrap();
+        assert!(third_done.await.unwrap());
+        let (count_tx, counted) = oneshot::channel();
+        jobs.send(Box::new(move |c: &mut Connection| {
+            let rows: Vec<i64> = c
+                .prepare("SELECT x FROM t ORDER BY rowid")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .unwrap_or_default();
+            let _ = count_tx.send(rows);
+        }))
+        .unwrap();
+        assert_eq!(counted.await.unwrap(), vec![1, 2, 3], "inside the transaction, in order");
+        drop(jobs);
+        let n = rows_in_t(&pool).await;
+        assert_eq!(n, 0, "the dropped transaction's inserts were rolled back");
     }
 
     /// A transaction SQLite ended on its own (here by a `ROLLBACK` among its statements, as
     /// SQLite does itself on an interrupt or a full disk) ends the lease: what was sent after
     /// never runs (its caller hears the lease is gone), so nothing is written outside the
     /// transaction, and the writer is free for the next job.
-    #[test]
-    fn a_transaction_rolled_back_under_it_ends_the_lease_and_refuses_the_rest() {
-        let (pool, dir) = pool("ended", 0);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let jobs = lease_on_empty_table(&pool).await;
-            let (insert, inserted) = statement("INSERT INTO t VALUES (1)");
-            let (rollback, rolled_back) = statement("ROLLBACK");
-            let (late, late_done) = statement("INSERT INTO t VALUES (2)");
-            jobs.send(insert).unwrap();
-            jobs.send(rollback).unwrap();
-            // The writer may have ended the lease already: a refused send drops `late` too.
-            let _ = jobs.send(late);
-            assert!(inserted.await.unwrap() && rolled_back.await.unwrap());
-            assert!(late_done.await.is_err(), "the statement after the rollback never ran");
-            assert!(jobs.send(Box::new(|_: &mut Connection| {})).is_err(), "the lease has ended");
-            let n = rows_in_t(&pool).await;
-            assert_eq!(n, 0, "nothing was written outside the transaction");
-        });
-        drop(rt);
-        drop(pool);
-        let _ = std::fs::remove_dir_all(dir);
+    #[tokio::test]
+    async fn a_transaction_rolled_back_under_it_ends_the_lease_and_refuses_the_rest() {
+        let pool = temp_pool("ended", 0);
+        let jobs = lease_on_empty_table(&pool).await;
+        let (insert, inserted) = statement("INSERT INTO t VALUES (1)");
+        let (rollback, rolled_back) = statement("ROLLBACK");
+        let (late, late_done) = statement("INSERT INTO t VALUES (2)");
+        jobs.send(insert).unwrap();
+        jobs.send(rollback).unwrap();
+        // The writer may have ended the lease already: a refused send drops `late` too.
+        let _ = jobs.send(late);
+        assert!(inserted.await.unwrap() && rolled_back.await.unwrap());
+        assert!(late_done.await.is_err(), "the statement after the rollback never ran");
+        assert!(jobs.send(Box::new(|_: &mut Connection| {})).is_err(), "the lease has ended");
+        let n = rows_in_t(&pool).await;
+        assert_eq!(n, 0, "nothing was written outside the transaction");
     }
 
     /// A database reopened with an indexed table that was never analyzed gets the planner's
@@ -636,7 +649,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_behind_a_busy_reader_is_given_up_at_the_timeout_and_never_runs() {
-        let (pool, dir) = pool("busy", 1);
+        let pool = temp_pool("busy", 1);
         waiting(&pool, 1).await;
         // The one reader is held by a job until `release`.
         let (release, held) = mpsc::channel::<()>();
@@ -666,13 +679,11 @@ mod tests {
             .unwrap();
         assert!(!ran.load(Ordering::Acquire));
         waiting(&pool, 1).await;
-        drop(pool);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn queries_taken_by_waiting_readers_leave_the_count_as_it_was() {
-        let (pool, dir) = pool("count", 2);
+        let pool = temp_pool("count", 2);
         waiting(&pool, 2).await;
         let one = |conn: &mut Connection| {
             conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map_err(from_sqlite)
@@ -683,7 +694,5 @@ mod tests {
         let all = futures_util::future::join_all((0..20).map(|_| pool.run(false, one))).await;
         assert!(all.into_iter().all(|r| r.is_ok_and(|n| n == 1)));
         waiting(&pool, 2).await;
-        drop(pool);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
