@@ -21,6 +21,14 @@
 use crate::backend::Dialect;
 use crate::error::Error;
 
+/// `Ok` unless a statement of `sql` is transaction control: then its refusal.
+pub(crate) fn refuse(sql: &str, dialect: Dialect) -> Result<(), Error> {
+    match control_in(sql, dialect) {
+        Some(keyword) => Err(refused(keyword)),
+        None => Ok(()),
+    }
+}
+
 /// The refusal of `keyword`.
 pub(crate) fn refused(keyword: &str) -> Error {
     Error::Config(format!(
@@ -59,7 +67,7 @@ pub(crate) fn control_in(sql: &str, dialect: Dialect) -> Option<&'static str> {
             return Some("ROLLBACK");
         }
         // PREPARE TRANSACTION 'id' (a statement named `transaction` is a plain PREPARE).
-        if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") && tokens.string_follows() {
+        if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") && tokens.text_follows() {
             return Some("PREPARE TRANSACTION");
         }
         tokens.skip_statement(is(word, "CREATE") || is(word, "EXPLAIN"))?;
@@ -74,7 +82,9 @@ enum Token<'a> {
     Word(&'a [u8]),
     Semicolon,
     Dot,
-    /// A string, a quoted identifier, a number, punctuation.
+    /// A quoted string (`'..'`, `E'..'`).
+    Text,
+    /// A quoted identifier, a number, punctuation.
     Other,
 }
 
@@ -109,12 +119,11 @@ impl<'a> Tokens<'a> {
     }
 
     /// Whether the next token is a quoted string (not consumed).
-    fn string_follows(&mut self) -> bool {
+    fn text_follows(&mut self) -> bool {
         let at = self.at;
-        let _ = self.next();
-        let quoted = self.sql.get(at..self.at).is_some_and(|t| t.trim_ascii_start().starts_with(b"'"));
+        let text = matches!(self.next(), Some(Token::Text));
         self.at = at;
-        quoted
+        text
     }
 
     /// Past a `/* ... */` comment whose `/*` is at `self.at`: nested on PostgreSQL, where a
@@ -172,7 +181,7 @@ impl<'a> Tokens<'a> {
                         _ => {}
                     }
                 }
-                Some(Token::Other)
+                Some(Token::Text)
             }
             _ if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
                 while self
@@ -188,7 +197,7 @@ impl<'a> Tokens<'a> {
             b'\'' | b'"' => {
                 self.at += 1;
                 self.skip_past(&[b]);
-                Some(Token::Other)
+                Some(if b == b'\'' { Token::Text } else { Token::Other })
             }
             b'`' | b'[' if !self.postgres => {
                 self.at += 1;
@@ -295,6 +304,7 @@ mod tests {
             ("BEGIN IMMEDIATE", "BEGIN"),
             ("START TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"),
             ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"),
+            ("PREPARE TRANSACTION /* its id */ 'x'", "PREPARE TRANSACTION"),
             ("INSERT INTO t VALUES (1); COMMIT; INSERT INTO t VALUES (2)", "COMMIT"),
             ("-- a comment\n/* another */ COMMIT", "COMMIT"),
             ("UPDATE t SET a = 'x;y'; ROLLBACK", "ROLLBACK"),

@@ -178,9 +178,7 @@ impl Database {
     /// `BEGIN` (or an error inside a `BEGIN; ...; COMMIT` script) would leave one inside a
     /// transaction. Use [`Database::atomic`].
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
-        if let Some(keyword) = crate::control::control_in(sql, self.dialect()) {
-            return Err(crate::control::refused(keyword));
-        }
+        crate::control::refuse(sql, self.dialect())?;
         self.count_query();
         match self.backend() {
             Backend::Sqlite(pool) => {

@@ -265,9 +265,12 @@ impl Transaction {
     /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed; [`Transaction::atomic`]
     /// makes them for you.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
-        if let Some(keyword) = crate::control::control_in(sql, self.0.db.dialect()) {
-            return Err(crate::control::refused(keyword));
-        }
+        crate::control::refuse(sql, self.0.db.dialect())?;
+        self.batch(sql).await
+    }
+
+    /// Runs SQL text brisk-orm wrote itself (its savepoints), unread by [`crate::control`].
+    async fn batch(&self, sql: &str) -> Result<(), Error> {
         self.0.db.count_query();
         match self.0.db.backend() {
             Backend::Sqlite(_) => {
@@ -292,15 +295,15 @@ impl Transaction {
             state.depth
         };
         let name = format!("brisk_sp_{depth}");
-        let result = match self.execute_raw(&format!("SAVEPOINT {name}")).await {
+        let result = match self.batch(&format!("SAVEPOINT {name}")).await {
             Ok(()) => f(self.clone()).await,
             Err(e) => Err(e.into()),
         };
         let end = match &result {
-            Ok(_) => self.execute_raw(&format!("RELEASE SAVEPOINT {name}")).await,
+            Ok(_) => self.batch(&format!("RELEASE SAVEPOINT {name}")).await,
             Err(_) => {
                 self.state().hooks.retain(|(d, _)| *d < depth);
-                self.execute_raw(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await
+                self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await
             }
         };
         self.state().depth = depth - 1;

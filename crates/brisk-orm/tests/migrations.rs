@@ -287,6 +287,34 @@ async fn a_failing_migration_leaves_the_database_as_it_was() {
         let nick = Raw::new("SELECT nick FROM journal_author").fetch::<(Option<String>,)>(&db).await;
         assert!(nick.is_err(), "the column was rolled back with the migration");
 
+        // Transaction control in a RunSql would end the migration's transaction halfway
+        // (the added column committed, the record not): refused before it is sent.
+        let mut committing = all[..2].to_vec();
+        committing.push(migration(
+            "0003_commits",
+            &["0002_bio"],
+            vec![
+                Operation::AddField {
+                    model: AUTHOR.into(),
+                    field: FieldState { nullable: true, ..field("nick", ColumnKind::Text) },
+                    fill: None,
+                },
+                Operation::RunSql {
+                    sqlite: "UPDATE journal_author SET nick = 'x'; COMMIT".into(),
+                    postgres: "UPDATE journal_author SET nick = 'x'; COMMIT".into(),
+                    reverse_sqlite: None,
+                    reverse_postgres: None,
+                },
+            ],
+        ));
+        let err = Migrator::new(db.clone(), committing).unwrap().migrate().await.unwrap_err().to_string();
+        assert!(
+            err.contains("0003_commits.toml") && err.contains("`COMMIT` in SQL written by hand"),
+            "{err}"
+        );
+        let nick = Raw::new("SELECT nick FROM journal_author").fetch::<(Option<String>,)>(&db).await;
+        assert!(nick.is_err(), "nothing of the migration was committed");
+
         // A file changed after it was applied stops everything, naming it.
         let mut changed = all[..2].to_vec();
         changed[1].operations.push(Operation::AddIndex { model: AUTHOR.into(), fields: vec!["bio".into()] });
