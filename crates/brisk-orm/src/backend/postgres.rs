@@ -97,56 +97,45 @@ impl Gate for Ungated {
     }
 }
 
-/// The future `request` makes (a tokio-postgres future, which writes its request at its first
-/// poll) awaited with that first poll made inside `gate`; ungated, polled straight. It takes a
-/// maker, not the future: an `async fn`'s argument is kept in its state machine beside what it
-/// awaits, so a ~1 KB query future passed in was held twice — and a caller branching around
-/// `through` for ungated connections still had room for both laid out in its own future
-/// (`-Zprint-type-sizes`: `PgConn::fetch` 2,296 → 1,248 bytes, the bench's `/queries` query
-/// future 2,976 → 1,928, each moved whole into `try_join_all`'s list).
+/// Which polls of a request [`through`] makes inside its gate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Polls {
+    /// The first, which writes a query's request (later polls only read its answer).
+    First,
+    /// Every one: a prepare writes its Parse at the first, and may write more at later ones
+    /// (tokio-postgres looks up a type it does not know, an enum's or an extension's, with
+    /// queries of its own). Once the gate is shut the prepare is dropped and the caller gets
+    /// the gate's error (a Parse changes nothing, so nothing of the transaction is lost; a
+    /// named statement may stay prepared on the server).
+    Every,
+}
+
+/// The future `request` makes (a tokio-postgres future, which writes at its first poll),
+/// awaited with `polls` of it made inside `gate` ([`Gate::open`] runs them only while the
+/// transaction is open); ungated, polled straight. It takes a maker, not the future: an
+/// `async fn`'s argument is kept in its state machine beside what it awaits, so a ~1 KB query
+/// future passed in was held twice — and a caller branching around `through` for ungated
+/// connections still had room for both laid out in its own future (`-Zprint-type-sizes`:
+/// `PgConn::fetch` 2,296 → 1,248 bytes, the bench's `/queries` query future 2,976 → 1,928,
+/// each moved whole into `try_join_all`'s list).
 async fn through<G: Gate, F: std::future::Future>(
     gate: &G,
+    polls: Polls,
     request: impl FnOnce() -> F,
 ) -> Result<F::Output, Error> {
     let mut request = std::pin::pin!(request());
-    let mut first = G::GATED;
+    let mut first = true;
     std::future::poll_fn(|cx| {
-        if std::mem::take(&mut first) {
-            let mut polled = None;
-            if let Err(e) = gate.open(&mut || polled = Some(request.as_mut().poll(cx))) {
-                return std::task::Poll::Ready(Err(e));
-            }
-            if let Some(polled) = polled {
-                return polled.map(Ok);
-            }
+        let gated = G::GATED && (std::mem::take(&mut first) || polls == Polls::Every);
+        if !gated {
+            return request.as_mut().poll(cx).map(Ok);
         }
-        request.as_mut().poll(cx).map(Ok)
-    })
-    .await
-}
-
-/// `request` polled only inside `gate`, at every poll: a prepare writes its Parse at the
-/// first, and may write more at later ones (tokio-postgres looks up a type it does not know,
-/// an enum's or an extension's, with queries of its own). Once the gate is shut, the prepare
-/// is dropped and the caller gets the gate's error (a statement's Parse changes nothing, so
-/// nothing of the transaction is lost; a named statement may stay prepared on the server).
-async fn through_every_poll<G: Gate, F: std::future::Future>(
-    gate: &G,
-    request: F,
-) -> Result<F::Output, Error> {
-    if !G::GATED {
-        return Ok(request.await);
-    }
-    let mut request = std::pin::pin!(request);
-    std::future::poll_fn(|cx| {
         let mut polled = None;
-        match gate.open(&mut || polled = Some(request.as_mut().poll(cx))) {
-            Err(e) => std::task::Poll::Ready(Err(e)),
-            Ok(()) => match polled {
-                Some(std::task::Poll::Ready(out)) => std::task::Poll::Ready(Ok(out)),
-                _ => std::task::Poll::Pending,
-            },
+        if let Err(e) = gate.open(&mut || polled = Some(request.as_mut().poll(cx))) {
+            return std::task::Poll::Ready(Err(e));
         }
+        // `open` answers Ok only once it ran the poll; were it not to, nothing went out.
+        polled.map_or(std::task::Poll::Ready(Err(crate::transaction::ended())), |p| p.map(Ok))
     })
     .await
 }
@@ -167,7 +156,7 @@ impl PgConn {
             Some(statement) => Ok(statement),
             // Boxed: preparing is rare (once per statement and connection), and its future
             // inline would make every query's future, and so every handler's, kilobytes larger.
-            None => Box::pin(async { through_every_poll(gate, self.prepare(sql)).await? }).await,
+            None => Box::pin(async { through(gate, Polls::Every, || self.prepare(sql)).await? }).await,
         }
     }
 
@@ -195,7 +184,9 @@ impl PgConn {
     ) -> Result<C, Error> {
         let statement = self.statement(sql, gate).await?;
         let params = values.iter().map(PgParam);
-        let rows = through(gate, || self.client.query_raw(&statement, params)).await?.map_err(from_pg)?;
+        let rows = through(gate, Polls::First, || self.client.query_raw(&statement, params))
+            .await?
+            .map_err(from_pg)?;
         let mut rows = std::pin::pin!(rows);
         while !out.full() {
             match rows.try_next().await.map_err(from_pg)? {
@@ -220,19 +211,19 @@ impl PgConn {
     ) -> Result<tokio_postgres::RowStream, Error> {
         let statement = self.statement(sql, gate).await?;
         let params: Vec<PgOwned> = values.into_iter().map(PgOwned).collect();
-        through(gate, || self.client.query_raw(&statement, params)).await?.map_err(from_pg)
+        through(gate, Polls::First, || self.client.query_raw(&statement, params)).await?.map_err(from_pg)
     }
 
     /// Runs a prepared statement and returns how many rows it touched.
     pub(crate) async fn execute<G: Gate>(&self, sql: &Sql, values: &[Value], gate: &G) -> Result<u64, Error> {
         let statement = self.statement(sql, gate).await?;
         let params = values.iter().map(PgParam);
-        through(gate, || self.client.execute_raw(&statement, params)).await?.map_err(from_pg)
+        through(gate, Polls::First, || self.client.execute_raw(&statement, params)).await?.map_err(from_pg)
     }
 
     /// Runs SQL text without parameters (transaction control, DDL).
     pub(crate) async fn batch(&self, sql: &str, gate: &impl Gate) -> Result<(), Error> {
-        through(gate, || self.client.batch_execute(sql)).await?.map_err(from_pg)
+        through(gate, Polls::First, || self.client.batch_execute(sql)).await?.map_err(from_pg)
     }
 }
 
