@@ -26,6 +26,24 @@ fn migration(name: &str, deps: &[&str], operations: Vec<Operation>) -> Migration
 
 const AUTHOR: &str = "journal.Author";
 
+/// A migration's operations: a nullable `nick` column added to the author, then `sql` on both
+/// backends (with no way back).
+fn nick_then(sql: &str) -> Vec<Operation> {
+    vec![
+        Operation::AddField {
+            model: AUTHOR.into(),
+            field: FieldState { nullable: true, ..field("nick", ColumnKind::Text) },
+            fill: None,
+        },
+        Operation::RunSql {
+            sqlite: sql.into(),
+            postgres: sql.into(),
+            reverse_sqlite: None,
+            reverse_postgres: None,
+        },
+    ]
+}
+
 fn steps() -> Vec<Migration> {
     let author = ModelState {
         app: "journal".into(),
@@ -261,23 +279,7 @@ async fn a_failing_migration_leaves_the_database_as_it_was() {
     for test_db in [TestDatabase::sqlite().await.unwrap(), TestDatabase::postgres().await.unwrap()] {
         let db = test_db.database();
         let mut all = steps()[..2].to_vec();
-        all.push(migration(
-            "0003_broken",
-            &["0002_bio"],
-            vec![
-                Operation::AddField {
-                    model: AUTHOR.into(),
-                    field: FieldState { nullable: true, ..field("nick", ColumnKind::Text) },
-                    fill: None,
-                },
-                Operation::RunSql {
-                    sqlite: "SELECT * FROM nowhere".into(),
-                    postgres: "SELECT * FROM nowhere".into(),
-                    reverse_sqlite: None,
-                    reverse_postgres: None,
-                },
-            ],
-        ));
+        all.push(migration("0003_broken", &["0002_bio"], nick_then("SELECT * FROM nowhere")));
         let migrator = Migrator::new(db.clone(), all.clone()).unwrap();
         let err = migrator.migrate().await.unwrap_err().to_string();
         assert!(err.contains("migrations/journal/0003_broken.toml"), "{err}");
@@ -293,19 +295,7 @@ async fn a_failing_migration_leaves_the_database_as_it_was() {
         committing.push(migration(
             "0003_commits",
             &["0002_bio"],
-            vec![
-                Operation::AddField {
-                    model: AUTHOR.into(),
-                    field: FieldState { nullable: true, ..field("nick", ColumnKind::Text) },
-                    fill: None,
-                },
-                Operation::RunSql {
-                    sqlite: "UPDATE journal_author SET nick = 'x'; COMMIT".into(),
-                    postgres: "UPDATE journal_author SET nick = 'x'; COMMIT".into(),
-                    reverse_sqlite: None,
-                    reverse_postgres: None,
-                },
-            ],
+            nick_then("UPDATE journal_author SET nick = 'x'; COMMIT"),
         ));
         let err = Migrator::new(db.clone(), committing).unwrap().migrate().await.unwrap_err().to_string();
         assert!(
