@@ -68,6 +68,42 @@ async fn a_rolled_back_enqueue_runs_nothing_and_a_committed_one_runs_once() {
     }
 }
 
+/// `enqueue_pipelined`: the INSERT's answer read with the COMMIT. The same rule as an awaited
+/// enqueue: committed jobs run once, rolled-back ones never; a unique key still turns a second
+/// job away (silently: there is no answer to say so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_enqueues_run_once_when_committed_and_never_when_rolled_back() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().start(&db).expect("start");
+        db.atomic(|tx| async move {
+            for i in 0..5 {
+                Record { k: format!("piped-{i}") }.enqueue_pipelined(&tx).await?;
+            }
+            Record { k: "unique-first".into() }.schedule().unique("u").enqueue_pipelined(&tx).await?;
+            Record { k: "unique-second".into() }.schedule().unique("u").enqueue_pipelined(&tx).await?;
+            Ok::<_, brisk_orm::Error>(())
+        })
+        .await
+        .expect("committed");
+        let rolled_back: Result<(), brisk_orm::Error> = db
+            .atomic(|tx| async move {
+                Record { k: "gone".into() }.enqueue_pipelined(&tx).await?;
+                Err(brisk_orm::Error::Config("the request failed".into()))
+            })
+            .await;
+        assert!(rolled_back.is_err());
+        eventually("6 jobs done", || async { in_state(&db, JobState::Done).await == 6 }).await;
+        runner.shutdown().await;
+        let mut ran = runs(&db).await;
+        ran.sort();
+        let mut expected: Vec<String> = (0..5).map(|i| format!("piped-{i}")).collect();
+        expected.push("unique-first".into());
+        assert_eq!(ran, expected, "{}", db.url());
+        assert_eq!(JobRecord::objects().count(&db).await.expect("count"), 6);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runners_on_one_database_run_every_job_exactly_once() {
     for test in backends().await {

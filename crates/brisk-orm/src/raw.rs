@@ -7,6 +7,7 @@ use crate::backend::{Dialect, Executor, Sql};
 use crate::error::Error;
 use crate::model::FromRow;
 use crate::start_over::StartOver;
+use crate::transaction::Transaction;
 use crate::value::{SqlType, Value};
 
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
@@ -75,6 +76,35 @@ impl Raw {
         let target = ex.target();
         let (sql, values) = self.checked(target.dialect())?;
         target.execute_sql(sql, values).await
+    }
+
+    /// Sends it inside `tx` without waiting for its answer, which is read with the
+    /// transaction's next statement, savepoint edge or commit: a write whose result the caller
+    /// does not need (an audit row, a job) costs no round trip of its own. On PostgreSQL the
+    /// `COMMIT` goes out right behind it, so `BEGIN`, the statement and `COMMIT` take one
+    /// round trip together where awaiting [`Raw::execute`] takes two.
+    ///
+    /// Returns once the statement is written (prepared first, the first time, which waits).
+    /// What runs is what [`Raw::execute`] runs, rows touched not counted back (on SQLite a
+    /// statement that returns rows fails, as there).
+    /// If it fails, the transaction does not commit: the error comes from the commit (from
+    /// [`Database::atomic`](crate::Database::atomic), [`Transaction::commit`]), or from the
+    /// next statement, which PostgreSQL refuses in a failed transaction; inside
+    /// [`Transaction::atomic`] it is the savepoint block's failure.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
+    /// use brisk_orm::Raw;
+    /// db.atomic(|tx| async move {
+    ///     Raw::new("INSERT INTO audit (action) VALUES (?)").bind("login").pipeline(&tx).await?;
+    ///     Ok::<_, brisk_orm::Error>(()) // COMMIT goes out now; the INSERT's answer is read with it
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn pipeline(self, tx: &Transaction) -> Result<(), Error> {
+        let (sql, values) = self.checked(tx.database().dialect())?;
+        tx.pipeline(sql, values).await
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::backend::postgres::{Gate, PgLease, Ungated};
+use crate::backend::postgres::{Answer, Gate, PgLease, Ungated};
 use crate::backend::sqlite::{LeaseStart, Work};
 use crate::backend::{
     sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, ReadAll, Reader, Rows, Sql, Target,
@@ -36,10 +36,10 @@ struct State {
     begun: bool,
     depth: u32,
     hooks: Vec<(u32, Hook)>,
+    /// Statements written by [`Transaction::pipeline`] whose answers are still to be read, in
+    /// the order they went out.
+    pending: Vec<Answer>,
 }
-
-/// A `BEGIN` already written to the connection, its answer still to come.
-pub(crate) type Begin = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 struct Inner {
     db: Database,
@@ -122,7 +122,8 @@ impl Transaction {
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
-        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new() };
+        let state =
+            State { link: Some(link), begun: false, depth: 0, hooks: Vec::new(), pending: Vec::new() };
         Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state) })))
     }
 
@@ -181,36 +182,39 @@ impl Transaction {
         }
     }
 
-    /// The connection for the next statement, and the transaction's `BEGIN` when this is its
-    /// first statement: then `BEGIN` has been written to the connection already (under the
-    /// state's lock, so a statement sent concurrently on a clone of the transaction cannot go
-    /// before it), and the caller sends its statement right behind it and awaits both — one
-    /// round trip for the two. tokio-postgres writes a request at its future's first poll;
-    /// the connection answers them in order.
+    /// The connection for the next statement, and the answers the caller must read with its
+    /// own, in order: the transaction's `BEGIN` when this is its first statement, and those of
+    /// pipelined statements still unread ([`Transaction::pipeline`]). The connection answers
+    /// in order and hands an answer over only once the one before it has been read, so the
+    /// caller reads them while it waits for its own ([`Transaction::on_pg`]).
     ///
-    /// `BEGIN` on a connection that is up cannot fail (it only warns inside a transaction);
-    /// when the connection is down, the statement behind it cannot run either.
-    fn pg_statement(&self) -> Result<(Arc<crate::backend::postgres::PgConn>, Option<Begin>), Error> {
+    /// `BEGIN` has been written to the connection already (under the state's lock, so a
+    /// statement sent concurrently on a clone of the transaction cannot go before it), and the
+    /// caller sends its statement right behind it and awaits both — one round trip for the
+    /// two. tokio-postgres writes a request at its future's first poll. `BEGIN` on a
+    /// connection that is up cannot fail (it only warns inside a transaction); when the
+    /// connection is down, the statement behind it cannot run either.
+    fn pg_statement(&self) -> Result<(Arc<crate::backend::postgres::PgConn>, Vec<Answer>), Error> {
         let mut state = self.state();
         let conn = match &state.link {
             Some(Link::Postgres(lease)) => lease.conn.clone(),
             _ => return Err(ended()),
         };
         if std::mem::replace(&mut state.begun, true) {
-            return Ok((conn, None));
+            return Ok((conn, std::mem::take(&mut state.pending)));
         }
         let sender = conn.clone();
-        let mut begin: Begin = Box::pin(async move { sender.batch("BEGIN", &Ungated).await });
+        let mut begin: Answer = Box::pin(async move { sender.batch("BEGIN", &Ungated).await.map(|()| 0) });
         let polled = begin.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         drop(state);
         match polled {
-            std::task::Poll::Ready(done) => Ok((conn, Some(Box::pin(std::future::ready(done))))),
-            std::task::Poll::Pending => Ok((conn, Some(begin))),
+            std::task::Poll::Ready(done) => Ok((conn, vec![Box::pin(std::future::ready(done))])),
+            std::task::Poll::Pending => Ok((conn, vec![begin])),
         }
     }
 
     /// Runs `statement` on the transaction's PostgreSQL connection, behind its `BEGIN` when it
-    /// is the first (see [`Transaction::pg_statement`]).
+    /// is the first, reading the answers before its own (see [`Transaction::pg_statement`]).
     pub(crate) async fn on_pg<T, Fut>(
         &self,
         statement: impl FnOnce(Arc<crate::backend::postgres::PgConn>) -> Fut,
@@ -219,13 +223,75 @@ impl Transaction {
         Fut: Future<Output = Result<T, Error>>,
     {
         match self.pg_statement()? {
-            (conn, None) => statement(conn).await,
-            (conn, Some(begin)) => {
-                let (began, result) = tokio::join!(begin, statement(conn));
-                began?;
+            (conn, earlier) if earlier.is_empty() => statement(conn).await,
+            (conn, earlier) => {
+                let (earlier, result) = tokio::join!(self.unread(earlier).read(), statement(conn));
+                // A pipelined statement that failed aborted the transaction: this one then
+                // failed for that reason, and the first failure is the one to report.
+                earlier?;
                 result
             }
         }
+    }
+
+    /// Writes a statement now and reads its answer later: see [`crate::Raw::pipeline`].
+    pub(crate) async fn pipeline(&self, sql: Sql, values: Vec<Value>) -> Result<(), Error> {
+        self.0.db.count_query();
+        match self.0.db.backend() {
+            Backend::Sqlite(_) => {
+                let mut state = self.state();
+                let (sent, start) = match &state.link {
+                    Some(Link::Sqlite(jobs, start)) => {
+                        if let Some(failure) = start.failure() {
+                            return Err(failure);
+                        }
+                        (send_to_lease(jobs, move |conn| sqlite_execute(conn, &sql, &values)), start.clone())
+                    }
+                    _ => return Err(ended()),
+                };
+                state.begun = true;
+                state.pending.push(Box::pin(async move { answer_from_lease(&start, sent).await }));
+                Ok(())
+            }
+            Backend::Postgres(_) => {
+                let (conn, mut earlier) = self.pg_statement()?;
+                let statement = match conn.cached(&sql) {
+                    Some(statement) => statement,
+                    None => {
+                        // The prepare's answer comes behind the earlier ones: read them meanwhile
+                        // (a failure there is the cause of any here).
+                        let earlier = self.unread(std::mem::take(&mut earlier)).read();
+                        let (earlier, prepared) = tokio::join!(earlier, conn.statement(&sql, self));
+                        earlier?;
+                        prepared?
+                    }
+                };
+                // Written under the state's lock with the link there (the gate's rule): a
+                // statement goes out before the transaction's COMMIT or not at all.
+                let mut state = self.state();
+                if !matches!(state.link, Some(Link::Postgres(_))) {
+                    return Err(ended());
+                }
+                let answer = conn.written(statement, values);
+                // In the order written: those taken here, any a clone wrote since, this one.
+                earlier.append(&mut state.pending);
+                earlier.push(answer);
+                state.pending = earlier;
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads the answers of the pipelined statements still unread; the first failure, once
+    /// all are read.
+    async fn read_pending(&self) -> Result<(), Error> {
+        let pending = std::mem::take(&mut self.state().pending);
+        self.unread(pending).read().await
+    }
+
+    /// `answers` to read, handed back to the transaction if they are not all read.
+    fn unread(&self, answers: Vec<Answer>) -> Unread<'_> {
+        Unread { tx: self, answers: answers.into(), failure: None }
     }
 
     pub(crate) async fn fetch<R: Send + 'static, C: Rows<R>>(
@@ -295,9 +361,19 @@ impl Transaction {
             state.depth
         };
         let name = format!("brisk_sp_{depth}");
-        let result = match self.batch(&format!("SAVEPOINT {name}")).await {
+        // Pipelined statements are read at the savepoint's edges, so a failure is the
+        // block's where it was written: those before it belong to the enclosing block.
+        let began = match self.read_pending().await {
+            Ok(()) => self.batch(&format!("SAVEPOINT {name}")).await,
+            Err(e) => Err(e),
+        };
+        let result = match began {
             Ok(()) => f(self.clone()).await,
             Err(e) => Err(e.into()),
+        };
+        let result = match (result, self.read_pending().await) {
+            (Ok(_), Err(e)) => Err(e.into()),
+            (result, _) => result,
         };
         let end = match &result {
             Ok(_) => self.batch(&format!("RELEASE SAVEPOINT {name}")).await,
@@ -345,7 +421,7 @@ impl Transaction {
     /// from then on finds the transaction ended, instead of running after the `COMMIT` outside
     /// any transaction.
     async fn end(&self, sql: &'static str) -> Result<(), Error> {
-        let link = {
+        let (link, pending) = {
             let mut state = self.state();
             match &state.link {
                 Some(Link::Sqlite(_, start)) => {
@@ -371,20 +447,33 @@ impl Transaction {
                 }
                 _ => {}
             }
-            state.link.take()
+            (state.link.take(), std::mem::take(&mut state.pending))
         };
         self.0.db.count_query();
+        let commit = sql == "COMMIT";
         match link {
             Some(Link::Sqlite(jobs, start)) => {
+                // A failed statement does not abort a SQLite transaction: a pipelined one that
+                // failed turns the COMMIT into a ROLLBACK here. (Its answer is there as soon
+                // as the writer has run it: no round trip.)
+                let read = if commit { self.unread(pending).read().await } else { Ok(()) };
+                let sql = if read.is_ok() { sql } else { "ROLLBACK" };
                 let sent = send_to_lease(&jobs, move |conn| conn.execute_batch(sql).map_err(from_sqlite));
                 // The lease ends once this has run (or, should the COMMIT fail and leave the
                 // transaction open, when `jobs` drops: then it rolls back).
-                answer_from_lease(&start, sent).await
+                let ended = answer_from_lease(&start, sent).await;
+                read.and(ended)
             }
+            // The COMMIT goes out right behind the pipelined statements, before their answers
+            // are read: one round trip for all. One that failed aborted the transaction, and
+            // PostgreSQL answers its COMMIT as a rollback, without an error: that failure is
+            // the answer. A ROLLBACK does not read them (the connection drops unread answers).
             Some(Link::Postgres(lease)) => {
-                let result = lease.conn.batch(sql, &Ungated).await;
+                let pending = if commit { pending } else { Vec::new() };
+                let (read, result) =
+                    tokio::join!(self.unread(pending).read(), lease.conn.batch(sql, &Ungated));
                 lease.release();
-                result
+                read.and(result)
             }
             None => Err(ended()),
         }
@@ -400,6 +489,43 @@ impl Transaction {
             None => {}
         }
         std::mem::take(&mut state.hooks)
+    }
+}
+
+/// Answers of pipelined statements being read. If the reading is cancelled (the statement
+/// that reads them was dropped), those not read yet, and a failure already read, go back to
+/// the transaction, for its next statement or its commit: a failure is never lost (PostgreSQL
+/// answers the `COMMIT` of a failed transaction as a rollback, without an error).
+struct Unread<'a> {
+    tx: &'a Transaction,
+    answers: std::collections::VecDeque<Answer>,
+    failure: Option<Error>,
+}
+
+impl Unread<'_> {
+    /// Reads every answer, in order (the connection answers in the order they were written);
+    /// the first failure, once all are read.
+    async fn read(mut self) -> Result<(), Error> {
+        while let Some(answer) = self.answers.front_mut() {
+            let answered = answer.await;
+            self.answers.pop_front();
+            if let (Err(e), None) = (answered, &self.failure) {
+                self.failure = Some(e);
+            }
+        }
+        self.failure.take().map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Unread<'_> {
+    fn drop(&mut self) {
+        if self.answers.is_empty() && self.failure.is_none() {
+            return;
+        }
+        let failure = self.failure.take().map(|e| -> Answer { Box::pin(std::future::ready(Err(e))) });
+        let mut state = self.tx.state();
+        let later = std::mem::take(&mut state.pending);
+        state.pending = failure.into_iter().chain(self.answers.drain(..)).chain(later).collect();
     }
 }
 

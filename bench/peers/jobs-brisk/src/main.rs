@@ -17,7 +17,9 @@
 //! With PRODUCERS above 1, that many tasks enqueue at once, each job in a transaction of its
 //! own: how a web app under load enqueues, from many requests, each in its request's
 //! transaction (brisk-orm gives each its own connection, so PostgreSQL flushes their commits
-//! together).
+//! together). They enqueue with `enqueue_pipelined` (the job needs no id back: the COMMIT goes
+//! out behind the INSERT, one round trip on PostgreSQL), or with `enqueue` awaited when
+//! `JOBS_ENQUEUE=awaited`.
 //!
 //! The job, `Noop { seq, enqueued_ns }`, first thing when it runs appends `(seq, enqueued_ns,
 //! started_ns)` (three little-endian u64) to a file of its process in `BENCH_JOBS_RECORDS` with
@@ -113,6 +115,9 @@ async fn enqueue_concurrently(
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     let next = Arc::new(AtomicU64::new(0));
+    // `JOBS_ENQUEUE=awaited` awaits each INSERT's answer (the id) before the COMMIT: two round
+    // trips a job on PostgreSQL where the pipelined enqueue takes one.
+    let awaited = std::env::var("JOBS_ENQUEUE").is_ok_and(|v| v == "awaited");
     let first_ns = now_ns();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..producers.min(count.max(1)) {
@@ -124,7 +129,10 @@ async fn enqueue_concurrently(
                     return Ok::<_, brisk_orm::Error>(());
                 }
                 let job = Noop { seq: first + i, enqueued_ns: now_ns() };
-                db.atomic(|tx| async move { job.enqueue(&tx).await.map(|_| ()) }).await?;
+                match awaited {
+                    true => db.atomic(|tx| async move { job.enqueue(&tx).await.map(|_| ()) }).await?,
+                    false => db.atomic(|tx| async move { job.enqueue_pipelined(&tx).await }).await?,
+                }
             }
         });
     }

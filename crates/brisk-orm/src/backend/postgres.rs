@@ -140,6 +140,9 @@ async fn through<G: Gate, F: std::future::Future>(
     .await
 }
 
+/// The answer to a statement already written (rows touched), to await later.
+pub(crate) type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send>>;
+
 /// One connection and its prepared statements.
 pub(crate) struct PgConn {
     client: Client,
@@ -151,7 +154,7 @@ impl PgConn {
         self.client.is_closed()
     }
 
-    async fn statement<G: Gate>(&self, sql: &Sql, gate: &G) -> Result<Statement, Error> {
+    pub(crate) async fn statement<G: Gate>(&self, sql: &Sql, gate: &G) -> Result<Statement, Error> {
         match self.cached(sql) {
             Some(statement) => Ok(statement),
             // Boxed: preparing is rare (once per statement and connection), and its future
@@ -161,7 +164,7 @@ impl PgConn {
     }
 
     /// The statement prepared for `sql` on this connection, if it was.
-    fn cached(&self, sql: &Sql) -> Option<Statement> {
+    pub(crate) fn cached(&self, sql: &Sql) -> Option<Statement> {
         self.statements.lock().unwrap_or_else(|p| p.into_inner()).get(sql)
     }
 
@@ -219,6 +222,25 @@ impl PgConn {
         let statement = self.statement(sql, gate).await?;
         let params = values.iter().map(PgParam);
         through(gate, Polls::First, || self.client.execute_raw(&statement, params)).await?.map_err(from_pg)
+    }
+
+    /// Writes a prepared statement to the connection now and hands back the future of its
+    /// answer (how many rows it touched), to await later: tokio-postgres writes the request at
+    /// the first poll, made here (the caller makes it inside its transaction's gate), and
+    /// later polls only read the answer. See [`crate::Raw::pipeline`].
+    pub(crate) fn written(self: &Arc<Self>, statement: Statement, values: Vec<Value>) -> Answer {
+        let conn = self.clone();
+        let mut answer: Answer = Box::pin(async move {
+            let params = values.iter().map(PgParam);
+            conn.client.execute_raw(&statement, params).await.map_err(from_pg)
+        });
+        let waker = std::task::Waker::noop();
+        match std::future::Future::poll(answer.as_mut(), &mut std::task::Context::from_waker(waker)) {
+            // Failed before the answer (the connection is closed, a value does not encode):
+            // kept as it is, a finished async block may not be polled again.
+            std::task::Poll::Ready(done) => Box::pin(std::future::ready(done)),
+            std::task::Poll::Pending => answer,
+        }
     }
 
     /// Runs SQL text without parameters (transaction control, DDL).
