@@ -22,7 +22,8 @@ enqueue in the same process wakes its workers at once). Phases, per system, with
   throughput BENCH_JOBS_N jobs (20,000) enqueued as fast as the enqueuer goes while the worker
              runs them: jobs/s = N / (last job start - first enqueue);
   concurrent the same with BENCH_JOBS_PRODUCERS (16) producers at once, as a web app's requests
-             enqueue: tasks of one enqueuer, each job in its own transaction (brisk-jobs), or
+             enqueue: tasks of one enqueuer, each job in its own transaction with
+             `enqueue_pipelined` (brisk-jobs; JOBS_ENQUEUE=awaited for `enqueue`), or
              threads of one Python process (Celery); the goal is judged on this phase;
   latency    BENCH_JOBS_RATE jobs/s (200) for BENCH_JOBS_SECONDS (10 s): start - enqueue of
              each job, p50/p99, at a rate every system keeps up with (so it measures the wake-up
@@ -608,9 +609,10 @@ def run_system(system: System, cfg: dict, logs: Path, brisk_bin: Path | None, rn
 # PostgreSQL's own ceiling for the concurrent phase: pgbench's clients committing the enqueue's
 # one-row transaction on the same table, no worker, no brisk. Three forms: the three statements
 # as three round trips (what a plain client sends); two round trips, BEGIN pipelined with the
-# INSERT and then COMMIT (what brisk-jobs sends: the app awaits the INSERT's answer, its id,
-# before the transaction can end); and all three pipelined, one round trip per transaction (the
-# least a client can wait, when it knows the COMMIT follows before it has the INSERT's answer).
+# INSERT and then COMMIT (brisk-jobs' `enqueue(&tx)`: the app awaits the INSERT's answer, its id,
+# before the transaction can end); and all three pipelined, one round trip per transaction
+# (brisk-jobs' `enqueue_pipelined(&tx)`, what the concurrent phase's producers use: the COMMIT
+# goes out before the INSERT's answer is read).
 CEILING_INSERT = (
     "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, timeout_ms, "
     "unique_key, cron_tick, created_at) VALUES ('default', 'noop', '{\"seq\":1,\"enqueued_ns\":1}', 'available', "
@@ -618,8 +620,8 @@ CEILING_INSERT = (
 )
 CEILING_SCRIPTS = {
     "three round trips": f"BEGIN;\n{CEILING_INSERT}\nCOMMIT;\n",
-    "two round trips (as brisk-jobs)": f"\\startpipeline\nBEGIN;\n{CEILING_INSERT}\n\\endpipeline\nCOMMIT;\n",
-    "pipelined": f"\\startpipeline\nBEGIN;\n{CEILING_INSERT}\nCOMMIT;\n\\endpipeline\n",
+    "two round trips (enqueue awaited)": f"\\startpipeline\nBEGIN;\n{CEILING_INSERT}\n\\endpipeline\nCOMMIT;\n",
+    "pipelined (as brisk-jobs)": f"\\startpipeline\nBEGIN;\n{CEILING_INSERT}\nCOMMIT;\n\\endpipeline\n",
 }
 CEILING_SECONDS = 6
 
@@ -758,8 +760,9 @@ def ceiling_section(result: dict) -> list[str]:
         "the enqueue's transaction — `BEGIN`, the same one-row `INSERT` into `jobs_job` (same migrations, same "
         "indexes), `COMMIT` — on a database of its own, with no worker and no brisk: what this PostgreSQL commits "
         "at most, each job in its own transaction, in three forms: each statement its own round trip; `BEGIN` "
-        "pipelined with the `INSERT`, then `COMMIT` (two round trips: what brisk-jobs sends, since the app awaits "
-        "the `INSERT`'s answer before its transaction ends); and all three pipelined (one round trip).",
+        "pipelined with the `INSERT`, then `COMMIT` (two round trips: brisk-jobs' `enqueue(&tx)` awaited, the app "
+        "reading the `INSERT`'s answer, its id, before its transaction ends); and all three pipelined (one round "
+        "trip: `enqueue_pipelined(&tx)`, what the concurrent phase's producers use).",
         "",
         "| round | " + " | ".join(CEILING_SCRIPTS) + " |",
         "|---:|" + "---:|" * len(CEILING_SCRIPTS),
@@ -772,7 +775,7 @@ def ceiling_section(result: dict) -> list[str]:
     celery = (summary.get(ref) or {}).get("concurrent") if ref else None
     goal = GOAL * celery["jobs_per_s"] if celery and celery.get("jobs_per_s") else None
     lines.append("")
-    for form in ("two round trips (as brisk-jobs)", "pipelined"):
+    for form in ("two round trips (enqueue awaited)", "pipelined (as brisk-jobs)"):
         top = max((c["tps"] for c in ceiling if c["form"] == form), default=None)
         if not top:
             continue
@@ -806,7 +809,9 @@ def markdown(result: dict) -> str:
         f"write(2) to a file of its process, the same on both sides). Throughput: {cfg['jobs']:,} jobs enqueued one "
         f"at a time as fast as one enqueuer process goes while the worker runs them, jobs/s = N ÷ (last start − first "
         f"enqueue). Concurrent: the same with {cfg.get('producers', 1)} producers at once (tasks of one enqueuer "
-        "process, each job in its own transaction, for brisk-jobs; threads of one process for Celery), as a web "
+        "process, each job in its own transaction, for brisk-jobs: "
+        + ("`enqueue(&tx)` awaited" if os.environ.get("JOBS_ENQUEUE") == "awaited" else "`enqueue_pipelined(&tx)`")
+        + "; threads of one process for Celery), as a web "
         f"app's requests enqueue. Latency: {cfg['rate']:g} jobs/s on a fixed schedule for {cfg['seconds']:g} s, start − enqueue of "
         f"each job. Drain: {cfg['jobs']:,} jobs enqueued with no worker, then a worker started: N ÷ (last start − "
         "first start), the workers alone. Settings of each system below.",

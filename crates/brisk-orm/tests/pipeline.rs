@@ -30,6 +30,11 @@ async fn keys(db: &Database) -> Vec<String> {
     keys
 }
 
+/// The key `taken`, committed: a later insert of it fails.
+async fn take_key(db: &Database) {
+    Entry::objects().create(Entry { id: AutoId::default(), key: "taken".into() }, db).await.unwrap();
+}
+
 fn is_unique_violation(e: &Error) -> bool {
     matches!(e, Error::UniqueViolation { .. })
 }
@@ -60,7 +65,7 @@ async fn pipelined_writes_commit_with_the_transaction_and_are_seen_inside_it() {
 #[tokio::test]
 async fn a_pipelined_write_that_fails_fails_the_commit_and_nothing_is_kept() {
     each_backend(|db| async move {
-        Entry::objects().create(Entry { id: AutoId::default(), key: "taken".into() }, &db).await.unwrap();
+        take_key(&db).await;
         let hook_ran = Arc::new(AtomicBool::new(false));
         let ran = hook_ran.clone();
         let failed = db
@@ -90,7 +95,7 @@ async fn a_pipelined_write_that_fails_fails_the_commit_and_nothing_is_kept() {
 #[tokio::test]
 async fn a_statement_behind_a_failed_pipelined_one_reports_that_failure() {
     each_backend(|db| async move {
-        Entry::objects().create(Entry { id: AutoId::default(), key: "taken".into() }, &db).await.unwrap();
+        take_key(&db).await;
         let failed = db
             .atomic(|tx| async move {
                 insert("taken").pipeline(&tx).await?;
@@ -112,7 +117,7 @@ async fn a_statement_behind_a_failed_pipelined_one_reports_that_failure() {
 #[tokio::test]
 async fn a_failure_read_by_a_cancelled_statement_still_fails_the_commit() {
     each_backend(|db| async move {
-        Entry::objects().create(Entry { id: AutoId::default(), key: "taken".into() }, &db).await.unwrap();
+        take_key(&db).await;
         let tx = db.begin().await.unwrap();
         insert("taken").pipeline(&tx).await.unwrap();
         // Polled once (written, and reading the answers before its own), then dropped. (On
@@ -132,7 +137,7 @@ async fn a_failure_read_by_a_cancelled_statement_still_fails_the_commit() {
 #[tokio::test]
 async fn a_pipelined_failure_inside_a_savepoint_is_that_blocks_alone() {
     each_backend(|db| async move {
-        Entry::objects().create(Entry { id: AutoId::default(), key: "taken".into() }, &db).await.unwrap();
+        take_key(&db).await;
         db.atomic(|tx| async move {
             insert("outer").pipeline(&tx).await?;
             let inner = tx
