@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use brisk_orm::{Database, DateTime, Error, Executor, Raw, Target, Transaction};
+use brisk_orm::{Database, DateTime, Error, Executor, Raw, Target};
 
 use crate::job::Job;
 
@@ -107,13 +107,13 @@ pub(crate) async fn insert(ex: &impl Executor, job: NewJob) -> Result<Option<i64
     Ok(id)
 }
 
-/// Inserts `job` in `tx` without waiting for the answer ([`Raw::pipeline`]); the workers are
-/// told after the commit (also when a unique key turned it away: a worker woken for nothing
-/// finds nothing to claim).
-pub(crate) async fn pipeline(tx: &Transaction, job: NewJob) -> Result<(), Error> {
+/// Inserts `job` with `ex` without waiting for the answer when `ex` is a transaction
+/// ([`Raw::pipeline`]); the workers are told after the commit (also when a unique key turned
+/// it away: a worker woken for nothing finds nothing to claim).
+pub(crate) async fn pipeline(ex: &impl Executor, job: NewJob) -> Result<(), Error> {
     let queue = job.queue.clone();
-    statement(insert_sql!(), job).pipeline(tx).await?;
-    announce_after_commit(tx, tx.database().clone(), queue);
+    statement(insert_sql!(), job).pipeline(ex).await?;
+    announce_after_commit(ex, database_of(ex), queue);
     Ok(())
 }
 
@@ -228,10 +228,10 @@ impl<J: Job> Enqueue<J> {
         insert(ex, self.row()?).await
     }
 
-    /// Inserts it in `tx` without waiting for the database's answer: see
+    /// Inserts it in a transaction without waiting for the database's answer: see
     /// [`JobExt::enqueue_pipelined`].
-    pub async fn enqueue_pipelined(self, tx: &Transaction) -> Result<(), Error> {
-        pipeline(tx, self.row()?).await
+    pub async fn enqueue_pipelined(self, ex: &impl Executor) -> Result<(), Error> {
+        pipeline(ex, self.row()?).await
     }
 
     /// The row to insert.
@@ -278,12 +278,14 @@ pub trait JobExt: Job + Sized {
         async move { insert(ex, row?).await }
     }
 
-    /// Enqueues it in `tx` without waiting for the database's answer: the `INSERT` is sent
-    /// now and its answer read with the transaction's commit ([`Raw::pipeline`]), so on
-    /// PostgreSQL a transaction that enqueues last commits in one round trip instead of two.
-    /// The job still exists only if `tx` commits, and an insert that fails fails the commit
-    /// (nothing of `tx` is kept). What it gives up is [`JobExt::enqueue`]'s answer: the id,
-    /// and whether a unique key turned the job away.
+    /// Enqueues it in a transaction without waiting for the database's answer: the `INSERT`
+    /// is sent now and its answer read with the transaction's commit ([`Raw::pipeline`]), so
+    /// on PostgreSQL a transaction that enqueues last commits in one round trip instead of
+    /// two. The job still exists only if the transaction commits, and an insert that fails
+    /// fails the commit (nothing of the transaction is kept). What it gives up is
+    /// [`JobExt::enqueue`]'s answer: the id, and whether a unique key turned the job away.
+    /// `ex` is a [`Transaction`](brisk_orm::Transaction), or a [`Db`](brisk_orm::Db) under
+    /// `atomic_requests`; outside a transaction the insert runs at once and is awaited.
     ///
     /// ```no_run
     /// # use brisk_jobs::{Job, JobContext, JobError, JobExt};
@@ -301,10 +303,10 @@ pub trait JobExt: Job + Sized {
     /// ```
     fn enqueue_pipelined(
         self,
-        tx: &Transaction,
+        ex: &impl Executor,
     ) -> impl std::future::Future<Output = Result<(), Error>> + Send {
         let row = NewJob::of(&self);
-        async move { pipeline(tx, row?).await }
+        async move { pipeline(ex, row?).await }
     }
 
     /// The job with options to set before enqueueing: see [`Enqueue`].

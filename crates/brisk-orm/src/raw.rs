@@ -3,11 +3,10 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::backend::{Dialect, Executor, Sql};
+use crate::backend::{Dialect, Executor, Sql, Target};
 use crate::error::Error;
 use crate::model::FromRow;
 use crate::start_over::StartOver;
-use crate::transaction::Transaction;
 use crate::value::{SqlType, Value};
 
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
@@ -78,16 +77,19 @@ impl Raw {
         target.execute_sql(sql, values).await
     }
 
-    /// Sends it inside `tx` without waiting for its answer, which is read with the
+    /// Sends it inside a transaction without waiting for its answer, which is read with the
     /// transaction's next statement, savepoint edge or commit: a write whose result the caller
     /// does not need (an audit row, a job) costs no round trip of its own. On PostgreSQL the
     /// `COMMIT` goes out right behind it, so `BEGIN`, the statement and `COMMIT` take one
-    /// round trip together where awaiting [`Raw::execute`] takes two.
+    /// round trip together where awaiting [`Raw::execute`] takes two. Outside a transaction
+    /// (`ex` a [`Database`](crate::Database), or a [`Db`](crate::Db) not under
+    /// [`atomic_requests`](crate::atomic_requests)) there is no commit to read the answer
+    /// with: the statement runs on its own and is awaited, as [`Raw::execute`].
     ///
     /// Returns once the statement is written (prepared first, the first time, which waits).
     /// What runs is what [`Raw::execute`] runs, rows touched not counted back (on SQLite a
-    /// statement that returns rows fails, as there).
-    /// If it fails, the transaction does not commit: the error comes from the commit (from
+    /// statement that returns rows fails, as there). If it fails, the transaction does not
+    /// commit: the error comes from the commit (from
     /// [`Database::atomic`](crate::Database::atomic), [`Transaction::commit`]), or from the
     /// next statement, which PostgreSQL refuses in a failed transaction; inside
     /// [`Transaction::atomic`] it is the savepoint block's failure.
@@ -102,9 +104,13 @@ impl Raw {
     /// .await
     /// # }
     /// ```
-    pub async fn pipeline(self, tx: &Transaction) -> Result<(), Error> {
-        let (sql, values) = self.checked(tx.database().dialect())?;
-        tx.pipeline(sql, values).await
+    pub async fn pipeline(self, ex: &impl Executor) -> Result<(), Error> {
+        let target = ex.target();
+        let (sql, values) = self.checked(target.dialect())?;
+        match target {
+            Target::Tx(tx) => tx.pipeline(sql, values).await,
+            Target::Db(_) => target.execute_sql(sql, values).await.map(drop),
+        }
     }
 }
 

@@ -283,3 +283,16 @@ async fn transaction_control_and_placeholder_mistakes_are_refused_before_sending
     })
     .await;
 }
+
+/// On the database, outside a transaction, there is no commit to read the answer with: the
+/// statement runs at once and its failure is the call's.
+#[tokio::test]
+async fn outside_a_transaction_it_runs_at_once_and_answers() {
+    each_backend(|db| async move {
+        insert("now").pipeline(&db).await.unwrap();
+        assert_eq!(keys(&db).await, ["now"], "{}", name(&db));
+        let e = insert("now").pipeline(&db).await.expect_err("the key is taken");
+        assert!(is_unique_violation(&e), "{}: {e:?}", name(&db));
+    })
+    .await;
+}

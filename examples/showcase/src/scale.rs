@@ -230,8 +230,12 @@ impl From<brisk_orm::Error> for RolledBack {
 async fn enqueue(db: Db, Json(batch): Json<Batch>) -> Result<Json<Enqueued>> {
     let outcome = db
         .atomic(|tx| async move {
+            // Pipelined: each INSERT goes out without waiting for the one before, and their
+            // answers are read with the COMMIT (a failed one fails it).
             for seq in batch.first..batch.first + batch.count {
-                Record { run: batch.run.clone(), seq, sleep_ms: batch.sleep_ms }.enqueue(&tx).await?;
+                Record { run: batch.run.clone(), seq, sleep_ms: batch.sleep_ms }
+                    .enqueue_pipelined(&tx)
+                    .await?;
             }
             if batch.commit {
                 Ok(batch.count)
