@@ -463,21 +463,29 @@ def children_cpu_s() -> float:
     return r.children_user + r.children_system
 
 
+def broker_sample(run: Run) -> tuple[dict, int]:
+    """The broker's processes' CPU ticks, then its main process's reaped children's."""
+    broker = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}
+    return broker, measure.reaped_ticks(list(broker))
+
+
 def measured(run: Run, phase: str, first: int, count: int, rate: float, prefilled: bool = False,
              producers: int = 1) -> dict:
     """One measured phase; returns its figures."""
     cfg = run.cfg
     worker0 = measure.cpu_ticks(run.worker_tree()) if run.worker else 0
-    broker = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}
-    reaped = measure.reaped_ticks(list(broker))
+    broker, reaped = broker_sample(run)
     load0 = measure.loadavg()
     enq_cpu0 = children_cpu_s()
     t0 = time.monotonic()
     if prefilled:
         enq = run.enqueue(first, count, 0, prefill=True)
         enq_cpu = children_cpu_s() - enq_cpu0
-        broker = {pid: measure.cpu_ticks([pid]) for pid in run.broker_pids()}  # the drain only
-        reaped = measure.reaped_ticks(list(broker))
+        # The drain only, once the enqueuer's PostgreSQL backends (ending with its connections)
+        # are gone: one read above and reaped before its parent's reaped time was read counted
+        # in both, and the drain's figure once came out below zero.
+        time.sleep(0.5)
+        broker, reaped = broker_sample(run)
         started_ns = time.time_ns()
         run.start_worker()
         worker0 = 0
