@@ -185,6 +185,40 @@ async fn atomic_requests_keep_only_what_succeeded() {
     .await;
 }
 
+/// Writes one note awaited (titled with the body sent) and a second pipelined (its answer read
+/// with the request's COMMIT):
+/// a title already taken fails the commit, and the answer is that failure, not the handler's
+/// success.
+async fn two_notes(db: Db, Json(note): Json<Note>) -> Result<Created<&'static str>> {
+    let first = note.body.clone().unwrap_or_default();
+    Note::objects().create(Note { title: first, ..note.clone() }, &db).await?;
+    brisk_orm::Raw::new(format!("INSERT INTO {} (title) VALUES (?)", Note::META.table))
+        .bind(note.title)
+        .pipeline(&db)
+        .await?;
+    Ok(Created("both"))
+}
+
+#[tokio::test]
+async fn a_pipelined_write_that_fails_turns_the_requests_answer_into_its_error() {
+    each_backend(|db| async move {
+        let wrapped =
+            Router::new().route("/two", post(two_notes)).layer(brisk_orm::atomic_requests(db.clone()));
+        let client = TestClient::new(App::new().install(db.clone()).merge(wrapped));
+        let sent = client.post("/two").json(&json!({"title": "a", "body": "first"})).send().await;
+        assert_eq!(sent.status(), 201);
+        // Its awaited write succeeds; the pipelined one's title is taken.
+        let res = client.post("/two").json(&json!({"title": "a", "body": "second"})).send().await;
+        assert_eq!(res.status(), 409, "{}: {}", support::name(&db), res.text());
+        assert!(res.text().contains("title"), "the field is named: {}", res.text());
+        // Nothing of the failed request stays: its first note is rolled back with it.
+        let mut titles: Vec<(String,)> = Note::objects().values_list((Note::title(),), &db).await.unwrap();
+        titles.sort();
+        assert_eq!(titles, [("a".to_owned(),), ("first".to_owned(),)], "{}", support::name(&db));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_patch_changes_only_the_fields_sent() {
     each_backend(|db| async move {
