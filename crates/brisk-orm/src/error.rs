@@ -11,7 +11,7 @@ use serde_json::json;
 /// a unique violation 409 naming the field, a foreign-key violation 409, a pool timeout or a
 /// lost connection 503 with `Retry-After`; anything else a 500 whose cause is logged, never
 /// shown to the client.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// `get` found no row.

@@ -21,6 +21,7 @@ mod meta;
 pub mod migrations;
 mod model;
 mod patch;
+mod pipelined;
 pub mod pubsub;
 mod queryset;
 mod raw;

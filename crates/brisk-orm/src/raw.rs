@@ -88,11 +88,17 @@ impl Raw {
     ///
     /// Returns once the statement is written (prepared first, the first time, which waits).
     /// What runs is what [`Raw::execute`] runs, rows touched not counted back (on SQLite a
-    /// statement that returns rows fails, as there). If it fails, the transaction does not
-    /// commit: the error comes from the commit (from
-    /// [`Database::atomic`](crate::Database::atomic), [`Transaction::commit`]), or from the
-    /// next statement, which PostgreSQL refuses in a failed transaction; inside
-    /// [`Transaction::atomic`] it is the savepoint block's failure.
+    /// statement that returns rows fails, as there). A value that cannot be sent fails this
+    /// call, with nothing written. If the statement fails, the transaction does not commit,
+    /// even when the app handles the error and goes on: the commit
+    /// ([`Database::atomic`](crate::Database::atomic),
+    /// [`Transaction::commit`](crate::Transaction::commit)) rolls back and returns it. It comes
+    /// out first from the next statement on PostgreSQL (which refuses statements in a failed
+    /// transaction), from the commit on SQLite; written inside
+    /// [`Transaction::atomic`](crate::Transaction::atomic), it is that block's failure and is
+    /// rolled back with it. (With clones of one transaction used at once, commit once the
+    /// statements running on the others have returned: a failure one of them is reading as
+    /// the commit goes out may not be known to the commit.)
     ///
     /// ```no_run
     /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {

@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::backend::postgres::{Answer, Gate, PgLease, Ungated};
+use crate::backend::postgres::{Gate, PgLease, Ungated};
 use crate::backend::sqlite::{LeaseStart, Work};
 use crate::backend::{
     sqlite_execute, sqlite_fetch, Backend, Executor, OwnedParams, ReadAll, Reader, Rows, Sql, Target,
 };
 use crate::database::Database;
 use crate::error::{from_sqlite, Error};
+use crate::pipelined::{Answer, Pipelined, Unread};
 use crate::value::Value;
 
 type Hook = Box<dyn FnOnce() + Send>;
@@ -36,14 +37,14 @@ struct State {
     begun: bool,
     depth: u32,
     hooks: Vec<(u32, Hook)>,
-    /// Statements written by [`Transaction::pipeline`] whose answers are still to be read, in
-    /// the order they went out.
-    pending: Vec<Answer>,
 }
 
 struct Inner {
     db: Database,
     state: Mutex<State>,
+    /// Statements written by [`Transaction::pipeline`] whose answers are still to be read,
+    /// and the failure one of them reported (locked after `state`, when both are).
+    pipelined: Mutex<Pipelined>,
 }
 
 /// An open transaction; a cheap handle to clone. Queries run in it with `&tx` wherever an
@@ -122,13 +123,22 @@ impl Transaction {
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
-        let state =
-            State { link: Some(link), begun: false, depth: 0, hooks: Vec::new(), pending: Vec::new() };
-        Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state) })))
+        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new() };
+        let pipelined = Mutex::default();
+        Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state), pipelined })))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pipelined(&self) -> std::sync::MutexGuard<'_, Pipelined> {
+        crate::pipelined::lock(&self.0.pipelined)
+    }
+
+    /// `answers` to read, handed back to the transaction if they are not all read.
+    fn unread(&self, answers: Vec<crate::pipelined::Pending>) -> Unread<'_> {
+        Unread::new(&self.0.pipelined, answers)
     }
 
     /// The database this transaction runs on.
@@ -194,27 +204,25 @@ impl Transaction {
     /// two. tokio-postgres writes a request at its future's first poll. `BEGIN` on a
     /// connection that is up cannot fail (it only warns inside a transaction); when the
     /// connection is down, the statement behind it cannot run either.
-    fn pg_statement(&self) -> Result<(Arc<crate::backend::postgres::PgConn>, Vec<Answer>), Error> {
+    fn pg_statement(&self) -> Result<(Arc<crate::backend::postgres::PgConn>, Unread<'_>), Error> {
         let mut state = self.state();
         let conn = match &state.link {
             Some(Link::Postgres(lease)) => lease.conn.clone(),
             _ => return Err(ended()),
         };
-        if std::mem::replace(&mut state.begun, true) {
-            return Ok((conn, std::mem::take(&mut state.pending)));
+        let mut pipelined = self.pipelined();
+        if !std::mem::replace(&mut state.begun, true) {
+            pipelined.push(0, write_begin(&conn));
         }
-        let sender = conn.clone();
-        let mut begin: Answer = Box::pin(async move { sender.batch("BEGIN", &Ungated).await.map(|()| 0) });
-        let polled = begin.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
-        drop(state);
-        match polled {
-            std::task::Poll::Ready(done) => Ok((conn, vec![Box::pin(std::future::ready(done))])),
-            std::task::Poll::Pending => Ok((conn, vec![begin])),
-        }
+        let earlier = pipelined.take();
+        drop((pipelined, state));
+        Ok((conn, self.unread(earlier)))
     }
 
     /// Runs `statement` on the transaction's PostgreSQL connection, behind its `BEGIN` when it
     /// is the first, reading the answers before its own (see [`Transaction::pg_statement`]).
+    /// A pipelined statement that failed aborted the transaction, and PostgreSQL refuses the
+    /// statements after it: their failure is reported as that first one.
     pub(crate) async fn on_pg<T, Fut>(
         &self,
         statement: impl FnOnce(Arc<crate::backend::postgres::PgConn>) -> Fut,
@@ -222,16 +230,15 @@ impl Transaction {
     where
         Fut: Future<Output = Result<T, Error>>,
     {
-        match self.pg_statement()? {
-            (conn, earlier) if earlier.is_empty() => statement(conn).await,
-            (conn, earlier) => {
-                let (earlier, result) = tokio::join!(self.unread(earlier).read(), statement(conn));
-                // A pipelined statement that failed aborted the transaction: this one then
-                // failed for that reason, and the first failure is the one to report.
-                earlier?;
-                result
+        let (conn, earlier) = self.pg_statement()?;
+        let result = match earlier.is_empty() {
+            true => statement(conn).await,
+            false => {
+                let (earlier, result) = tokio::join!(earlier.read(), statement(conn));
+                earlier.and(result)
             }
-        }
+        };
+        result.map_err(|e| self.pipelined().failure().unwrap_or(e))
     }
 
     /// Writes a statement now and reads its answer later: see [`crate::Raw::pipeline`].
@@ -250,48 +257,49 @@ impl Transaction {
                     _ => return Err(ended()),
                 };
                 state.begun = true;
-                state.pending.push(Box::pin(async move { answer_from_lease(&start, sent).await }));
+                self.pipelined()
+                    .push(state.depth, Box::pin(async move { answer_from_lease(&start, sent).await }));
                 Ok(())
             }
             Backend::Postgres(_) => {
-                let (conn, mut earlier) = self.pg_statement()?;
+                let conn = match &self.state().link {
+                    Some(Link::Postgres(lease)) => lease.conn.clone(),
+                    _ => return Err(ended()),
+                };
                 let statement = match conn.cached(&sql) {
                     Some(statement) => statement,
                     None => {
                         // The prepare's answer comes behind the earlier ones: read them meanwhile
                         // (a failure there is the cause of any here).
-                        let earlier = self.unread(std::mem::take(&mut earlier)).read();
-                        let (earlier, prepared) = tokio::join!(earlier, conn.statement(&sql, self));
+                        let (conn, earlier) = self.pg_statement()?;
+                        let (earlier, prepared) = tokio::join!(earlier.read(), conn.statement(&sql, self));
                         earlier?;
                         prepared?
                     }
                 };
                 // Written under the state's lock with the link there (the gate's rule): a
-                // statement goes out before the transaction's COMMIT or not at all.
+                // statement goes out before the transaction's COMMIT or not at all; and added
+                // to the answers under it, so they are kept in the order written.
                 let mut state = self.state();
                 if !matches!(state.link, Some(Link::Postgres(_))) {
                     return Err(ended());
                 }
-                let answer = conn.written(statement, values);
-                // In the order written: those taken here, any a clone wrote since, this one.
-                earlier.append(&mut state.pending);
-                earlier.push(answer);
-                state.pending = earlier;
+                let mut pipelined = self.pipelined();
+                if !std::mem::replace(&mut state.begun, true) {
+                    pipelined.push(0, write_begin(&conn));
+                }
+                // A value that does not encode fails here, with nothing written.
+                pipelined.push(state.depth, conn.written(statement, values)?);
                 Ok(())
             }
         }
     }
 
     /// Reads the answers of the pipelined statements still unread; the first failure, once
-    /// all are read.
+    /// all are read (it is kept too: see [`crate::pipelined`]).
     async fn read_pending(&self) -> Result<(), Error> {
-        let pending = std::mem::take(&mut self.state().pending);
+        let pending = self.pipelined().take();
         self.unread(pending).read().await
-    }
-
-    /// `answers` to read, handed back to the transaction if they are not all read.
-    fn unread(&self, answers: Vec<Answer>) -> Unread<'_> {
-        Unread { tx: self, answers: answers.into(), failure: None }
     }
 
     pub(crate) async fn fetch<R: Send + 'static, C: Rows<R>>(
@@ -361,25 +369,35 @@ impl Transaction {
             state.depth
         };
         let name = format!("brisk_sp_{depth}");
-        // Pipelined statements are read at the savepoint's edges, so a failure is the
-        // block's where it was written: those before it belong to the enclosing block.
-        let began = match self.read_pending().await {
-            Ok(()) => self.batch(&format!("SAVEPOINT {name}")).await,
-            Err(e) => Err(e),
-        };
-        let result = match began {
+        // Pipelined statements are read at the savepoint's edges, so a failure is the block's
+        // it was written in. One written before, or kept from before, has failed the
+        // enclosing block: this one fails at once, and the failure stays the enclosing
+        // block's (its commit, or its own savepoint's end, answers it).
+        let before = self.read_pending().await;
+        let kept = self.pipelined().failure();
+        if let Some(e) = kept.or(before.err()) {
+            self.state().depth = depth - 1;
+            return Err(e.into());
+        }
+        let result = match self.batch(&format!("SAVEPOINT {name}")).await {
             Ok(()) => f(self.clone()).await,
             Err(e) => Err(e.into()),
         };
-        let result = match (result, self.read_pending().await) {
-            (Ok(_), Err(e)) => Err(e.into()),
+        let _ = self.read_pending().await;
+        let result = match (result, self.pipelined().failure_within(depth)) {
+            (Ok(_), Some(e)) => Err(e.into()),
             (result, _) => result,
         };
         let end = match &result {
             Ok(_) => self.batch(&format!("RELEASE SAVEPOINT {name}")).await,
             Err(_) => {
                 self.state().hooks.retain(|(d, _)| *d < depth);
-                self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await
+                let undone =
+                    self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")).await;
+                if undone.is_ok() {
+                    self.pipelined().forget_within(depth);
+                }
+                undone
             }
         };
         self.state().depth = depth - 1;
@@ -421,7 +439,7 @@ impl Transaction {
     /// from then on finds the transaction ended, instead of running after the `COMMIT` outside
     /// any transaction.
     async fn end(&self, sql: &'static str) -> Result<(), Error> {
-        let (link, pending) = {
+        let (link, pending, kept) = {
             let mut state = self.state();
             match &state.link {
                 Some(Link::Sqlite(_, start)) => {
@@ -447,9 +465,16 @@ impl Transaction {
                 }
                 _ => {}
             }
-            (state.link.take(), std::mem::take(&mut state.pending))
+            let mut pipelined = self.pipelined();
+            (state.link.take(), pipelined.take(), pipelined.failure())
         };
         self.0.db.count_query();
+        // A pipelined statement's failure read before (and handled by the app, or not): the
+        // transaction rolls back and the commit answers it.
+        let (sql, kept) = match (sql, kept) {
+            ("COMMIT", Some(e)) => ("ROLLBACK", Err(e)),
+            (sql, _) => (sql, Ok(())),
+        };
         let commit = sql == "COMMIT";
         match link {
             Some(Link::Sqlite(jobs, start)) => {
@@ -462,7 +487,7 @@ impl Transaction {
                 // The lease ends once this has run (or, should the COMMIT fail and leave the
                 // transaction open, when `jobs` drops: then it rolls back).
                 let ended = answer_from_lease(&start, sent).await;
-                read.and(ended)
+                kept.and(read).and(ended)
             }
             // The COMMIT goes out right behind the pipelined statements, before their answers
             // are read: one round trip for all. One that failed aborted the transaction, and
@@ -473,7 +498,7 @@ impl Transaction {
                 let (read, result) =
                     tokio::join!(self.unread(pending).read(), lease.conn.batch(sql, &Ungated));
                 lease.release();
-                read.and(result)
+                kept.and(read).and(result)
             }
             None => Err(ended()),
         }
@@ -492,40 +517,15 @@ impl Transaction {
     }
 }
 
-/// Answers of pipelined statements being read. If the reading is cancelled (the statement
-/// that reads them was dropped), those not read yet, and a failure already read, go back to
-/// the transaction, for its next statement or its commit: a failure is never lost (PostgreSQL
-/// answers the `COMMIT` of a failed transaction as a rollback, without an error).
-struct Unread<'a> {
-    tx: &'a Transaction,
-    answers: std::collections::VecDeque<Answer>,
-    failure: Option<Error>,
-}
-
-impl Unread<'_> {
-    /// Reads every answer, in order (the connection answers in the order they were written);
-    /// the first failure, once all are read.
-    async fn read(mut self) -> Result<(), Error> {
-        while let Some(answer) = self.answers.front_mut() {
-            let answered = answer.await;
-            self.answers.pop_front();
-            if let (Err(e), None) = (answered, &self.failure) {
-                self.failure = Some(e);
-            }
-        }
-        self.failure.take().map_or(Ok(()), Err)
-    }
-}
-
-impl Drop for Unread<'_> {
-    fn drop(&mut self) {
-        if self.answers.is_empty() && self.failure.is_none() {
-            return;
-        }
-        let failure = self.failure.take().map(|e| -> Answer { Box::pin(std::future::ready(Err(e))) });
-        let mut state = self.tx.state();
-        let later = std::mem::take(&mut state.pending);
-        state.pending = failure.into_iter().chain(self.answers.drain(..)).chain(later).collect();
+/// `BEGIN`, written to `conn` (its request goes out at this first poll), its answer to read
+/// later.
+fn write_begin(conn: &Arc<crate::backend::postgres::PgConn>) -> Answer {
+    let sender = conn.clone();
+    let mut begin: Answer = Box::pin(async move { sender.batch("BEGIN", &Ungated).await.map(|()| 0) });
+    match begin.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        // A finished async block may not be polled again.
+        std::task::Poll::Ready(done) => Box::pin(std::future::ready(done)),
+        std::task::Poll::Pending => begin,
     }
 }
 

@@ -216,6 +216,74 @@ async fn thousands_of_pipelined_writes_then_a_statement_and_a_commit() {
     .await;
 }
 
+/// The app handles a pipelined failure and goes on (the error came out of a nested `atomic`,
+/// or out of a statement behind it): the transaction still does not commit, and the commit
+/// answers that failure. (PostgreSQL would answer the COMMIT of its failed transaction as a
+/// rollback, without an error; SQLite would commit everything but the failed statement.)
+#[tokio::test]
+async fn a_failure_the_app_handled_still_fails_the_commit() {
+    each_backend(|db| async move {
+        take_key(&db).await;
+        let failed = db
+            .atomic(|tx| async move {
+                insert("before").execute(&tx).await?;
+                insert("taken").pipeline(&tx).await?;
+                // Read at the savepoint's start: the enclosing block's failure, which the
+                // savepoint does not take away.
+                let inner = tx.atomic(|sp| async move { insert("inner").execute(&sp).await }).await;
+                assert!(inner.as_ref().is_err_and(is_unique_violation), "{}: {inner:?}", name(tx.database()));
+                Ok::<_, Error>(()) // handled: the app goes on
+            })
+            .await;
+        assert!(failed.as_ref().is_err_and(is_unique_violation), "{}: {failed:?}", name(&db));
+        assert_eq!(keys(&db).await, ["taken"], "{}", name(&db));
+
+        // Read by a statement behind it, whose error the app drops.
+        let failed = db
+            .atomic(|tx| async move {
+                insert("taken").pipeline(&tx).await?;
+                let _ = Entry::objects().count(&tx).await;
+                insert("after").pipeline(&tx).await?;
+                Ok::<_, Error>(())
+            })
+            .await;
+        assert!(failed.as_ref().is_err_and(is_unique_violation), "{}: {failed:?}", name(&db));
+        assert_eq!(keys(&db).await, ["taken"], "{}", name(&db));
+
+        // A failure inside a savepoint that rolled back is gone with it: the rest commits.
+        db.atomic(|tx| async move {
+            let inner = tx.atomic(|sp| async move { insert("taken").pipeline(&sp).await }).await;
+            assert!(inner.is_err());
+            insert("kept").pipeline(&tx).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(keys(&db).await, ["kept", "taken"], "{}", name(&db));
+    })
+    .await;
+}
+
+/// A value that cannot be sent (here an integer for a text column) fails the call itself:
+/// nothing was written, and the transaction goes on and commits.
+#[tokio::test]
+async fn a_value_that_does_not_encode_fails_at_once_and_the_transaction_goes_on() {
+    postgres_only(|db| async move {
+        db.atomic(|tx| async move {
+            insert("first").pipeline(&tx).await?;
+            let refused = Raw::new(format!("INSERT INTO {} (key) VALUES (?)", Entry::META.table))
+                .bind(5i64)
+                .pipeline(&tx)
+                .await;
+            assert!(refused.is_err(), "{refused:?}");
+            insert("second").pipeline(&tx).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(keys(&db).await, ["first", "second"]);
+    })
+    .await;
+}
+
 /// A pipelined statement whose answer is long (here 2 MB of rows, which it does not keep)
 /// comes from the server in many reads; the connection hands each statement's answer over
 /// only once the one before it has been read, so the statement behind must read it.

@@ -17,6 +17,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 use crate::backend::bind::{PgOwned, PgParam};
 use crate::backend::{Rows, Sql, TextHasher};
 use crate::error::{from_pg, Error};
+use crate::pipelined::Answer;
 use crate::value::{RowRef, Value};
 
 /// Statements kept per connection before the cache starts over.
@@ -140,9 +141,6 @@ async fn through<G: Gate, F: std::future::Future>(
     .await
 }
 
-/// The answer to a statement already written (rows touched), to await later.
-pub(crate) type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, Error>> + Send>>;
-
 /// One connection and its prepared statements.
 pub(crate) struct PgConn {
     client: Client,
@@ -228,7 +226,13 @@ impl PgConn {
     /// answer (how many rows it touched), to await later: tokio-postgres writes the request at
     /// the first poll, made here (the caller makes it inside its transaction's gate), and
     /// later polls only read the answer. See [`crate::Raw::pipeline`].
-    pub(crate) fn written(self: &Arc<Self>, statement: Statement, values: Vec<Value>) -> Answer {
+    /// A request that fails before it is written (a value that does not encode, a closed
+    /// connection) is that error, with nothing written.
+    pub(crate) fn written(
+        self: &Arc<Self>,
+        statement: Statement,
+        values: Vec<Value>,
+    ) -> Result<Answer, Error> {
         let conn = self.clone();
         let mut answer: Answer = Box::pin(async move {
             let params = values.iter().map(PgParam);
@@ -236,10 +240,11 @@ impl PgConn {
         });
         let waker = std::task::Waker::noop();
         match std::future::Future::poll(answer.as_mut(), &mut std::task::Context::from_waker(waker)) {
-            // Failed before the answer (the connection is closed, a value does not encode):
-            // kept as it is, a finished async block may not be polled again.
-            std::task::Poll::Ready(done) => Box::pin(std::future::ready(done)),
-            std::task::Poll::Pending => answer,
+            std::task::Poll::Ready(Err(e)) => Err(e),
+            // Not before its answer; were it to, it is kept (a finished async block may not
+            // be polled again).
+            std::task::Poll::Ready(done) => Ok(Box::pin(std::future::ready(done))),
+            std::task::Poll::Pending => Ok(answer),
         }
     }
 
