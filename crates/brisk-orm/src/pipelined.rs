@@ -68,7 +68,9 @@ impl Pipelined {
         }
     }
 
-    fn fail(&mut self, depth: u32, e: &Error) {
+    /// Keeps `e`, a failure of a statement at savepoint `depth`, unless one as shallow is
+    /// kept already.
+    pub(crate) fn fail(&mut self, depth: u32, e: &Error) {
         if self.failed.as_ref().is_none_or(|(d, _)| depth < *d) {
             self.failed = Some((depth, e.clone()));
         }

@@ -221,8 +221,12 @@ impl Transaction {
 
     /// Runs `statement` on the transaction's PostgreSQL connection, behind its `BEGIN` when it
     /// is the first, reading the answers before its own (see [`Transaction::pg_statement`]).
-    /// A pipelined statement that failed aborted the transaction, and PostgreSQL refuses the
-    /// statements after it: their failure is reported as that first one.
+    ///
+    /// An error PostgreSQL raised has failed the transaction (or the savepoint block it ran
+    /// in) on the server: it is kept as a pipelined statement's failure is, so a commit after
+    /// the app handled it rolls back and answers it, where PostgreSQL would answer the COMMIT
+    /// as a rollback without an error. The statements after it are refused by the server:
+    /// their failure is reported as that first one.
     pub(crate) async fn on_pg<T, Fut>(
         &self,
         statement: impl FnOnce(Arc<crate::backend::postgres::PgConn>) -> Fut,
@@ -238,7 +242,14 @@ impl Transaction {
                 earlier.and(result)
             }
         };
-        result.map_err(|e| self.pipelined().failure().unwrap_or(e))
+        result.map_err(|e| {
+            let depth = self.state().depth;
+            let mut pipelined = self.pipelined();
+            if raised_by_the_server(&e) {
+                pipelined.fail(depth, &e);
+            }
+            pipelined.failure().unwrap_or(e)
+        })
     }
 
     /// Writes a statement now and reads its answer later: see [`crate::Raw::pipeline`].
@@ -515,6 +526,18 @@ impl Transaction {
         }
         std::mem::take(&mut state.hooks)
     }
+}
+
+/// Whether PostgreSQL raised `e` (which fails the transaction it ran in), rather than the
+/// client (a value that did not encode, a row that did not decode) or a lost connection.
+fn raised_by_the_server(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::UniqueViolation { .. }
+            | Error::ForeignKeyViolation { .. }
+            | Error::ConstraintViolation { .. }
+            | Error::Database { code: Some(_), .. }
+    )
 }
 
 /// `BEGIN`, written to `conn` (its request goes out at this first poll), its answer to read

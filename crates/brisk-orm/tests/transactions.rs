@@ -160,6 +160,49 @@ async fn transaction_control_written_by_hand_is_refused() {
     .await;
 }
 
+/// An error PostgreSQL raised inside a transaction fails it on the server, and PostgreSQL
+/// answers its COMMIT as a rollback, without an error: an app that handled the error and went
+/// on gets the error from the commit, not Ok for work that was not kept. A savepoint block
+/// that failed takes its error with it. (SQLite does not fail a transaction for a failed
+/// statement: there the rest commits.)
+#[tokio::test]
+async fn a_postgresql_error_the_app_handled_still_fails_the_commit() {
+    postgres_only(|db| async move {
+        Account::objects().create(account("taken", 1), &db).await.unwrap();
+        let committed = db
+            .atomic(|tx| async move {
+                Account::objects().create(account("first", 1), &tx).await?;
+                let e = Account::objects().create(account("taken", 2), &tx).await.expect_err("unique");
+                assert!(matches!(e, Error::UniqueViolation { .. }), "{e:?}");
+                // Refused by the server now, and answered as the first failure.
+                let again = Account::objects().count(&tx).await.expect_err("the transaction failed");
+                assert!(matches!(again, Error::UniqueViolation { .. }), "{again:?}");
+                Ok::<_, Error>(()) // handled: the app goes on
+            })
+            .await;
+        assert!(matches!(committed, Err(Error::UniqueViolation { .. })), "{committed:?}");
+        let owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        assert_eq!(owners, ["taken"]);
+
+        // Inside a savepoint, the failure is the block's, and the rest commits.
+        db.atomic(|tx| async move {
+            let inner = tx
+                .atomic(|sp| async move { Account::objects().create(account("taken", 3), &sp).await })
+                .await;
+            assert!(inner.is_err());
+            Account::objects().create(account("second", 1), &tx).await
+        })
+        .await
+        .unwrap();
+        let mut owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        owners.sort();
+        assert_eq!(owners, ["second", "taken"]);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn on_commit_runs_after_commit_only() {
     each_backend(|db| async move {
