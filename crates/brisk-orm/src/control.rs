@@ -41,16 +41,35 @@ pub(crate) fn refused(keyword: &str) -> Error {
 /// The transaction-control keyword one of the statements of `sql` starts with (`"COMMIT"`,
 /// `"ROLLBACK"` ..., in capitals), if any, read as `dialect` reads it.
 pub(crate) fn control_in(sql: &str, dialect: Dialect) -> Option<&'static str> {
+    read(sql, dialect).control
+}
+
+/// What [`read`] finds in SQL written by hand.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Reading {
+    /// The transaction-control keyword a statement starts with (the text is refused).
+    pub(crate) control: Option<&'static str>,
+    /// Whether a statement rolls back to a savepoint (`ROLLBACK TO ...`): once it has run,
+    /// a failure kept from inside that savepoint is gone (see `Transaction::execute_raw`).
+    pub(crate) rolls_back_to_a_savepoint: bool,
+}
+
+/// Reads every statement of `sql` as `dialect` does, up to the first transaction control.
+pub(crate) fn read(sql: &str, dialect: Dialect) -> Reading {
     let mut tokens = Tokens { sql: sql.as_bytes(), at: 0, postgres: dialect == Dialect::Postgres };
+    let mut reading = Reading::default();
     loop {
         let first = loop {
-            match tokens.next()? {
-                Token::Semicolon => continue,
-                token => break token,
+            match tokens.next() {
+                None => return reading,
+                Some(Token::Semicolon) => continue,
+                Some(token) => break token,
             }
         };
         let Token::Word(word) = first else {
-            tokens.skip_statement(false)?;
+            if tokens.skip_statement(false).is_none() {
+                return reading;
+            }
             continue;
         };
         const ENDING: [(&str, &str); 5] = [
@@ -61,16 +80,24 @@ pub(crate) fn control_in(sql: &str, dialect: Dialect) -> Option<&'static str> {
             ("ABORT", "ABORT"),
         ];
         if let Some((_, keyword)) = ENDING.iter().find(|(w, _)| is(word, w)) {
-            return Some(keyword);
+            reading.control = Some(keyword);
+            return reading;
         }
-        if is(word, "ROLLBACK") && !tokens.rolls_back_to_a_savepoint() {
-            return Some("ROLLBACK");
+        if is(word, "ROLLBACK") {
+            if !tokens.rolls_back_to_a_savepoint() {
+                reading.control = Some("ROLLBACK");
+                return reading;
+            }
+            reading.rolls_back_to_a_savepoint = true;
         }
         // PREPARE TRANSACTION 'id' (a statement named `transaction` is a plain PREPARE).
         if is(word, "PREPARE") && tokens.peek_word("TRANSACTION") && tokens.text_follows() {
-            return Some("PREPARE TRANSACTION");
+            reading.control = Some("PREPARE TRANSACTION");
+            return reading;
         }
-        tokens.skip_statement(is(word, "CREATE") || is(word, "EXPLAIN"))?;
+        if tokens.skip_statement(is(word, "CREATE") || is(word, "EXPLAIN")).is_none() {
+            return reading;
+        }
     }
 }
 
@@ -284,6 +311,19 @@ impl<'a> Tokens<'a> {
 mod tests {
     use super::control_in;
     use crate::backend::Dialect;
+
+    /// A `ROLLBACK TO` is told apart, in any statement of the text, and not inside quotes.
+    #[test]
+    fn a_rollback_to_a_savepoint_is_noticed() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let rolls_back = |sql: &str| super::read(sql, dialect).rolls_back_to_a_savepoint;
+            assert!(rolls_back("SAVEPOINT s; INSERT INTO t VALUES (1); rollback work to savepoint s"));
+            assert!(rolls_back("ROLLBACK TO s"));
+            assert!(!rolls_back("SELECT 'ROLLBACK TO s'"));
+            assert!(!rolls_back("RELEASE SAVEPOINT s"));
+            assert_eq!(super::read("ROLLBACK TO s; COMMIT", dialect).control, Some("COMMIT"));
+        }
+    }
 
     fn both(sql: &str) -> [Option<&'static str>; 2] {
         [control_in(sql, Dialect::Sqlite), control_in(sql, Dialect::Postgres)]

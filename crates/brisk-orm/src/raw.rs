@@ -49,9 +49,9 @@ impl Raw {
 
     /// The statement for `dialect`, once the placeholders match the values and it is not
     /// transaction control (see [`crate::control`]).
-    fn checked(self, dialect: Dialect) -> Result<(Sql, Vec<Value>), Error> {
+    fn checked(self, dialect: Dialect) -> Result<(Sql, Vec<Value>, bool), Error> {
         let (sql, Shape { placeholders, control }) = prepared(&self.sql, dialect == Dialect::Postgres);
-        if let Some(keyword) = control {
+        if let Some(keyword) = control.control {
             return Err(crate::control::refused(keyword));
         }
         if placeholders != self.values.len() {
@@ -60,21 +60,25 @@ impl Raw {
                 self.values.len()
             )));
         }
-        Ok((sql, self.values))
+        Ok((sql, self.values, control.rolls_back_to_a_savepoint))
     }
 
     /// Runs it and reads every row as `R` (a model, or a tuple of column types).
     pub async fn fetch<R: FromRow>(self, ex: &impl Executor) -> Result<Vec<R>, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(target.dialect())?;
-        target.fetch_sql(true, sql, values.into(), R::from_row).await
+        let (sql, values, rolls_back) = self.checked(target.dialect())?;
+        let rows = target.fetch_sql(true, sql, values.into(), R::from_row).await?;
+        rolled_back_if(rolls_back, target);
+        Ok(rows)
     }
 
     /// Runs it and counts the rows it touched.
     pub async fn execute(self, ex: &impl Executor) -> Result<u64, Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(target.dialect())?;
-        target.execute_sql(sql, values).await
+        let (sql, values, rolls_back) = self.checked(target.dialect())?;
+        let touched = target.execute_sql(sql, values).await?;
+        rolled_back_if(rolls_back, target);
+        Ok(touched)
     }
 
     /// Sends it inside a transaction without waiting for its answer, which is read with the
@@ -112,11 +116,24 @@ impl Raw {
     /// ```
     pub async fn pipeline(self, ex: &impl Executor) -> Result<(), Error> {
         let target = ex.target();
-        let (sql, values) = self.checked(target.dialect())?;
+        let (sql, values, rolls_back) = self.checked(target.dialect())?;
         match target {
-            Target::Tx(tx) => tx.pipeline(sql, values).await,
-            Target::Db(_) => target.execute_sql(sql, values).await.map(drop),
+            // A `ROLLBACK TO` is awaited: what it undoes is known once it has run.
+            Target::Tx(tx) if !rolls_back => tx.pipeline(sql, values).await,
+            _ => {
+                target.execute_sql(sql, values).await?;
+                rolled_back_if(rolls_back, target);
+                Ok(())
+            }
         }
+    }
+}
+
+/// After SQL written by hand that rolled back to a savepoint ran in a transaction: see
+/// [`Transaction::rolled_back_to_a_savepoint`](crate::Transaction).
+fn rolled_back_if(rolls_back: bool, target: Target<'_>) {
+    if let (true, Target::Tx(tx)) = (rolls_back, target) {
+        tx.rolled_back_to_a_savepoint();
     }
 }
 
@@ -131,12 +148,12 @@ const REMEMBERED: usize = 256;
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Shape {
     placeholders: usize,
-    control: Option<&'static str>,
+    control: crate::control::Reading,
 }
 
 impl Shape {
     fn of(sql: &str, placeholders: usize, dialect: Dialect) -> Shape {
-        Shape { placeholders, control: crate::control::control_in(sql, dialect) }
+        Shape { placeholders, control: crate::control::read(sql, dialect) }
     }
 }
 
@@ -281,7 +298,10 @@ mod tests {
             assert!(refused.to_string().contains("`COMMIT` in SQL written by hand"), "{refused}");
             // The verdict is kept with the text, per dialect (SQLite's `$x$` is a parameter).
             let text = "SELECT $x$; ROLLBACK; SELECT $x$";
-            assert_eq!(prepared(text, number).1.control, if number { None } else { Some("ROLLBACK") });
+            assert_eq!(
+                prepared(text, number).1.control.control,
+                if number { None } else { Some("ROLLBACK") }
+            );
             assert!(Raw::new("ROLLBACK TO SAVEPOINT s").checked(dialect).is_ok());
             // A long text (not remembered) is read each time.
             let long = format!("ROLLBACK{}", " ".repeat(REMEMBERED_LEN));

@@ -243,11 +243,13 @@ impl Transaction {
             }
         };
         result.map_err(|e| {
+            // A lost connection, a value that did not encode, an ended transaction: as it is.
+            if !raised_by_the_server(&e) {
+                return e;
+            }
             let depth = self.state().depth;
             let mut pipelined = self.pipelined();
-            if raised_by_the_server(&e) {
-                pipelined.fail(depth, &e);
-            }
+            pipelined.fail(depth, &e);
             pipelined.failure().unwrap_or(e)
         })
     }
@@ -279,14 +281,9 @@ impl Transaction {
                 };
                 let statement = match conn.cached(&sql) {
                     Some(statement) => statement,
-                    None => {
-                        // The prepare's answer comes behind the earlier ones: read them meanwhile
-                        // (a failure there is the cause of any here).
-                        let (conn, earlier) = self.pg_statement()?;
-                        let (earlier, prepared) = tokio::join!(earlier.read(), conn.statement(&sql, self));
-                        earlier?;
-                        prepared?
-                    }
+                    // The prepare's answer comes behind the earlier ones: read with them, and a
+                    // failure kept (a Parse that fails fails the transaction too).
+                    None => self.on_pg(|c| async move { c.statement(&sql, self).await }).await?,
                 };
                 // Written under the state's lock with the link there (the gate's rule): a
                 // statement goes out before the transaction's COMMIT or not at all; and added
@@ -350,8 +347,28 @@ impl Transaction {
     /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are allowed; [`Transaction::atomic`]
     /// makes them for you.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), Error> {
-        crate::control::refuse(sql, self.0.db.dialect())?;
-        self.batch(sql).await
+        let reading = crate::control::read(sql, self.0.db.dialect());
+        if let Some(keyword) = reading.control {
+            return Err(crate::control::refused(keyword));
+        }
+        self.batch(sql).await?;
+        if reading.rolls_back_to_a_savepoint {
+            self.rolled_back_to_a_savepoint();
+        }
+        Ok(())
+    }
+
+    /// SQL written by hand rolled back to a savepoint it made at this depth (`SAVEPOINT s`,
+    /// a statement that fails, `ROLLBACK TO SAVEPOINT s`): on PostgreSQL the transaction is
+    /// healthy again, and a failure kept at this depth (see [`crate::pipelined`]) is gone —
+    /// it came after the savepoint, as one before it would have failed the `SAVEPOINT` and
+    /// this `ROLLBACK TO`. SQLite does not fail a savepoint for a failure before it: there a
+    /// kept failure stays.
+    pub(crate) fn rolled_back_to_a_savepoint(&self) {
+        if self.0.db.dialect() == crate::backend::Dialect::Postgres {
+            let depth = self.state().depth;
+            self.pipelined().forget_within(depth);
+        }
     }
 
     /// Runs SQL text brisk-orm wrote itself (its savepoints), unread by [`crate::control`].
@@ -367,7 +384,11 @@ impl Transaction {
     }
 
     /// Runs `f` in a savepoint: released when it succeeds, rolled back to when it fails (the
-    /// outer transaction goes on either way).
+    /// outer transaction goes on, and a failure inside is gone with the savepoint). The block
+    /// fails although `f` returned `Ok` when a statement pipelined inside it failed
+    /// ([`crate::Raw::pipeline`]); it fails at once, without running `f`, when the transaction
+    /// has already failed (a pipelined statement before it, or on PostgreSQL an error the
+    /// server raised): that failure stays the enclosing block's.
     pub async fn atomic<F, Fut, T, E>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(Transaction) -> Fut,

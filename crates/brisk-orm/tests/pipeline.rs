@@ -263,6 +263,25 @@ async fn a_failure_the_app_handled_still_fails_the_commit() {
     .await;
 }
 
+/// A pipelined statement the database cannot even prepare (no such table) fails the
+/// transaction like one that fails when it runs: on PostgreSQL the call answers it (the
+/// prepare is awaited), on SQLite the commit; swallowed, it still fails the commit.
+#[tokio::test]
+async fn a_statement_that_does_not_prepare_fails_the_commit_too() {
+    each_backend(|db| async move {
+        let failed = db
+            .atomic(|tx| async move {
+                insert("before").execute(&tx).await?;
+                let _ = Raw::new("INSERT INTO no_such_table (x) VALUES (1)").pipeline(&tx).await;
+                Ok::<_, Error>(())
+            })
+            .await;
+        assert!(failed.is_err(), "{}: {failed:?}", name(&db));
+        assert!(keys(&db).await.is_empty(), "{}", name(&db));
+    })
+    .await;
+}
+
 /// A value that cannot be sent (here an integer for a text column) fails the call itself:
 /// nothing was written, and the transaction goes on and commits.
 #[tokio::test]

@@ -203,6 +203,35 @@ async fn a_postgresql_error_the_app_handled_still_fails_the_commit() {
     .await;
 }
 
+/// A savepoint written by hand still recovers from a failed statement: after `ROLLBACK TO`
+/// the transaction goes on and commits what was before and after it (on PostgreSQL the
+/// failure the server raised is forgotten with the rollback to the savepoint).
+#[tokio::test]
+async fn a_savepoint_written_by_hand_recovers_from_a_failed_statement() {
+    each_backend(|db| async move {
+        Account::objects().create(account("taken", 1), &db).await.unwrap();
+        db.atomic(|tx| async move {
+            Account::objects().create(account("before", 1), &tx).await?;
+            tx.execute_raw("SAVEPOINT by_hand").await?;
+            assert!(Account::objects().create(account("taken", 2), &tx).await.is_err());
+            tx.execute_raw("ROLLBACK TO SAVEPOINT by_hand").await?;
+            Account::objects().create(account("middle", 1), &tx).await?;
+            // The same through Raw.
+            Raw::new("SAVEPOINT again").execute(&tx).await?;
+            assert!(Account::objects().create(account("taken", 3), &tx).await.is_err());
+            Raw::new("ROLLBACK TO SAVEPOINT again").execute(&tx).await?;
+            Account::objects().create(account("after", 1), &tx).await
+        })
+        .await
+        .unwrap();
+        let mut owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        owners.sort();
+        assert_eq!(owners, ["after", "before", "middle", "taken"], "{}", name(&db));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn on_commit_runs_after_commit_only() {
     each_backend(|db| async move {
