@@ -1067,7 +1067,10 @@ impl<M: Model> QuerySet<M> {
     }
 
     /// The one matching row, or `make()` inserted; `true` when it was inserted. When another
-    /// request inserts the same unique row at the same moment, its row is returned.
+    /// request inserts the same unique row at the same moment, its row is returned. In a
+    /// transaction the insert runs in a savepoint (as Django's does): on PostgreSQL a unique
+    /// violation fails the transaction, and neither that other row nor anything after could
+    /// be read; the savepoint takes the failure with it.
     pub async fn get_or_create(
         &self,
         make: impl FnOnce() -> M,
@@ -1075,11 +1078,18 @@ impl<M: Model> QuerySet<M> {
     ) -> Result<(M, bool), Error> {
         match self.get(ex).await {
             Ok(row) => Ok((row, false)),
-            Err(Error::DoesNotExist { .. }) => match self.create(make(), ex).await {
-                Ok(row) => Ok((row, true)),
-                Err(Error::UniqueViolation { .. }) => Ok((self.get(ex).await?, false)),
-                Err(e) => Err(e),
-            },
+            Err(Error::DoesNotExist { .. }) => {
+                let row = make();
+                let created = match ex.target() {
+                    Target::Tx(tx) => tx.atomic(|sp| async move { self.create(row, &sp).await }).await,
+                    Target::Db(_) => self.create(row, ex).await,
+                };
+                match created {
+                    Ok(row) => Ok((row, true)),
+                    Err(Error::UniqueViolation { .. }) => Ok((self.get(ex).await?, false)),
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e),
         }
     }

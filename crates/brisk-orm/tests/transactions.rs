@@ -232,6 +232,37 @@ async fn a_savepoint_written_by_hand_recovers_from_a_failed_statement() {
     .await;
 }
 
+/// `get_or_create` in a transaction whose insert hits a unique row its filter did not find:
+/// the error is the call's, and the transaction goes on (its insert ran in a savepoint; on
+/// PostgreSQL the violation would otherwise have failed the whole transaction).
+#[tokio::test]
+async fn get_or_create_in_a_transaction_leaves_it_usable_after_a_unique_violation() {
+    each_backend(|db| async move {
+        Account::objects().create(account("taken", 1), &db).await.unwrap();
+        db.atomic(|tx| async move {
+            Account::objects().create(account("before", 1), &tx).await?;
+            let other = Account::objects()
+                .filter(Account::owner().eq("taken").and(Account::balance().eq(5)))
+                .get_or_create(|| account("taken", 5), &tx)
+                .await;
+            assert!(matches!(other, Err(Error::DoesNotExist { .. })), "{other:?}");
+            let (found, created) = Account::objects()
+                .filter(Account::owner().eq("taken"))
+                .get_or_create(|| account("x", 0), &tx)
+                .await?;
+            assert_eq!((found.balance, created), (1, false));
+            Account::objects().create(account("after", 1), &tx).await
+        })
+        .await
+        .unwrap();
+        let mut owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        owners.sort();
+        assert_eq!(owners, ["after", "before", "taken"], "{}", name(&db));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn on_commit_runs_after_commit_only() {
     each_backend(|db| async move {
