@@ -108,7 +108,7 @@ impl Raw {
     /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
     /// use brisk_orm::Raw;
     /// db.atomic(|tx| async move {
-    ///     Raw::new("INSERT INTO audit (action) VALUES (?)").bind("login").pipeline(&tx).await?;
+    ///     Raw::new("INSERT INTO audit (action) VALUES (?)").bind("login".to_owned()).pipeline(&tx).await?;
     ///     Ok::<_, brisk_orm::Error>(()) // COMMIT goes out now; the INSERT's answer is read with it
     /// })
     /// .await
