@@ -37,6 +37,11 @@ struct State {
     begun: bool,
     depth: u32,
     hooks: Vec<(u32, Hook)>,
+    /// PostgreSQL: whether a statement's answer may have gone unread (its future dropped once
+    /// written, a stream, a client-side failure midway): the server may have failed the
+    /// transaction without brisk-orm hearing of it, so its `COMMIT` is checked (see
+    /// [`Transaction::end`]).
+    unsure: bool,
 }
 
 struct Inner {
@@ -123,7 +128,7 @@ impl Transaction {
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
-        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new() };
+        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new(), unsure: false };
         let pipelined = Mutex::default();
         Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state), pipelined })))
     }
@@ -235,6 +240,10 @@ impl Transaction {
         Fut: Future<Output = Result<T, Error>>,
     {
         let (conn, earlier) = self.pg_statement()?;
+        // Dropped before its answer is read (a cancelled request, a timeout), the statement
+        // may have been written and have failed; so may one that failed on the client's side
+        // (a row that did not decode leaves the rest of the answer unread).
+        let mut unread = Unsure { tx: self, armed: true };
         let result = match earlier.is_empty() {
             true => statement(conn).await,
             false => {
@@ -242,6 +251,8 @@ impl Transaction {
                 earlier.and(result)
             }
         };
+        unread.armed = matches!(&result, Err(e) if !raised_by_the_server(e));
+        drop(unread);
         result.map_err(|e| {
             // A lost connection, a value that did not encode, an ended transaction: as it is.
             if !raised_by_the_server(&e) {
@@ -252,6 +263,12 @@ impl Transaction {
             pipelined.fail(depth, &e);
             pipelined.failure().unwrap_or(e)
         })
+    }
+
+    /// Notes that a statement's answer may go unread (a stream's rows are read by a task of
+    /// their own, and one left early leaves them): see `State::unsure`.
+    pub(crate) fn answer_may_go_unread(&self) {
+        self.state().unsure = true;
     }
 
     /// Writes a statement now and reads its answer later: see [`crate::Raw::pipeline`].
@@ -471,7 +488,7 @@ impl Transaction {
     /// from then on finds the transaction ended, instead of running after the `COMMIT` outside
     /// any transaction.
     async fn end(&self, sql: &'static str) -> Result<(), Error> {
-        let (link, pending, kept) = {
+        let (link, pending, kept, unsure) = {
             let mut state = self.state();
             match &state.link {
                 Some(Link::Sqlite(_, start)) => {
@@ -498,7 +515,7 @@ impl Transaction {
                 _ => {}
             }
             let mut pipelined = self.pipelined();
-            (state.link.take(), pipelined.take(), pipelined.failure())
+            (state.link.take(), pipelined.take(), pipelined.failure(), state.unsure)
         };
         self.0.db.count_query();
         // A pipelined statement's failure read before (and handled by the app, or not): the
@@ -525,12 +542,21 @@ impl Transaction {
             // are read: one round trip for all. One that failed aborted the transaction, and
             // PostgreSQL answers its COMMIT as a rollback, without an error: that failure is
             // the answer. A ROLLBACK does not read them (the connection drops unread answers).
+            // When an answer may have gone unread, a `SELECT 1` goes out right before the
+            // COMMIT (same round trip): in a transaction the server has failed it fails, where
+            // the COMMIT would be answered as a rollback without an error.
             Some(Link::Postgres(lease)) => {
                 let pending = if commit { pending } else { Vec::new() };
-                let (read, result) =
-                    tokio::join!(self.unread(pending).read(), lease.conn.batch(sql, &Ungated));
+                let check = async {
+                    match commit && unsure {
+                        true => lease.conn.batch("SELECT 1", &Ungated).await.map_err(failed_unseen),
+                        false => Ok(()),
+                    }
+                };
+                let (read, checked, result) =
+                    tokio::join!(self.unread(pending).read(), check, lease.conn.batch(sql, &Ungated));
                 lease.release();
-                kept.and(read).and(result)
+                kept.and(read).and(checked).and(result)
             }
             None => Err(ended()),
         }
@@ -546,6 +572,34 @@ impl Transaction {
             None => {}
         }
         std::mem::take(&mut state.hooks)
+    }
+}
+
+/// The commit's answer when its check found the transaction failed on the server: a
+/// statement whose answer was not read had failed it.
+fn failed_unseen(e: Error) -> Error {
+    match e {
+        Error::Database { code: Some(code), .. } if code == "25P02" => Error::Database {
+            message: "the transaction had failed on the server (a statement whose answer was not read: \
+                      cancelled, or a stream left early); nothing was committed"
+                .into(),
+            code: Some(code),
+        },
+        e => e,
+    }
+}
+
+/// Marks its transaction unsure (`State::unsure`) when dropped armed.
+struct Unsure<'a> {
+    tx: &'a Transaction,
+    armed: bool,
+}
+
+impl Drop for Unsure<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.tx.answer_may_go_unread();
+        }
     }
 }
 

@@ -263,6 +263,67 @@ async fn get_or_create_in_a_transaction_leaves_it_usable_after_a_unique_violatio
     .await;
 }
 
+/// A statement written and then dropped before its answer (a timeout, a cancelled request)
+/// fails on the server: the commit says so, where PostgreSQL answers the COMMIT of the failed
+/// transaction as a rollback without an error.
+#[tokio::test]
+async fn a_failure_nobody_read_still_fails_the_commit() {
+    postgres_only(|db| async move {
+        use futures_util::{FutureExt, StreamExt};
+        Account::objects().create(account("taken", 1), &db).await.unwrap();
+        let tx = db.begin().await.unwrap();
+        Account::objects().create(account("first", 1), &tx).await.unwrap(); // prepares the INSERT
+        let objects = Account::objects();
+        let polled_once = objects.create(account("taken", 2), &tx).now_or_never();
+        assert!(polled_once.is_none(), "written, then dropped");
+        let e = tx.commit().await.expect_err("the check before the COMMIT fails");
+        assert!(e.to_string().contains("nothing was committed"), "{e}");
+        let owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        assert_eq!(owners, ["taken"]);
+
+        // A stream left early, its query failing after the rows it read.
+        db.execute_raw(&format!(
+            "DROP TABLE {0}; CREATE VIEW {0} AS SELECT n::bigint AS id FROM generate_series(1, 200000) n \
+             WHERE 1 / (100000 - n) IS NOT NULL",
+            FailingNumber::META.table
+        ))
+        .await
+        .unwrap();
+        let failed = db
+            .atomic(|tx| async move {
+                Account::objects().create(account("second", 1), &tx).await?;
+                let mut rows = FailingNumber::objects().stream(&tx);
+                assert!(rows.next().await.is_some_and(|r| r.is_ok()), "a row before the failure");
+                drop(rows);
+                Ok::<_, Error>(())
+            })
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        let owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        assert_eq!(owners, ["taken"]);
+        // A transaction that streamed to the end commits.
+        db.atomic(|tx| async move {
+            Account::objects().create(account("third", 1), &tx).await?;
+            Account::objects().stream(&tx).count().await;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(Account::objects().count(&db).await.unwrap(), 2);
+    })
+    .await;
+}
+
+/// A view whose rows fail part-way (see [`a_failure_nobody_read_still_fails_the_commit`]).
+#[derive(Debug, Clone, Model)]
+#[model(table = "failing_numbers")]
+struct FailingNumber {
+    #[model(primary_key)]
+    id: i64,
+}
+
 #[tokio::test]
 async fn on_commit_runs_after_commit_only() {
     each_backend(|db| async move {

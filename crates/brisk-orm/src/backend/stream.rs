@@ -294,6 +294,9 @@ pub(crate) fn pg_drained<R: Send + 'static>(
             // the transaction rolled back and this finds it gone. Once polled, it holds the
             // transaction until its query is answered.
             let tx = tx.upgrade()?;
+            // The rows (and an error after them) are read by the task below, or left unread
+            // when the consumer leaves: the commit checks the transaction.
+            tx.answer_may_go_unread();
             let (sql, gate) = (&Sql::Built(sql), &tx);
             tx.on_pg(|conn| async move { conn.query_stream(sql, values, gate).await }).await
         };
