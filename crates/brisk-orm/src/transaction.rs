@@ -42,6 +42,10 @@ struct State {
     /// transaction without brisk-orm hearing of it, so its `COMMIT` is checked (see
     /// [`Transaction::end`]).
     unsure: bool,
+    /// PostgreSQL statements taken by [`Transaction::on_pg`] and not yet answered (on clones
+    /// of the transaction, one may still be running while another commits: its failure would
+    /// not be known to the commit, which is then checked too).
+    in_flight: u32,
 }
 
 struct Inner {
@@ -128,7 +132,14 @@ impl Transaction {
             // `BEGIN` goes out with the first statement.
             Backend::Postgres(pool) => Link::Postgres(pool.lease().await?),
         };
-        let state = State { link: Some(link), begun: false, depth: 0, hooks: Vec::new(), unsure: false };
+        let state = State {
+            link: Some(link),
+            begun: false,
+            depth: 0,
+            hooks: Vec::new(),
+            unsure: false,
+            in_flight: 0,
+        };
         let pipelined = Mutex::default();
         Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state), pipelined })))
     }
@@ -220,6 +231,7 @@ impl Transaction {
             pipelined.push(0, write_begin(&conn));
         }
         let earlier = pipelined.take();
+        state.in_flight += 1; // until `on_pg`'s `Unsure` drops
         drop((pipelined, state));
         Ok((conn, self.unread(earlier)))
     }
@@ -515,7 +527,7 @@ impl Transaction {
                 _ => {}
             }
             let mut pipelined = self.pipelined();
-            (state.link.take(), pipelined.take(), pipelined.failure(), state.unsure)
+            (state.link.take(), pipelined.take(), pipelined.failure(), state.unsure || state.in_flight > 0)
         };
         self.0.db.count_query();
         // A pipelined statement's failure read before (and handled by the app, or not): the
@@ -580,8 +592,8 @@ impl Transaction {
 fn failed_unseen(e: Error) -> Error {
     match e {
         Error::Database { code: Some(code), .. } if code == "25P02" => Error::Database {
-            message: "the transaction had failed on the server (a statement whose answer was not read: \
-                      cancelled, or a stream left early); nothing was committed"
+            message: "the transaction had failed on the server (a statement whose failure was not taken \
+                      into account: cancelled, left unread, or ignored); nothing was committed"
                 .into(),
             code: Some(code),
         },
@@ -589,7 +601,8 @@ fn failed_unseen(e: Error) -> Error {
     }
 }
 
-/// Marks its transaction unsure (`State::unsure`) when dropped armed.
+/// A statement of [`Transaction::on_pg`] in flight: dropped, it is no longer
+/// (`State::in_flight`), and it marks its transaction unsure (`State::unsure`) when armed.
 struct Unsure<'a> {
     tx: &'a Transaction,
     armed: bool,
@@ -597,9 +610,9 @@ struct Unsure<'a> {
 
 impl Drop for Unsure<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            self.tx.answer_may_go_unread();
-        }
+        let mut state = self.tx.state();
+        state.in_flight = state.in_flight.saturating_sub(1);
+        state.unsure |= self.armed;
     }
 }
 

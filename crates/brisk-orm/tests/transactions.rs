@@ -299,13 +299,55 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
                 Ok::<_, Error>(())
             })
             .await;
-        assert!(failed.is_err(), "{failed:?}");
+        assert!(
+            failed.as_ref().is_err_and(|e| e.to_string().contains("nothing was committed")),
+            "{failed:?}"
+        );
         let owners: Vec<String> =
             Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
         assert_eq!(owners, ["taken"]);
+
+        // A row that does not decode (a NULL for a number) leaves the rest of the answer
+        // unread, and the query fails after it on the server.
+        db.execute_raw(&format!(
+            "DROP TABLE {0}; CREATE VIEW {0} AS SELECT CASE WHEN n = 1 THEN NULL ELSE n END::bigint AS id \
+             FROM generate_series(1, 200000) n WHERE 1 / (100000 - n) IS NOT NULL",
+            UnreadableNumber::META.table
+        ))
+        .await
+        .unwrap();
+        let failed = db
+            .atomic(|tx| async move {
+                Account::objects().create(account("third", 1), &tx).await?;
+                let read = UnreadableNumber::objects().all(&tx).await;
+                assert!(matches!(read, Err(Error::Decode { .. })), "{read:?}");
+                Ok::<_, Error>(()) // ignored
+            })
+            .await;
+        assert!(
+            failed.as_ref().is_err_and(|e| e.to_string().contains("nothing was committed")),
+            "{failed:?}"
+        );
+
+        // A statement still running on a clone while the transaction commits.
+        let tx = db.begin().await.unwrap();
+        Account::objects().create(account("fourth", 1), &tx).await.unwrap();
+        let clone = tx.clone();
+        let objects = Account::objects();
+        let mut running = Box::pin(objects.create(account("taken", 4), &clone));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let polled = std::future::Future::poll(running.as_mut(), &mut cx);
+        assert!(polled.is_pending(), "written, its answer to come");
+        let e = tx.commit().await.expect_err("the commit is checked");
+        assert!(e.to_string().contains("nothing was committed"), "{e}");
+        drop(running);
+        let owners: Vec<String> =
+            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
+        assert_eq!(owners, ["taken"]);
+
         // A transaction that streamed to the end commits.
         db.atomic(|tx| async move {
-            Account::objects().create(account("third", 1), &tx).await?;
+            Account::objects().create(account("fifth", 1), &tx).await?;
             Account::objects().stream(&tx).count().await;
             Ok::<_, Error>(())
         })
@@ -314,6 +356,15 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
         assert_eq!(Account::objects().count(&db).await.unwrap(), 2);
     })
     .await;
+}
+
+/// A view whose first row does not decode and whose query fails later (see
+/// [`a_failure_nobody_read_still_fails_the_commit`]).
+#[derive(Debug, Clone, Model)]
+#[model(table = "unreadable_numbers")]
+struct UnreadableNumber {
+    #[model(primary_key)]
+    id: i64,
 }
 
 /// A view whose rows fail part-way (see [`a_failure_nobody_read_still_fails_the_commit`]).
