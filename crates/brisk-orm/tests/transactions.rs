@@ -23,6 +23,14 @@ fn account(owner: &str, balance: i64) -> Account {
     Account { id: AutoId::default(), owner: owner.into(), balance }
 }
 
+/// Every account's owner, sorted.
+async fn owners(db: &Database) -> Vec<String> {
+    let mut owners: Vec<String> =
+        Account::objects().all(db).await.unwrap().into_iter().map(|a| a.owner).collect();
+    owners.sort();
+    owners
+}
+
 async fn balance(db: &Database, owner: &str) -> i64 {
     Account::objects().filter(Account::owner().eq(owner)).get(db).await.unwrap().balance
 }
@@ -181,9 +189,7 @@ async fn a_postgresql_error_the_app_handled_still_fails_the_commit() {
             })
             .await;
         assert!(matches!(committed, Err(Error::UniqueViolation { .. })), "{committed:?}");
-        let owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        assert_eq!(owners, ["taken"]);
+        assert_eq!(owners(&db).await, ["taken"]);
 
         // Inside a savepoint, the failure is the block's, and the rest commits.
         db.atomic(|tx| async move {
@@ -195,10 +201,7 @@ async fn a_postgresql_error_the_app_handled_still_fails_the_commit() {
         })
         .await
         .unwrap();
-        let mut owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        owners.sort();
-        assert_eq!(owners, ["second", "taken"]);
+        assert_eq!(owners(&db).await, ["second", "taken"]);
     })
     .await;
 }
@@ -224,10 +227,7 @@ async fn a_savepoint_written_by_hand_recovers_from_a_failed_statement() {
         })
         .await
         .unwrap();
-        let mut owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        owners.sort();
-        assert_eq!(owners, ["after", "before", "middle", "taken"], "{}", name(&db));
+        assert_eq!(owners(&db).await, ["after", "before", "middle", "taken"], "{}", name(&db));
     })
     .await;
 }
@@ -255,10 +255,7 @@ async fn get_or_create_in_a_transaction_leaves_it_usable_after_a_unique_violatio
         })
         .await
         .unwrap();
-        let mut owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        owners.sort();
-        assert_eq!(owners, ["after", "before", "taken"], "{}", name(&db));
+        assert_eq!(owners(&db).await, ["after", "before", "taken"], "{}", name(&db));
     })
     .await;
 }
@@ -278,9 +275,7 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
         assert!(polled_once.is_none(), "written, then dropped");
         let e = tx.commit().await.expect_err("the check before the COMMIT fails");
         assert!(e.to_string().contains("nothing was committed"), "{e}");
-        let owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        assert_eq!(owners, ["taken"]);
+        assert_eq!(owners(&db).await, ["taken"]);
 
         // A stream left early, its query failing after the rows it read.
         db.execute_raw(&format!(
@@ -303,9 +298,7 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
             failed.as_ref().is_err_and(|e| e.to_string().contains("nothing was committed")),
             "{failed:?}"
         );
-        let owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        assert_eq!(owners, ["taken"]);
+        assert_eq!(owners(&db).await, ["taken"]);
 
         // A row that does not decode (a NULL for a number) leaves the rest of the answer
         // unread, and the query fails after it on the server.
@@ -341,9 +334,7 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
         let e = tx.commit().await.expect_err("the commit is checked");
         assert!(e.to_string().contains("nothing was committed"), "{e}");
         drop(running);
-        let owners: Vec<String> =
-            Account::objects().all(&db).await.unwrap().into_iter().map(|a| a.owner).collect();
-        assert_eq!(owners, ["taken"]);
+        assert_eq!(owners(&db).await, ["taken"]);
 
         // A transaction that streamed to the end commits.
         db.atomic(|tx| async move {
