@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use brisk::cache::Cache;
 use brisk::extract::{FromRequestParts, RequestContext};
 use brisk::http::request::Parts;
 use brisk::http::{HeaderValue, StatusCode};
 use brisk::openapi::{DescribeInput, DocContext, Operation};
+use brisk::rate_limit::RateLimitStore;
 use brisk::secret_key::SecretKey;
 use brisk::sessions::Session;
 use brisk_orm::{DateTime, Executor, Raw};
@@ -52,9 +52,9 @@ pub(crate) struct Settings {
 pub struct Accounts<U: AuthUser = User> {
     settings: Arc<Settings>,
     key: Option<SecretKey>,
-    /// The app's cache when every process shares it (Redis): the login throttle counts there
-    /// unless its settings name a cache.
-    shared_cache: Option<Cache>,
+    /// The app's rate-limit store when every process shares it (Redis): the login throttle
+    /// counts there unless its settings name a store.
+    shared_store: Option<Arc<dyn RateLimitStore>>,
     user: PhantomData<fn() -> U>,
 }
 
@@ -63,7 +63,7 @@ impl<U: AuthUser> Clone for Accounts<U> {
         Accounts {
             settings: self.settings.clone(),
             key: self.key.clone(),
-            shared_cache: self.shared_cache.clone(),
+            shared_store: self.shared_store.clone(),
             user: PhantomData,
         }
     }
@@ -194,13 +194,13 @@ pub fn check_username(username: &str) -> Result<(), String> {
 
 impl<U: AuthUser> Accounts<U> {
     pub(crate) fn new(settings: Arc<Settings>, key: Option<SecretKey>) -> Self {
-        Accounts { settings, key, shared_cache: None, user: PhantomData }
+        Accounts { settings, key, shared_store: None, user: PhantomData }
     }
 
-    /// Counts login failures in `cache` when the throttle's settings name none and every
-    /// process shares it (see [`CacheBackend::is_shared`](brisk::cache::CacheBackend::is_shared)).
-    pub(crate) fn with_app_cache(mut self, cache: Option<&Cache>) -> Self {
-        self.shared_cache = cache.filter(|c| c.backend().is_shared()).cloned();
+    /// Counts login failures in the app's rate-limit `store` when the throttle's settings name
+    /// none and every process shares it (see [`RateLimitStore::is_shared`]).
+    pub(crate) fn with_app_store(mut self, store: Option<&Arc<dyn RateLimitStore>>) -> Self {
+        self.shared_store = store.filter(|s| s.is_shared()).cloned();
         self
     }
 
@@ -240,11 +240,11 @@ impl<U: AuthUser> Accounts<U> {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<U, LoginError> {
-        let in_shared_cache;
-        let throttle = match (&self.settings.throttle.cache, &self.shared_cache) {
-            (None, Some(cache)) => {
-                in_shared_cache = self.settings.throttle.clone().in_cache(cache.clone());
-                &in_shared_cache
+        let in_shared_store;
+        let throttle = match (&self.settings.throttle.store, &self.shared_store) {
+            (None, Some(store)) => {
+                in_shared_store = Throttle { store: Some(store.clone()), ..self.settings.throttle.clone() };
+                &in_shared_store
             }
             _ => &self.settings.throttle,
         };
@@ -494,7 +494,7 @@ impl<U: AuthUser> FromRequestParts for Accounts<U> {
             return Err(brisk::Error::internal("brisk-auth is not installed: App::install(Auth::default())"));
         };
         Ok(Accounts::new(settings.0.clone(), cx.state::<SecretKey>().cloned())
-            .with_app_cache(cx.state::<Cache>()))
+            .with_app_store(cx.state::<Arc<dyn RateLimitStore>>()))
     }
 }
 

@@ -1,24 +1,30 @@
 //! Login throttling, on by default: failed logins are counted per username and per client
-//! address over a window, in the database (so the count holds across processes and
-//! restarts) or, when the throttle is given one with [`Throttle::in_cache`], in a shared
-//! cache (Redis: an atomic `INCR` per failure, expiring with the window, no table); past a
-//! limit, logins for that name or from that address answer 429 with `Retry-After` until the
-//! window ends. A successful login clears its username's count (not the address's: one
-//! account an attacker owns must not reset the count of the address it guesses others'
-//! passwords from).
+//! address, in the database (so the count holds across processes and restarts) or, when the
+//! app's rate-limit store is shared by every process (brisk-redis's) or the throttle is given a
+//! store with [`Throttle::in_store`], in that store (GCRA, the same algorithm as
+//! `Router::rate_limit`, no table); past a limit, logins for that name or from that address
+//! answer 429 with `Retry-After`. A successful login clears its username's count (not the
+//! address's: one account an attacker owns must not reset the count of the address it guesses
+//! others' passwords from).
 
-mod in_cache;
+mod in_store;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use brisk::cache::Cache;
 use brisk::http::HeaderMap;
+use brisk::rate_limit::RateLimitStore;
 use brisk_orm::{DateTime, Executor, Raw};
 
 /// The limits. `Throttle::default()`: 10 failures per username and 100 per address in 15
 /// minutes; the 11th attempt for a username is refused.
-#[derive(Debug, Clone)]
+///
+/// Counted in the database (the default), a window starts at the first failure and the
+/// limit's next attempt waits for its end. Counted in a rate-limit store (an app with Redis),
+/// the limit is GCRA's: `per_username` failures at once, then one more every
+/// `window / per_username` (90 s by default) — never more than the limit in any window.
+#[derive(Clone)]
 pub struct Throttle {
     /// Failures allowed per username in a window (0: no limit).
     pub per_username: u32,
@@ -31,9 +37,21 @@ pub struct Throttle {
     /// `None`: the TCP peer.
     pub client_header: Option<String>,
     /// Where failures are counted: `None` (the default) in the database's
-    /// `auth_loginfailure` table; a cache shared by every process (brisk-redis's) when set,
-    /// see [`Throttle::in_cache`].
-    pub cache: Option<Cache>,
+    /// `auth_loginfailure` table, or in the app's rate-limit store when every process shares
+    /// it (Redis); a store of its own when set, see [`Throttle::in_store`].
+    pub store: Option<Arc<dyn RateLimitStore>>,
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle")
+            .field("per_username", &self.per_username)
+            .field("per_address", &self.per_address)
+            .field("window", &self.window)
+            .field("client_header", &self.client_header)
+            .field("store", &self.store.as_ref().map(|s| if s.is_shared() { "shared" } else { "in-process" }))
+            .finish()
+    }
 }
 
 impl Default for Throttle {
@@ -43,7 +61,7 @@ impl Default for Throttle {
             per_address: 100,
             window: Duration::from_secs(15 * 60),
             client_header: None,
-            cache: None,
+            store: None,
         }
     }
 }
@@ -54,22 +72,21 @@ impl Throttle {
         Throttle { per_username: 0, per_address: 0, ..Throttle::default() }
     }
 
-    /// Counts failures in `cache` instead of the database: an app with Redis counts them there
-    /// (one atomic `INCR` per failure, keys expiring with the window), the same limits and
-    /// answers. Give it a cache every process shares — an in-process cache would let each
-    /// process allow the limit on its own.
+    /// Counts failures in `store` instead of the database, with GCRA (as
+    /// `Router::rate_limit`): an app with Redis installed does this by itself with its own
+    /// store (brisk-redis's, shared by every process); name one here to choose it. Give it a
+    /// store every process shares — the in-process store would let each process allow the
+    /// limit on its own.
     ///
     /// ```
-    /// use brisk::cache::Cache;
+    /// use brisk::rate_limit::MemoryRateLimits;
     /// use brisk_auth::{Auth, Throttle};
     ///
-    /// /// With brisk-redis: `auth(brisk_redis::Redis::from_env()?.cache())`.
-    /// fn auth(shared: Cache) -> Auth {
-    ///     Auth::default().throttle(Throttle::default().in_cache(shared))
-    /// }
+    /// // With brisk-redis: `Throttle::default().in_store(Redis::from_env()?.rate_limits())`.
+    /// let auth: Auth = Auth::default().throttle(Throttle::default().in_store(MemoryRateLimits::new()));
     /// ```
-    pub fn in_cache(mut self, cache: Cache) -> Self {
-        self.cache = Some(cache);
+    pub fn in_store(mut self, store: impl RateLimitStore) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 
@@ -108,8 +125,8 @@ impl Throttle {
         username: &str,
         client: Option<IpAddr>,
     ) -> Result<Option<Duration>, brisk_orm::Error> {
-        if let Some(cache) = &self.cache {
-            return in_cache::blocked(cache, self.window, &self.keys(username, client)).await;
+        if let Some(store) = &self.store {
+            return in_store::blocked(store.as_ref(), self.window, &self.keys(username, client)).await;
         }
         let now = DateTime::now();
         let mut wait: Option<Duration> = None;
@@ -139,8 +156,8 @@ impl Throttle {
         username: &str,
         client: Option<IpAddr>,
     ) -> Result<(), brisk_orm::Error> {
-        if let Some(cache) = &self.cache {
-            return in_cache::failed(cache, self.window, &self.keys(username, client)).await;
+        if let Some(store) = &self.store {
+            return in_store::failed(store.as_ref(), self.window, &self.keys(username, client)).await;
         }
         let now = DateTime::now();
         let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
@@ -163,8 +180,8 @@ impl Throttle {
 
     /// Forgets the failures of `username` (after it logged in).
     pub async fn succeeded(&self, db: &impl Executor, username: &str) -> Result<(), brisk_orm::Error> {
-        if let Some(cache) = &self.cache {
-            return in_cache::succeeded(cache, &username_key(username)).await;
+        if let Some(store) = &self.store {
+            return in_store::succeeded(store.as_ref(), &username_key(username)).await;
         }
         Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
             .bind(username_key(username))
@@ -174,7 +191,7 @@ impl Throttle {
     }
 
     /// Removes the counts whose window ended (they no longer count); returns how many. (Counts
-    /// in a cache expire by themselves.)
+    /// in a rate-limit store expire by themselves.)
     pub async fn prune(&self, db: &impl Executor) -> Result<u64, brisk_orm::Error> {
         let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
         Raw::new("DELETE FROM auth_loginfailure WHERE window_start <= ?").bind(cutoff).execute(db).await

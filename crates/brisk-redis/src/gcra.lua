@@ -4,10 +4,12 @@
 --          epoch by Redis's own clock, so the processes' clocks do not matter.
 -- ARGV[1]  the emission interval (period / limit), in microseconds, at least 1.
 -- ARGV[2]  the limit: how many requests may come at once (the burst is the limit).
+-- ARGV[3]  "peek": decide, change nothing; "check": count the request when it is allowed.
 --
 -- Returns {allowed (1/0), remaining, retry_after_us, reset_after_us}. A refused request
--- leaves the state alone; an allowed one moves the TAT on by one interval and sets the key to
--- expire when the key is back to its full quota (then it would read as "now" anyway).
+-- leaves the state alone; an allowed one (checked, not peeked) moves the TAT on by one
+-- interval and sets the key to expire when the key is back to its full quota (then it would
+-- read as "now" anyway).
 
 -- Redis before 5 replicates scripts by their text, which TIME would make differ on a replica.
 if redis.replicate_commands then
@@ -32,6 +34,8 @@ if allow_at > now then
 end
 
 local reset_after = new_tat - now
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(reset_after / 1000))
+if ARGV[3] ~= 'peek' then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(reset_after / 1000))
+end
 local remaining = math.floor((period - reset_after) / interval)
 return {1, remaining, 0, reset_after}

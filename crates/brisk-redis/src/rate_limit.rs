@@ -49,8 +49,14 @@ fn micros(n: i64) -> Duration {
     Duration::from_micros(u64::try_from(n).unwrap_or(0))
 }
 
-impl RateLimitStore for RedisRateLimits {
-    fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+impl RedisRateLimits {
+    /// Runs the script on `key` (checking or only peeking).
+    fn decide<'a>(
+        &'a self,
+        key: &'a str,
+        quota: Quota,
+        mode: &'static str,
+    ) -> BoxFuture<'a, Result<Decision, Error>> {
         let key = self.redis.key(&format!("rl:{key}"));
         let interval = u64::try_from(quota.emission_interval().as_micros()).unwrap_or(u64::MAX).max(1);
         let limit = quota.limit().max(1);
@@ -58,7 +64,7 @@ impl RateLimitStore for RedisRateLimits {
             let answer: Vec<i64> = self
                 .redis
                 .run(|mut conn| async move {
-                    self.script.key(key).arg(interval).arg(limit).invoke_async(&mut conn).await
+                    self.script.key(key).arg(interval).arg(limit).arg(mode).invoke_async(&mut conn).await
                 })
                 .await?;
             let [allowed, remaining, retry_after, reset_after] = answer[..] else {
@@ -71,5 +77,29 @@ impl RateLimitStore for RedisRateLimits {
                 reset_after: micros(reset_after),
             })
         })
+    }
+}
+
+impl RateLimitStore for RedisRateLimits {
+    fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        self.decide(key, quota, "check")
+    }
+
+    fn peek<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        self.decide(key, quota, "peek")
+    }
+
+    fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        let key = self.redis.key(&format!("rl:{key}"));
+        Box::pin(async move {
+            self.redis
+                .run(|mut conn| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await })
+                .await
+        })
+    }
+
+    /// Every process on this Redis shares the counts.
+    fn is_shared(&self) -> bool {
+        true
     }
 }

@@ -86,3 +86,27 @@ async fn one_request_comes_back_after_one_interval() {
     assert!(again.allowed, "allowed again after Retry-After");
     cleanup(URL, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peek_counts_nothing_and_a_reset_gives_the_quota_back_everywhere() {
+    let prefix = unique_prefix("rl-peek");
+    let (one, two) = (redis(&prefix).rate_limits(), redis(&prefix).rate_limits());
+    assert!(one.is_shared(), "every process on this Redis shares the counts");
+    let quota = Quota::new(2, Duration::from_secs(60));
+    for _ in 0..5 {
+        let d = one.peek("k", quota).await.expect("peek");
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 1, "as a first check would say");
+    }
+    assert!(common::keys(URL, &prefix).await.is_empty(), "peeking stores nothing");
+    one.check("k", quota).await.expect("check");
+    two.check("k", quota).await.expect("check");
+    let next = two.peek("k", quota).await.expect("peek");
+    assert!(!next.allowed);
+    assert!(next.retry_after > Duration::from_secs(29) && next.retry_after <= Duration::from_secs(30));
+    assert!(!one.check("k", quota).await.expect("check").allowed, "the peeks changed nothing");
+    two.reset("k").await.expect("reset");
+    assert!(common::keys(URL, &prefix).await.is_empty(), "the key is gone");
+    assert_eq!(one.peek("k", quota).await.expect("peek").remaining, 1);
+    cleanup(URL, &prefix).await;
+}

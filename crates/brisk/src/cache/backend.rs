@@ -63,8 +63,8 @@ pub trait CacheBackend: Send + Sync + 'static {
     fn clear<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Whether every process of the app sees the same values (Redis: yes; the in-process
-    /// cache: no, the default). Batteries that count something across processes (brisk-auth's
-    /// login throttle) use the app's cache only when it is shared.
+    /// cache: no, the default): something that must hold across processes (a count, a lock)
+    /// may use the app's cache only when it is shared.
     fn is_shared(&self) -> bool {
         false
     }

@@ -67,10 +67,19 @@ impl MemoryRateLimits {
         self.len() == 0
     }
 
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
+        lock(&self.shards[(self.hasher.hash_one(key) % SHARDS as u64) as usize])
+    }
+
+    /// [`RateLimitStore::peek`] at a given time since the store was made (for tests).
+    fn peek_at(&self, key: &str, quota: Quota, now: Duration) -> Decision {
+        let tat = self.shard(key).tats.get(key).copied();
+        gcra::step(tat, now, quota).0
+    }
+
     /// [`RateLimitStore::check`] at a given time since the store was made (for tests).
     fn check_at(&self, key: &str, quota: Quota, now: Duration) -> Decision {
-        let index = (self.hasher.hash_one(key) % SHARDS as u64) as usize;
-        let mut shard = lock(&self.shards[index]);
+        let mut shard = self.shard(key);
         if now >= shard.next_prune {
             shard.tats.retain(|_, tat| *tat > now);
             shard.next_prune = now + PRUNE_EVERY;
@@ -98,6 +107,16 @@ impl RateLimitStore for MemoryRateLimits {
         let decision = self.check_at(key, quota, self.epoch.elapsed());
         Box::pin(std::future::ready(Ok(decision)))
     }
+
+    fn peek<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        let decision = self.peek_at(key, quota, self.epoch.elapsed());
+        Box::pin(std::future::ready(Ok(decision)))
+    }
+
+    fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        self.shard(key).tats.remove(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +132,26 @@ mod tests {
         assert!(store.check_at("a", quota, now).allowed);
         assert!(!store.check_at("a", quota, now).allowed);
         assert!(store.check_at("b", quota, now).allowed, "another key has its own quota");
+    }
+
+    #[test]
+    fn a_peek_counts_nothing_and_a_reset_gives_the_quota_back() {
+        let store = MemoryRateLimits::new();
+        let quota = Quota::new(2, Duration::from_secs(60));
+        let now = Duration::from_secs(1);
+        for _ in 0..5 {
+            assert_eq!(store.peek_at("a", quota, now).remaining, 1, "peeking counts nothing");
+        }
+        store.check_at("a", quota, now);
+        store.check_at("a", quota, now);
+        let refused = store.peek_at("a", quota, now);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after, Duration::from_secs(30));
+        assert!(store.peek_at("a", quota, now + Duration::from_secs(30)).allowed, "one interval later");
+        assert!(!store.check_at("a", quota, now).allowed, "the peeks changed nothing");
+        drop(store.reset("a"));
+        assert!(store.check_at("a", quota, now).allowed);
+        assert!(store.peek_at("a", quota, now).allowed, "one left after the reset");
     }
 
     #[test]

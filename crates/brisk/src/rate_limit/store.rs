@@ -72,9 +72,44 @@ pub struct Decision {
 /// one store serves every limit of an app. A store that cannot be reached answers `Err` (a
 /// 503 with `Retry-After`): a limiter that failed open would let a flood through exactly when
 /// the infrastructure is struggling.
+///
+/// `peek` and `reset` serve limits that count only some events, checked before they happen:
+/// brisk-auth's login throttle peeks before checking a password, counts a failure with
+/// `check`, and resets a username's key after a successful login.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> brisk::Result<()> {
+/// use std::time::Duration;
+/// use brisk::rate_limit::{MemoryRateLimits, Quota, RateLimitStore};
+/// let store = MemoryRateLimits::new();
+/// let quota = Quota::new(2, Duration::from_secs(60));
+/// store.check("k", quota).await?;
+/// store.check("k", quota).await?;
+/// let next = store.peek("k", quota).await?;
+/// assert!(!next.allowed);
+/// assert!(next.retry_after <= Duration::from_secs(30)); // one interval: 60 s ÷ 2
+/// store.reset("k").await?;
+/// assert_eq!(store.peek("k", quota).await?.remaining, 1);
+/// # Ok(()) }
+/// ```
 pub trait RateLimitStore: Send + Sync + 'static {
     /// Counts one request for `key` under `quota` if it is allowed, and says so.
     fn check<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>>;
+
+    /// What [`check`](RateLimitStore::check) would decide for `key` now, without counting
+    /// anything.
+    fn peek<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>>;
+
+    /// Forgets `key`: it is back to its full quota.
+    fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Whether every process of the app shares this store's counts (Redis: yes; the
+    /// in-process store: no, the default). Batteries that count across processes (brisk-auth's
+    /// login throttle) use the app's store only when it is shared.
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

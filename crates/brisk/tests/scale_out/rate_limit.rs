@@ -123,6 +123,14 @@ impl RateLimitStore for Counting {
         };
         Box::pin(async move { Ok(refused) })
     }
+
+    fn peek<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        unreachable!("a rate limit only checks")
+    }
+
+    fn reset<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        unreachable!("a rate limit only checks")
+    }
 }
 
 #[tokio::test]
@@ -142,6 +150,14 @@ struct Down;
 
 impl RateLimitStore for Down {
     fn check<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        Box::pin(async { Err(Error::internal("connection refused")) })
+    }
+
+    fn peek<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        Box::pin(async { Err(Error::internal("connection refused")) })
+    }
+
+    fn reset<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async { Err(Error::internal("connection refused")) })
     }
 }
