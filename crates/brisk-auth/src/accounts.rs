@@ -230,8 +230,12 @@ impl<U: AuthUser> Accounts<U> {
     }
 
     /// Checks a login: the user when `password` is theirs and they are active. Throttled (see
-    /// [`Throttle`]); an unknown name costs the same hashing as a wrong password, and every
-    /// refusal is the same [`LoginError::Invalid`]. A right password whose hash is old (a
+    /// [`Throttle`]: the attempt is counted before the password is checked); an unknown name
+    /// costs the same hashing as a wrong password, and every refusal is the same
+    /// [`LoginError::Invalid`]. Under `atomic_requests` on SQLite the failure's count is the
+    /// request's write, so a failed login marks the request's transaction to be kept
+    /// ([`Transaction::keep_on_error`](brisk_orm::Transaction::keep_on_error)): whatever else
+    /// the handler wrote before it is kept too when it then answers with an error. A right password whose hash is old (a
     /// Django hash, an older cost) is rehashed. Failures are logged, never the password.
     pub async fn authenticate(
         &self,
@@ -248,7 +252,8 @@ impl<U: AuthUser> Accounts<U> {
             }
             _ => &self.settings.throttle,
         };
-        if let Some(wait) = throttle.blocked(db, username, client).await? {
+        // Counted before the password is checked: attempts made at once cannot all pass.
+        if let Some(wait) = throttle.attempt(db, username, client).await? {
             tracing::warn!(target: "brisk_auth", username, client = ?client, "login refused: too many failures");
             return Err(LoginError::Throttled(wait));
         }
@@ -257,7 +262,7 @@ impl<U: AuthUser> Accounts<U> {
             self.settings.hasher.verify_blocking(password, user.as_ref().map(|u| u.password_hash())).await;
         match (user, verified) {
             (Some(user), Verified::Match { needs_rehash }) if user.is_active() => {
-                throttle.succeeded(db, username).await?;
+                throttle.succeeded(db, username, client).await?;
                 if needs_rehash {
                     if let Ok(hash) = self.settings.hasher.hash_blocking(password).await {
                         U::objects()
@@ -271,7 +276,7 @@ impl<U: AuthUser> Accounts<U> {
                 Ok(user)
             }
             _ => {
-                throttle.failed(db, username, client).await?;
+                throttle.keep_failure(db, username, client);
                 tracing::warn!(target: "brisk_auth", username, client = ?client, "login failed");
                 Err(LoginError::Invalid)
             }

@@ -3,9 +3,10 @@
 //! app's rate-limit store is shared by every process (brisk-redis's) or the throttle is given a
 //! store with [`Throttle::in_store`], in that store (GCRA, the same algorithm as
 //! `Router::rate_limit`, no table); past a limit, logins for that name or from that address
-//! answer 429 with `Retry-After`. A successful login clears its username's count (not the
-//! address's: one account an attacker owns must not reset the count of the address it guesses
-//! others' passwords from).
+//! answer 429 with `Retry-After`. Each attempt is counted before its password is checked; a
+//! successful login clears its username's count and gives its address this attempt back (not
+//! the address's earlier failures: one account an attacker owns must not reset the count of
+//! the address it guesses others' passwords from).
 
 mod in_store;
 
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brisk::http::HeaderMap;
-use brisk::rate_limit::RateLimitStore;
-use brisk_orm::{DateTime, Executor, Raw};
+use brisk::rate_limit::{client_key, RateLimitStore};
+use brisk_orm::{DateTime, Dialect, Executor, Raw};
 
 /// The limits. `Throttle::default()`: 10 failures per username and 100 per address in 15
 /// minutes; the 11th attempt for a username is refused.
@@ -23,7 +24,13 @@ use brisk_orm::{DateTime, Executor, Raw};
 /// Counted in the database (the default), a window starts at the first failure and the
 /// limit's next attempt waits for its end. Counted in a rate-limit store (an app with Redis),
 /// the limit is GCRA's: `per_username` failures at once, then one more every
-/// `window / per_username` (90 s by default) — never more than the limit in any window.
+/// `window / per_username` (90 s by default): the limit per window on average, at most twice
+/// the limit less one within any one window (a full burst, then what the window lets back in).
+///
+/// Either way an attempt is counted before its password is checked, atomically, so attempts
+/// made at once cannot all pass a check made before any was counted ([`Throttle::attempt`]);
+/// a refused attempt costs nothing, and a successful one is given back
+/// ([`Throttle::succeeded`]).
 #[derive(Clone)]
 pub struct Throttle {
     /// Failures allowed per username in a window (0: no limit).
@@ -113,7 +120,8 @@ impl Throttle {
             keys.push((username_key(username), self.per_username));
         }
         if let (Some(addr), true) = (client, self.per_address > 0) {
-            keys.push((format!("addr:{addr}"), self.per_address));
+            // An IPv6 client by its /64 network, as `Router::rate_limit` counts it.
+            keys.push((format!("addr:{}", client_key(addr)), self.per_address));
         }
         keys
     }
@@ -148,46 +156,152 @@ impl Throttle {
         Ok(wait)
     }
 
-    /// Counts a failed login of `username` from `client`, atomically (two processes counting
-    /// at once both count): a window that has ended starts again at 1.
-    pub async fn failed(
+    /// Counts a login attempt of `username` from `client` before its password is checked:
+    /// `None` when it may go on, `Some(wait)` when it is refused (then nothing is counted).
+    /// Counted first and atomically, so attempts made at once cannot all pass a check made
+    /// before any of them was counted; an attempt counts as a failure until
+    /// [`Throttle::succeeded`] says it was not one.
+    ///
+    /// In the database, a client already past a limit is refused by reads alone, and inside
+    /// a transaction (`db` a `Db` under `atomic_requests`) the count is written outside it on
+    /// PostgreSQL (committed at once: no row stays locked through the password check, and
+    /// the request's rollback cannot undo it); on SQLite the transaction holds the one writer,
+    /// so the count is its write, and [`Accounts::authenticate`](crate::Accounts::authenticate)
+    /// keeps it when the login fails.
+    pub async fn attempt(
+        &self,
+        db: &impl Executor,
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Duration>, brisk_orm::Error> {
+        let keys = self.keys(username, client);
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        if let Some(store) = &self.store {
+            let refused = in_store::attempt(store.as_ref(), self.window, &keys).await?;
+            return Ok(match refused {
+                // The longest wait of the keys, not only the one that refused.
+                Some(wait) => Some(self.blocked(db, username, client).await?.unwrap_or(wait).max(wait)),
+                None => None,
+            });
+        }
+        match outside_the_request(db) {
+            Some(database) => self.count_in_table(database, &keys, username, client).await,
+            None => self.count_in_table(db, &keys, username, client).await,
+        }
+    }
+
+    async fn count_in_table(
+        &self,
+        db: &impl Executor,
+        keys: &[(String, u32)],
+        username: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Duration>, brisk_orm::Error> {
+        if let Some(wait) = self.blocked(db, username, client).await? {
+            return Ok(Some(wait));
+        }
+        let now = DateTime::now();
+        let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
+        let mut counted: Vec<(&str, DateTime)> = Vec::with_capacity(keys.len());
+        for (key, limit) in keys {
+            // Counted unless the key is at its limit within its window (a window that has
+            // ended starts again at 1); a refusal writes nothing and returns no row.
+            let rows: Vec<(DateTime,)> = Raw::new(
+                "INSERT INTO auth_loginfailure (key, failures, window_start) VALUES (?, 1, ?) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN auth_loginfailure.window_start <= ? THEN 1 ELSE auth_loginfailure.failures + 1 END, \
+                 window_start = CASE WHEN auth_loginfailure.window_start <= ? THEN excluded.window_start ELSE auth_loginfailure.window_start END \
+                 WHERE auth_loginfailure.window_start <= ? OR auth_loginfailure.failures < ? \
+                 RETURNING window_start",
+            )
+            .bind(key.clone())
+            .bind(now)
+            .bind(cutoff)
+            .bind(cutoff)
+            .bind(cutoff)
+            .bind(i64::from(*limit))
+            .fetch(db)
+            .await?;
+            match rows.into_iter().next() {
+                Some((start,)) => counted.push((key, start)),
+                None => {
+                    // Refused: the keys counted before this one get the attempt back (in the
+                    // window they counted it in).
+                    for (key, start) in counted {
+                        Raw::new(
+                            "UPDATE auth_loginfailure SET failures = failures - 1 \
+                             WHERE key = ? AND window_start = ? AND failures > 0",
+                        )
+                        .bind(key.to_owned())
+                        .bind(start)
+                        .execute(db)
+                        .await?;
+                    }
+                    let wait = self.blocked(db, username, client).await?;
+                    return Ok(Some(wait.unwrap_or_default().max(Duration::from_secs(1))));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The attempt of `username` from `client` counted by [`Throttle::attempt`] logged in:
+    /// the username's failures are forgotten, and the address gets this attempt back (not its
+    /// earlier failures: one account an attacker owns must not clear the count of the address
+    /// it guesses others' passwords from).
+    pub async fn succeeded(
         &self,
         db: &impl Executor,
         username: &str,
         client: Option<IpAddr>,
     ) -> Result<(), brisk_orm::Error> {
+        let keys = self.keys(username, client);
         if let Some(store) = &self.store {
-            return in_store::failed(store.as_ref(), self.window, &self.keys(username, client)).await;
+            return in_store::succeeded(store.as_ref(), self.window, &keys).await;
         }
-        let now = DateTime::now();
-        let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
-        for (key, _) in self.keys(username, client) {
-            Raw::new(
-                "INSERT INTO auth_loginfailure (key, failures, window_start) VALUES (?, 1, ?) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN auth_loginfailure.window_start <= ? THEN 1 ELSE auth_loginfailure.failures + 1 END, \
-                 window_start = CASE WHEN auth_loginfailure.window_start <= ? THEN excluded.window_start ELSE auth_loginfailure.window_start END",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(cutoff)
-            .bind(cutoff)
-            .execute(db)
-            .await?;
+        match outside_the_request(db) {
+            Some(database) => self.forget_in_table(database, &keys).await,
+            None => self.forget_in_table(db, &keys).await,
+        }
+    }
+
+    async fn forget_in_table(
+        &self,
+        db: &impl Executor,
+        keys: &[(String, u32)],
+    ) -> Result<(), brisk_orm::Error> {
+        let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
+        for (key, _) in keys {
+            if key.starts_with(USER) {
+                Raw::new("DELETE FROM auth_loginfailure WHERE key = ?").bind(key.clone()).execute(db).await?;
+            } else {
+                // Only within the window still running (one that ended is forgotten anyway).
+                Raw::new(
+                    "UPDATE auth_loginfailure SET failures = failures - 1 \
+                     WHERE key = ? AND window_start > ? AND failures > 0",
+                )
+                .bind(key.clone())
+                .bind(cutoff)
+                .execute(db)
+                .await?;
+            }
         }
         Ok(())
     }
 
-    /// Forgets the failures of `username` (after it logged in).
-    pub async fn succeeded(&self, db: &impl Executor, username: &str) -> Result<(), brisk_orm::Error> {
-        if let Some(store) = &self.store {
-            return in_store::succeeded(store.as_ref(), &username_key(username)).await;
+    /// After a failed login counted by [`Throttle::attempt`] inside the request's transaction
+    /// on SQLite (`atomic_requests`): the request answers with an error, which must not roll
+    /// the count back (that would let every guess through uncounted), so the transaction is
+    /// kept ([`Transaction::keep_on_error`](brisk_orm::Transaction::keep_on_error)).
+    pub(crate) fn keep_failure(&self, db: &impl Executor, username: &str, client: Option<IpAddr>) {
+        if self.store.is_some() || self.keys(username, client).is_empty() {
+            return;
         }
-        Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
-            .bind(username_key(username))
-            .execute(db)
-            .await?;
-        Ok(())
+        if let (Some(tx), None) = (db.transaction(), outside_the_request(db)) {
+            tx.keep_on_error();
+        }
     }
 
     /// Removes the counts whose window ended (they no longer count); returns how many. (Counts
@@ -198,9 +312,20 @@ impl Throttle {
     }
 }
 
+/// Where a transaction's counts are written instead of in it: on PostgreSQL, the database
+/// outside it (each statement committed at once). `None` outside a transaction, and on SQLite,
+/// whose one writer the transaction holds.
+fn outside_the_request(db: &impl Executor) -> Option<&brisk_orm::Database> {
+    let tx = db.transaction()?;
+    (tx.database().dialect() == Dialect::Postgres).then(|| tx.database())
+}
+
+/// The start of every username's key.
+const USER: &str = "user:";
+
 /// Usernames are counted case-folded, so `Alice` and `alice` share a count.
 fn username_key(username: &str) -> String {
-    let mut key = String::from("user:");
+    let mut key = String::from(USER);
     key.extend(username.trim().chars().flat_map(char::to_lowercase).take(190));
     key
 }

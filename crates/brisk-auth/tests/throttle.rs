@@ -1,13 +1,21 @@
 //! Login throttling across two app instances sharing one database (two processes behind a
 //! load balancer), on SQLite and on PostgreSQL: the 11th bad attempt is 429 with Retry-After,
 //! a right password is refused too while blocked, and a success clears the username's count.
+//! Then the throttle's counting itself, in the table on both databases and in a rate-limit
+//! store: attempts made at once, refusals that cost nothing, what a success gives back, a
+//! store that is down, IPv6 clients.
 
 mod common;
 
+use std::time::Duration;
+
+use brisk::handler::BoxFuture;
+use brisk::rate_limit::{Decision, MemoryRateLimits, Quota, RateLimitStore};
 use brisk_auth::models::LoginFailure;
 use brisk_auth::Throttle;
 use brisk_orm::Model;
 use common::{app_with, auth, databases, user, Browser};
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -78,5 +86,207 @@ async fn a_success_clears_the_username_count_and_limits_are_configurable() {
         for _ in 0..12 {
             assert_eq!(free.login("ida", "no").await.status(), 400);
         }
+    }
+}
+
+/// Where a throttle counts, for the tests below: each test database's table, and a rate-limit
+/// store (the memory one; brisk-redis's is tested in its crate).
+async fn counting_places(
+    throttle: Throttle,
+) -> Vec<(String, Throttle, Option<brisk_orm::testing::TestDatabase>)> {
+    let mut places: Vec<_> = databases()
+        .await
+        .into_iter()
+        .map(|test| (format!("{:?}", test.database().dialect()), throttle.clone(), Some(test)))
+        .collect();
+    places.push(("memory store".into(), throttle.in_store(MemoryRateLimits::new()), None));
+    places
+}
+
+#[tokio::test]
+async fn attempts_made_at_once_pass_at_most_the_limit() {
+    // In the table (the memory store answers at once, nothing interleaves there; brisk-redis
+    // tests its store the same way).
+    for test in databases().await {
+        let db = test.database();
+        let throttle = Throttle { per_username: 5, per_address: 0, ..Throttle::default() };
+        // Forty guesses at once: each is counted before its password would be checked, so no
+        // more than the limit get through, however they interleave.
+        let outcomes = join_all((0..40).map(|_| throttle.attempt(&db, "zed", None))).await;
+        let passed = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
+        let place = db.dialect();
+        assert_eq!(passed, 5, "{place:?}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| o.is_ok()), "{place:?}");
+        assert!(throttle.blocked(&db, "zed", None).await.expect("blocked").is_some(), "{place:?}");
+        let rows = LoginFailure::objects().all(&db).await.expect("rows");
+        assert_eq!(
+            rows.iter().map(|r| r.failures).collect::<Vec<_>>(),
+            [5],
+            "{place:?}: refusals count nothing"
+        );
+
+        // Ten names at once from one address allowed 3: whichever get refused by the address
+        // after their name was counted give their name's count back.
+        LoginFailure::objects().delete(&db).await.expect("cleared");
+        let throttle = Throttle { per_username: 5, per_address: 3, ..Throttle::default() };
+        let addr = "203.0.113.50".parse().ok();
+        let names: Vec<String> = (0..10).map(|n| format!("name{n}")).collect();
+        let outcomes = join_all(names.iter().map(|name| throttle.attempt(&db, name, addr))).await;
+        let passed = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
+        assert_eq!(passed, 3, "{place:?}: {outcomes:?}");
+        let names_counted: i64 = LoginFailure::objects()
+            .all(&db)
+            .await
+            .expect("rows")
+            .iter()
+            .filter(|r| r.key.starts_with("user:"))
+            .map(|r| r.failures)
+            .sum();
+        assert_eq!(names_counted, 3, "{place:?}: only the names let through keep a count");
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_sent_at_once_over_http_are_checked_at_most_the_limit() {
+    for test in databases().await {
+        let db = test.database();
+        user(&db, "lee", "lee's long passphrase").await;
+        let strict = Throttle { per_username: 4, ..Throttle::default() };
+        // Over a real socket, each request on its own connection: they run at once.
+        let client = brisk::testing::TestClient::serve(app_with(&db, auth().throttle(strict))).await;
+        let wrong = json!({"username": "lee", "password": "a guess"});
+        let send = || client.post("/auth/login").header("sec-fetch-site", "same-origin").json(&wrong).send();
+        let answers = join_all((0..24).map(|_| send())).await;
+        let checked = answers.iter().filter(|r| r.status() == 400).count();
+        let refused = answers.iter().filter(|r| r.status() == 429).count();
+        assert_eq!((checked, refused), (4, 20), "{:?}", db.dialect());
+    }
+}
+
+#[tokio::test]
+async fn a_refused_attempt_costs_nothing_and_a_success_gives_the_address_its_attempt_back() {
+    let sqlite = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");
+    for (place, throttle, test) in
+        counting_places(Throttle { per_username: 2, per_address: 3, ..Throttle::default() }).await
+    {
+        let db = test.as_ref().map_or(sqlite.database(), |t| t.database());
+        let (a, b, c) = ("203.0.113.1".parse().ok(), "203.0.113.2".parse().ok(), "203.0.113.3".parse().ok());
+        let attempt = |name: &'static str, addr| {
+            let (throttle, db) = (&throttle, &db);
+            async move { throttle.attempt(db, name, addr).await.expect("attempt") }
+        };
+        assert_eq!(attempt("alice", a).await, None);
+        assert_eq!(attempt("alice", a).await, None);
+        assert!(attempt("alice", a).await.is_some(), "{place}: alice's limit of 2");
+        assert_eq!(attempt("bob", a).await, None, "{place}: the refusal took none of a's 3");
+        // Refused by the address: carol's own count is given back.
+        assert!(attempt("carol", a).await.is_some(), "{place}: a's limit of 3");
+        assert_eq!(attempt("carol", b).await, None);
+        assert_eq!(attempt("carol", b).await, None, "{place}: carol's refused attempt cost nothing");
+        // Bob logs in: his count is cleared, and a gets his attempt back (not its failures).
+        throttle.succeeded(&db, "bob", a).await.expect("succeeded");
+        assert_eq!(attempt("dave", a).await, None, "{place}: the success was given back");
+        assert!(attempt("erin", a).await.is_some(), "{place}: a's failures still count");
+        assert_eq!(attempt("bob", c).await, None);
+        assert_eq!(attempt("bob", c).await, None, "{place}: bob's count starts again");
+        assert!(attempt("bob", c).await.is_some(), "{place}: and holds");
+    }
+}
+
+/// A store that must not be called.
+struct Untouchable;
+
+impl RateLimitStore for Untouchable {
+    fn check<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
+        panic!("checked")
+    }
+    fn peek<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
+        panic!("peeked")
+    }
+    fn refund<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<(), brisk::Error>> {
+        panic!("refunded")
+    }
+    fn reset<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), brisk::Error>> {
+        panic!("reset")
+    }
+}
+
+/// A store that cannot be reached (Redis down).
+struct Down;
+
+fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, brisk::Error>> {
+    Box::pin(async { Err(brisk::Error::unavailable(Duration::from_secs(1))) })
+}
+
+impl RateLimitStore for Down {
+    fn check<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
+        down()
+    }
+    fn peek<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
+        down()
+    }
+    fn refund<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<(), brisk::Error>> {
+        down()
+    }
+    fn reset<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), brisk::Error>> {
+        down()
+    }
+}
+
+#[tokio::test]
+async fn off_never_counts_and_a_store_that_is_down_refuses_rather_than_lets_through() {
+    let test = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");
+    let db = test.database();
+    let addr = "203.0.113.1".parse().ok();
+    let off = Throttle::off().in_store(Untouchable);
+    for _ in 0..3 {
+        assert_eq!(off.attempt(&db, "fay", addr).await.expect("attempt"), None);
+        assert_eq!(off.blocked(&db, "fay", addr).await.expect("blocked"), None);
+        off.succeeded(&db, "fay", addr).await.expect("succeeded");
+    }
+    let down = Throttle::default().in_store(Down);
+    let unavailable = |e: brisk_orm::Error| matches!(e, brisk_orm::Error::Unavailable { .. });
+    assert!(unavailable(down.attempt(&db, "fay", addr).await.expect_err("cannot count")));
+    assert!(unavailable(down.blocked(&db, "fay", addr).await.expect_err("cannot tell")));
+    assert!(unavailable(down.succeeded(&db, "fay", addr).await.expect_err("cannot clear")));
+}
+
+#[tokio::test]
+async fn a_client_on_ipv6_is_counted_by_its_64_network() {
+    let test = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");
+    let db = test.database();
+    let throttle =
+        Throttle { per_username: 0, per_address: 2, ..Throttle::default() }.in_store(MemoryRateLimits::new());
+    for (n, addr) in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"].into_iter().enumerate() {
+        let refused = throttle.attempt(&db, &format!("u{n}"), addr.parse().ok()).await.expect("attempt");
+        assert_eq!(refused.is_some(), n == 2, "{addr}: one subscriber's block, one count");
+    }
+    assert_eq!(throttle.attempt(&db, "u9", "2001:db8:1:3::1".parse().ok()).await.expect("attempt"), None);
+}
+
+#[tokio::test]
+async fn under_atomic_requests_a_failed_logins_count_is_kept_though_its_answer_is_an_error() {
+    for test in databases().await {
+        let db = test.database();
+        user(&db, "kim", "kim's long passphrase").await;
+        let strict = Throttle { per_username: 3, ..Throttle::default() };
+        // Every request in a transaction that rolls back on an error answer — a failed
+        // login's 400 among them, were its count not kept.
+        let app = app_with(&db, auth().throttle(strict)).layer(brisk_orm::atomic_requests(db.clone()));
+        let mut browser = Browser::new(app).await;
+        for attempt in 1..=3 {
+            assert_eq!(browser.login("kim", "no").await.status(), 400, "attempt {attempt}");
+        }
+        assert_eq!(browser.login("kim", "no").await.status(), 429, "{:?}", db.dialect());
+        assert_eq!(browser.login("kim", "kim's long passphrase").await.status(), 429, "blocked for everyone");
+        let counted: Vec<i64> = LoginFailure::objects()
+            .all(&db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .filter(|r| r.key.starts_with("user:"))
+            .map(|r| r.failures)
+            .collect();
+        assert_eq!(counted, [3]);
     }
 }

@@ -117,7 +117,8 @@ impl FromRequestParts for Db {
 
 /// Runs each request of the routes it wraps in one transaction (Django's `ATOMIC_REQUESTS`):
 /// every query through [`Db`] runs in it; it commits when the handler answers 1xx-3xx and
-/// rolls back on an error answer, a panic, or a client that left. A failed commit answers
+/// rolls back on an error answer (unless the handler asked to keep its writes:
+/// [`Transaction::keep_on_error`]), a panic, or a client that left. A failed commit answers
 /// with the error (503 or 500), never with the handler's success.
 ///
 /// Opt in per router or app-wide with `.layer(atomic_requests(db.clone()))`. On SQLite a
@@ -152,9 +153,15 @@ pub fn atomic_requests(
             req.extensions_mut().insert(RequestTransaction(tx.clone()));
             let res = next.run(req).await;
             let status = res.status();
-            if status.is_success() || status.is_redirection() || status.is_informational() {
+            let answered = status.is_success() || status.is_redirection() || status.is_informational();
+            if answered {
                 if let Err(e) = tx.commit().await {
                     return e.into_http().into_response();
+                }
+            } else if tx.keeps_on_error() {
+                // The client is told the handler's refusal either way.
+                if let Err(e) = tx.commit().await {
+                    tracing::warn!(target: "brisk_orm", error = %e, "the commit asked for by keep_on_error failed");
                 }
             } else if let Err(e) = tx.rollback().await {
                 tracing::warn!(target: "brisk_orm", error = %e, "rollback failed");

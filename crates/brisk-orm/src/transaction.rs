@@ -3,6 +3,7 @@
 //! after the outermost commit, and are dropped with a rollback.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -54,6 +55,9 @@ struct Inner {
     /// Statements written by [`Transaction::pipeline`] whose answers are still to be read,
     /// and the failure one of them reported (locked after `state`, when both are).
     pipelined: Mutex<Pipelined>,
+    /// Set by [`Transaction::keep_on_error`]: [`atomic_requests`](crate::atomic_requests)
+    /// commits it whatever the request answers.
+    keep_on_error: AtomicBool,
 }
 
 /// An open transaction; a cheap handle to clone. Queries run in it with `&tx` wherever an
@@ -141,7 +145,12 @@ impl Transaction {
             in_flight: 0,
         };
         let pipelined = Mutex::default();
-        Ok(Transaction(Arc::new(Inner { db: db.clone(), state: Mutex::new(state), pipelined })))
+        Ok(Transaction(Arc::new(Inner {
+            db: db.clone(),
+            state: Mutex::new(state),
+            pipelined,
+            keep_on_error: AtomicBool::new(false),
+        })))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -466,6 +475,35 @@ impl Transaction {
             (Ok(_), Err(e)) => Err(e.into()),
             (result, _) => result,
         }
+    }
+
+    /// Under [`atomic_requests`](crate::atomic_requests), commits this request's transaction
+    /// even when the handler answers with an error: for writes a refusal must keep (a failed
+    /// login's count — brisk-auth's throttle does this —, an audit row of a refused request).
+    /// Everything the request wrote is kept then (called inside a savepoint that is later
+    /// rolled back, it still keeps the rest), so call it only where that is right. A panic or
+    /// a client that left still rolls back, and a failed statement still fails the commit
+    /// (logged; the client gets the handler's answer).
+    ///
+    /// ```no_run
+    /// use brisk::prelude::*;
+    /// use brisk_orm::{Db, Raw};
+    ///
+    /// async fn delete_report(db: Db) -> Result<&'static str> {
+    ///     Raw::new("INSERT INTO audit (action) VALUES ('refused delete')").execute(&db).await?;
+    ///     if let Some(tx) = db.transaction() {
+    ///         tx.keep_on_error(); // the audit row stays though the answer is 403
+    ///     }
+    ///     Err(brisk::Error::http(StatusCode::FORBIDDEN, "not yours"))
+    /// }
+    /// ```
+    pub fn keep_on_error(&self) {
+        self.0.keep_on_error.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Transaction::keep_on_error`] was called.
+    pub fn keeps_on_error(&self) -> bool {
+        self.0.keep_on_error.load(Ordering::Relaxed)
     }
 
     /// Runs `hook` after the outermost transaction commits; never if it (or the savepoint

@@ -159,6 +159,12 @@ async fn create_then(db: Db, Json(note): Json<Note>) -> Result<Created<Json<Note
     let stored = Note::objects().create(note, &db).await?;
     match title.as_str() {
         "fail" => Err(brisk::Error::http(StatusCode::BAD_REQUEST, "refused after writing")),
+        "refused but kept" => {
+            if let Some(tx) = db.transaction() {
+                tx.keep_on_error();
+            }
+            Err(brisk::Error::http(StatusCode::FORBIDDEN, "refused, the write kept"))
+        }
         "panic" => panic!("handler panicked after writing"),
         _ => Ok(Created(Json(stored))),
     }
@@ -174,11 +180,15 @@ async fn atomic_requests_keep_only_what_succeeded() {
         assert_eq!(client.post("/atomic").json(&json!({"title": "kept"})).send().await.status(), 201);
         assert_eq!(client.post("/atomic").json(&json!({"title": "fail"})).send().await.status(), 400);
         assert_eq!(client.post("/atomic").json(&json!({"title": "panic"})).send().await.status(), 500);
+        // A handler that asked to keep its writes: committed though the answer is an error.
+        let res = client.post("/atomic").json(&json!({"title": "refused but kept"})).send().await;
+        assert_eq!(res.status(), 403);
         // Without the layer, the write before the failure stays.
         assert_eq!(client.post("/plain").json(&json!({"title": "fail"})).send().await.status(), 400);
         let mut titles: Vec<(String,)> = Note::objects().values_list((Note::title(),), &db).await.unwrap();
         titles.sort();
-        assert_eq!(titles, [("fail".to_owned(),), ("kept".to_owned(),)], "{}", support::name(&db));
+        let expected = ["fail", "kept", "refused but kept"].map(|t| (t.to_owned(),));
+        assert_eq!(titles, expected, "{}", support::name(&db));
         // The writer (SQLite) or connection (PostgreSQL) was given back each time.
         assert_eq!(client.post("/atomic").json(&json!({"title": "again"})).send().await.status(), 201);
     })

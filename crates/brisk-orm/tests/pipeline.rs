@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brisk_orm::prelude::*;
-use brisk_orm::{Error, Raw};
+use brisk_orm::{Dialect, Error, Raw};
 use support::{each_backend, name, postgres_only};
 
 #[derive(Debug, Clone, Model)]
@@ -380,6 +380,58 @@ async fn outside_a_transaction_it_runs_at_once_and_answers() {
         assert_eq!(keys(&db).await, ["now"], "{}", name(&db));
         let e = insert("now").pipeline(&db).await.expect_err("the key is taken");
         assert!(is_unique_violation(&e), "{}: {e:?}", name(&db));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_killed_behind_pipelined_writes_fails_the_commit_and_the_next_transaction_works() {
+    postgres_only(|db| async move {
+        let killer = db.clone();
+        let failed = db
+            .atomic(|tx| async move {
+                let pid: Vec<(i32,)> = Raw::new("SELECT pg_backend_pid()").fetch(&tx).await?;
+                insert("written").execute(&tx).await?;
+                insert("pipelined").pipeline(&tx).await?;
+                // The server ends this transaction's connection before the commit goes out.
+                let killed: Vec<(bool,)> =
+                    Raw::new("SELECT pg_terminate_backend(?)").bind(pid[0].0).fetch(&killer).await?;
+                assert_eq!(killed, [(true,)]);
+                insert("pipelined-after").pipeline(&tx).await
+            })
+            .await;
+        let e = failed.expect_err("nothing can commit on a connection the server closed");
+        assert!(matches!(e, Error::Unavailable { .. }), "a lost connection: {e:?}");
+        assert_eq!(keys(&db).await, Vec::<String>::new(), "nothing was kept");
+        // The pool hands out a new connection: the next transaction commits.
+        db.atomic(|tx| async move { insert("next").pipeline(&tx).await }).await.unwrap();
+        assert_eq!(keys(&db).await, ["next"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pipelined_statement_that_returns_rows_runs_on_postgresql_and_fails_the_commit_on_sqlite() {
+    each_backend(|db| async move {
+        let outcome = db
+            .atomic(|tx| async move {
+                insert("a").pipeline(&tx).await?;
+                Raw::new(format!("SELECT id FROM {}", Entry::META.table)).pipeline(&tx).await
+            })
+            .await;
+        match db.dialect() {
+            Dialect::Postgres => {
+                outcome.unwrap();
+                assert_eq!(keys(&db).await, ["a"]);
+            }
+            Dialect::Sqlite => {
+                // As `Raw::execute` there: a statement that returns rows is refused, and being
+                // pipelined, the refusal comes with the commit, which rolls back.
+                let e = outcome.expect_err("refused");
+                assert!(e.to_string().contains("returns rows") || e.to_string().contains("results"), "{e}");
+                assert_eq!(keys(&db).await, Vec::<String>::new());
+            }
+        }
     })
     .await;
 }

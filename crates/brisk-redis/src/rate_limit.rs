@@ -50,7 +50,7 @@ fn micros(n: i64) -> Duration {
 }
 
 impl RedisRateLimits {
-    /// Runs the script on `key` (checking or only peeking).
+    /// Runs the script on `key` in `mode`: `check`, `peek` or `refund`.
     fn decide<'a>(
         &'a self,
         key: &'a str,
@@ -87,6 +87,11 @@ impl RateLimitStore for RedisRateLimits {
 
     fn peek<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
         self.decide(key, quota, "peek")
+    }
+
+    fn refund<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<(), Error>> {
+        let decided = self.decide(key, quota, "refund");
+        Box::pin(async move { decided.await.map(|_| ()) })
     }
 
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {

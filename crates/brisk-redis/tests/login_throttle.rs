@@ -22,10 +22,11 @@ async fn the_eleventh_failure_is_refused_across_processes() {
     for attempt in 0..10 {
         let throttle = &throttles[attempt % 2];
         assert_eq!(throttle.blocked(&db, "gus", addr).await.expect("blocked"), None, "attempt {attempt}");
-        throttle.failed(&db, "gus", addr).await.expect("failed");
+        assert_eq!(throttle.attempt(&db, "gus", addr).await.expect("attempt"), None, "attempt {attempt}");
     }
     for throttle in &throttles {
-        let wait = throttle.blocked(&db, "Gus", addr).await.expect("blocked").expect("refused");
+        assert!(throttle.blocked(&db, "Gus", addr).await.expect("blocked").is_some());
+        let wait = throttle.attempt(&db, "Gus", addr).await.expect("attempt").expect("refused");
         // GCRA: 10 per 15 minutes at once, then one more every 90 seconds.
         assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
     }
@@ -36,13 +37,20 @@ async fn the_eleventh_failure_is_refused_across_processes() {
         let ttl = common::pttl(URL, key).await;
         assert!((1..=15 * 60 * 1000).contains(&ttl), "{key}: {ttl}");
     }
-    throttles[1].succeeded(&db, "gus").await.expect("succeeded");
+    throttles[1].succeeded(&db, "gus", addr).await.expect("succeeded");
     assert_eq!(throttles[0].blocked(&db, "gus", addr).await.expect("blocked"), None, "cleared everywhere");
+
+    // Attempts sent at once through both: no more than the limit are let through.
+    let many = futures_util::future::join_all(
+        (0..30).map(|n| throttles[n % 2].attempt(&db, "ivy", "198.51.100.4".parse().ok())),
+    )
+    .await;
+    assert_eq!(many.iter().filter(|o| matches!(o, Ok(None))).count(), 10, "{many:?}");
     cleanup(URL, &prefix).await;
 }
 
 /// An app with brisk-auth and Redis installed, on `db`: its login throttle counts in Redis by
-/// itself (the app's cache is shared), in whichever order the two are installed.
+/// itself (the app's rate-limit store is shared), in whichever order the two are installed.
 fn app(db: &brisk_orm::Database, redis: brisk_redis::Redis, redis_first: bool) -> brisk::testing::TestClient {
     use brisk::secret_key::SecretKey;
     use brisk::sessions::SessionConfig;

@@ -110,3 +110,43 @@ async fn a_peek_counts_nothing_and_a_reset_gives_the_quota_back_everywhere() {
     assert_eq!(one.peek("k", quota).await.expect("peek").remaining, 1);
     cleanup(URL, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_moves_the_time_back_one_interval_and_drops_a_key_back_to_its_full_quota() {
+    let prefix = unique_prefix("rl-refund");
+    let store = redis(&prefix).rate_limits();
+    let quota = Quota::new(2, Duration::from_secs(60));
+    store.check("k", quota).await.expect("check");
+    store.check("k", quota).await.expect("check");
+    assert!(!store.peek("k", quota).await.expect("peek").allowed);
+    store.refund("k", quota).await.expect("refund");
+    let back = store.peek("k", quota).await.expect("peek");
+    assert!(back.allowed, "the request given back");
+    assert_eq!(back.remaining, 0);
+    // One interval (30 s) of the full period is left, and the key expires with it.
+    let ttl = pttl(URL, &format!("{prefix}rl:k")).await;
+    assert!((25_000..=30_000).contains(&ttl), "PTTL {ttl}");
+    store.refund("k", quota).await.expect("refund");
+    assert!(common::keys(URL, &prefix).await.is_empty(), "back to its full quota: the key is gone");
+    store.refund("never-seen", quota).await.expect("refund");
+    assert!(common::keys(URL, &prefix).await.is_empty(), "a refund makes no key");
+    cleanup(URL, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_script_refuses_a_mode_it_does_not_know() {
+    let prefix = unique_prefix("rl-mode");
+    let mut conn = common::raw(URL).await;
+    let script = redis::Script::new(include_str!("../src/gcra.lua"));
+    for mode in [Some("count"), None] {
+        let mut call = script.key(format!("{prefix}k"));
+        call.arg(1_000_000).arg(2);
+        if let Some(mode) = mode {
+            call.arg(mode);
+        }
+        let answer: Result<Vec<i64>, _> = call.invoke_async(&mut conn).await;
+        let e = answer.expect_err("refused");
+        assert!(e.to_string().contains("unknown mode"), "{mode:?}: {e}");
+    }
+    assert!(common::keys(URL, &prefix).await.is_empty(), "nothing written");
+}

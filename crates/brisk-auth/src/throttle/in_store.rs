@@ -1,7 +1,7 @@
-//! Login failures counted in a rate-limit store ([`Throttle::in_store`](super::Throttle::in_store),
+//! Login attempts counted in a rate-limit store ([`Throttle::in_store`](super::Throttle::in_store),
 //! or the app's own when it is shared): each key's failures are GCRA's requests under a quota
-//! of its limit per window. A login first peeks (would one more failure be allowed?), a
-//! failure is counted with `check`, a success resets its username's key.
+//! of its limit per window. An attempt is counted (`check`) before its password is checked; a
+//! success resets its username's key and gives the address's request back (`refund`).
 
 use std::time::Duration;
 
@@ -39,20 +39,38 @@ pub(super) async fn blocked(
     Ok(wait)
 }
 
-pub(super) async fn failed(
+pub(super) async fn attempt(
+    store: &dyn RateLimitStore,
+    window: Duration,
+    keys: &[(String, u32)],
+) -> Result<Option<Duration>, brisk_orm::Error> {
+    for (counted, (key, limit)) in keys.iter().enumerate() {
+        let decision = store.check(&name(key), Quota::new(*limit, window)).await.map_err(orm_error)?;
+        if !decision.allowed {
+            // Refused: the keys this attempt counted before this one get it back.
+            for (key, limit) in &keys[..counted] {
+                store.refund(&name(key), Quota::new(*limit, window)).await.map_err(orm_error)?;
+            }
+            // `Retry-After` is in whole seconds: never tell a client to come back at once.
+            return Ok(Some(decision.retry_after.max(Duration::from_secs(1))));
+        }
+    }
+    Ok(None)
+}
+
+pub(super) async fn succeeded(
     store: &dyn RateLimitStore,
     window: Duration,
     keys: &[(String, u32)],
 ) -> Result<(), brisk_orm::Error> {
     for (key, limit) in keys {
-        // Refused (a failure past the limit, raced in by another process): nothing to count.
-        store.check(&name(key), Quota::new(*limit, window)).await.map_err(orm_error)?;
+        if key.starts_with(super::USER) {
+            store.reset(&name(key)).await.map_err(orm_error)?;
+        } else {
+            store.refund(&name(key), Quota::new(*limit, window)).await.map_err(orm_error)?;
+        }
     }
     Ok(())
-}
-
-pub(super) async fn succeeded(store: &dyn RateLimitStore, key: &str) -> Result<(), brisk_orm::Error> {
-    store.reset(&name(key)).await.map_err(orm_error)
 }
 
 #[cfg(test)]
@@ -63,40 +81,24 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_limits_hold_and_a_success_clears_the_username() {
+    async fn the_wait_is_one_interval_and_blocked_counts_nothing() {
         let db = brisk_orm::Database::open("sqlite::memory:").expect("a database");
-        let throttle = Throttle { per_username: 3, per_address: 5, ..Throttle::default() }
-            .in_store(MemoryRateLimits::new());
-        let addr = "203.0.113.9".parse().ok();
+        let throttle = Throttle { per_username: 3, ..Throttle::default() }.in_store(MemoryRateLimits::new());
         for _ in 0..3 {
-            assert_eq!(throttle.blocked(&db, "Alice", addr).await.expect("blocked"), None);
-            throttle.failed(&db, "Alice", addr).await.expect("failed");
+            assert_eq!(
+                throttle.blocked(&db, "erin", None).await.expect("blocked"),
+                None,
+                "peeking counts nothing"
+            );
+            assert_eq!(throttle.attempt(&db, "erin", None).await.expect("attempt"), None);
         }
-        let wait = throttle.blocked(&db, "alice", addr).await.expect("blocked").expect("the 4th is refused");
+        let wait = throttle.blocked(&db, "Erin", None).await.expect("blocked").expect("blocked now");
         // GCRA: 3 per 15 minutes at once, then one every 5 minutes.
         assert!(wait > Duration::from_secs(4 * 60) && wait <= Duration::from_secs(5 * 60), "{wait:?}");
-        // Another name from the same address is not blocked yet; the table is never touched.
-        assert_eq!(throttle.blocked(&db, "bob", addr).await.expect("blocked"), None);
-
-        throttle.succeeded(&db, "ALICE").await.expect("succeeded");
-        assert_eq!(throttle.blocked(&db, "alice", addr).await.expect("blocked"), None, "cleared");
-        // The address kept its 3 failures: 2 more block it for every name.
-        throttle.failed(&db, "bob", addr).await.expect("failed");
-        throttle.failed(&db, "carol", addr).await.expect("failed");
-        assert!(throttle.blocked(&db, "dave", addr).await.expect("blocked").is_some());
-        assert_eq!(throttle.blocked(&db, "dave", "198.51.100.1".parse().ok()).await.expect("blocked"), None);
-    }
-
-    #[tokio::test]
-    async fn blocked_counts_nothing() {
-        let db = brisk_orm::Database::open("sqlite::memory:").expect("a database");
-        let throttle = Throttle { per_username: 2, ..Throttle::default() }.in_store(MemoryRateLimits::new());
-        for _ in 0..10 {
-            assert_eq!(throttle.blocked(&db, "erin", None).await.expect("blocked"), None);
-        }
-        throttle.failed(&db, "erin", None).await.expect("failed");
-        assert_eq!(throttle.blocked(&db, "erin", None).await.expect("blocked"), None, "one failure of two");
-        throttle.failed(&db, "erin", None).await.expect("failed");
-        assert!(throttle.blocked(&db, "erin", None).await.expect("blocked").is_some());
+        let refused = throttle.attempt(&db, "erin", None).await.expect("attempt").expect("refused");
+        assert!(
+            refused > Duration::from_secs(4 * 60) && refused <= Duration::from_secs(5 * 60),
+            "{refused:?}"
+        );
     }
 }

@@ -232,6 +232,15 @@ impl Backend {
 pub trait Executor: Send + Sync {
     #[doc(hidden)]
     fn target(&self) -> Target<'_>;
+
+    /// The transaction queries through this executor run in, if any (a [`Db`](crate::Db)
+    /// under [`atomic_requests`](crate::atomic_requests), a [`Transaction`]).
+    fn transaction(&self) -> Option<&Transaction> {
+        match self.target() {
+            Target::Db(_) => None,
+            Target::Tx(tx) => Some(tx),
+        }
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for &E {

@@ -38,6 +38,14 @@ pub fn step(tat: Option<Duration>, now: Duration, quota: Quota) -> (Decision, Op
     (decision, Some(new_tat))
 }
 
+/// Gives back one request a key counted (a login that turned out not to be a failure, say):
+/// its TAT moves one emission interval earlier, never before `now`. Returns the TAT to keep,
+/// `None` when the key is then back to its full quota (or was never seen).
+pub fn refund(tat: Option<Duration>, now: Duration, quota: Quota) -> Option<Duration> {
+    let earlier = tat?.checked_sub(quota.emission_interval())?;
+    (earlier > now).then_some(earlier)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +83,24 @@ mod tests {
         let (d, _) = step(tat, secs(600), quota);
         assert_eq!(d.remaining, 9);
         assert_eq!(d.reset_after, secs(6));
+    }
+
+    #[test]
+    fn a_refund_gives_back_one_request_and_never_more_than_the_full_quota() {
+        let quota = Quota::new(2, secs(60));
+        let (_, tat) = step(None, secs(100), quota);
+        let (_, tat) = step(tat, secs(100), quota);
+        assert!(!step(tat, secs(100), quota).0.allowed);
+        let back = refund(tat, secs(100), quota);
+        assert_eq!(back, Some(secs(130)));
+        let (d, _) = step(back, secs(100), quota);
+        assert!(d.allowed, "the refunded request is there again");
+        assert_eq!(d.remaining, 0);
+        // Refunding more than was counted leaves a full quota, not more.
+        assert_eq!(refund(refund(back, secs(100), quota), secs(100), quota), None);
+        assert_eq!(refund(None, secs(100), quota), None, "a key never seen");
+        // Long after, a refund cannot bring the time back before now.
+        assert_eq!(refund(Some(secs(130)), secs(500), quota), None);
     }
 
     #[test]

@@ -146,9 +146,17 @@ impl RateLimit {
     }
 }
 
-/// An IPv4 address as it is; an IPv6 address by its /64 network, the block one subscriber
-/// usually gets (counting each address apart would let a client switch addresses at will).
-fn client_key(ip: IpAddr) -> String {
+/// The key a client's address is limited by: an IPv4 address as it is; an IPv6 address by
+/// its /64 network, the block one subscriber usually gets (counting each address apart would
+/// let a client switch addresses at will).
+///
+/// ```
+/// use brisk::rate_limit::client_key;
+/// assert_eq!(client_key("203.0.113.9".parse().unwrap()), "203.0.113.9");
+/// assert_eq!(client_key("2001:db8:1:2::7".parse().unwrap()), "2001:db8:1:2::/64");
+/// assert_eq!(client_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9");
+/// ```
+pub fn client_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

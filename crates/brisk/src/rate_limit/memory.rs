@@ -77,6 +77,21 @@ impl MemoryRateLimits {
         gcra::step(tat, now, quota).0
     }
 
+    /// [`RateLimitStore::refund`] at a given time since the store was made (for tests).
+    fn refund_at(&self, key: &str, quota: Quota, now: Duration) {
+        let mut shard = self.shard(key);
+        match gcra::refund(shard.tats.get(key).copied(), now, quota) {
+            Some(tat) => {
+                if let Some(kept) = shard.tats.get_mut(key) {
+                    *kept = tat;
+                }
+            }
+            None => {
+                shard.tats.remove(key);
+            }
+        }
+    }
+
     /// [`RateLimitStore::check`] at a given time since the store was made (for tests).
     fn check_at(&self, key: &str, quota: Quota, now: Duration) -> Decision {
         let mut shard = self.shard(key);
@@ -113,6 +128,11 @@ impl RateLimitStore for MemoryRateLimits {
         Box::pin(std::future::ready(Ok(decision)))
     }
 
+    fn refund<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<(), Error>> {
+        self.refund_at(key, quota, self.epoch.elapsed());
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         self.shard(key).tats.remove(key);
         Box::pin(std::future::ready(Ok(())))
@@ -135,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn a_peek_counts_nothing_and_a_reset_gives_the_quota_back() {
+    fn a_peek_counts_nothing_and_a_refund_gives_one_request_back() {
         let store = MemoryRateLimits::new();
         let quota = Quota::new(2, Duration::from_secs(60));
         let now = Duration::from_secs(1);
@@ -149,9 +169,28 @@ mod tests {
         assert_eq!(refused.retry_after, Duration::from_secs(30));
         assert!(store.peek_at("a", quota, now + Duration::from_secs(30)).allowed, "one interval later");
         assert!(!store.check_at("a", quota, now).allowed, "the peeks changed nothing");
-        drop(store.reset("a"));
-        assert!(store.check_at("a", quota, now).allowed);
-        assert!(store.peek_at("a", quota, now).allowed, "one left after the reset");
+        store.refund_at("a", quota, now);
+        assert!(store.check_at("a", quota, now).allowed, "the refunded request");
+        assert!(!store.peek_at("a", quota, now).allowed);
+        store.refund_at("a", quota, now);
+        store.refund_at("a", quota, now);
+        store.refund_at("a", quota, now);
+        assert_eq!(store.peek_at("a", quota, now).remaining, 1, "never more than the full quota");
+        assert_eq!(store.len(), 0, "a key back to its full quota is dropped");
+        store.refund_at("never-seen", quota, now);
+        assert_eq!(store.len(), 0, "a refund adds no key");
+    }
+
+    #[tokio::test]
+    async fn a_reset_gives_the_full_quota_back() {
+        let store = MemoryRateLimits::new();
+        let quota = Quota::new(1, Duration::from_secs(60));
+        assert!(store.check("a", quota).await.expect("check").allowed);
+        assert!(!store.check("a", quota).await.expect("check").allowed);
+        store.reset("a").await.expect("reset");
+        assert!(store.check("a", quota).await.expect("check").allowed);
+        store.reset("never-seen").await.expect("a key never seen resets to what it was");
+        assert_eq!(store.len(), 1, "only the key checked since is kept");
     }
 
     #[test]

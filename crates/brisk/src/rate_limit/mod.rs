@@ -27,7 +27,8 @@
 //! ## How it counts
 //!
 //! GCRA (the generic cell rate algorithm): a limit of 10 per minute allows 10 requests at
-//! once, then one more every 6 seconds, never more than 10 in any minute. A refused request
+//! once, then one more every 6 seconds: 10 a minute on average, and at most 19 within any one
+//! minute (a full burst, then the requests its minute lets back in). A refused request
 //! costs nothing. The state is one time per key, kept in the app's [`RateLimitStore`]: the
 //! process's own [`MemoryRateLimits`] unless the app is given another with
 //! [`App::rate_limit_store`](crate::App::rate_limit_store) (brisk-redis's store shares the count
@@ -56,7 +57,7 @@ mod memory;
 mod setup;
 mod store;
 
-pub use limit::RateLimit;
+pub use limit::{client_key, RateLimit};
 pub use memory::MemoryRateLimits;
 pub use store::{Decision, Quota, RateLimitStore};
 

@@ -73,9 +73,11 @@ pub struct Decision {
 /// 503 with `Retry-After`): a limiter that failed open would let a flood through exactly when
 /// the infrastructure is struggling.
 ///
-/// `peek` and `reset` serve limits that count only some events, checked before they happen:
-/// brisk-auth's login throttle peeks before checking a password, counts a failure with
-/// `check`, and resets a username's key after a successful login.
+/// `peek`, `refund` and `reset` serve limits that count only some events: brisk-auth's login
+/// throttle counts each attempt with `check` before the password is checked (so parallel
+/// attempts cannot all pass), gives the address's back with `refund` and clears the
+/// username's with `reset` when the login succeeds; `peek` answers "is this key blocked?"
+/// without counting.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -89,6 +91,8 @@ pub struct Decision {
 /// let next = store.peek("k", quota).await?;
 /// assert!(!next.allowed);
 /// assert!(next.retry_after <= Duration::from_secs(30)); // one interval: 60 s ÷ 2
+/// store.refund("k", quota).await?;
+/// assert!(store.peek("k", quota).await?.allowed);
 /// store.reset("k").await?;
 /// assert_eq!(store.peek("k", quota).await?.remaining, 1);
 /// # Ok(()) }
@@ -100,6 +104,10 @@ pub trait RateLimitStore: Send + Sync + 'static {
     /// What [`check`](RateLimitStore::check) would decide for `key` now, without counting
     /// anything.
     fn peek<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<Decision, Error>>;
+
+    /// Gives back one request `check` counted for `key` under `quota` (never more than its
+    /// full quota).
+    fn refund<'a>(&'a self, key: &'a str, quota: Quota) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Forgets `key`: it is back to its full quota.
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;

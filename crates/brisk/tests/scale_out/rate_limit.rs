@@ -128,6 +128,10 @@ impl RateLimitStore for Counting {
         unreachable!("a rate limit only checks")
     }
 
+    fn refund<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<(), Error>> {
+        unreachable!("a rate limit only checks")
+    }
+
     fn reset<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         unreachable!("a rate limit only checks")
     }
@@ -154,6 +158,10 @@ impl RateLimitStore for Down {
     }
 
     fn peek<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<Decision, Error>> {
+        Box::pin(async { Err(Error::internal("connection refused")) })
+    }
+
+    fn refund<'a>(&'a self, _key: &'a str, _quota: Quota) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async { Err(Error::internal("connection refused")) })
     }
 
