@@ -89,6 +89,12 @@ async fn a_success_clears_the_username_count_and_limits_are_configurable() {
     }
 }
 
+/// The failures counted per username in the table.
+async fn name_counts(db: &brisk_orm::Database) -> Vec<i64> {
+    let rows = LoginFailure::objects().all(db).await.expect("rows");
+    rows.into_iter().filter(|r| r.key.starts_with("user:")).map(|r| r.failures).collect()
+}
+
 /// Where a throttle counts, for the tests below: each test database's table, and a rate-limit
 /// store (the memory one; brisk-redis's is tested in its crate).
 async fn counting_places(
@@ -134,14 +140,7 @@ async fn attempts_made_at_once_pass_at_most_the_limit() {
         let outcomes = join_all(names.iter().map(|name| throttle.attempt(&db, name, addr))).await;
         let passed = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
         assert_eq!(passed, 3, "{place:?}: {outcomes:?}");
-        let names_counted: i64 = LoginFailure::objects()
-            .all(&db)
-            .await
-            .expect("rows")
-            .iter()
-            .filter(|r| r.key.starts_with("user:"))
-            .map(|r| r.failures)
-            .sum();
+        let names_counted: i64 = name_counts(&db).await.iter().sum();
         assert_eq!(names_counted, 3, "{place:?}: only the names let through keep a count");
     }
 }
@@ -279,14 +278,6 @@ async fn under_atomic_requests_a_failed_logins_count_is_kept_though_its_answer_i
         }
         assert_eq!(browser.login("kim", "no").await.status(), 429, "{:?}", db.dialect());
         assert_eq!(browser.login("kim", "kim's long passphrase").await.status(), 429, "blocked for everyone");
-        let counted: Vec<i64> = LoginFailure::objects()
-            .all(&db)
-            .await
-            .expect("rows")
-            .into_iter()
-            .filter(|r| r.key.starts_with("user:"))
-            .map(|r| r.failures)
-            .collect();
-        assert_eq!(counted, [3]);
+        assert_eq!(name_counts(&db).await, [3]);
     }
 }
