@@ -50,7 +50,7 @@ pub use meta::{registry, DefaultValue, FieldMeta, ModelMeta};
 pub use model::{FromRow, Model, ModelExt};
 pub use patch::Patch;
 pub use queryset::{Assignment, ColumnList, Columns, Order, QuerySet, Values};
-pub use raw::Raw;
+pub use raw::{Bind, Raw};
 pub use relation::{
     meta_of, ForeignKey, KeyOf, OnDelete, OneToOne, PrimaryKey, RelatedField, Relates, Relation,
 };

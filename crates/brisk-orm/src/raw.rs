@@ -9,6 +9,24 @@ use crate::model::FromRow;
 use crate::start_over::StartOver;
 use crate::value::{SqlType, Value};
 
+/// What [`Raw::bind`] takes: every [`SqlType`], and `&str` (bound as text).
+pub trait Bind {
+    /// The value bound.
+    fn into_value(self) -> Value;
+}
+
+impl<T: SqlType> Bind for T {
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
+}
+
+impl Bind for &str {
+    fn into_value(self) -> Value {
+        Value::String(Some(self.to_owned()))
+    }
+}
+
 /// A hand-written statement with `?` placeholders, each bound to a value (never spliced into
 /// the text). On PostgreSQL the placeholders become `$1`, `$2` ... (a `?` inside a quoted
 /// string, a quoted identifier or a comment is left alone). A statement of transaction control
@@ -36,9 +54,16 @@ impl Raw {
         Raw { sql: sql.into(), values: Vec::new() }
     }
 
-    /// Binds the next placeholder.
-    pub fn bind(mut self, value: impl SqlType) -> Self {
-        self.values.push(value.to_value());
+    /// Binds the next placeholder: any column type ([`SqlType`]: numbers, `String`,
+    /// dates, `Option` for NULL ...) or a `&str`.
+    ///
+    /// ```
+    /// use brisk_orm::{Dialect, Raw};
+    /// let raw = Raw::new("SELECT id FROM items WHERE name = ? AND price > ?").bind("tea").bind(2.5);
+    /// assert_eq!(raw.sql(Dialect::Postgres), "SELECT id FROM items WHERE name = $1 AND price > $2");
+    /// ```
+    pub fn bind(mut self, value: impl Bind) -> Self {
+        self.values.push(value.into_value());
         self
     }
 
