@@ -20,14 +20,18 @@ struct Done {
 
 /// The runner's side of the writer: hands a finished attempt to it.
 #[derive(Clone)]
-pub(crate) struct Completions(mpsc::UnboundedSender<Done>);
+pub(crate) struct Completions(mpsc::UnboundedSender<Done>, Kept);
 
 /// The writer's side, consumed by [`write`].
-pub(crate) struct Writer(mpsc::UnboundedReceiver<Done>);
+pub(crate) struct Writer(mpsc::UnboundedReceiver<Done>, Kept);
 
-pub(crate) fn channel() -> (Completions, Writer) {
+/// Whether a job that succeeded is kept (`done`, until the pruner) or deleted at once.
+pub(crate) type Kept = bool;
+
+/// `keep`: whether successful jobs' rows are kept (a retention above zero).
+pub(crate) fn channel(keep: Kept) -> (Completions, Writer) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Completions(tx), Writer(rx))
+    (Completions(tx, keep), Writer(rx, keep))
 }
 
 impl Completions {
@@ -46,7 +50,7 @@ impl Completions {
                 return result;
             }
         }
-        store::complete(db, &[(id, attempt)], worker).await.map(|_| ()).map_err(|e| e.to_string())
+        store::complete(db, &[(id, attempt)], worker, self.1).await.map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -57,7 +61,8 @@ pub(crate) async fn write(db: Database, worker: String, mut writer: Writer) {
     while writer.0.recv_many(&mut batch, MAX_BATCH).await > 0 {
         pairs.clear();
         pairs.extend(batch.iter().map(|d| (d.id, d.attempt)));
-        let result = store::complete(&db, &pairs, &worker).await.map(|_| ()).map_err(|e| e.to_string());
+        let result =
+            store::complete(&db, &pairs, &worker, writer.1).await.map(|_| ()).map_err(|e| e.to_string());
         for done in batch.drain(..) {
             let _ = done.written.send(result.clone());
         }

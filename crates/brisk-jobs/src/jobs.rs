@@ -178,7 +178,15 @@ impl Jobs {
     }
 
     /// How long done and cancelled jobs are kept (default 7 days) and dead ones (default 30
-    /// days) before the pruner deletes them.
+    /// days) before the pruner deletes them. A `finished` of zero deletes a job the moment it
+    /// succeeds (nothing to see in the admin afterwards, the least work for the database —
+    /// graphile-worker's way, and Celery without a result backend keeps nothing either); a
+    /// cron tick's row stays as long as a tick may be caught up, whatever the retention.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let jobs = brisk_jobs::Jobs::new().retention(Duration::ZERO, Duration::from_secs(30 * 24 * 3600));
+    /// ```
     pub fn retention(mut self, finished: Duration, dead: Duration) -> Self {
         self.settings.retention = finished;
         self.settings.dead_retention = dead;

@@ -184,13 +184,36 @@ const EXPIRED_FILTER: &str = "state = 'running' AND queue = ? AND locked_until <
 const DUE_FILTER: &str = "state = 'available' AND queue = ? AND run_at <= ?";
 
 /// The attempts `done` (job id, attempt) claimed by `worker` succeeded: one statement for
-/// all of them (at most a few hundred: the caller batches what finished meanwhile).
-pub(crate) async fn complete(db: &Database, done: &[(i64, i64)], worker: &str) -> Result<u64, Error> {
+/// all of them (at most a few hundred: the caller batches what finished meanwhile). Without
+/// `keep`, their rows are deleted instead (a second statement marks the cron ticks' rows
+/// done: they stay, as they keep their tick from firing again).
+pub(crate) async fn complete(
+    db: &Database,
+    done: &[(i64, i64)],
+    worker: &str,
+    keep: bool,
+) -> Result<u64, Error> {
     if done.is_empty() {
         return Ok(0);
     }
+    let unique = done.len() as u64;
     let done = padded(done);
     let pairs = vec!["(id = ? AND attempts = ?)"; done.len()].join(" OR ");
+    let mut deleted = 0;
+    if !keep {
+        let mut raw = Raw::new(format!(
+            "DELETE FROM jobs_job {} WHERE locked_by = ? AND state = 'running' AND cron_tick IS NULL AND ({pairs})",
+            relaxed_using(db)
+        ))
+        .bind(worker);
+        for (id, attempt) in done.iter() {
+            raw = raw.bind(*id).bind(*attempt);
+        }
+        deleted = raw.execute(db).await?;
+        if deleted >= unique {
+            return Ok(deleted);
+        }
+    }
     let mut raw = Raw::new(format!(
         "UPDATE jobs_job SET state = 'done', finished_at = ?, locked_by = NULL, locked_until = NULL, \
          unique_key = NULL {} WHERE locked_by = ? AND state = 'running' AND ({pairs})",
@@ -201,7 +224,7 @@ pub(crate) async fn complete(db: &Database, done: &[(i64, i64)], worker: &str) -
     for (id, attempt) in done.iter() {
         raw = raw.bind(*id).bind(*attempt);
     }
-    raw.execute(db).await
+    Ok(deleted + raw.execute(db).await?)
 }
 
 /// `pairs` (not empty) repeated at the end up to the next power of two: a statement listing
@@ -224,6 +247,14 @@ pub(crate) fn padded(pairs: &[(i64, i64)]) -> std::borrow::Cow<'_, [(i64, i64)]>
 fn relaxed_from(db: &Database) -> String {
     match db.dialect() {
         Dialect::Postgres => format!("FROM {RELAXED}"),
+        Dialect::Sqlite => String::new(),
+    }
+}
+
+/// [`relaxed_from`] for a `DELETE`, which names its other tables with `USING`.
+fn relaxed_using(db: &Database) -> String {
+    match db.dialect() {
+        Dialect::Postgres => format!("USING {RELAXED}"),
         Dialect::Sqlite => String::new(),
     }
 }

@@ -103,7 +103,7 @@ pub(crate) fn start(
     });
     crate::wake::register(&wakers);
     let claims = store::Claims::new(db.dialect(), &registry.names());
-    let (completions, writer) = crate::complete::channel();
+    let (completions, writer) = crate::complete::channel(!settings.retention.is_zero());
     let shared = Arc::new(Shared {
         db,
         registry,

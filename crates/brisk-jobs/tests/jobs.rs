@@ -840,3 +840,48 @@ async fn each_queue_runs_at_most_its_concurrency() {
         assert!(rows.iter().all(|r| r.queue == "narrow"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_retention_a_job_that_succeeds_is_deleted_and_a_cron_ticks_row_stays() {
+    for test in backends().await {
+        let db = test.database();
+        let runner = quick().retention(Duration::ZERO, Duration::from_secs(3600)).start(&db).expect("start");
+        for i in 0..20 {
+            Record { k: format!("gone-{i}") }.enqueue(&db).await.expect("enqueued");
+        }
+        let dead = Flaky { k: "dead".into(), succeed_on: 0, permanent: true }
+            .enqueue(&db)
+            .await
+            .expect("e")
+            .expect("id");
+        // A cron tick's row, as the scheduler inserts it: it keeps its tick from firing again.
+        Raw::new(
+            "INSERT INTO jobs_job (queue, name, payload, state, priority, attempts, max_attempts, run_at, \
+             created_at, cron_tick) VALUES ('default', ?, ?, 'available', 0, 0, 1, ?, ?, 'every-minute:1')",
+        )
+        .bind(Record::NAME)
+        .bind(r#"{"k":"tick"}"#)
+        .bind(DateTime::now())
+        .bind(DateTime::now())
+        .execute(&db)
+        .await
+        .expect("a tick's row");
+        // 20 records, the tick's and the dead job's one attempt.
+        eventually("every job ran", || async {
+            runs(&db).await.len() == 22 && in_state(&db, JobState::Dead).await == 1
+        })
+        .await;
+        eventually("no job left running", || async { in_state(&db, JobState::Running).await == 0 }).await;
+        runner.shutdown().await;
+        let left: Vec<(i64, JobState, Option<String>)> = JobRecord::objects()
+            .all(&db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|r| (r.id.value(), r.state, r.cron_tick))
+            .collect();
+        assert_eq!(left.len(), 2, "{}: {left:?}", db.url());
+        assert!(left.contains(&(dead, JobState::Dead, None)), "a dead job is kept: {left:?}");
+        assert!(left.iter().any(|(_, state, tick)| *state == JobState::Done && tick.is_some()), "{left:?}");
+    }
+}
