@@ -178,10 +178,12 @@ impl Jobs {
     }
 
     /// How long done and cancelled jobs are kept (default 7 days) and dead ones (default 30
-    /// days) before the pruner deletes them. A `finished` of zero deletes a job the moment it
-    /// succeeds (nothing to see in the admin afterwards, the least work for the database —
-    /// graphile-worker's way, and Celery without a result backend keeps nothing either); a
-    /// cron tick's row stays as long as a tick may be caught up, whatever the retention.
+    /// days) before the pruner deletes them; either is at least the cron catch-up window plus a
+    /// minute (a cron tick's row stops its tick from firing again). A `finished` of zero
+    /// deletes a job the moment it succeeds, [`Jobs::no_pruning`] or not (nothing to see in the
+    /// admin afterwards, one write less per job — graphile-worker's way, and Celery without a
+    /// result backend keeps nothing either); cancelled jobs and cron ticks' rows are still
+    /// kept for that floor.
     ///
     /// ```
     /// use std::time::Duration;

@@ -185,8 +185,10 @@ const DUE_FILTER: &str = "state = 'available' AND queue = ? AND run_at <= ?";
 
 /// The attempts `done` (job id, attempt) claimed by `worker` succeeded: one statement for
 /// all of them (at most a few hundred: the caller batches what finished meanwhile). Without
-/// `keep`, their rows are deleted instead (a second statement marks the cron ticks' rows
-/// done: they stay, as they keep their tick from firing again).
+/// `keep`, their rows are deleted instead, and a second statement (only when rows are left)
+/// marks the cron ticks' rows done: they stay, as they keep their tick from firing again.
+/// Both are unflushed commits: lost in a crash, the row is back to running with a lease that
+/// ends, and the job runs again (at least once).
 pub(crate) async fn complete(
     db: &Database,
     done: &[(i64, i64)],

@@ -157,7 +157,11 @@ async fn run(
 /// Deletes old finished jobs now and then.
 async fn prune_loop(shared: Arc<Shared>) {
     let s = &shared.settings;
-    let every = (s.retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    // A tenth of the shortest time anything is kept (a retention below the cron catch-up
+    // floor is raised to it: a zero retention does not prune every second).
+    let floor = s.cron_catch_up.saturating_add(Duration::from_secs(60));
+    let kept = s.retention.max(floor).min(s.dead_retention.max(floor));
+    let every = (kept / 10).clamp(Duration::from_secs(1), Duration::from_secs(600));
     loop {
         tokio::time::sleep(every).await;
         let (finished, dead) = prune_cutoffs(s, chrono::Utc::now());

@@ -9,7 +9,8 @@ use crate::model::FromRow;
 use crate::start_over::StartOver;
 use crate::value::{SqlType, Value};
 
-/// What [`Raw::bind`] takes: every [`SqlType`], and `&str` (bound as text).
+/// What [`Raw::bind`] takes: every [`SqlType`], and `&str`, `&String` and `Option<&str>`
+/// (bound as text).
 pub trait Bind {
     /// The value bound.
     fn into_value(self) -> Value;
@@ -24,6 +25,19 @@ impl<T: SqlType> Bind for T {
 impl Bind for &str {
     fn into_value(self) -> Value {
         Value::String(Some(self.to_owned()))
+    }
+}
+
+impl Bind for &String {
+    fn into_value(self) -> Value {
+        Value::String(Some(self.clone()))
+    }
+}
+
+/// `None` binds a NULL of text.
+impl Bind for Option<&str> {
+    fn into_value(self) -> Value {
+        Value::String(self.map(str::to_owned))
     }
 }
 
@@ -55,7 +69,7 @@ impl Raw {
     }
 
     /// Binds the next placeholder: any column type ([`SqlType`]: numbers, `String`,
-    /// dates, `Option` for NULL ...) or a `&str`.
+    /// dates, `Option` for NULL ...) or text by reference (`&str`, `&String`, `Option<&str>`).
     ///
     /// ```
     /// use brisk_orm::{Dialect, Raw};
@@ -133,7 +147,7 @@ impl Raw {
     /// # async fn demo(db: brisk_orm::Database) -> Result<(), brisk_orm::Error> {
     /// use brisk_orm::Raw;
     /// db.atomic(|tx| async move {
-    ///     Raw::new("INSERT INTO audit (action) VALUES (?)").bind("login".to_owned()).pipeline(&tx).await?;
+    ///     Raw::new("INSERT INTO audit (action) VALUES (?)").bind("login").pipeline(&tx).await?;
     ///     Ok::<_, brisk_orm::Error>(()) // COMMIT goes out now; the INSERT's answer is read with it
     /// })
     /// .await

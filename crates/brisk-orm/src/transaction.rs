@@ -480,10 +480,13 @@ impl Transaction {
     /// Under [`atomic_requests`](crate::atomic_requests), commits this request's transaction
     /// even when the handler answers with an error: for writes a refusal must keep (a failed
     /// login's count — brisk-auth's throttle does this —, an audit row of a refused request).
-    /// Everything the request wrote is kept then (called inside a savepoint that is later
-    /// rolled back, it still keeps the rest), so call it only where that is right. A panic or
-    /// a client that left still rolls back, and a failed statement still fails the commit
-    /// (logged; the client gets the handler's answer).
+    /// Everything the request wrote is kept then, and its [`on_commit`](Transaction::on_commit)
+    /// hooks run (jobs it enqueued run, mail it queued goes), so call it only where that is
+    /// right. It cannot be taken back (called inside a savepoint that is later rolled back,
+    /// it still keeps the rest), and only `atomic_requests` reads it: [`Database::atomic`]
+    /// and [`Transaction::commit`] commit or roll back as their code says. A panic or a client
+    /// that left still rolls back, and a failed statement still fails the commit (logged; the
+    /// client gets the handler's answer).
     ///
     /// ```no_run
     /// use brisk::prelude::*;

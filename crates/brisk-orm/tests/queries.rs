@@ -532,14 +532,19 @@ async fn raw_sql_binds_values_and_reads_typed_rows() {
             .await
             .unwrap();
         assert_eq!(models.len(), 1);
-        // A `&str` binds as text too, and a NULL as `None`.
-        let named: Vec<(String,)> =
-            brisk_orm::Raw::new("SELECT name FROM queries_thing WHERE name = ? OR name = ?")
-                .bind("Saw")
-                .bind(None::<String>)
-                .fetch(&db)
-                .await
-                .unwrap();
+        // Text by reference binds too (`&str`, `&String`, `Option<&str>`), a NULL as `None`.
+        let saw = "Saw".to_owned();
+        let named: Vec<(String,)> = brisk_orm::Raw::new(
+            "SELECT name FROM queries_thing WHERE name IN (?, ?, ?) OR name = ? OR name = ?",
+        )
+        .bind("Saw")
+        .bind(&saw)
+        .bind(Some("Saw"))
+        .bind(None::<&str>)
+        .bind(None::<String>)
+        .fetch(&db)
+        .await
+        .unwrap();
         assert_eq!(named, [("Saw".to_owned(),)], "{}", name(&db));
         let hostile = "x'; DROP TABLE queries_thing; --".to_owned();
         let n = brisk_orm::Raw::new("UPDATE queries_thing SET note = ? WHERE views = ?")
