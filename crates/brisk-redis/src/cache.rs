@@ -216,10 +216,6 @@ impl CacheBackend for RedisCache {
             }
         })
     }
-
-    fn is_shared(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

@@ -61,11 +61,4 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Removes every key that starts with `prefix` (the [`Cache`](super::Cache)'s own prefix,
     /// so clearing one app's cache leaves another's alone on a shared Redis).
     fn clear<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), Error>>;
-
-    /// Whether every process of the app sees the same values (Redis: yes; the in-process
-    /// cache: no, the default): something that must hold across processes (a count, a lock)
-    /// may use the app's cache only when it is shared.
-    fn is_shared(&self) -> bool {
-        false
-    }
 }
