@@ -20,18 +20,21 @@ struct Done {
 
 /// The runner's side of the writer: hands a finished attempt to it.
 #[derive(Clone)]
-pub(crate) struct Completions(mpsc::UnboundedSender<Done>, Kept);
+pub(crate) struct Completions {
+    sender: mpsc::UnboundedSender<Done>,
+    keep: bool,
+}
 
 /// The writer's side, consumed by [`write`].
-pub(crate) struct Writer(mpsc::UnboundedReceiver<Done>, Kept);
+pub(crate) struct Writer {
+    receiver: mpsc::UnboundedReceiver<Done>,
+    keep: bool,
+}
 
-/// Whether a job that succeeded is kept (`done`, until the pruner) or deleted at once.
-pub(crate) type Kept = bool;
-
-/// `keep`: whether successful jobs' rows are kept (a retention above zero).
-pub(crate) fn channel(keep: Kept) -> (Completions, Writer) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (Completions(tx, keep), Writer(rx, keep))
+/// `keep`: whether successful jobs keep their rows ([`Settings::keeps_done`](crate::settings::Settings::keeps_done)).
+pub(crate) fn channel(keep: bool) -> (Completions, Writer) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (Completions { sender, keep }, Writer { receiver, keep })
 }
 
 impl Completions {
@@ -45,12 +48,12 @@ impl Completions {
         attempt: i64,
     ) -> Result<(), String> {
         let (written, answer) = oneshot::channel();
-        if self.0.send(Done { id, attempt, written }).is_ok() {
+        if self.sender.send(Done { id, attempt, written }).is_ok() {
             if let Ok(result) = answer.await {
                 return result;
             }
         }
-        store::complete(db, &[(id, attempt)], worker, self.1).await.map(|_| ()).map_err(|e| e.to_string())
+        store::complete(db, &[(id, attempt)], worker, self.keep).await.map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -58,11 +61,11 @@ impl Completions {
 pub(crate) async fn write(db: Database, worker: String, mut writer: Writer) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut pairs = Vec::with_capacity(MAX_BATCH);
-    while writer.0.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while writer.receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         pairs.clear();
         pairs.extend(batch.iter().map(|d| (d.id, d.attempt)));
         let result =
-            store::complete(&db, &pairs, &worker, writer.1).await.map(|_| ()).map_err(|e| e.to_string());
+            store::complete(&db, &pairs, &worker, writer.keep).await.map(|_| ()).map_err(|e| e.to_string());
         for done in batch.drain(..) {
             let _ = done.written.send(result.clone());
         }

@@ -57,16 +57,13 @@ pub(crate) async fn heartbeat(db: Database, worker: String, active: Arc<Active>,
         let jobs = active.snapshot();
         for chunk in jobs.chunks(256) {
             let chunk = crate::store::padded(chunk);
-            let pairs = vec!["(id = ? AND attempts = ?)"; chunk.len()].join(" OR ");
-            let mut raw = Raw::new(format!(
+            let pairs = crate::store::pair_list(chunk.len());
+            let raw = Raw::new(format!(
                 "UPDATE jobs_job SET locked_until = ? WHERE locked_by = ? AND state = 'running' AND ({pairs})"
             ))
             .bind(lease_end(lease))
-            .bind(worker.clone());
-            for (id, attempt) in chunk.iter() {
-                raw = raw.bind(*id).bind(*attempt);
-            }
-            if let Err(e) = raw.execute(&db).await {
+            .bind(&worker);
+            if let Err(e) = crate::store::with_pairs(raw, &chunk).execute(&db).await {
                 tracing::warn!(target: "brisk_jobs", error = %e, "could not renew the leases");
             }
         }

@@ -39,6 +39,18 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Whether a job that succeeded keeps its row (`done`, until the pruner): a retention
+    /// above zero.
+    pub(crate) fn keeps_done(&self) -> bool {
+        !self.retention.is_zero()
+    }
+
+    /// How long anything ended is kept at least, whatever the retentions: a fired cron tick's
+    /// row keeps the tick from firing again, so it stays as long as a tick may be caught up.
+    pub(crate) fn prune_floor(&self) -> Duration {
+        self.cron_catch_up.saturating_add(Duration::from_secs(60))
+    }
+
     /// The URL the LISTEN connection uses: the one set, else `DATABASE_URL` when it is a
     /// PostgreSQL URL, else the database's own (whose password, if any, is hidden).
     pub(crate) fn listen_url(&self, db: &Database) -> String {

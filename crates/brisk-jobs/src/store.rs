@@ -200,33 +200,38 @@ pub(crate) async fn complete(
     }
     let unique = done.len() as u64;
     let done = padded(done);
-    let pairs = vec!["(id = ? AND attempts = ?)"; done.len()].join(" OR ");
+    let pairs = pair_list(done.len());
     let mut deleted = 0;
     if !keep {
-        let mut raw = Raw::new(format!(
+        let raw = Raw::new(format!(
             "DELETE FROM jobs_job {} WHERE locked_by = ? AND state = 'running' AND cron_tick IS NULL AND ({pairs})",
             relaxed_using(db)
         ))
         .bind(worker);
-        for (id, attempt) in done.iter() {
-            raw = raw.bind(*id).bind(*attempt);
-        }
-        deleted = raw.execute(db).await?;
+        deleted = with_pairs(raw, &done).execute(db).await?;
         if deleted >= unique {
             return Ok(deleted);
         }
     }
-    let mut raw = Raw::new(format!(
+    let raw = Raw::new(format!(
         "UPDATE jobs_job SET state = 'done', finished_at = ?, locked_by = NULL, locked_until = NULL, \
          unique_key = NULL {} WHERE locked_by = ? AND state = 'running' AND ({pairs})",
         relaxed_from(db)
     ))
     .bind(DateTime::now())
-    .bind(worker.to_owned());
-    for (id, attempt) in done.iter() {
-        raw = raw.bind(*id).bind(*attempt);
-    }
-    Ok(deleted + raw.execute(db).await?)
+    .bind(worker);
+    Ok(deleted + with_pairs(raw, &done).execute(db).await?)
+}
+
+/// `(id = ? AND attempts = ?) OR ...`, `n` times: the attempts a statement is about, bound by
+/// [`with_pairs`].
+pub(crate) fn pair_list(n: usize) -> String {
+    vec!["(id = ? AND attempts = ?)"; n].join(" OR ")
+}
+
+/// `raw` with each (id, attempt) pair bound, for a [`pair_list`].
+pub(crate) fn with_pairs(raw: Raw, pairs: &[(i64, i64)]) -> Raw {
+    pairs.iter().fold(raw, |raw, (id, attempt)| raw.bind(*id).bind(*attempt))
 }
 
 /// `pairs` (not empty) repeated at the end up to the next power of two: a statement listing

@@ -103,7 +103,7 @@ pub(crate) fn start(
     });
     crate::wake::register(&wakers);
     let claims = store::Claims::new(db.dialect(), &registry.names());
-    let (completions, writer) = crate::complete::channel(!settings.retention.is_zero());
+    let (completions, writer) = crate::complete::channel(settings.keeps_done());
     let shared = Arc::new(Shared {
         db,
         registry,
@@ -157,9 +157,9 @@ async fn run(
 /// Deletes old finished jobs now and then.
 async fn prune_loop(shared: Arc<Shared>) {
     let s = &shared.settings;
-    // A tenth of the shortest time anything is kept (a retention below the cron catch-up
-    // floor is raised to it: a zero retention does not prune every second).
-    let floor = s.cron_catch_up.saturating_add(Duration::from_secs(60));
+    // A tenth of the shortest time anything is kept (a retention below the floor is raised
+    // to it: a zero retention does not prune every second).
+    let floor = s.prune_floor();
     let kept = s.retention.max(floor).min(s.dead_retention.max(floor));
     let every = (kept / 10).clamp(Duration::from_secs(1), Duration::from_secs(600));
     loop {
@@ -173,15 +173,14 @@ async fn prune_loop(shared: Arc<Shared>) {
     }
 }
 
-/// The times before which done (and cancelled) jobs and dead jobs are pruned at `now`. A
-/// fired cron tick's row is what keeps the tick from firing again: it stays at least as long
-/// as a tick may be caught up. A retention too long to subtract keeps everything (the cutoff
-/// is 1970).
+/// The times before which done (and cancelled) jobs and dead jobs are pruned at `now`, never
+/// sooner than [`Settings::prune_floor`]. A retention too long to subtract keeps everything
+/// (the cutoff is 1970).
 pub(crate) fn prune_cutoffs(
     s: &Settings,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
-    let floor = s.cron_catch_up.saturating_add(Duration::from_secs(60));
+    let floor = s.prune_floor();
     let ago = |d: Duration| {
         chrono::Duration::from_std(d)
             .ok()
