@@ -145,7 +145,7 @@ impl Throttle {
                     .fetch(db)
                     .await?;
             for (failures, start) in rows {
-                let ends = micros(&start).saturating_add(self.window.as_micros() as i64);
+                let ends = micros(&start).saturating_add(self.window_micros());
                 let left = ends - micros(&now);
                 if left > 0 && failures >= i64::from(limit) {
                     let left = Duration::from_micros(left as u64);
@@ -203,7 +203,7 @@ impl Throttle {
             return Ok(Some(wait));
         }
         let now = DateTime::now();
-        let cutoff = DateTime::from_micros(micros(&now) - self.window.as_micros() as i64);
+        let cutoff = self.window_cutoff(&now);
         let mut counted: Vec<(&str, DateTime)> = Vec::with_capacity(keys.len());
         for (key, limit) in keys {
             // Counted unless the key is at its limit within its window (a window that has
@@ -272,7 +272,7 @@ impl Throttle {
         db: &impl Executor,
         keys: &[(String, u32)],
     ) -> Result<(), brisk_orm::Error> {
-        let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
+        let cutoff = self.window_cutoff(&DateTime::now());
         for (key, _) in keys {
             if key.starts_with(USER) {
                 Raw::new("DELETE FROM auth_loginfailure WHERE key = ?").bind(key.clone()).execute(db).await?;
@@ -304,10 +304,20 @@ impl Throttle {
         }
     }
 
+    /// A window that started at or before this time has ended at `now`.
+    fn window_cutoff(&self, now: &DateTime) -> DateTime {
+        DateTime::from_micros(micros(now).saturating_sub(self.window_micros()))
+    }
+
+    /// The window in microseconds (a window too long to count in them is as good as forever).
+    fn window_micros(&self) -> i64 {
+        i64::try_from(self.window.as_micros()).unwrap_or(i64::MAX)
+    }
+
     /// Removes the counts whose window ended (they no longer count); returns how many. (Counts
     /// in a rate-limit store expire by themselves.)
     pub async fn prune(&self, db: &impl Executor) -> Result<u64, brisk_orm::Error> {
-        let cutoff = DateTime::from_micros(micros(&DateTime::now()) - self.window.as_micros() as i64);
+        let cutoff = self.window_cutoff(&DateTime::now());
         Raw::new("DELETE FROM auth_loginfailure WHERE window_start <= ?").bind(cutoff).execute(db).await
     }
 }

@@ -281,3 +281,39 @@ async fn under_atomic_requests_a_failed_logins_count_is_kept_though_its_answer_i
         assert_eq!(name_counts(&db).await, [3]);
     }
 }
+
+#[tokio::test]
+async fn a_window_that_ended_lets_attempts_in_again_and_one_too_long_to_count_still_blocks() {
+    let sqlite = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");
+    let short = Throttle {
+        per_username: 2,
+        per_address: 0,
+        window: Duration::from_millis(600),
+        ..Throttle::default()
+    };
+    for (place, throttle, test) in counting_places(short).await {
+        let db = test.as_ref().map_or(sqlite.database(), |t| t.database());
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None);
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None);
+        assert!(throttle.attempt(&db, "ned", None).await.expect("attempt").is_some(), "{place}");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            throttle.attempt(&db, "ned", None).await.expect("attempt"),
+            None,
+            "{place}: the window ended"
+        );
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None, "{place}");
+        assert!(
+            throttle.attempt(&db, "ned", None).await.expect("attempt").is_some(),
+            "{place}: and counts again"
+        );
+    }
+    // A window of `Duration::MAX` does not wrap around into one that has always ended.
+    let forever = Throttle { per_username: 1, per_address: 0, window: Duration::MAX, ..Throttle::default() };
+    for (place, throttle, test) in counting_places(forever).await {
+        let db = test.as_ref().map_or(sqlite.database(), |t| t.database());
+        assert_eq!(throttle.attempt(&db, "ola", None).await.expect("attempt"), None);
+        let wait = throttle.attempt(&db, "ola", None).await.expect("attempt").expect("blocked");
+        assert!(wait > Duration::from_secs(365 * 24 * 3600), "{place}: {wait:?}");
+    }
+}

@@ -50,6 +50,11 @@ fn micros(n: i64) -> Duration {
 }
 
 impl RedisRateLimits {
+    /// Where `key` lives in Redis: under the prefix's `rl:`.
+    fn stored(&self, key: &str) -> String {
+        self.redis.key(&format!("rl:{key}"))
+    }
+
     /// Runs the script on `key` in `mode`: `check`, `peek` or `refund`.
     fn decide<'a>(
         &'a self,
@@ -57,7 +62,7 @@ impl RedisRateLimits {
         quota: Quota,
         mode: &'static str,
     ) -> BoxFuture<'a, Result<Decision, Error>> {
-        let key = self.redis.key(&format!("rl:{key}"));
+        let key = self.stored(key);
         let interval = u64::try_from(quota.emission_interval().as_micros()).unwrap_or(u64::MAX).max(1);
         let limit = quota.limit().max(1);
         Box::pin(async move {
@@ -95,7 +100,7 @@ impl RateLimitStore for RedisRateLimits {
     }
 
     fn reset<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        let key = self.redis.key(&format!("rl:{key}"));
+        let key = self.stored(key);
         Box::pin(async move {
             self.redis
                 .run(|mut conn| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await })

@@ -27,11 +27,17 @@ pub struct Quota {
     period: Duration,
 }
 
+/// The longest period a quota keeps: 100 years. Longer is the same in practice, and times a
+/// period apart must still add up without overflowing (and stay exact in the Redis script's
+/// floating-point microseconds).
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl Quota {
     /// `limit` requests per `period`. A zero limit or period is raised to the smallest
-    /// meaningful value (1 request, 1 ms), so a quota never divides by zero.
+    /// meaningful value (1 request, 1 ms), so a quota never divides by zero; a period longer
+    /// than 100 years is 100 years.
     pub fn new(limit: u32, period: Duration) -> Self {
-        Quota { limit: limit.max(1), period: period.max(Duration::from_millis(1)) }
+        Quota { limit: limit.max(1), period: period.clamp(Duration::from_millis(1), LONGEST) }
     }
 
     /// Requests allowed per period (at least 1).
@@ -130,5 +136,16 @@ mod tests {
         assert_eq!(quota.limit(), 1);
         assert_eq!(quota.period(), Duration::from_millis(1));
         assert_eq!(quota.emission_interval(), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_period_too_long_to_add_is_a_century_and_steps_without_overflowing() {
+        let quota = Quota::new(1, Duration::MAX);
+        assert_eq!(quota.period(), LONGEST);
+        let now = Duration::from_secs(1_000_000);
+        let (first, tat) = super::super::gcra::step(None, now, quota);
+        assert!(first.allowed);
+        let (second, _) = super::super::gcra::step(tat, now, quota);
+        assert!(!second.allowed, "one per century");
     }
 }
