@@ -229,6 +229,34 @@ async fn a_pipelined_write_that_fails_turns_the_requests_answer_into_its_error()
     .await;
 }
 
+/// Writes one note awaited and a second pipelined, asks to keep them and refuses: when the
+/// pipelined write fails, the kept commit fails too.
+async fn refuse_but_keep(db: Db, Json(note): Json<Note>) -> Result<&'static str> {
+    two_notes(db.clone(), Json(note)).await?;
+    if let Some(tx) = db.transaction() {
+        tx.keep_on_error();
+    }
+    Err(brisk::Error::http(StatusCode::FORBIDDEN, "refused"))
+}
+
+#[tokio::test]
+async fn a_kept_transaction_whose_commit_fails_keeps_nothing_and_answers_the_refusal() {
+    each_backend(|db| async move {
+        let wrapped =
+            Router::new().route("/keep", post(refuse_but_keep)).layer(brisk_orm::atomic_requests(db.clone()));
+        let client = TestClient::new(App::new().install(db.clone()).merge(wrapped));
+        let res = client.post("/keep").json(&json!({"title": "a", "body": "first"})).send().await;
+        assert_eq!(res.status(), 403, "{}", res.text());
+        // The pipelined title is taken now: the commit keep_on_error asks for fails.
+        let res = client.post("/keep").json(&json!({"title": "a", "body": "second"})).send().await;
+        assert_eq!(res.status(), 403, "the client is told the handler's answer: {}", res.text());
+        let mut titles: Vec<(String,)> = Note::objects().values_list((Note::title(),), &db).await.unwrap();
+        titles.sort();
+        assert_eq!(titles, [("a".to_owned(),), ("first".to_owned(),)], "{}", support::name(&db));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_patch_changes_only_the_fields_sent() {
     each_backend(|db| async move {

@@ -260,6 +260,23 @@ async fn get_or_create_in_a_transaction_leaves_it_usable_after_a_unique_violatio
     .await;
 }
 
+/// The commit's check found the transaction failed on the server.
+fn nothing_committed(result: Result<(), Error>) {
+    let e = result.expect_err("the check before the COMMIT fails");
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+}
+
+/// Replaces `table` by a view of 200,000 rows whose `id` is `id` (of `n`), failing with a
+/// division by zero at the 100,000th.
+async fn failing_view(db: &Database, table: &str, id: &str) {
+    db.execute_raw(&format!(
+        "DROP TABLE {table}; CREATE VIEW {table} AS SELECT ({id})::bigint AS id \
+         FROM generate_series(1, 200000) n WHERE 1 / (100000 - n) IS NOT NULL"
+    ))
+    .await
+    .unwrap();
+}
+
 /// A statement written and then dropped before its answer (a timeout, a cancelled request)
 /// fails on the server: the commit says so, where PostgreSQL answers the COMMIT of the failed
 /// transaction as a rollback without an error.
@@ -273,18 +290,11 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
         let objects = Account::objects();
         let polled_once = objects.create(account("taken", 2), &tx).now_or_never();
         assert!(polled_once.is_none(), "written, then dropped");
-        let e = tx.commit().await.expect_err("the check before the COMMIT fails");
-        assert!(e.to_string().contains("nothing was committed"), "{e}");
+        nothing_committed(tx.commit().await);
         assert_eq!(owners(&db).await, ["taken"]);
 
         // A stream left early, its query failing after the rows it read.
-        db.execute_raw(&format!(
-            "DROP TABLE {0}; CREATE VIEW {0} AS SELECT n::bigint AS id FROM generate_series(1, 200000) n \
-             WHERE 1 / (100000 - n) IS NOT NULL",
-            FailingNumber::META.table
-        ))
-        .await
-        .unwrap();
+        failing_view(&db, FailingNumber::META.table, "n").await;
         let failed = db
             .atomic(|tx| async move {
                 Account::objects().create(account("second", 1), &tx).await?;
@@ -294,21 +304,12 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
                 Ok::<_, Error>(())
             })
             .await;
-        assert!(
-            failed.as_ref().is_err_and(|e| e.to_string().contains("nothing was committed")),
-            "{failed:?}"
-        );
+        nothing_committed(failed);
         assert_eq!(owners(&db).await, ["taken"]);
 
         // A row that does not decode (a NULL for a number) leaves the rest of the answer
         // unread, and the query fails after it on the server.
-        db.execute_raw(&format!(
-            "DROP TABLE {0}; CREATE VIEW {0} AS SELECT CASE WHEN n = 1 THEN NULL ELSE n END::bigint AS id \
-             FROM generate_series(1, 200000) n WHERE 1 / (100000 - n) IS NOT NULL",
-            UnreadableNumber::META.table
-        ))
-        .await
-        .unwrap();
+        failing_view(&db, UnreadableNumber::META.table, "CASE WHEN n = 1 THEN NULL ELSE n END").await;
         let failed = db
             .atomic(|tx| async move {
                 Account::objects().create(account("third", 1), &tx).await?;
@@ -317,10 +318,7 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
                 Ok::<_, Error>(()) // ignored
             })
             .await;
-        assert!(
-            failed.as_ref().is_err_and(|e| e.to_string().contains("nothing was committed")),
-            "{failed:?}"
-        );
+        nothing_committed(failed);
 
         // A statement still running on a clone while the transaction commits.
         let tx = db.begin().await.unwrap();
@@ -331,8 +329,7 @@ async fn a_failure_nobody_read_still_fails_the_commit() {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         let polled = std::future::Future::poll(running.as_mut(), &mut cx);
         assert!(polled.is_pending(), "written, its answer to come");
-        let e = tx.commit().await.expect_err("the commit is checked");
-        assert!(e.to_string().contains("nothing was committed"), "{e}");
+        nothing_committed(tx.commit().await);
         drop(running);
         assert_eq!(owners(&db).await, ["taken"]);
 
