@@ -1048,8 +1048,10 @@ async fn a_stream_dropped_before_its_first_answer_cancels_its_query() {
             rows[0].0
         };
         // A cancel is a connection of its own, for which the server forks a process: on a
-        // loaded machine (CI's two cores) that has taken more than 3 s. Waited for as long as
-        // the stream's cleanup may take (10 s); the query would sleep 30 s.
+        // loaded machine (CI's two cores) that has taken more than 3 s, and one that arrived
+        // before the server began the query was ignored (the stream sends it again until the
+        // query ends). Waited for as long as the stream's cleanup may take (10 s); the query
+        // would sleep 30 s.
         let mut left = running().await;
         for _ in 0..100 {
             if left == 0 {

@@ -230,6 +230,10 @@ pub(crate) fn pg_leased<R: Send + 'static>(
 /// before its connection is closed anyway.
 const CLEANUP: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a stream dropped early waits for its query to end before it sends the cancel
+/// again.
+const CANCEL_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A leased connection and the rows of the query running on it (`None` until the server's
 /// first answer).
 struct Leased {
@@ -249,8 +253,9 @@ impl Leased {
 }
 
 impl Drop for Leased {
-    /// The query not finished (its answer not begun, or rows still coming): cancel it, read
-    /// what the server already sent, then close the connection and free its place in the pool
+    /// The query not finished (its answer not begun, or rows still coming): cancel it (again
+    /// each second until it is seen to end), read what the server already sent, then close
+    /// the connection and free its place in the pool
     /// (dropped at once, the driver would read the whole result anyway while a new connection
     /// took its place, and a query not answered yet would run on, for nobody: the server
     /// notices a closed connection only when it sends a row). Never reused: a late cancel
@@ -266,9 +271,27 @@ impl Drop for Leased {
             // Bounded: a cancel that never arrives (a proxy that does not pass it on) must not
             // hold the pool's place while the rest of a large result is read.
             let cleanup = async {
-                let _ = lease.conn.cancel_token().cancel_query(tokio_postgres::NoTls).await;
-                if let Some(rows) = rows.as_mut() {
-                    while let Some(Ok(_)) = rows.next().await {}
+                let token = lease.conn.cancel_token();
+                // The query has ended when its rows do (the rest of them, or the cancel's
+                // error), or, its answer not begun, when a statement written after it is
+                // answered.
+                let ended = async {
+                    match rows.as_mut() {
+                        Some(rows) => while let Some(Ok(_)) = rows.next().await {},
+                        None => {
+                            let _ = lease.conn.batch("", &Ungated).await;
+                        }
+                    }
+                };
+                let mut ended = std::pin::pin!(ended);
+                // A cancel that reaches the server before it began the query (its backend
+                // still reading it: a busy machine) is ignored there; sent again until the
+                // query is seen to end.
+                loop {
+                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
+                    if tokio::time::timeout(CANCEL_AGAIN, ended.as_mut()).await.is_ok() {
+                        break;
+                    }
                 }
             };
             let _ = tokio::time::timeout(CLEANUP, cleanup).await;
