@@ -1,6 +1,6 @@
 //! Per-route error documentation: `#[endpoint(errors(Enum::Variant, ...))]` documents only the
 //! variants of a shared `ApiError` enum that the route declares (unknown variants do not
-//! compile: tests/ui/endpoint_unknown_error_variant.rs).
+//! compile: crates/brisk-macros/tests/ui/endpoint_unknown_error_variant.rs).
 
 use brisk::prelude::*;
 use brisk::testing::TestClient;
