@@ -52,7 +52,10 @@ def main() -> int:
             url = db.create_sqlite(folder)
         env = dict(os.environ, PORT=str(port), WORKERS="1", RUST_LOG="warn", DATABASE_URL=url, DB_DRIVER=server.driver)
         env.pop("HOST", None)  # valgrind and vgdb name their pipes after $HOST
-        vg = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={file}",
+        # PROFILE_CACHE=1: callgrind's cache simulation too (L1 and last-level misses per request:
+        # what instruction counts miss when two servers run as many instructions at unequal CPU).
+        cache = ["--cache-sim=yes"] if os.environ.get("PROFILE_CACHE") == "1" else []
+        vg = subprocess.Popen(["valgrind", "--tool=callgrind", *cache, "--instr-atstart=no", f"--callgrind-out-file={file}",
                                str(binary)], env=env, stdout=open(out / f"db.{name}.valgrind.log", "wb"),
                               stderr=subprocess.STDOUT)
         url_base = f"http://127.0.0.1:{port}"
@@ -78,8 +81,14 @@ def main() -> int:
         if created:
             db.drop_pg(pg_name)
     dump = sorted(out.glob(f"callgrind.db.{name}.{test}.*"))[-1]
-    total = next(int(line.split()[1]) for line in dump.read_text(errors="replace").splitlines() if line.startswith("totals:"))
+    lines = dump.read_text(errors="replace").splitlines()
+    events = next(line.split()[1:] for line in lines if line.startswith("events:"))
+    totals = dict(zip(events, (int(v) for v in next(line.split()[1:] for line in lines if line.startswith("totals:")))))
+    total = totals["Ir"]
     print(f"{name} {test}: {requests} requests, {total:,} instructions, {total // requests:,} instructions/request")
+    if len(totals) > 1:
+        # Dr/Dw: data reads and writes; D1mr/D1mw: their L1 misses; DLmr/DLmw: last-level misses.
+        print("per request: " + ", ".join(f"{k} {v // requests:,}" for k, v in totals.items() if k != "Ir"))
     for flag, title in (("no", "exclusive"), ("yes", "inclusive")):
         ann = subprocess.run(["callgrind_annotate", f"--inclusive={flag}", str(dump)], capture_output=True, text=True).stdout
         lines = ann.split("file:function", 1)[-1].splitlines()[2:32 if flag == "no" else 52]
