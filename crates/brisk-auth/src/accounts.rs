@@ -22,7 +22,7 @@ use brisk_orm::{DateTime, Executor, Raw};
 
 use crate::models::User;
 use crate::password::{Hasher, PasswordErrors, PasswordValidators, Verified};
-use crate::throttle::Throttle;
+use crate::throttle::{Attempt, Throttle};
 use crate::user::{AuthUser, NewUser};
 
 /// The session keys a logged-in session holds.
@@ -235,8 +235,9 @@ impl<U: AuthUser> Accounts<U> {
     /// [`LoginError::Invalid`]. Under `atomic_requests` on SQLite the failure's count is the
     /// request's write, so a failed login marks the request's transaction to be kept
     /// ([`Transaction::keep_on_error`](brisk_orm::Transaction::keep_on_error)): whatever else
-    /// the handler wrote before it is kept too when it then answers with an error. A right password whose hash is old (a
-    /// Django hash, an older cost) is rehashed. Failures are logged, never the password.
+    /// the handler wrote before it is kept too when it then answers with an error. A right
+    /// password whose hash is old (a Django hash, an older cost) is rehashed. Failures are
+    /// logged, never the password.
     pub async fn authenticate(
         &self,
         db: &impl Executor,
@@ -253,16 +254,19 @@ impl<U: AuthUser> Accounts<U> {
             _ => &self.settings.throttle,
         };
         // Counted before the password is checked: attempts made at once cannot all pass.
-        if let Some(wait) = throttle.attempt(db, username, client).await? {
-            tracing::warn!(target: "brisk_auth", username, client = ?client, "login refused: too many failures");
-            return Err(LoginError::Throttled(wait));
-        }
+        let counted = match throttle.attempt(db, username, client).await? {
+            Attempt::Counted(counted) => counted,
+            Attempt::Refused(wait) => {
+                tracing::warn!(target: "brisk_auth", username, client = ?client, "login refused: too many failures");
+                return Err(LoginError::Throttled(wait));
+            }
+        };
         let user = self.find(db, username).await?;
         let verified =
             self.settings.hasher.verify_blocking(password, user.as_ref().map(|u| u.password_hash())).await;
         match (user, verified) {
             (Some(user), Verified::Match { needs_rehash }) if user.is_active() => {
-                throttle.succeeded(db, username, client).await?;
+                throttle.succeeded(db, counted).await?;
                 if needs_rehash {
                     if let Ok(hash) = self.settings.hasher.hash_blocking(password).await {
                         U::objects()

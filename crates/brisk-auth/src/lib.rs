@@ -29,7 +29,7 @@ pub use extract::{
 pub use models::{Group, User};
 pub use password::{Argon2Cost, Hasher, PasswordValidators, Verified};
 pub use perm::{PackedPerm, PermissionName, MAX_PERM_LEN};
-pub use throttle::Throttle;
+pub use throttle::{Attempt, Counted, Throttle};
 pub use user::{AuthUser, NewUser, UserOut};
 
 brisk_orm::ship_migrations!();

@@ -157,10 +157,10 @@ impl Throttle {
     }
 
     /// Counts a login attempt of `username` from `client` before its password is checked:
-    /// `None` when it may go on, `Some(wait)` when it is refused (then nothing is counted).
-    /// Counted first and atomically, so attempts made at once cannot all pass a check made
-    /// before any of them was counted; an attempt counts as a failure until
-    /// [`Throttle::succeeded`] says it was not one.
+    /// [`Attempt::Counted`] when it may go on, [`Attempt::Refused`] with the wait when it is
+    /// refused (then nothing is counted). Counted first and atomically, so attempts made at
+    /// once cannot all pass a check made before any of them was counted; an attempt counts as
+    /// a failure until [`Throttle::succeeded`] is given it back.
     ///
     /// In the database, a client already past a limit is refused by reads alone, and inside
     /// a transaction (`db` a `Db` under `atomic_requests`) the count is written outside it on
@@ -168,43 +168,68 @@ impl Throttle {
     /// the request's rollback cannot undo it); on SQLite the transaction holds the one writer,
     /// so the count is its write, and [`Accounts::authenticate`](crate::Accounts::authenticate)
     /// keeps it when the login fails.
+    ///
+    /// ```
+    /// # async fn demo(db: brisk_orm::Db) -> Result<(), brisk_orm::Error> {
+    /// use brisk_auth::{Attempt, Throttle};
+    ///
+    /// let throttle = Throttle::default();
+    /// match throttle.attempt(&db, "alice", None).await? {
+    ///     Attempt::Refused(wait) => println!("429, Retry-After: {}", wait.as_secs()),
+    ///     Attempt::Counted(counted) => {
+    ///         let password_was_right = true; // check it here
+    ///         if password_was_right {
+    ///             throttle.succeeded(&db, counted).await?;
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn attempt(
         &self,
         db: &impl Executor,
         username: &str,
         client: Option<IpAddr>,
-    ) -> Result<Option<Duration>, brisk_orm::Error> {
+    ) -> Result<Attempt, brisk_orm::Error> {
         let keys = self.keys(username, client);
         if keys.is_empty() {
-            return Ok(None);
+            return Ok(Attempt::Counted(Counted { keys: Vec::new() }));
         }
         if let Some(store) = &self.store {
             let refused = in_store::attempt(store.as_ref(), self.window, &keys).await?;
             return Ok(match refused {
                 // The longest wait of the keys, not only the one that refused.
-                Some(wait) => Some(self.blocked(db, username, client).await?.unwrap_or(wait).max(wait)),
-                None => None,
+                Some(wait) => {
+                    Attempt::Refused(self.blocked(db, username, client).await?.unwrap_or(wait).max(wait))
+                }
+                None => Attempt::Counted(Counted {
+                    keys: keys
+                        .into_iter()
+                        .map(|(key, limit)| CountedKey { key, limit, window_start: None })
+                        .collect(),
+                }),
             });
         }
         match outside_the_request(db) {
-            Some(database) => self.count_in_table(database, &keys, username, client).await,
-            None => self.count_in_table(db, &keys, username, client).await,
+            Some(database) => self.count_in_table(database, keys, username, client).await,
+            None => self.count_in_table(db, keys, username, client).await,
         }
     }
 
     async fn count_in_table(
         &self,
         db: &impl Executor,
-        keys: &[(String, u32)],
+        keys: Vec<(String, u32)>,
         username: &str,
         client: Option<IpAddr>,
-    ) -> Result<Option<Duration>, brisk_orm::Error> {
+    ) -> Result<Attempt, brisk_orm::Error> {
         if let Some(wait) = self.blocked(db, username, client).await? {
-            return Ok(Some(wait));
+            return Ok(Attempt::Refused(wait));
         }
         let now = DateTime::now();
         let cutoff = self.window_cutoff(&now);
-        let mut counted: Vec<(&str, DateTime)> = Vec::with_capacity(keys.len());
+        let mut counted: Vec<CountedKey> = Vec::with_capacity(keys.len());
         for (key, limit) in keys {
             // Counted unless the key is at its limit within its window (a window that has
             // ended starts again at 1); a refusal writes nothing and returns no row.
@@ -221,74 +246,43 @@ impl Throttle {
             .bind(cutoff)
             .bind(cutoff)
             .bind(cutoff)
-            .bind(i64::from(*limit))
+            .bind(i64::from(limit))
             .fetch(db)
             .await?;
             match rows.into_iter().next() {
-                Some((start,)) => counted.push((key, start)),
+                Some((start,)) => counted.push(CountedKey { key, limit, window_start: Some(start) }),
                 None => {
                     // Refused: the keys counted before this one get the attempt back (in the
                     // window they counted it in).
-                    for (key, start) in counted {
-                        Raw::new(
-                            "UPDATE auth_loginfailure SET failures = failures - 1 \
-                             WHERE key = ? AND window_start = ? AND failures > 0",
-                        )
-                        .bind(key.to_owned())
-                        .bind(start)
-                        .execute(db)
-                        .await?;
+                    for counted in &counted {
+                        give_back(db, counted).await?;
                     }
                     let wait = self.blocked(db, username, client).await?;
-                    return Ok(Some(wait.unwrap_or_default().max(Duration::from_secs(1))));
+                    return Ok(Attempt::Refused(wait.unwrap_or_default().max(Duration::from_secs(1))));
                 }
             }
         }
-        Ok(None)
+        Ok(Attempt::Counted(Counted { keys: counted }))
     }
 
-    /// The attempt of `username` from `client` counted by [`Throttle::attempt`] logged in:
-    /// the username's failures are forgotten, and the address gets this attempt back (not its
-    /// earlier failures: one account an attacker owns must not clear the count of the address
-    /// it guesses others' passwords from).
-    pub async fn succeeded(
-        &self,
-        db: &impl Executor,
-        username: &str,
-        client: Option<IpAddr>,
-    ) -> Result<(), brisk_orm::Error> {
-        let keys = self.keys(username, client);
-        if let Some(store) = &self.store {
+    /// The attempt [`Throttle::attempt`] counted logged in: its username's failures are
+    /// forgotten, and its address gets this attempt back — in the window it was counted in
+    /// (one that has ended since takes nothing from the next) and not its earlier failures:
+    /// one account an attacker owns must not clear the count of the address it guesses
+    /// others' passwords from.
+    pub async fn succeeded(&self, db: &impl Executor, counted: Counted) -> Result<(), brisk_orm::Error> {
+        if counted.keys.is_empty() {
+            return Ok(());
+        }
+        if counted.keys.iter().all(|k| k.window_start.is_none()) {
+            let Some(store) = &self.store else { return Ok(()) };
+            let keys: Vec<(String, u32)> = counted.keys.into_iter().map(|k| (k.key, k.limit)).collect();
             return in_store::succeeded(store.as_ref(), self.window, &keys).await;
         }
         match outside_the_request(db) {
-            Some(database) => self.forget_in_table(database, &keys).await,
-            None => self.forget_in_table(db, &keys).await,
+            Some(database) => forget_in_table(database, &counted.keys).await,
+            None => forget_in_table(db, &counted.keys).await,
         }
-    }
-
-    async fn forget_in_table(
-        &self,
-        db: &impl Executor,
-        keys: &[(String, u32)],
-    ) -> Result<(), brisk_orm::Error> {
-        let cutoff = self.window_cutoff(&DateTime::now());
-        for (key, _) in keys {
-            if key.starts_with(USER) {
-                Raw::new("DELETE FROM auth_loginfailure WHERE key = ?").bind(key.clone()).execute(db).await?;
-            } else {
-                // Only within the window still running (one that ended is forgotten anyway).
-                Raw::new(
-                    "UPDATE auth_loginfailure SET failures = failures - 1 \
-                     WHERE key = ? AND window_start > ? AND failures > 0",
-                )
-                .bind(key.clone())
-                .bind(cutoff)
-                .execute(db)
-                .await?;
-            }
-        }
-        Ok(())
     }
 
     /// After a failed login counted by [`Throttle::attempt`] inside the request's transaction
@@ -320,6 +314,68 @@ impl Throttle {
         let cutoff = self.window_cutoff(&DateTime::now());
         Raw::new("DELETE FROM auth_loginfailure WHERE window_start <= ?").bind(cutoff).execute(db).await
     }
+}
+
+/// What [`Throttle::attempt`] decided.
+#[derive(Debug)]
+#[must_use = "a refused attempt must not check the password"]
+pub enum Attempt {
+    /// Counted as a failure: the password may be checked now. When it is right, hand this to
+    /// [`Throttle::succeeded`].
+    Counted(Counted),
+    /// Refused: this long until the name or the address may try again (nothing was counted).
+    Refused(Duration),
+}
+
+impl Attempt {
+    /// The wait when refused, `None` when counted.
+    pub fn refused(&self) -> Option<Duration> {
+        match self {
+            Attempt::Refused(wait) => Some(*wait),
+            Attempt::Counted(_) => None,
+        }
+    }
+}
+
+/// An attempt [`Throttle::attempt`] counted: which counts it went into and, in the database,
+/// the window each one was in — what [`Throttle::succeeded`] gives back.
+#[derive(Debug)]
+pub struct Counted {
+    keys: Vec<CountedKey>,
+}
+
+#[derive(Debug)]
+struct CountedKey {
+    key: String,
+    limit: u32,
+    /// The window it was counted in (`auth_loginfailure.window_start`); `None`: in a store.
+    window_start: Option<DateTime>,
+}
+
+/// The attempt `counted` gave `key` is taken back, in the window it was counted in.
+async fn give_back(db: &impl Executor, counted: &CountedKey) -> Result<(), brisk_orm::Error> {
+    let Some(start) = counted.window_start else { return Ok(()) };
+    Raw::new("UPDATE auth_loginfailure SET failures = failures - 1 WHERE key = ? AND window_start = ? AND failures > 0")
+        .bind(counted.key.clone())
+        .bind(start)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A login succeeded: its username's count is dropped, its address's attempt given back.
+async fn forget_in_table(db: &impl Executor, keys: &[CountedKey]) -> Result<(), brisk_orm::Error> {
+    for counted in keys {
+        if counted.key.starts_with(USER) {
+            Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
+                .bind(counted.key.clone())
+                .execute(db)
+                .await?;
+        } else {
+            give_back(db, counted).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Where a transaction's counts are written instead of in it: on PostgreSQL, the database

@@ -12,7 +12,7 @@ use std::time::Duration;
 use brisk::handler::BoxFuture;
 use brisk::rate_limit::{Decision, MemoryRateLimits, Quota, RateLimitStore};
 use brisk_auth::models::LoginFailure;
-use brisk_auth::Throttle;
+use brisk_auth::{Attempt, Counted, Throttle};
 use brisk_orm::Model;
 use common::{app_with, auth, databases, user, Browser};
 use futures_util::future::join_all;
@@ -91,8 +91,21 @@ async fn a_success_clears_the_username_count_and_limits_are_configurable() {
 
 /// The failures counted per username in the table.
 async fn name_counts(db: &brisk_orm::Database) -> Vec<i64> {
+    counts(db, "user:").await
+}
+
+/// The failures counted in the table for keys starting with `prefix`.
+async fn counts(db: &brisk_orm::Database, prefix: &str) -> Vec<i64> {
     let rows = LoginFailure::objects().all(db).await.expect("rows");
-    rows.into_iter().filter(|r| r.key.starts_with("user:")).map(|r| r.failures).collect()
+    rows.into_iter().filter(|r| r.key.starts_with(prefix)).map(|r| r.failures).collect()
+}
+
+/// What a counted attempt hands to `succeeded`.
+fn counted(attempt: Attempt) -> Counted {
+    match attempt {
+        Attempt::Counted(counted) => counted,
+        Attempt::Refused(wait) => panic!("refused for {wait:?}"),
+    }
 }
 
 /// Where a throttle counts, for the tests below: each test database's table, and a rate-limit
@@ -119,7 +132,7 @@ async fn attempts_made_at_once_pass_at_most_the_limit() {
         // Forty guesses at once: each is counted before its password would be checked, so no
         // more than the limit get through, however they interleave.
         let outcomes = join_all((0..40).map(|_| throttle.attempt(&db, "zed", None))).await;
-        let passed = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
+        let passed = outcomes.iter().filter(|o| matches!(o, Ok(Attempt::Counted(_)))).count();
         let place = db.dialect();
         assert_eq!(passed, 5, "{place:?}: {outcomes:?}");
         assert!(outcomes.iter().all(|o| o.is_ok()), "{place:?}");
@@ -138,7 +151,7 @@ async fn attempts_made_at_once_pass_at_most_the_limit() {
         let addr = "203.0.113.50".parse().ok();
         let names: Vec<String> = (0..10).map(|n| format!("name{n}")).collect();
         let outcomes = join_all(names.iter().map(|name| throttle.attempt(&db, name, addr))).await;
-        let passed = outcomes.iter().filter(|o| matches!(o, Ok(None))).count();
+        let passed = outcomes.iter().filter(|o| matches!(o, Ok(Attempt::Counted(_)))).count();
         assert_eq!(passed, 3, "{place:?}: {outcomes:?}");
         let names_counted: i64 = name_counts(&db).await.iter().sum();
         assert_eq!(names_counted, 3, "{place:?}: only the names let through keep a count");
@@ -174,21 +187,23 @@ async fn a_refused_attempt_costs_nothing_and_a_success_gives_the_address_its_att
             let (throttle, db) = (&throttle, &db);
             async move { throttle.attempt(db, name, addr).await.expect("attempt") }
         };
-        assert_eq!(attempt("alice", a).await, None);
-        assert_eq!(attempt("alice", a).await, None);
-        assert!(attempt("alice", a).await.is_some(), "{place}: alice's limit of 2");
-        assert_eq!(attempt("bob", a).await, None, "{place}: the refusal took none of a's 3");
+        let refused = |name: &'static str, addr| async move { attempt(name, addr).await.refused() };
+        assert_eq!(refused("alice", a).await, None);
+        assert_eq!(refused("alice", a).await, None);
+        assert!(refused("alice", a).await.is_some(), "{place}: alice's limit of 2");
+        let bobs = attempt("bob", a).await;
+        assert_eq!(bobs.refused(), None, "{place}: the refusal took none of a's 3");
         // Refused by the address: carol's own count is given back.
-        assert!(attempt("carol", a).await.is_some(), "{place}: a's limit of 3");
-        assert_eq!(attempt("carol", b).await, None);
-        assert_eq!(attempt("carol", b).await, None, "{place}: carol's refused attempt cost nothing");
+        assert!(refused("carol", a).await.is_some(), "{place}: a's limit of 3");
+        assert_eq!(refused("carol", b).await, None);
+        assert_eq!(refused("carol", b).await, None, "{place}: carol's refused attempt cost nothing");
         // Bob logs in: his count is cleared, and a gets his attempt back (not its failures).
-        throttle.succeeded(&db, "bob", a).await.expect("succeeded");
-        assert_eq!(attempt("dave", a).await, None, "{place}: the success was given back");
-        assert!(attempt("erin", a).await.is_some(), "{place}: a's failures still count");
-        assert_eq!(attempt("bob", c).await, None);
-        assert_eq!(attempt("bob", c).await, None, "{place}: bob's count starts again");
-        assert!(attempt("bob", c).await.is_some(), "{place}: and holds");
+        throttle.succeeded(&db, counted(bobs)).await.expect("succeeded");
+        assert_eq!(refused("dave", a).await, None, "{place}: the success was given back");
+        assert!(refused("erin", a).await.is_some(), "{place}: a's failures still count");
+        assert_eq!(refused("bob", c).await, None);
+        assert_eq!(refused("bob", c).await, None, "{place}: bob's count starts again");
+        assert!(refused("bob", c).await.is_some(), "{place}: and holds");
     }
 }
 
@@ -239,15 +254,19 @@ async fn off_never_counts_and_a_store_that_is_down_refuses_rather_than_lets_thro
     let addr = "203.0.113.1".parse().ok();
     let off = Throttle::off().in_store(Untouchable);
     for _ in 0..3 {
-        assert_eq!(off.attempt(&db, "fay", addr).await.expect("attempt"), None);
+        let attempt = off.attempt(&db, "fay", addr).await.expect("attempt");
+        assert_eq!(attempt.refused(), None);
         assert_eq!(off.blocked(&db, "fay", addr).await.expect("blocked"), None);
-        off.succeeded(&db, "fay", addr).await.expect("succeeded");
+        off.succeeded(&db, counted(attempt)).await.expect("succeeded");
     }
     let down = Throttle::default().in_store(Down);
     let unavailable = |e: brisk_orm::Error| matches!(e, brisk_orm::Error::Unavailable { .. });
     assert!(unavailable(down.attempt(&db, "fay", addr).await.expect_err("cannot count")));
     assert!(unavailable(down.blocked(&db, "fay", addr).await.expect_err("cannot tell")));
-    assert!(unavailable(down.succeeded(&db, "fay", addr).await.expect_err("cannot clear")));
+    // An attempt counted while the store answered, whose success comes after it stopped.
+    let up = Throttle::default().in_store(MemoryRateLimits::new());
+    let fays = counted(up.attempt(&db, "fay", addr).await.expect("attempt"));
+    assert!(unavailable(down.succeeded(&db, fays).await.expect_err("cannot clear")));
 }
 
 #[tokio::test]
@@ -257,10 +276,12 @@ async fn a_client_on_ipv6_is_counted_by_its_64_network() {
     let throttle =
         Throttle { per_username: 0, per_address: 2, ..Throttle::default() }.in_store(MemoryRateLimits::new());
     for (n, addr) in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"].into_iter().enumerate() {
-        let refused = throttle.attempt(&db, &format!("u{n}"), addr.parse().ok()).await.expect("attempt");
+        let refused =
+            throttle.attempt(&db, &format!("u{n}"), addr.parse().ok()).await.expect("attempt").refused();
         assert_eq!(refused.is_some(), n == 2, "{addr}: one subscriber's block, one count");
     }
-    assert_eq!(throttle.attempt(&db, "u9", "2001:db8:1:3::1".parse().ok()).await.expect("attempt"), None);
+    let other = throttle.attempt(&db, "u9", "2001:db8:1:3::1".parse().ok()).await.expect("attempt");
+    assert_eq!(other.refused(), None);
 }
 
 #[tokio::test]
@@ -293,18 +314,18 @@ async fn a_window_that_ended_lets_attempts_in_again_and_one_too_long_to_count_st
     };
     for (place, throttle, test) in counting_places(short).await {
         let db = test.as_ref().map_or(sqlite.database(), |t| t.database());
-        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None);
-        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None);
-        assert!(throttle.attempt(&db, "ned", None).await.expect("attempt").is_some(), "{place}");
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt").refused(), None);
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt").refused(), None);
+        assert!(throttle.attempt(&db, "ned", None).await.expect("attempt").refused().is_some(), "{place}");
         tokio::time::sleep(Duration::from_millis(700)).await;
         assert_eq!(
-            throttle.attempt(&db, "ned", None).await.expect("attempt"),
+            throttle.attempt(&db, "ned", None).await.expect("attempt").refused(),
             None,
             "{place}: the window ended"
         );
-        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt"), None, "{place}");
+        assert_eq!(throttle.attempt(&db, "ned", None).await.expect("attempt").refused(), None, "{place}");
         assert!(
-            throttle.attempt(&db, "ned", None).await.expect("attempt").is_some(),
+            throttle.attempt(&db, "ned", None).await.expect("attempt").refused().is_some(),
             "{place}: and counts again"
         );
     }
@@ -312,8 +333,38 @@ async fn a_window_that_ended_lets_attempts_in_again_and_one_too_long_to_count_st
     let forever = Throttle { per_username: 1, per_address: 0, window: Duration::MAX, ..Throttle::default() };
     for (place, throttle, test) in counting_places(forever).await {
         let db = test.as_ref().map_or(sqlite.database(), |t| t.database());
-        assert_eq!(throttle.attempt(&db, "ola", None).await.expect("attempt"), None);
-        let wait = throttle.attempt(&db, "ola", None).await.expect("attempt").expect("blocked");
+        assert_eq!(throttle.attempt(&db, "ola", None).await.expect("attempt").refused(), None);
+        let wait = throttle.attempt(&db, "ola", None).await.expect("attempt").refused().expect("blocked");
         assert!(wait > Duration::from_secs(365 * 24 * 3600), "{place}: {wait:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_success_gives_back_only_in_the_window_its_attempt_was_counted_in() {
+    for test in databases().await {
+        let db = test.database();
+        let throttle = Throttle {
+            per_username: 5,
+            per_address: 5,
+            window: Duration::from_millis(1500),
+            ..Throttle::default()
+        };
+        let a = "203.0.113.9".parse().ok();
+        // Mallory's attempt is counted; its window ends while the password is checked, and a
+        // guess at another name from the same address starts the next window.
+        let mallorys = counted(throttle.attempt(&db, "mallory", a).await.expect("attempt"));
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        assert_eq!(throttle.attempt(&db, "victim", a).await.expect("attempt").refused(), None);
+        assert_eq!(counts(&db, "addr:").await, [1]);
+        // Mallory's success gives back in the window that counted it, which has ended: the
+        // guess at the victim stays counted.
+        throttle.succeeded(&db, mallorys).await.expect("succeeded");
+        assert_eq!(counts(&db, "addr:").await, [1], "{:?}: the next window keeps its count", db.dialect());
+
+        // Within the window, the success is given back.
+        let victims = counted(throttle.attempt(&db, "victim", a).await.expect("attempt"));
+        assert_eq!(counts(&db, "addr:").await, [2]);
+        throttle.succeeded(&db, victims).await.expect("succeeded");
+        assert_eq!(counts(&db, "addr:").await, [1], "{:?}", db.dialect());
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use brisk_auth::Throttle;
+use brisk_auth::{Attempt, Throttle};
 use common::{cleanup, keys, redis, unique_prefix, URL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,14 +19,18 @@ async fn the_eleventh_failure_is_refused_across_processes() {
         Throttle::default().in_store(redis(&prefix).rate_limits()),
     ];
     let addr = "203.0.113.7".parse().ok();
+    let mut last = None;
     for attempt in 0..10 {
         let throttle = &throttles[attempt % 2];
         assert_eq!(throttle.blocked(&db, "gus", addr).await.expect("blocked"), None, "attempt {attempt}");
-        assert_eq!(throttle.attempt(&db, "gus", addr).await.expect("attempt"), None, "attempt {attempt}");
+        match throttle.attempt(&db, "gus", addr).await.expect("attempt") {
+            Attempt::Counted(counted) => last = Some(counted),
+            Attempt::Refused(wait) => panic!("attempt {attempt} refused for {wait:?}"),
+        }
     }
     for throttle in &throttles {
         assert!(throttle.blocked(&db, "Gus", addr).await.expect("blocked").is_some());
-        let wait = throttle.attempt(&db, "Gus", addr).await.expect("attempt").expect("refused");
+        let wait = throttle.attempt(&db, "Gus", addr).await.expect("attempt").refused().expect("refused");
         // GCRA: 10 per 15 minutes at once, then one more every 90 seconds.
         assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
     }
@@ -37,7 +41,8 @@ async fn the_eleventh_failure_is_refused_across_processes() {
         let ttl = common::pttl(URL, key).await;
         assert!((1..=15 * 60 * 1000).contains(&ttl), "{key}: {ttl}");
     }
-    throttles[1].succeeded(&db, "gus", addr).await.expect("succeeded");
+    // The tenth attempt's password was right (its check ended after the refusals above).
+    throttles[1].succeeded(&db, last.expect("counted")).await.expect("succeeded");
     assert_eq!(throttles[0].blocked(&db, "gus", addr).await.expect("blocked"), None, "cleared everywhere");
 
     // Attempts sent at once through both: no more than the limit are let through.
@@ -45,7 +50,7 @@ async fn the_eleventh_failure_is_refused_across_processes() {
         (0..30).map(|n| throttles[n % 2].attempt(&db, "ivy", "198.51.100.4".parse().ok())),
     )
     .await;
-    assert_eq!(many.iter().filter(|o| matches!(o, Ok(None))).count(), 10, "{many:?}");
+    assert_eq!(many.iter().filter(|o| matches!(o, Ok(Attempt::Counted(_)))).count(), 10, "{many:?}");
     cleanup(URL, &prefix).await;
 }
 

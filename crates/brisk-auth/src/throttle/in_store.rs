@@ -90,12 +90,12 @@ mod tests {
                 None,
                 "peeking counts nothing"
             );
-            assert_eq!(throttle.attempt(&db, "erin", None).await.expect("attempt"), None);
+            assert_eq!(throttle.attempt(&db, "erin", None).await.expect("attempt").refused(), None);
         }
         let wait = throttle.blocked(&db, "Erin", None).await.expect("blocked").expect("blocked now");
         // GCRA: 3 per 15 minutes at once, then one every 5 minutes.
         assert!(wait > Duration::from_secs(4 * 60) && wait <= Duration::from_secs(5 * 60), "{wait:?}");
-        let refused = throttle.attempt(&db, "erin", None).await.expect("attempt").expect("refused");
+        let refused = throttle.attempt(&db, "erin", None).await.expect("attempt").refused().expect("refused");
         assert!(
             refused > Duration::from_secs(4 * 60) && refused <= Duration::from_secs(5 * 60),
             "{refused:?}"
