@@ -145,9 +145,17 @@ async fn through<G: Gate, F: std::future::Future>(
 pub(crate) struct PgConn {
     client: Client,
     statements: Mutex<Statements>,
+    /// Stops the task that drives the connection (its socket is closed with it).
+    task: tokio::task::AbortHandle,
 }
 
 impl PgConn {
+    /// Closes the connection now, answers owed or not (tokio-postgres would otherwise keep
+    /// it open, reading, until the server answers every request written on it).
+    pub(crate) fn close_now(&self) {
+        self.task.abort();
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
@@ -310,12 +318,12 @@ impl PgPool {
                 return Err(Error::Unavailable { message: "connecting to PostgreSQL timed out".into() })
             }
         };
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(target: "brisk_orm", error = %e, "PostgreSQL connection closed");
             }
         });
-        Ok(PgConn { client, statements: Mutex::new(Statements::default()) })
+        Ok(PgConn { client, statements: Mutex::new(Statements::default()), task: task.abort_handle() })
     }
 
     /// Runs `work` on a shared connection; a connection that fails as unreachable (the server
@@ -425,8 +433,8 @@ mod tests {
     async fn conn() -> PgConn {
         let url = crate::testing::postgres_admin_url();
         let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("the test server");
-        tokio::spawn(connection);
-        PgConn { client, statements: Mutex::new(Statements::default()) }
+        let task = tokio::spawn(connection);
+        PgConn { client, statements: Mutex::new(Statements::default()), task: task.abort_handle() }
     }
 
     async fn one_number(conn: &PgConn, sql: &Sql) -> i32 {
@@ -435,6 +443,27 @@ mod tests {
             .await
             .expect("runs");
         rows[0]
+    }
+
+    /// `close_now` closes a connection whose answer is still owed (tokio-postgres alone keeps
+    /// it open, reading, until the server answers): the waiting request fails at once.
+    #[tokio::test]
+    async fn close_now_closes_a_connection_that_still_owes_an_answer() {
+        let conn = Arc::new(conn().await);
+        let token = conn.cancel_token();
+        let waiting = tokio::spawn({
+            let conn = conn.clone();
+            async move { conn.batch("SELECT pg_sleep(30)", &Ungated).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!conn.is_closed() && !waiting.is_finished(), "the sleep is running");
+        conn.close_now();
+        let answer = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        let answer = answer.expect("ended at once, not after the sleep").expect("not panicked");
+        assert!(answer.is_err(), "{answer:?}");
+        assert!(conn.is_closed());
+        // The server's backend sleeps on until it notices: stopped here so the run leaves nothing.
+        let _ = token.cancel_query(NoTls).await;
     }
 
     /// A shared text is found by its address, and a text is prepared once whichever way it

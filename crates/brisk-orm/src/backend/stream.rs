@@ -12,6 +12,7 @@
 //!   finished reading. The rows are read as they come and the ones not yet consumed wait in
 //!   memory.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -230,10 +231,6 @@ pub(crate) fn pg_leased<R: Send + 'static>(
 /// before its connection is closed anyway.
 const CLEANUP: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How long a stream dropped early waits for its query to end before it sends the cancel
-/// again.
-const CANCEL_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// A leased connection and the rows of the query running on it (`None` until the server's
 /// first answer).
 struct Leased {
@@ -254,11 +251,13 @@ impl Leased {
 
 impl Drop for Leased {
     /// The query not finished (its answer not begun, or rows still coming): cancel it (again
-    /// each second until it is seen to end), read what the server already sent, then close
-    /// the connection and free its place in the pool
-    /// (dropped at once, the driver would read the whole result anyway while a new connection
-    /// took its place, and a query not answered yet would run on, for nobody: the server
-    /// notices a closed connection only when it sends a row). Never reused: a late cancel
+    /// after 1, 3 and 7 s while it is not seen to end), read what the server already sent,
+    /// then close the connection and free its place in the pool (dropped at once, the driver
+    /// would read the whole result anyway while a new connection took its place, and a query
+    /// not answered yet would run on, for nobody: the server notices a closed connection only
+    /// when it sends a row). Its place stays taken until then, up to [`CLEANUP`] (a pool
+    /// whose every place is held so may answer `PoolTimeout` meanwhile); past that the
+    /// connection's task is stopped, which closes its socket. Never reused: a late cancel
     /// could stop the next query on it.
     fn drop(&mut self) {
         let Some(lease) = self.lease.take() else { return };
@@ -268,36 +267,71 @@ impl Drop for Leased {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         runtime.spawn(async move {
-            // Bounded: a cancel that never arrives (a proxy that does not pass it on) must not
-            // hold the pool's place while the rest of a large result is read.
-            let cleanup = async {
-                let token = lease.conn.cancel_token();
-                // The query has ended when its rows do (the rest of them, or the cancel's
-                // error), or, its answer not begun, when a statement written after it is
-                // answered.
-                let ended = async {
-                    match rows.as_mut() {
-                        Some(rows) => while let Some(Ok(_)) = rows.next().await {},
-                        None => {
-                            let _ = lease.conn.batch("", &Ungated).await;
-                        }
-                    }
-                };
-                let mut ended = std::pin::pin!(ended);
-                // A cancel that reaches the server before it began the query (its backend
-                // still reading it: a busy machine) is ignored there; sent again until the
-                // query is seen to end.
-                loop {
-                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
-                    if tokio::time::timeout(CANCEL_AGAIN, ended.as_mut()).await.is_ok() {
-                        break;
+            let token = lease.conn.cancel_token();
+            // The query has ended when its rows do (the rest of them, or the cancel's error),
+            // or, its answer not begun, when a statement written after it is answered.
+            let ended = async {
+                match rows.as_mut() {
+                    Some(rows) => while let Some(Ok(_)) = rows.next().await {},
+                    None => {
+                        let _ = lease.conn.batch("", &Ungated).await;
                     }
                 }
             };
-            let _ = tokio::time::timeout(CLEANUP, cleanup).await;
+            let cancel = || {
+                let token = token.clone();
+                async move {
+                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
+                }
+            };
+            // Bounded: a cancel that never arrives (a proxy that does not pass it on) must not
+            // hold the pool's place while the rest of a large result is read.
+            let cleanup = cancel_until_ended(ended, cancel, &CANCEL_AT);
+            if tokio::time::timeout(CLEANUP, cleanup).await.is_err() {
+                lease.conn.close_now();
+            }
             drop(lease);
         });
     }
+}
+
+/// When a stream dropped early sends its cancel, after the drop: a cancel that reaches the
+/// server before its backend began the query (still reading it: a busy machine) is ignored
+/// there, so it is sent again while the query is not seen to end, less often each time (each
+/// is a connection the server forks a process for).
+const CANCEL_AT: [std::time::Duration; 4] = [
+    std::time::Duration::ZERO,
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(3),
+    std::time::Duration::from_secs(7),
+];
+
+/// Sends `cancel` at each time of `schedule` (from now) until `ended` completes; `ended` is
+/// polled all along (rows keep being drained while a cancel connects), and a send still
+/// connecting at the next time is dropped for the next one (a cancel has no timeout of its
+/// own). Unbounded once the schedule is spent: the caller bounds it.
+async fn cancel_until_ended<C, F>(
+    ended: impl Future<Output = ()>,
+    mut cancel: C,
+    schedule: &[std::time::Duration],
+) where
+    C: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let start = tokio::time::Instant::now();
+    let resend = async {
+        for (i, at) in schedule.iter().enumerate() {
+            tokio::time::sleep_until(start + *at).await;
+            match schedule.get(i + 1) {
+                Some(next) => {
+                    let _ = tokio::time::timeout_at(start + *next, cancel()).await;
+                }
+                None => cancel().await,
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    futures_util::future::select(std::pin::pin!(ended), std::pin::pin!(resend)).await;
 }
 
 /// Rows from a transaction's connection, read by a task of their own as the server sends
@@ -349,6 +383,61 @@ pub(crate) fn pg_drained<R: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    const FAST: [Duration; 4] =
+        [Duration::ZERO, Duration::from_millis(50), Duration::from_millis(150), Duration::from_millis(350)];
+
+    /// A cancel the server ignored (the first, here) is sent again, and nothing is sent once
+    /// the query is seen to end; a send that hangs does not hold up the next, nor the
+    /// draining of the rows.
+    #[tokio::test]
+    async fn a_lost_cancel_is_sent_again_until_the_query_ends() {
+        for hanging_first in [false, true] {
+            let sent = AtomicUsize::new(0);
+            let (done, finished) = tokio::sync::oneshot::channel::<()>();
+            let done = std::sync::Mutex::new(Some(done));
+            let ended = async {
+                let _ = finished.await;
+            };
+            let cancel = || {
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                let done = &done;
+                async move {
+                    match n {
+                        0 if hanging_first => std::future::pending::<()>().await,
+                        0 => {} // lost
+                        _ => {
+                            if let Some(done) = done.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(5), cancel_until_ended(ended, cancel, &FAST))
+                .await
+                .expect("the second cancel ends the query");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            assert_eq!(sent.load(Ordering::SeqCst), 2, "hanging first: {hanging_first}");
+        }
+    }
+
+    /// Never seen to end: the schedule's sends, then nothing more until the caller's bound.
+    #[tokio::test]
+    async fn cancels_stop_with_the_schedule() {
+        let sent = AtomicUsize::new(0);
+        let cancel = || {
+            sent.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(())
+        };
+        let never = std::future::pending::<()>();
+        let bounded =
+            tokio::time::timeout(Duration::from_millis(700), cancel_until_ended(never, cancel, &FAST));
+        assert!(bounded.await.is_err(), "runs until its caller's bound");
+        assert_eq!(sent.load(Ordering::SeqCst), FAST.len());
+    }
 
     /// A job dropped before it ran (its lease ended, the threads stopped) makes its stream
     /// fail once with the reason, bounded or not, also when dropped inside a task; a job that
