@@ -214,9 +214,14 @@ impl<U: AuthUser> Accounts<U> {
         &self.settings.validators
     }
 
-    /// The login throttle.
-    pub fn throttle(&self) -> &Throttle {
-        &self.settings.throttle
+    /// The login throttle [`Accounts::authenticate`] uses — for a login view of your own: the
+    /// configured one, counting in the app's rate-limit store when every process shares it
+    /// (brisk-redis's) and the throttle names no store of its own.
+    pub fn throttle(&self) -> Throttle {
+        match (&self.settings.throttle.store, &self.shared_store) {
+            (None, Some(store)) => Throttle { store: Some(store.clone()), ..self.settings.throttle.clone() },
+            _ => self.settings.throttle.clone(),
+        }
     }
 
     /// The user called `username`, if any.
@@ -245,14 +250,7 @@ impl<U: AuthUser> Accounts<U> {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<U, LoginError> {
-        let in_shared_store;
-        let throttle = match (&self.settings.throttle.store, &self.shared_store) {
-            (None, Some(store)) => {
-                in_shared_store = Throttle { store: Some(store.clone()), ..self.settings.throttle.clone() };
-                &in_shared_store
-            }
-            _ => &self.settings.throttle,
-        };
+        let throttle = self.throttle();
         // Counted before the password is checked: attempts made at once cannot all pass.
         let counted = match throttle.attempt(db, username, client).await? {
             Attempt::Counted(counted) => counted,
@@ -280,7 +278,7 @@ impl<U: AuthUser> Accounts<U> {
                 Ok(user)
             }
             _ => {
-                throttle.keep_failure(db, username, client);
+                throttle.failed(db, counted);
                 tracing::warn!(target: "brisk_auth", username, client = ?client, "login failed");
                 Err(LoginError::Invalid)
             }

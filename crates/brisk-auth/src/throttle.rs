@@ -173,13 +173,15 @@ impl Throttle {
     /// # async fn demo(db: brisk_orm::Db) -> Result<(), brisk_orm::Error> {
     /// use brisk_auth::{Attempt, Throttle};
     ///
-    /// let throttle = Throttle::default();
+    /// let throttle = Throttle::default(); // in an app with brisk-auth: `accounts.throttle()`
     /// match throttle.attempt(&db, "alice", None).await? {
     ///     Attempt::Refused(wait) => println!("429, Retry-After: {}", wait.as_secs()),
     ///     Attempt::Counted(counted) => {
     ///         let password_was_right = true; // check it here
     ///         if password_was_right {
     ///             throttle.succeeded(&db, counted).await?;
+    ///         } else {
+    ///             throttle.failed(&db, counted); // then answer the failure
     ///         }
     ///     }
     /// }
@@ -194,7 +196,7 @@ impl Throttle {
     ) -> Result<Attempt, brisk_orm::Error> {
         let keys = self.keys(username, client);
         if keys.is_empty() {
-            return Ok(Attempt::Counted(Counted { keys: Vec::new() }));
+            return Ok(Attempt::Counted(Counted { place: Place::Table(Vec::new()) }));
         }
         if let Some(store) = &self.store {
             let refused = in_store::attempt(store.as_ref(), self.window, &keys).await?;
@@ -203,12 +205,7 @@ impl Throttle {
                 Some(wait) => {
                     Attempt::Refused(self.blocked(db, username, client).await?.unwrap_or(wait).max(wait))
                 }
-                None => Attempt::Counted(Counted {
-                    keys: keys
-                        .into_iter()
-                        .map(|(key, limit)| CountedKey { key, limit, window_start: None })
-                        .collect(),
-                }),
+                None => Attempt::Counted(Counted { place: Place::Store { store: store.clone(), keys } }),
             });
         }
         match outside_the_request(db) {
@@ -229,7 +226,7 @@ impl Throttle {
         }
         let now = DateTime::now();
         let cutoff = self.window_cutoff(&now);
-        let mut counted: Vec<CountedKey> = Vec::with_capacity(keys.len());
+        let mut counted: Vec<(String, DateTime)> = Vec::with_capacity(keys.len());
         for (key, limit) in keys {
             // Counted unless the key is at its limit within its window (a window that has
             // ended starts again at 1); a refusal writes nothing and returns no row.
@@ -250,51 +247,53 @@ impl Throttle {
             .fetch(db)
             .await?;
             match rows.into_iter().next() {
-                Some((start,)) => counted.push(CountedKey { key, limit, window_start: Some(start) }),
+                Some((start,)) => counted.push((key, start)),
                 None => {
                     // Refused: the keys counted before this one get the attempt back (in the
                     // window they counted it in).
-                    for counted in &counted {
-                        give_back(db, counted).await?;
+                    for (key, start) in &counted {
+                        give_back(db, key, start).await?;
                     }
                     let wait = self.blocked(db, username, client).await?;
                     return Ok(Attempt::Refused(wait.unwrap_or_default().max(Duration::from_secs(1))));
                 }
             }
         }
-        Ok(Attempt::Counted(Counted { keys: counted }))
+        Ok(Attempt::Counted(Counted { place: Place::Table(counted) }))
     }
 
     /// The attempt [`Throttle::attempt`] counted logged in: its username's failures are
-    /// forgotten, and its address gets this attempt back — in the window it was counted in
-    /// (one that has ended since takes nothing from the next) and not its earlier failures:
-    /// one account an attacker owns must not clear the count of the address it guesses
-    /// others' passwords from.
+    /// forgotten, and its address gets this attempt back, not its earlier failures (one
+    /// account an attacker owns must not clear the count of the address it guesses others'
+    /// passwords from). Given back where it was counted: in the database, in the window it
+    /// was counted in (one that has ended since takes nothing from the next); in a store, as
+    /// one GCRA interval.
     pub async fn succeeded(&self, db: &impl Executor, counted: Counted) -> Result<(), brisk_orm::Error> {
-        if counted.keys.is_empty() {
-            return Ok(());
-        }
-        if counted.keys.iter().all(|k| k.window_start.is_none()) {
-            let Some(store) = &self.store else { return Ok(()) };
-            let keys: Vec<(String, u32)> = counted.keys.into_iter().map(|k| (k.key, k.limit)).collect();
-            return in_store::succeeded(store.as_ref(), self.window, &keys).await;
-        }
-        match outside_the_request(db) {
-            Some(database) => forget_in_table(database, &counted.keys).await,
-            None => forget_in_table(db, &counted.keys).await,
+        match counted.place {
+            Place::Store { store, keys } => in_store::succeeded(store.as_ref(), self.window, &keys).await,
+            Place::Table(keys) if keys.is_empty() => Ok(()),
+            Place::Table(keys) => match outside_the_request(db) {
+                Some(database) => forget_in_table(database, &keys).await,
+                None => forget_in_table(db, &keys).await,
+            },
         }
     }
 
-    /// After a failed login counted by [`Throttle::attempt`] inside the request's transaction
-    /// on SQLite (`atomic_requests`): the request answers with an error, which must not roll
-    /// the count back (that would let every guess through uncounted), so the transaction is
-    /// kept ([`Transaction::keep_on_error`](brisk_orm::Transaction::keep_on_error)).
-    pub(crate) fn keep_failure(&self, db: &impl Executor, username: &str, client: Option<IpAddr>) {
-        if self.store.is_some() || self.keys(username, client).is_empty() {
-            return;
-        }
-        if let (Some(tx), None) = (db.transaction(), outside_the_request(db)) {
-            tx.keep_on_error();
+    /// The attempt [`Throttle::attempt`] counted did not log in: it stays counted. Call it
+    /// before answering the failure: under `atomic_requests` on SQLite the count is the
+    /// request's own write (the transaction holds the one writer), and the error answer would
+    /// roll it back — letting every guess through uncounted — so the transaction is marked to
+    /// be kept ([`Transaction::keep_on_error`](brisk_orm::Transaction::keep_on_error)). Elsewhere
+    /// there is nothing to do: on PostgreSQL the count was written outside the request's
+    /// transaction, and a store's is not in one.
+    pub fn failed(&self, db: &impl Executor, counted: Counted) {
+        if let Place::Table(keys) = &counted.place {
+            if keys.is_empty() {
+                return;
+            }
+            if let (Some(tx), None) = (db.transaction(), outside_the_request(db)) {
+                tx.keep_on_error();
+            }
         }
     }
 
@@ -337,42 +336,45 @@ impl Attempt {
     }
 }
 
-/// An attempt [`Throttle::attempt`] counted: which counts it went into and, in the database,
-/// the window each one was in — what [`Throttle::succeeded`] gives back.
-#[derive(Debug)]
+/// An attempt [`Throttle::attempt`] counted: where, which counts it went into and, in the
+/// database, the window each one was in — what [`Throttle::succeeded`] gives back.
 pub struct Counted {
-    keys: Vec<CountedKey>,
+    place: Place,
 }
 
-#[derive(Debug)]
-struct CountedKey {
-    key: String,
-    limit: u32,
-    /// The window it was counted in (`auth_loginfailure.window_start`); `None`: in a store.
-    window_start: Option<DateTime>,
+enum Place {
+    /// `auth_loginfailure`: each key and the window it was counted in (`window_start`).
+    Table(Vec<(String, DateTime)>),
+    /// A rate-limit store: each key and its limit.
+    Store { store: Arc<dyn RateLimitStore>, keys: Vec<(String, u32)> },
 }
 
-/// The attempt `counted` gave `key` is taken back, in the window it was counted in.
-async fn give_back(db: &impl Executor, counted: &CountedKey) -> Result<(), brisk_orm::Error> {
-    let Some(start) = counted.window_start else { return Ok(()) };
+impl std::fmt::Debug for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.place {
+            Place::Table(keys) => f.debug_struct("Counted").field("in_table", keys).finish(),
+            Place::Store { keys, .. } => f.debug_struct("Counted").field("in_store", keys).finish(),
+        }
+    }
+}
+
+/// The attempt counted for `key` in the window that started at `start` is taken back.
+async fn give_back(db: &impl Executor, key: &str, start: &DateTime) -> Result<(), brisk_orm::Error> {
     Raw::new("UPDATE auth_loginfailure SET failures = failures - 1 WHERE key = ? AND window_start = ? AND failures > 0")
-        .bind(counted.key.clone())
-        .bind(start)
+        .bind(key)
+        .bind(*start)
         .execute(db)
         .await?;
     Ok(())
 }
 
 /// A login succeeded: its username's count is dropped, its address's attempt given back.
-async fn forget_in_table(db: &impl Executor, keys: &[CountedKey]) -> Result<(), brisk_orm::Error> {
-    for counted in keys {
-        if counted.key.starts_with(USER) {
-            Raw::new("DELETE FROM auth_loginfailure WHERE key = ?")
-                .bind(counted.key.clone())
-                .execute(db)
-                .await?;
+async fn forget_in_table(db: &impl Executor, keys: &[(String, DateTime)]) -> Result<(), brisk_orm::Error> {
+    for (key, start) in keys {
+        if key.starts_with(USER) {
+            Raw::new("DELETE FROM auth_loginfailure WHERE key = ?").bind(key).execute(db).await?;
         } else {
-            give_back(db, counted).await?;
+            give_back(db, key, start).await?;
         }
     }
     Ok(())
