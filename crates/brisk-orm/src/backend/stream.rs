@@ -309,7 +309,8 @@ const CANCEL_AT: [std::time::Duration; 4] = [
 /// Sends `cancel` at each time of `schedule` (from now) until `ended` completes; `ended` is
 /// polled all along (rows keep being drained while a cancel connects), and a send still
 /// connecting at the next time is dropped for the next one (a cancel has no timeout of its
-/// own). Unbounded once the schedule is spent: the caller bounds it.
+/// own), as is a send whose next time has already come (a task that started late sends the
+/// latest one due, at once). Unbounded once the schedule is spent: the caller bounds it.
 async fn cancel_until_ended<C, F>(
     ended: impl Future<Output = ()>,
     mut cancel: C,
@@ -321,10 +322,14 @@ async fn cancel_until_ended<C, F>(
     let start = tokio::time::Instant::now();
     let resend = async {
         for (i, at) in schedule.iter().enumerate() {
+            let next = schedule.get(i + 1).map(|next| start + *next);
+            if next.is_some_and(|next| next <= tokio::time::Instant::now()) {
+                continue;
+            }
             tokio::time::sleep_until(start + *at).await;
-            match schedule.get(i + 1) {
+            match next {
                 Some(next) => {
-                    let _ = tokio::time::timeout_at(start + *next, cancel()).await;
+                    let _ = tokio::time::timeout_at(next, cancel()).await;
                 }
                 None => cancel().await,
             }
@@ -391,8 +396,9 @@ mod tests {
 
     /// A cancel the server ignored (the first, here) is sent again, and nothing is sent once
     /// the query is seen to end; a send that hangs does not hold up the next, nor the
-    /// draining of the rows.
-    #[tokio::test]
+    /// draining of the rows. (On tokio's paused clock: a loaded machine's late timers cannot
+    /// change what is sent.)
+    #[tokio::test(start_paused = true)]
     async fn a_lost_cancel_is_sent_again_until_the_query_ends() {
         for hanging_first in [false, true] {
             let sent = AtomicUsize::new(0);
@@ -419,13 +425,12 @@ mod tests {
             tokio::time::timeout(Duration::from_secs(5), cancel_until_ended(ended, cancel, &FAST))
                 .await
                 .expect("the second cancel ends the query");
-            tokio::time::sleep(Duration::from_millis(400)).await;
             assert_eq!(sent.load(Ordering::SeqCst), 2, "hanging first: {hanging_first}");
         }
     }
 
     /// Never seen to end: the schedule's sends, then nothing more until the caller's bound.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn cancels_stop_with_the_schedule() {
         let sent = AtomicUsize::new(0);
         let cancel = || {
@@ -437,6 +442,25 @@ mod tests {
             tokio::time::timeout(Duration::from_millis(700), cancel_until_ended(never, cancel, &FAST));
         assert!(bounded.await.is_err(), "runs until its caller's bound");
         assert_eq!(sent.load(Ordering::SeqCst), FAST.len());
+    }
+
+    /// A cleanup that starts late sends the latest cancel due at once, not the ones whose time
+    /// has passed (each would be dropped before it connected).
+    #[tokio::test(start_paused = true)]
+    async fn a_late_start_sends_the_latest_cancel_due() {
+        let sent = std::sync::Mutex::new(Vec::new());
+        let start = tokio::time::Instant::now();
+        let cancel = || {
+            sent.lock().unwrap_or_else(|p| p.into_inner()).push(start.elapsed());
+            std::future::ready(())
+        };
+        // The schedule counted from 200 ms ago: the sends at 0 and 50 ms are past their next.
+        let late: Vec<Duration> =
+            FAST.iter().map(|at| at.saturating_sub(Duration::from_millis(200))).collect();
+        let never = std::future::pending::<()>();
+        let _ = tokio::time::timeout(Duration::from_secs(1), cancel_until_ended(never, cancel, &late)).await;
+        let sent = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(sent, [Duration::ZERO, Duration::from_millis(150)], "the send due at once, then the last");
     }
 
     /// A job dropped before it ran (its lease ended, the threads stopped) makes its stream
