@@ -166,8 +166,8 @@ impl Throttle {
     /// a transaction (`db` a `Db` under `atomic_requests`) the count is written outside it on
     /// PostgreSQL (committed at once: no row stays locked through the password check, and
     /// the request's rollback cannot undo it); on SQLite the transaction holds the one writer,
-    /// so the count is its write, and [`Accounts::authenticate`](crate::Accounts::authenticate)
-    /// keeps it when the login fails.
+    /// so the count is its write, which [`Throttle::failed`] keeps when the login fails (as
+    /// [`Accounts::authenticate`](crate::Accounts::authenticate) does).
     ///
     /// ```
     /// # async fn demo(db: brisk_orm::Db) -> Result<(), brisk_orm::Error> {
@@ -319,8 +319,8 @@ impl Throttle {
 #[derive(Debug)]
 #[must_use = "a refused attempt must not check the password"]
 pub enum Attempt {
-    /// Counted as a failure: the password may be checked now. When it is right, hand this to
-    /// [`Throttle::succeeded`].
+    /// Counted as a failure: the password may be checked now. Then hand this to
+    /// [`Throttle::succeeded`] when it was right, to [`Throttle::failed`] when it was not.
     Counted(Counted),
     /// Refused: this long until the name or the address may try again (nothing was counted).
     Refused(Duration),
@@ -337,7 +337,9 @@ impl Attempt {
 }
 
 /// An attempt [`Throttle::attempt`] counted: where, which counts it went into and, in the
-/// database, the window each one was in — what [`Throttle::succeeded`] gives back.
+/// database, the window each one was in — what [`Throttle::succeeded`] gives back (or
+/// [`Throttle::failed`] keeps).
+#[must_use = "give it to `Throttle::succeeded` or `Throttle::failed`"]
 pub struct Counted {
     place: Place,
 }

@@ -319,6 +319,28 @@ async fn off_never_counts_and_a_store_that_is_down_refuses_rather_than_lets_thro
     assert!(unavailable(throttle.succeeded(&db, fays).await.expect_err("cannot clear")));
 }
 
+/// The token remembers where its attempt was counted: given to a throttle that counts in
+/// the table, an attempt counted in a store is given back in that store, and the table is
+/// not touched; `failed` keeps it counted.
+#[tokio::test]
+async fn an_attempt_is_given_back_where_it_was_counted() {
+    let test = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");
+    let db = test.database();
+    let in_store =
+        Throttle { per_username: 0, per_address: 1, ..Throttle::default() }.in_store(MemoryRateLimits::new());
+    let in_table = Throttle { per_username: 0, per_address: 1, ..Throttle::default() };
+    let a = "203.0.113.77".parse().ok();
+    let first = counted(in_store.attempt(&db, "uma", a).await.expect("attempt"));
+    assert!(in_store.blocked(&db, "uma", a).await.expect("blocked").is_some(), "the store's limit of 1");
+    in_table.succeeded(&db, first).await.expect("succeeded");
+    assert_eq!(in_store.blocked(&db, "uma", a).await.expect("blocked"), None, "given back in the store");
+    assert_eq!(LoginFailure::objects().count(&db).await.expect("count"), 0, "the table untouched");
+    // A failure stays counted.
+    let second = counted(in_store.attempt(&db, "uma", a).await.expect("attempt"));
+    in_store.failed(&db, second);
+    assert!(in_store.attempt(&db, "uma", a).await.expect("attempt").refused().is_some());
+}
+
 #[tokio::test]
 async fn a_client_on_ipv6_is_counted_by_its_64_network() {
     let test = brisk_orm::testing::TestDatabase::sqlite().await.expect("sqlite");

@@ -266,6 +266,8 @@ impl Drop for Leased {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        // The schedule counts from now, however late the task below first runs.
+        let dropped = tokio::time::Instant::now();
         runtime.spawn(async move {
             let token = lease.conn.cancel_token();
             // The query has ended when its rows do (the rest of them, or the cancel's error),
@@ -286,7 +288,7 @@ impl Drop for Leased {
             };
             // Bounded: a cancel that never arrives (a proxy that does not pass it on) must not
             // hold the pool's place while the rest of a large result is read.
-            let cleanup = cancel_until_ended(ended, cancel, &CANCEL_AT);
+            let cleanup = cancel_until_ended(ended, cancel, dropped, &CANCEL_AT);
             if tokio::time::timeout(CLEANUP, cleanup).await.is_err() {
                 lease.conn.close_now();
             }
@@ -306,7 +308,7 @@ const CANCEL_AT: [std::time::Duration; 4] = [
     std::time::Duration::from_secs(7),
 ];
 
-/// Sends `cancel` at each time of `schedule` (from now) until `ended` completes; `ended` is
+/// Sends `cancel` at each time of `schedule` (from `start`) until `ended` completes; `ended` is
 /// polled all along (rows keep being drained while a cancel connects), and a send still
 /// connecting at the next time is dropped for the next one (a cancel has no timeout of its
 /// own), as is a send whose next time has already come (a task that started late sends the
@@ -314,19 +316,20 @@ const CANCEL_AT: [std::time::Duration; 4] = [
 async fn cancel_until_ended<C, F>(
     ended: impl Future<Output = ()>,
     mut cancel: C,
+    start: tokio::time::Instant,
     schedule: &[std::time::Duration],
 ) where
     C: FnMut() -> F,
     F: Future<Output = ()>,
 {
-    let start = tokio::time::Instant::now();
     let resend = async {
         for (i, at) in schedule.iter().enumerate() {
             let next = schedule.get(i + 1).map(|next| start + *next);
+            tokio::time::sleep_until(start + *at).await;
+            // Woken (or started) late, past the next send's time: that one is sent instead.
             if next.is_some_and(|next| next <= tokio::time::Instant::now()) {
                 continue;
             }
-            tokio::time::sleep_until(start + *at).await;
             match next {
                 Some(next) => {
                     let _ = tokio::time::timeout_at(next, cancel()).await;
@@ -422,9 +425,12 @@ mod tests {
                     }
                 }
             };
-            tokio::time::timeout(Duration::from_secs(5), cancel_until_ended(ended, cancel, &FAST))
-                .await
-                .expect("the second cancel ends the query");
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                cancel_until_ended(ended, cancel, tokio::time::Instant::now(), &FAST),
+            )
+            .await
+            .expect("the second cancel ends the query");
             assert_eq!(sent.load(Ordering::SeqCst), 2, "hanging first: {hanging_first}");
         }
     }
@@ -438,29 +444,36 @@ mod tests {
             std::future::ready(())
         };
         let never = std::future::pending::<()>();
-        let bounded =
-            tokio::time::timeout(Duration::from_millis(700), cancel_until_ended(never, cancel, &FAST));
+        let bounded = tokio::time::timeout(
+            Duration::from_millis(700),
+            cancel_until_ended(never, cancel, tokio::time::Instant::now(), &FAST),
+        );
         assert!(bounded.await.is_err(), "runs until its caller's bound");
         assert_eq!(sent.load(Ordering::SeqCst), FAST.len());
     }
 
-    /// A cleanup that starts late sends the latest cancel due at once, not the ones whose time
-    /// has passed (each would be dropped before it connected).
+    /// A cleanup task that first runs late (200 ms after the drop, here) sends the latest
+    /// cancel due at once, not the ones whose next time has passed (each would be dropped
+    /// before it connected), then keeps to the schedule.
     #[tokio::test(start_paused = true)]
     async fn a_late_start_sends_the_latest_cancel_due() {
+        let dropped = tokio::time::Instant::now();
+        tokio::time::advance(Duration::from_millis(200)).await;
         let sent = std::sync::Mutex::new(Vec::new());
-        let start = tokio::time::Instant::now();
         let cancel = || {
-            sent.lock().unwrap_or_else(|p| p.into_inner()).push(start.elapsed());
+            sent.lock().unwrap_or_else(|p| p.into_inner()).push(dropped.elapsed());
             std::future::ready(())
         };
-        // The schedule counted from 200 ms ago: the sends at 0 and 50 ms are past their next.
-        let late: Vec<Duration> =
-            FAST.iter().map(|at| at.saturating_sub(Duration::from_millis(200))).collect();
         let never = std::future::pending::<()>();
-        let _ = tokio::time::timeout(Duration::from_secs(1), cancel_until_ended(never, cancel, &late)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), cancel_until_ended(never, cancel, dropped, &FAST))
+                .await;
         let sent = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        assert_eq!(sent, [Duration::ZERO, Duration::from_millis(150)], "the send due at once, then the last");
+        assert_eq!(
+            sent,
+            [Duration::from_millis(200), Duration::from_millis(350)],
+            "the one due at once, then the last"
+        );
     }
 
     /// A job dropped before it ran (its lease ended, the threads stopped) makes its stream
