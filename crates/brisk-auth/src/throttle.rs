@@ -271,7 +271,6 @@ impl Throttle {
     pub async fn succeeded(&self, db: &impl Executor, counted: Counted) -> Result<(), brisk_orm::Error> {
         match counted.place {
             Place::Store { store, keys } => in_store::succeeded(store.as_ref(), self.window, &keys).await,
-            Place::Table(keys) if keys.is_empty() => Ok(()),
             Place::Table(keys) => match outside_the_request(db) {
                 Some(database) => forget_in_table(database, &keys).await,
                 None => forget_in_table(db, &keys).await,

@@ -225,29 +225,12 @@ impl RateLimitStore for Untouchable {
     }
 }
 
-/// A store that cannot be reached (Redis down).
-struct Down;
-
+/// What a store that cannot be reached (Redis down) answers.
 fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, brisk::Error>> {
     Box::pin(async { Err(brisk::Error::unavailable(Duration::from_secs(1))) })
 }
 
-impl RateLimitStore for Down {
-    fn check<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
-        down()
-    }
-    fn peek<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<Decision, brisk::Error>> {
-        down()
-    }
-    fn refund<'a>(&'a self, _: &'a str, _: Quota) -> BoxFuture<'a, Result<(), brisk::Error>> {
-        down()
-    }
-    fn reset<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), brisk::Error>> {
-        down()
-    }
-}
-
-/// The memory store until it is stopped, then [`Down`].
+/// The memory store until it is stopped, then a store that cannot be reached.
 struct Stoppable {
     store: MemoryRateLimits,
     stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -307,15 +290,14 @@ async fn off_never_counts_and_a_store_that_is_down_refuses_rather_than_lets_thro
         assert_eq!(off.blocked(&db, "fay", addr).await.expect("blocked"), None);
         off.succeeded(&db, counted(attempt)).await.expect("succeeded");
     }
-    let down = Throttle::default().in_store(Down);
-    let unavailable = |e: brisk_orm::Error| matches!(e, brisk_orm::Error::Unavailable { .. });
-    assert!(unavailable(down.attempt(&db, "fay", addr).await.expect_err("cannot count")));
-    assert!(unavailable(down.blocked(&db, "fay", addr).await.expect_err("cannot tell")));
-    // An attempt counted while the store answered, whose success comes after it stopped.
+    // An attempt counted while the store answered; then it stops answering.
     let (store, stopped) = Stoppable::new();
     let throttle = Throttle::default().in_store(store);
     let fays = counted(throttle.attempt(&db, "fay", addr).await.expect("attempt"));
     stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+    let unavailable = |e: brisk_orm::Error| matches!(e, brisk_orm::Error::Unavailable { .. });
+    assert!(unavailable(throttle.attempt(&db, "fay", addr).await.expect_err("cannot count")));
+    assert!(unavailable(throttle.blocked(&db, "fay", addr).await.expect_err("cannot tell")));
     assert!(unavailable(throttle.succeeded(&db, fays).await.expect_err("cannot clear")));
 }
 
